@@ -1,0 +1,3 @@
+"""ticketflow: durable, human-in-the-loop ticket generation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""One libSQL database handle shared by every libSQL-backed adapter.
+
+Two executors sit behind the same small API (``execute`` / ``batch`` returning
+``libsql_client.ResultSet``):
+
+* ``libsql-client`` (``create_client_sync``) for remote URLs (``libsql://``,
+  ``https://``, ``wss://``) and, when asked with ``driver="libsql-client"``, for
+  files too. For ``file:`` URLs that client opens a new ``sqlite3`` connection per
+  call with a busy timeout of 0, which costs about 1 ms per write here.
+* ``native`` (the default for ``file:`` URLs): one persistent ``sqlite3``
+  connection per process, WAL journal, guarded by a lock. Same file format, same
+  statements, same result types.
+
+Durability classes: ``durable=True`` (checkpoints, outbox, answers) commits with
+``synchronous=FULL`` (an fsync of the WAL); ``durable=False`` is for writes that
+can be derived again from durable ones (leases, queue acknowledgements, progress
+projections) and commits with ``synchronous=NORMAL``: safe against a killed
+process, and made durable by the next FULL commit. Remote executors ignore it.
+
+SQLITE_BUSY from other processes is retried with jittered backoff here, so
+callers never see it.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import libsql_client
+from libsql_client import LibsqlError, ResultSet, Row, Statement
+
+Driver = Literal["native", "libsql-client"]
+Args = Sequence[Any] | dict[str, Any] | None
+Stmt = tuple[str, Args]
+T = TypeVar("T")
+
+_BUSY_CODES = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"}
+
+
+class DatabaseBusyError(RuntimeError):
+    """The database stayed locked by other writers for longer than the budget."""
+
+
+def _is_busy(exc: BaseException) -> bool:
+    if isinstance(exc, LibsqlError):
+        return exc.code in _BUSY_CODES or "database is locked" in str(exc)
+    if isinstance(exc, sqlite3.OperationalError):
+        msg = str(exc)
+        return "locked" in msg or "busy" in msg
+    return False
+
+
+def _file_path(url: str) -> str | None:
+    if url.startswith("file:"):
+        path = url[len("file:") :]
+        if path.startswith("//"):
+            path = path[2:]
+        return path
+    if "://" not in url:
+        return url
+    return None
+
+
+class Database:
+    """A libSQL database reached through one of two executors (see module doc)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth_token: str | None = None,
+        driver: Driver = "native",
+        busy_budget_s: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.busy_budget_s = busy_budget_s
+        self._lock = threading.RLock()
+        self._closed = False
+        path = _file_path(url)
+        self.is_file = path is not None
+        self.driver: Driver = driver if self.is_file else "libsql-client"
+        self._conn: sqlite3.Connection | None = None
+        self._client: Any = None
+        self._sync_mode = ""
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # WAL is a property of the file: set once, kept by every later connection.
+            with sqlite3.connect(path, timeout=busy_budget_s) as boot:
+                boot.execute("PRAGMA journal_mode=WAL")
+        if self.driver == "native":
+            assert path is not None
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=0.05
+            )
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        else:
+            client_url = f"file:{path}" if path is not None else url
+            self._client = libsql_client.create_client_sync(client_url, auth_token=auth_token)
+
+    # -- public API ---------------------------------------------------------------
+
+    def execute(self, sql: str, args: Args = None, *, durable: bool = True) -> ResultSet:
+        """Run one statement in its own transaction."""
+        if self._conn is not None:
+            return self._retry(lambda: self._native([(sql, args)], durable, single=True)[0])
+        return self._retry(lambda: self._client.execute(Statement(sql, _args(args))))
+
+    def batch(self, stmts: Sequence[Stmt], *, durable: bool = True) -> list[ResultSet]:
+        """Run statements atomically: all of them commit, or none does."""
+        if self._conn is not None:
+            return self._retry(lambda: self._native(list(stmts), durable, single=False))
+        converted = [Statement(sql, _args(a)) for sql, a in stmts]
+        return self._retry(lambda: list(self._client.batch(converted)))
+
+    def close(self) -> None:
+        """Close the connection; the libsql-client helper thread must be stopped too."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+            if self._client is not None:
+                self._client.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.busy_budget_s
+        delay = 0.002
+        while True:
+            try:
+                return fn()
+            except (LibsqlError, sqlite3.OperationalError) as exc:
+                if not _is_busy(exc):
+                    if isinstance(exc, sqlite3.Error):
+                        raise LibsqlError(str(exc), getattr(exc, "sqlite_errorname", "SQLITE"))
+                    raise
+                if time.monotonic() > deadline:
+                    raise DatabaseBusyError(
+                        f"database {self.url} stayed locked for {self.busy_budget_s:.0f}s"
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.1)
+
+    def _native(self, stmts: list[Stmt], durable: bool, *, single: bool) -> list[ResultSet]:
+        with self._lock:
+            if self._closed:
+                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+            conn = self._conn
+            assert conn is not None
+            mode = "FULL" if durable else "NORMAL"
+            if mode != self._sync_mode:
+                conn.execute(f"PRAGMA synchronous={mode}")
+                self._sync_mode = mode
+            if single and _is_read(stmts[0][0]):
+                return [_run(conn, *stmts[0])]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                results = [_run(conn, sql, args) for sql, args in stmts]
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return results
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip()[:7].upper()
+    return head.startswith("SELECT") or head.startswith("WITH") or head.startswith("PRAGMA")
+
+
+def _args(args: Args) -> Any:
+    if args is None:
+        return None
+    if isinstance(args, dict):
+        return args
+    return list(args)
+
+
+def _run(conn: sqlite3.Connection, sql: str, args: Args) -> ResultSet:
+    cursor = conn.execute(sql, _args(args) or ())
+    try:
+        rows_raw = cursor.fetchall()
+        columns = tuple(str(d[0]) for d in cursor.description or ())
+        idx = {c: i for i, c in enumerate(columns)}
+        rows = [Row(idx, tuple(r)) for r in rows_raw]
+        return ResultSet(columns, rows, cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+def apply_schema(db: Database, name: str, version: int, statements: Sequence[str]) -> None:
+    """Create a component's tables once per version (idempotent, versioned)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER)"
+    )
+    rs = db.execute("SELECT version FROM schema_versions WHERE component = ?", [name])
+    current = int(rs.rows[0][0]) if rs.rows else 0
+    if current >= version:
+        return
+    db.batch(
+        [(s, None) for s in statements]
+        + [
+            (
+                "INSERT INTO schema_versions(component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                [name, version],
+            )
+        ]
+    )
+
+
+def rows_as_dicts(rs: ResultSet) -> list[dict[str, Any]]:
+    return [row.asdict() for row in rs.rows]

@@ -1,0 +1,112 @@
+"""Value objects of a ticket: intent, type, findings, questions, draft, answers.
+
+Every model serialises to the camelCase shape the web page and Firestore use
+(``model_dump(by_alias=True)``) and accepts both spellings on input.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Model(BaseModel):
+    """Base for domain values: camelCase aliases, populate by either name, no extras."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    def doc(self) -> dict[str, object]:
+        """The JSON-able document form (camelCase keys)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class TicketType(StrEnum):
+    FEATURE = "feature"
+    BUG = "bug"
+    CHORE = "chore"
+    SPIKE = "spike"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class FindingKind(StrEnum):
+    MISSING_FILE = "missing_file"
+    MISSING_SYMBOL = "missing_symbol"
+    MISSING_ROUTE = "missing_route"
+    MISSING_SETTING = "missing_setting"
+    MISSING_ELEMENT = "missing_element"
+    CONTRADICTION = "contradiction"
+    MISSING_INFORMATION = "missing_information"
+    RISKY_AREA = "risky_area"
+    UNVERIFIABLE = "unverifiable"
+
+
+class Intent(Model):
+    goal: str
+    actors: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    in_scope: list[str] = Field(default_factory=list)
+    out_of_scope: list[str] = Field(default_factory=list)
+
+
+class TypeDetection(Model):
+    type: TicketType
+    confidence: float = Field(ge=0.0, le=1.0)
+    rationale: str = ""
+
+
+class Finding(Model):
+    id: str
+    kind: FindingKind
+    severity: Severity
+    evidence: str
+    message: str
+    suggestion: str | None = None
+
+
+class Question(Model):
+    id: str
+    text: str
+    why: str = ""
+    choices: list[str] = Field(default_factory=list)
+    finding_id: str | None = None
+
+
+class Draft(Model):
+    acceptance_criteria: list[str]
+    assumptions: list[str] = Field(default_factory=list)
+    repo_paths: list[str] = Field(default_factory=list)
+
+
+class Refinement(Model):
+    """Which answer changed what, kept on the ticket for the reader."""
+
+    question_id: str
+    answer: str
+    change: str
+
+
+class Provider(Model):
+    """Who produced the text: the offline heuristics are never presented as AI."""
+
+    name: str
+    offline: bool
+    model: str | None = None
+
+
+class Answers(Model):
+    """Answers keyed by question id; ``skipped`` when the person chose to skip."""
+
+    answers: dict[str, str] = Field(default_factory=dict)
+    skipped: bool = False
