@@ -19,8 +19,16 @@ from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from ticketflow.domain import AEC, GenerationState, Provider
+from ticketflow.domain import AEC, GenerationState, Provider, RunError
 from ticketflow.domain.models import Model
+from ticketflow.workflow.records import (
+    ActionRecord,
+    AttemptRecord,
+    RunRecord,
+    StepRecord,
+    SuspensionRecord,
+    SweepView,
+)
 
 O = TypeVar("O", bound=BaseModel)
 
@@ -180,3 +188,71 @@ class RepoIndex(Protocol):
         ...
 
     def path_exists(self, repo: str, path: str) -> bool: ...
+
+
+# -- run store --------------------------------------------------------------------------------
+
+
+class RunStore(Protocol):
+    """Workflow execution state: runs, committed steps, actions, the outbox.
+
+    Every write is one atomic, conditional statement or batch; see
+    :mod:`ticketflow.adapters.libsql_runs` for how each is guarded.
+    """
+
+    def create_run(self, run: RunRecord) -> StepTask:
+        """Insert the run and the outbox row of its first step (``ConflictError`` if the
+        ticket already has an active run)."""
+        ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def active_run(self, aec_id: str) -> RunRecord | None: ...
+
+    def list_runs(self, limit: int = 50, *, aec_id: str | None = None) -> list[RunRecord]: ...
+
+    def steps(self, run_id: str) -> list[StepRecord]: ...
+
+    def attempts(self, run_id: str) -> list[AttemptRecord]: ...
+
+    def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
+              now: datetime, *, steal_from: str | None = None) -> RunRecord | None:
+        """Take the step's lease; ``None`` when another live worker holds it."""
+        ...
+
+    def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
+               step: StepRecord | None = None, next_task: StepTask | None = None,
+               suspension: SuspensionRecord | None = None, complete: bool = False,
+               provider: Provider | None = None) -> bool:
+        """Output + pointer + outbox in one transaction, only if still leased by us."""
+        ...
+
+    def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
+                error: str) -> None: ...
+
+    def finish(self, run_id: str, status: str, now: datetime, *,
+               error: RunError | None = None, cancel_reason: str | None = None,
+               lease_id: str | None = None) -> bool: ...
+
+    def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
+               step: StepRecord | None, next_task: StepTask | None,
+               cancel_reason: str | None = None) -> bool:
+        """Compare-and-set on the suspension token; the first valid action wins."""
+        ...
+
+    def get_action(self, action_id: str) -> ActionRecord | None: ...
+
+    def actions(self, run_id: str) -> list[ActionRecord]: ...
+
+    def record_action(self, action: ActionRecord) -> ActionRecord: ...
+
+    def outbox_pending(self, older_than: datetime, limit: int = 100) -> list[StepTask]: ...
+
+    def mark_dispatched(self, task_names: list[str], now: datetime) -> None: ...
+
+    def mark_projected(self, run_id: str, seq: int) -> None: ...
+
+    def redispatch(self, run: RunRecord, now: datetime) -> StepTask | None: ...
+
+    def sweep_view(self, now: datetime, stalled_before: datetime,
+                   unprojected_before: datetime, limit: int = 100) -> SweepView: ...

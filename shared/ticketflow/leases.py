@@ -1,0 +1,32 @@
+"""Lease holder ids (``host:pid:random``) and telling whether a holder died."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+HOST = socket.gethostname()
+
+
+def new_lease_id() -> str:
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def lease_holder_dead(lease_id: str | None) -> bool:
+    """True when the lease belongs to a process on this host that no longer exists."""
+    if not lease_id or lease_id.count(":") < 2:
+        return False
+    host, pid_s, _ = lease_id.split(":", 2)
+    if host != HOST or not pid_s.isdigit():
+        return False
+    pid = int(pid_s)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,0 +1,6 @@
+"""Code-aware preflight validation of a ticket request (step 3)."""
+
+from ticketflow.preflight.references import Reference, extract_references
+from ticketflow.preflight.validate import validate_request
+
+__all__ = ["Reference", "extract_references", "validate_request"]

@@ -1,0 +1,129 @@
+"""Turn a request and the repository index into findings with severity.
+
+Critical: the request presents as existing a file, symbol, route or setting the
+index cannot find (the closest real one is the suggestion). Warnings: missing
+information needed to implement, contradictions, risky areas. A request that only
+asks to create something new is not a finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ticketflow.domain import Finding, FindingKind, Severity
+from ticketflow.ports import RepoIndex
+from ticketflow.preflight.references import Reference, extract_references
+
+_KIND_OF = {
+    "file": FindingKind.MISSING_FILE,
+    "symbol": FindingKind.MISSING_SYMBOL,
+    "route": FindingKind.MISSING_ROUTE,
+    "setting": FindingKind.MISSING_SETTING,
+}
+_VAGUE = re.compile(
+    r"\b(fast|faster|quicker|quickly|slow(?:er)?|performance|speed up|better|improve[sd]?|"
+    r"optimi[sz]e|more responsive|scal(?:e|able)|large(?:r)? files?|soon|reasonable)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_CONTRADICTIONS = [
+    (re.compile(r"\bsynchronous(ly)?\b", re.I), re.compile(r"\basynchronous(ly)?\b", re.I)),
+    (re.compile(r"\brequired\b", re.I), re.compile(r"\boptional\b", re.I)),
+    (re.compile(r"\balways\b", re.I), re.compile(r"\bnever\b", re.I)),
+    (re.compile(r"\bpublic\b", re.I), re.compile(r"\bprivate\b", re.I)),
+]
+_RISKY = re.compile(
+    r"\b(auth(?:entication|orization)?|passwords?|payments?|billing|migrations?|"
+    r"delete all|drop table|permissions?|secrets?|encryption)\b",
+    re.IGNORECASE,
+)
+
+
+def _fid(kind: str, name: str) -> str:
+    return "f-" + hashlib.sha1(f"{kind}:{name}".encode()).hexdigest()[:8]
+
+
+def _missing(ref: Reference, closest: str | None) -> Finding:
+    what = {"file": "file or path", "symbol": "symbol", "route": "route",
+            "setting": "setting"}[ref.kind]
+    suggestion = (f"Did you mean `{closest}`?" if closest
+                  else f"Check the name, or say that the {what} is to be created.")
+    return Finding(
+        id=_fid(ref.kind, ref.name), kind=_KIND_OF[ref.kind], severity=Severity.CRITICAL,
+        evidence=ref.evidence,
+        message=f"The request refers to the {what} `{ref.name}`, which does not exist "
+                "in the repository.",
+        suggestion=suggestion,
+    )
+
+
+def validate_request(
+    title: str, description: str, *, repo: str | None, index: RepoIndex | None,
+) -> list[Finding]:
+    """Findings for a request; code references are checked only against a ready index."""
+    text = f"{title}.\n{description}".strip()
+    findings: list[Finding] = []
+    refs = extract_references(text)
+    ready = bool(repo and index and index.status(repo).state == "ready")
+    if ready:
+        assert repo is not None and index is not None
+        for ref in refs:
+            if ref.creates:
+                continue
+            look = index.lookup(repo, ref.kind, ref.name)
+            if not look.found and (ref.kind != "symbol" or _symbol_like(ref, text)):
+                findings.append(_missing(ref, look.closest))
+    elif refs and repo:
+        findings.append(Finding(
+            id=_fid("unverifiable", repo), kind=FindingKind.UNVERIFIABLE,
+            severity=Severity.INFO, evidence=refs[0].evidence,
+            message="The repository index is not ready, so code references were not checked.",
+            suggestion="Run the request again once indexing has finished.",
+        ))
+    findings.extend(_wording_findings(text))
+    return findings
+
+
+def _symbol_like(ref: Reference, text: str) -> bool:
+    """A CamelCase word counts only when the wording points at code."""
+    n = ref.name
+    if f"`{n}`" in text or f"{n}()" in text or "_" in n or "." in n:
+        return True
+    code_noun = r"\s+(function|method|class|helper|component|service|module|hook)\b"
+    return bool(re.search(rf"\b{re.escape(n)}{code_noun}", text, re.IGNORECASE))
+
+
+def _wording_findings(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        m = _VAGUE.search(sentence)
+        if m and not _NUMBER.search(sentence):
+            out.append(Finding(
+                id=_fid("missing", m.group(0).lower()), kind=FindingKind.MISSING_INFORMATION,
+                severity=Severity.WARNING, evidence=sentence.strip(),
+                message=f"'{m.group(0)}' has no target value, so it cannot be tested.",
+                suggestion="State a measurable target (a number with a unit).",
+            ))
+    for a, b in _CONTRADICTIONS:
+        ma, mb = a.search(text), b.search(text)
+        if ma and mb:
+            out.append(Finding(
+                id=_fid("contradiction", ma.group(0) + mb.group(0)),
+                kind=FindingKind.CONTRADICTION, severity=Severity.WARNING,
+                evidence=f"{ma.group(0)} / {mb.group(0)}",
+                message=f"The request says both '{ma.group(0)}' and '{mb.group(0)}'.",
+                suggestion="Say which one applies, and where.",
+            ))
+    m = _RISKY.search(text)
+    if m:
+        out.append(Finding(
+            id=_fid("risky", m.group(0).lower()), kind=FindingKind.RISKY_AREA,
+            severity=Severity.INFO, evidence=m.group(0),
+            message=f"The change touches a sensitive area ({m.group(0)}).",
+            suggestion="Plan a review by the owners of that area and tests for it.",
+        ))
+    unique: dict[str, Finding] = {}
+    for f in out:
+        unique.setdefault(f.id, f)
+    return list(unique.values())

@@ -1,0 +1,117 @@
+"""List the indexable files of a repository work tree, lazily.
+
+A git work tree is listed with ``git ls-files -co --exclude-standard`` (tracked plus
+untracked-but-not-ignored files); anything else is walked on disk. Either way,
+vendored and generated directories (:data:`SKIP_DIRS`) are left out, as are binary
+files (a NUL byte in the first 8 KB) and files larger than :data:`MAX_BYTES`.
+
+Paths are yielded one at a time, so a large repository is never held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP_DIRS = frozenset(
+    {".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build"}
+)
+MAX_BYTES = 1_000_000
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class WalkedFile:
+    """One indexable file: its repo-relative POSIX path, absolute path and size."""
+
+    path: str
+    abspath: Path
+    size: int
+
+
+def is_git_work_tree(root: Path) -> bool:
+    """True when ``root`` is inside a git work tree (and git is installed)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+
+def _skipped(rel: str) -> bool:
+    return any(part in SKIP_DIRS for part in rel.split("/")[:-1])
+
+
+def _git_paths(root: Path) -> Iterator[str]:
+    """Stream ``git ls-files`` output (NUL-separated) without buffering it all."""
+    proc = subprocess.Popen(
+        ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    seen: set[str] = set()  # -co can list a path twice (e.g. during merges)
+    buf = b""
+    try:
+        while chunk := proc.stdout.read(65536):
+            buf += chunk
+            *entries, buf = buf.split(b"\0")
+            for raw in entries:
+                rel = os.fsdecode(raw)
+                if rel and rel not in seen:
+                    seen.add(rel)
+                    yield rel
+        if buf:
+            yield os.fsdecode(buf)
+    finally:
+        proc.stdout.close()
+        proc.wait()
+
+
+def _disk_paths(root: Path) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        base = Path(dirpath).relative_to(root)
+        for name in sorted(filenames):
+            yield (base / name).as_posix()
+
+
+def candidate_paths(root: Path) -> Iterator[str]:
+    """Repo-relative POSIX paths of the work tree, before content checks."""
+    source = _git_paths(root) if is_git_work_tree(root) else _disk_paths(root)
+    for rel in source:
+        if not _skipped(rel):
+            yield rel
+
+
+def looks_binary(head: bytes) -> bool:
+    """The git heuristic: a NUL byte in the first 8 KB means binary."""
+    return b"\0" in head[:SNIFF_BYTES]
+
+
+def walk(root: str | Path, *, max_bytes: int = MAX_BYTES) -> Iterator[WalkedFile]:
+    """Yield the indexable (text, not too large) files under ``root``."""
+    base = Path(root).resolve()
+    for rel in candidate_paths(base):
+        full = base / rel
+        try:
+            if full.is_symlink() or not full.is_file():
+                continue
+            size = full.stat().st_size
+            if size > max_bytes:
+                continue
+            with full.open("rb") as fh:
+                if looks_binary(fh.read(SNIFF_BYTES)):
+                    continue
+        except OSError:
+            continue
+        yield WalkedFile(rel, full, size)

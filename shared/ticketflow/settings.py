@@ -1,0 +1,39 @@
+"""Settings, from ``TICKETFLOW_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may tune. Defaults suit the embedded default."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKETFLOW_", env_file=".env",
+                                      extra="ignore")
+
+    db_url: str = Field("file:.ticketflow/ticketflow.db",
+                        description="libSQL URL: file:PATH, libsql://, https:// or wss://")
+    db_auth_token: str | None = None
+    db_driver: Literal["native", "libsql-client"] = "native"
+
+    llm: Literal["auto", "claude", "offline"] = "auto"
+
+    step_timeout_s: float | None = Field(None, description="override every step's timeout")
+    lease_grace_s: float = 10.0
+    run_timeout_s: float = 1800.0
+    review_wait_s: float = 7 * 24 * 3600.0
+    questions_wait_s: float = 7 * 24 * 3600.0
+    review_expiry_policy: Literal["cancel", "proceed"] = "cancel"
+    questions_expiry_policy: Literal["skip"] = "skip"
+    index_wait_s: float = 5.0
+    retry_backoff_scale: float = 1.0
+
+    workers: int = 2
+    poll_s: float = 0.5
+    sweep_interval_s: float = 5.0
+    outbox_grace_s: float = 5.0
+    stall_after_s: float = 300.0
+    max_deliveries: int = 100

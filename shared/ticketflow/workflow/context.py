@@ -1,0 +1,42 @@
+"""What a step handler receives: the run, earlier outputs, and the ports it may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ticketflow.ports import Clock, DocumentStore, LanguageModel, RepoIndex
+from ticketflow.workflow.llm_tasks import TicketRequest
+from ticketflow.workflow.records import RunRecord
+
+O = TypeVar("O", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class StepDeps:
+    """The outside world as steps see it."""
+
+    llm: LanguageModel
+    documents: DocumentStore
+    clock: Clock
+    index: RepoIndex | None = None
+    index_wait_s: float = 0.0
+
+
+@dataclass
+class StepContext:
+    run: RunRecord
+    deps: StepDeps
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def request(self) -> TicketRequest:
+        return TicketRequest.model_validate(self.run.input)
+
+    def output(self, step_name: str, model: type[O]) -> O:
+        """The committed output of an earlier step, parsed into its model."""
+        if step_name not in self.outputs:
+            raise KeyError(f"step '{step_name}' has no committed output in run {self.run.run_id}")
+        return model.model_validate(self.outputs[step_name])

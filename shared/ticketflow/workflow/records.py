@@ -1,0 +1,105 @@
+"""What the run store keeps about a run: the run, its committed steps, its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ticketflow.domain import Provider, RunError
+from ticketflow.domain.models import Model
+
+RunStatus = Literal["running", "suspended", "completed", "failed", "cancelled"]
+ACTIVE: tuple[RunStatus, ...] = ("running", "suspended")
+StepStatus = Literal["done", "skipped", "degraded"]
+
+
+class SuspensionRecord(Model):
+    kind: Literal["review", "questions"]
+    token: str
+    payload: dict[str, Any]
+    suspended_at: datetime
+    expires_at: datetime | None = None
+
+
+class RunRecord(Model):
+    """One generation run. ``step_index`` is the next step to execute (12 = done)."""
+
+    run_id: str
+    aec_id: str
+    owner_id: str
+    workflow_version: str
+    status: RunStatus = "running"
+    step_index: int = 1
+    epoch: int = 0
+    attempt: int = 0
+    lease_id: str | None = None
+    lease_until: datetime | None = None
+    seq: int = 1
+    projected_seq: int = 0
+    suspension: SuspensionRecord | None = None
+    deadline_at: datetime
+    cancel_reason: str | None = None
+    error: RunError | None = None
+    input: dict[str, Any]
+    provider: Provider | None = None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class StepRecord(Model):
+    """A committed step: written once, keyed by ``(run_id, step_index)``."""
+
+    run_id: str
+    step_index: int
+    step_name: str
+    status: StepStatus = "done"
+    output: dict[str, Any]
+    detail: str = ""
+    attempts: int = 1
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+ActionStatus = Literal["accepted", "rejected"]
+
+
+class ActionRecord(Model):
+    """A person's (or the expiry policy's) action at a suspension, with its verdict."""
+
+    action_id: str
+    run_id: str
+    aec_id: str
+    type: str
+    token: str = ""
+    uid: str = ""
+    answers: dict[str, str] | None = None
+    status: ActionStatus
+    reason: str | None = None
+    created_at: datetime
+
+
+class AttemptRecord(Model):
+    run_id: str
+    step_index: int
+    attempt: int
+    lease_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    error: str | None = None
+
+
+class SweepView(Model):
+    """What a sweep must look at, read in one pass."""
+
+    expired_waits: list[RunRecord] = Field(default_factory=list)
+    overdue: list[RunRecord] = Field(default_factory=list)
+    stalled: list[RunRecord] = Field(default_factory=list)
+    unprojected: list[RunRecord] = Field(default_factory=list)

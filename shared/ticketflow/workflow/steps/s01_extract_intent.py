@@ -1,0 +1,21 @@
+"""Step 1: extract the intent (goal, actors, constraints, scope) from the request."""
+
+from __future__ import annotations
+
+from ticketflow.domain import Intent, Provider
+from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_tasks import EXTRACT_INTENT
+from ticketflow.workflow.steps.base import StepOutput
+
+
+class IntentOutput(StepOutput):
+    intent: Intent
+    provider: Provider
+
+
+def extract_intent(ctx: StepContext) -> IntentOutput:
+    llm = ctx.deps.llm
+    intent = llm.generate(EXTRACT_INTENT, ctx.request, Intent)
+    label = " (offline heuristics)" if llm.provider.offline else ""
+    return IntentOutput(intent=intent, provider=llm.provider,
+                        detail=f"goal: {intent.goal[:80]}{label}")

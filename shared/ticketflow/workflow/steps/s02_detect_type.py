@@ -1,0 +1,20 @@
+"""Step 2: detect the ticket type (feature / bug / chore / spike) with confidence."""
+
+from __future__ import annotations
+
+from ticketflow.domain import Intent, TypeDetection
+from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_tasks import DETECT_TYPE, TypePayload
+from ticketflow.workflow.steps.base import StepOutput
+from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
+
+
+class TypeOutput(StepOutput):
+    detection: TypeDetection
+
+
+def detect_type(ctx: StepContext) -> TypeOutput:
+    intent: Intent = ctx.output("extract_intent", IntentOutput).intent
+    det = ctx.deps.llm.generate(DETECT_TYPE, TypePayload(request=ctx.request, intent=intent),
+                                TypeDetection)
+    return TypeOutput(detection=det, detail=f"{det.type.value} ({det.confidence:.0%})")

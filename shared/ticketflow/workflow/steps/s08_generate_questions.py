@@ -1,0 +1,30 @@
+"""Step 8: questions whose answers would change the ticket (may be none)."""
+
+from __future__ import annotations
+
+from ticketflow.domain import Question
+from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_tasks import GENERATE_QUESTIONS, Questions, QuestionsPayload
+from ticketflow.workflow.steps.base import StepOutput
+from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
+from ticketflow.workflow.steps.s03_preflight import PreflightOutput
+from ticketflow.workflow.steps.s07_generate_draft import DraftOutput
+
+
+class QuestionsOutput(StepOutput):
+    questions: list[Question] = []
+
+
+def generate_questions(ctx: StepContext) -> QuestionsOutput:
+    payload = QuestionsPayload(
+        request=ctx.request,
+        intent=ctx.output("extract_intent", IntentOutput).intent,
+        findings=ctx.output("preflight", PreflightOutput).findings,
+        draft=ctx.output("generate_draft", DraftOutput).draft,
+    )
+    qs = ctx.deps.llm.generate(GENERATE_QUESTIONS, payload, Questions).questions
+    ids = [q.id for q in qs]
+    if len(set(ids)) != len(ids):
+        qs = [q.model_copy(update={"id": f"q{i + 1}"}) for i, q in enumerate(qs)]
+    return QuestionsOutput(questions=qs, detail=f"{len(qs)} question(s)",
+                           outcome="done" if qs else "skipped")

@@ -1,0 +1,37 @@
+"""Step 10: refine the draft with the person's answers (only when there are any)."""
+
+from __future__ import annotations
+
+from ticketflow.domain import Draft, Refinement
+from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_tasks import REFINE_DRAFT, RefinePayload, Refined
+from ticketflow.workflow.signals import TerminalError
+from ticketflow.workflow.steps.base import StepOutput
+from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, existing_paths
+from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
+from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
+
+
+class RefineOutput(StepOutput):
+    draft: Draft
+    refinements: list[Refinement] = []
+
+
+def refine_draft(ctx: StepContext) -> RefineOutput:
+    draft_out = ctx.output("generate_draft", DraftOutput)
+    answers = ctx.output("ask_questions", AnswersOutput).answers
+    if answers.skipped or not answers.answers:
+        return RefineOutput(draft=draft_out.draft, outcome="skipped",
+                            detail="no answers: draft kept as is")
+    payload = RefinePayload(
+        request=ctx.request, draft=draft_out.draft,
+        questions=ctx.output("generate_questions", QuestionsOutput).questions,
+        answers=answers.answers, known_paths=draft_out.draft.repo_paths,
+    )
+    refined = ctx.deps.llm.generate(REFINE_DRAFT, payload, Refined)
+    if not refined.draft.acceptance_criteria:
+        raise TerminalError("the refined draft has no acceptance criteria", code="empty_draft")
+    keep, _ = existing_paths(ctx, refined.draft.repo_paths)
+    draft = refined.draft.model_copy(update={"repo_paths": keep})
+    return RefineOutput(draft=draft, refinements=refined.refinements,
+                        detail=f"{len(refined.refinements)} change(s) from answers")

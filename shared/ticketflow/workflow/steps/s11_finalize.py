@@ -1,0 +1,61 @@
+"""Step 11: save the content to the ticket, set it ready and unlock, atomically.
+
+Idempotent: if a crash replays this step after the ticket was finalized by this
+run, the ticket is left as it is.
+"""
+
+from __future__ import annotations
+
+from ticketflow.domain import AEC, AECContent, AECStatus
+from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.signals import TerminalError
+from ticketflow.workflow.steps.base import StepOutput
+from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
+from ticketflow.workflow.steps.s02_detect_type import TypeOutput
+from ticketflow.workflow.steps.s03_preflight import PreflightOutput
+from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
+from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
+from ticketflow.workflow.steps.s10_refine_draft import RefineOutput
+
+
+class FinalizeOutput(StepOutput):
+    aec_id: str
+    status: str
+
+
+def build_content(ctx: StepContext) -> AECContent:
+    intent_out = ctx.output("extract_intent", IntentOutput)
+    det = ctx.output("detect_type", TypeOutput).detection
+    refined = ctx.output("refine_draft", RefineOutput)
+    answers = ctx.output("ask_questions", AnswersOutput).answers
+    return AECContent(
+        type=det.type, type_confidence=det.confidence, intent=intent_out.intent,
+        acceptance_criteria=refined.draft.acceptance_criteria,
+        assumptions=refined.draft.assumptions, repo_paths=refined.draft.repo_paths,
+        findings=ctx.output("preflight", PreflightOutput).findings,
+        questions=ctx.output("generate_questions", QuestionsOutput).questions,
+        answers=answers.answers, refinements=refined.refinements,
+        generated_by=intent_out.provider,
+    )
+
+
+def finalize(ctx: StepContext) -> FinalizeOutput:
+    run_id = ctx.run.run_id
+    content = build_content(ctx)
+
+    def apply(aec: AEC) -> AEC:
+        if aec.status is AECStatus.READY and not aec.locked and (
+            aec.generation_state is not None and aec.generation_state.run_id == run_id
+        ):
+            return aec  # already finalized by this run (replay after a crash)
+        if not aec.holds(run_id):
+            raise TerminalError(
+                f"ticket {aec.id} is no longer locked by this run", code="lock_lost"
+            )
+        return aec.finalize(run_id, content)
+
+    saved = ctx.deps.documents.mutate(ctx.run.aec_id, apply)
+    if saved is None:
+        raise TerminalError(f"ticket {ctx.run.aec_id} was deleted", code="aec_deleted")
+    return FinalizeOutput(aec_id=saved.id, status=saved.status.value,
+                          detail=f"{len(content.acceptance_criteria)} acceptance criteria saved")

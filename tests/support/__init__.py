@@ -1,0 +1,1 @@
+"""Test support: process supervisors for the local emulators."""

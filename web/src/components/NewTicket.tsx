@@ -1,0 +1,39 @@
+import { useState } from 'react';
+import { navigate } from '../router';
+import { createTicket, type TicketInput } from '../tickets';
+import { useWorkflowStore } from '../workflow/store';
+import { TicketForm } from './TicketForm';
+
+/** Create a draft ticket, open it, and start its generation. */
+export function NewTicket({ uid }: { uid: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function create(input: TicketInput) {
+    setBusy(true);
+    setError(null);
+    let id: string;
+    try {
+      id = await createTicket(uid, input);
+    } catch (e) {
+      setBusy(false);
+      setError(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    const store = useWorkflowStore.getState();
+    store.open(id);
+    navigate({ name: 'ticket', aecId: id });
+    // Errors of start_generation are shown on the ticket's page (api-error).
+    await store.startGeneration(id);
+  }
+
+  return (
+    <TicketForm
+      mode="new"
+      busy={busy}
+      error={error}
+      onSubmit={create}
+      onCancel={() => navigate({ name: 'list' })}
+    />
+  );
+}

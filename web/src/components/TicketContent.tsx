@@ -1,0 +1,126 @@
+import type { AecDoc, Question } from '../types';
+import { SeverityBadge } from './badges';
+import { sortFindings } from './FindingsReviewModal';
+
+function questionText(questions: Question[] | undefined, id: string): string {
+  return questions?.find((q) => q.id === id)?.text ?? id;
+}
+
+/** The generated ticket: criteria, assumptions, paths, findings, refinements. */
+export function TicketContent({ aec }: { aec: AecDoc }) {
+  const criteria = aec.acceptanceCriteria ?? [];
+  const assumptions = aec.assumptions ?? [];
+  const paths = aec.repoPaths ?? [];
+  const findings = sortFindings(aec.findings ?? []);
+  const refinements = aec.refinements ?? [];
+  const intent = aec.intent;
+  return (
+    <div className="ticket-content" data-testid="ticket-content">
+      {(aec.type || intent?.goal) && (
+        <section className="section">
+          {aec.type && (
+            <p>
+              <span className="label">Type</span>{' '}
+              <span data-testid="ticket-type">{aec.type}</span>
+              {typeof aec.typeConfidence === 'number' && (
+                <span className="muted"> ({Math.round(aec.typeConfidence * 100)}% confidence)</span>
+              )}
+            </p>
+          )}
+          {intent?.goal && (
+            <p>
+              <span className="label">Goal</span> <span data-testid="ticket-goal">{intent.goal}</span>
+            </p>
+          )}
+        </section>
+      )}
+      <section className="section">
+        <h3>Acceptance criteria</h3>
+        {criteria.length ? (
+          <ol data-testid="acceptance-criteria">
+            {criteria.map((c, i) => (
+              <li key={i}>{c}</li>
+            ))}
+          </ol>
+        ) : (
+          <p className="muted">None.</p>
+        )}
+      </section>
+      <section className="section">
+        <h3>Assumptions</h3>
+        {assumptions.length ? (
+          <ul data-testid="assumptions">
+            {assumptions.map((c, i) => (
+              <li key={i}>{c}</li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">None.</p>
+        )}
+      </section>
+      <section className="section">
+        <h3>Repository paths</h3>
+        {paths.length ? (
+          <ul data-testid="repo-paths">
+            {paths.map((p, i) => (
+              <li key={i}>
+                <code>{p}</code>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">None.</p>
+        )}
+      </section>
+      <section className="section">
+        <h3>Findings</h3>
+        {findings.length ? (
+          <ul className="findings" data-testid="findings-list">
+            {findings.map((f) => (
+              <li
+                key={f.id}
+                className={`finding finding-${f.severity}`}
+                data-testid="finding-row"
+                data-finding-id={f.id}
+                data-severity={f.severity}
+              >
+                <div className="finding-head">
+                  <SeverityBadge severity={f.severity} />
+                  <span className="finding-message">{f.message}</span>
+                </div>
+                <div className="finding-evidence">
+                  <span className="label">Evidence</span> <code>{f.evidence}</code>
+                </div>
+                {f.suggestion && (
+                  <div className="finding-suggestion">
+                    <span className="label">Suggestion</span> {f.suggestion}
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">No findings.</p>
+        )}
+      </section>
+      {refinements.length > 0 && (
+        <section className="section">
+          <h3>What your answers changed</h3>
+          <ul className="refinements" data-testid="refinements">
+            {refinements.map((r, i) => (
+              <li key={i} data-testid="refinement-row" data-question-id={r.questionId}>
+                <div className="muted">{questionText(aec.questions, r.questionId)}</div>
+                <div>
+                  <span className="label">Answer</span> {r.answer}
+                </div>
+                <div>
+                  <span className="label">Change</span> {r.change}
+                </div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+/** Reading and writing ticket (AEC) documents. */
+import {
+  collection,
+  doc,
+  onSnapshot,
+  orderBy,
+  query,
+  serverTimestamp,
+  setDoc,
+  updateDoc,
+  where,
+  type DocumentSnapshot,
+  type Unsubscribe,
+} from 'firebase/firestore';
+import { getDb } from './firebase';
+import type { AecDoc } from './types';
+
+export interface TicketInput {
+  title: string;
+  description: string;
+  repo: string;
+}
+
+function toAec(snap: DocumentSnapshot): AecDoc {
+  const data = snap.data({ serverTimestamps: 'estimate' }) ?? {};
+  return { ...(data as Omit<AecDoc, 'id'>), id: snap.id } as AecDoc;
+}
+
+/** Live list of the user's tickets, newest change first. */
+export function subscribeTickets(
+  uid: string,
+  onData: (tickets: AecDoc[]) => void,
+  onError: (e: Error) => void,
+): Unsubscribe {
+  const q = query(
+    collection(getDb(), 'aecs'),
+    where('ownerId', '==', uid),
+    orderBy('updatedAt', 'desc'),
+  );
+  return onSnapshot(q, (snap) => onData(snap.docs.map(toAec)), onError);
+}
+
+/** Live single ticket; `null` when it does not exist (e.g. deleted after cancel). */
+export function subscribeTicket(
+  aecId: string,
+  onData: (aec: AecDoc | null) => void,
+  onError: (e: Error) => void,
+): Unsubscribe {
+  return onSnapshot(
+    doc(getDb(), 'aecs', aecId),
+    (snap) => onData(snap.exists() ? toAec(snap) : null),
+    onError,
+  );
+}
+
+/** Create a draft ticket; resolves to its id. */
+export async function createTicket(uid: string, input: TicketInput): Promise<string> {
+  const ref = doc(collection(getDb(), 'aecs'));
+  await setDoc(ref, {
+    id: ref.id,
+    ownerId: uid,
+    title: input.title.trim(),
+    description: input.description.trim(),
+    repo: input.repo.trim() || null,
+    status: 'draft',
+    locked: false,
+    createdAt: serverTimestamp(),
+    updatedAt: serverTimestamp(),
+    version: 0,
+  });
+  return ref.id;
+}
+
+/** Edit a ticket's text (only allowed while it is not locked). */
+export async function updateTicket(aecId: string, input: TicketInput): Promise<void> {
+  await updateDoc(doc(getDb(), 'aecs', aecId), {
+    title: input.title.trim(),
+    description: input.description.trim(),
+    repo: input.repo.trim() || null,
+    updatedAt: serverTimestamp(),
+  });
+}
