@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from google.cloud import firestore
-
 from tests.support.emulators import (
     PROJECT_ROOT,
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
 )
+
 from ticketflow.adapters.firestore_documents import firestore_client as make_firestore_client
 
 # -- emulators ---------------------------------------------------------------------------

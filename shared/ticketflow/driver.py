@@ -51,7 +51,8 @@ def state_of(app: EmbeddedApp, run_id: str) -> tuple[RunRecord, GenerationState]
     return run, build_state(run, app.runs.steps(run_id), app.engine.definition)
 
 
-def drive(app: EmbeddedApp, run_id: str, policy: SuspensionPolicy, *,
+def drive(app: EmbeddedApp, run_id: str,
+          policy: Callable[[GenerationState], Reply | None], *,
           on_progress: Callable[[GenerationState], None] = lambda s: None,
           on_rejected: Callable[[ActionRecord], None] | None = None,
           poll_s: float = 0.02, timeout_s: float | None = None) -> RunRecord:

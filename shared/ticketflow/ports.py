@@ -30,7 +30,7 @@ from ticketflow.workflow.records import (
     SweepView,
 )
 
-O = TypeVar("O", bound=BaseModel)
+OutT = TypeVar("OutT", bound=BaseModel)
 
 
 # -- clock -------------------------------------------------------------------------
@@ -121,13 +121,13 @@ class LLMTask(Model):
     prompt: str = ""
     max_tokens: int = 2048
 
-    model_config = {"arbitrary_types_allowed": True, "frozen": True}  # noqa: RUF012
+    model_config = {"arbitrary_types_allowed": True, "frozen": True}
 
 
 class LanguageModel(Protocol):
     provider: Provider
 
-    def generate(self, task: LLMTask, payload: BaseModel, output: type[O]) -> O:
+    def generate(self, task: LLMTask, payload: BaseModel, output: type[OutT]) -> OutT:
         """Produce ``output`` for ``task`` from ``payload``. Raises
         :class:`ticketflow.workflow.signals.RetryableError` for transient failures and
         :class:`ticketflow.workflow.signals.TerminalError` for unusable answers."""

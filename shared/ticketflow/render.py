@@ -108,7 +108,7 @@ def aec_view(console: Console, aec: AEC) -> None:
         label = (" [yellow](offline heuristics, no AI)[/]" if aec.generated_by.offline
                  else f" [dim]({aec.generated_by.name} {aec.generated_by.model or ''})[/]")
     console.print(f"\n[bold]{escape(aec.title)}[/]  {escape('[' + aec.status.value + ']')}"
-                  f"{' locked by ' + aec.locked_by if aec.locked else ''}{label}")
+                  f"{' locked by ' + (aec.locked_by or '') if aec.locked else ''}{label}")
     if aec.type:
         console.print(f"type: {aec.type.value} ({(aec.type_confidence or 0):.0%})")
     if aec.error:

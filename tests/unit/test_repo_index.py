@@ -57,7 +57,7 @@ class OrderExporter:
     async def flush(self):
         pass
 ''',
-    "app/fast.py": '''from fastapi import APIRouter, FastAPI
+    "app/fast.py": """from fastapi import APIRouter, FastAPI
 from pydantic_settings import BaseSettings
 
 app = FastAPI()
@@ -77,7 +77,7 @@ async def read_item(item_id: int):
 @router.post("/payments")
 def create_payment():
     return {}
-''',
+""",
     "server/routes.js": """const express = require('express');
 const router = express.Router();
 const app = express();
@@ -423,9 +423,7 @@ def test_search_ranking(index: LibsqlRepoIndex, repo: Path) -> None:
     "query",
     ['"', "'); DROP TABLE idx_files; --", "orders* AND (", "NEAR(a b)", "path:x", "^-+*", ""],
 )
-def test_search_never_raises_on_punctuation(
-    index: LibsqlRepoIndex, repo: Path, query: str
-) -> None:
+def test_search_never_raises_on_punctuation(index: LibsqlRepoIndex, repo: Path, query: str) -> None:
     index.index(str(repo))
     assert isinstance(index.search(str(repo), query), list)
     assert index.lookup(str(repo), "route", query).found is False
@@ -439,7 +437,7 @@ def test_incremental_reindex(
     assert len(index.last_extracted) > 5
 
     calls: list[str] = []
-    real = store_module.extract
+    real = extract
 
     def counting(path: str, text: str) -> Any:
         calls.append(path)

@@ -7,7 +7,11 @@ stored as a Firestore **timestamp** (the web page reads them with ``.toDate()``;
 action in its ``result`` field (merged, so the action itself is kept).
 
 ``mutate`` and ``project`` are read-modify-write in a Firestore transaction; every
-write bumps ``version`` and ``updatedAt``. Deleting a ticket leaves its ``actions``
+write bumps ``version`` and ``updatedAt``. Server client libraries lock what a
+transaction reads, so two transactions on one ticket that both read it wait for each
+other until one is aborted (about 2 s on the emulator). Writers of the same ticket in
+one process therefore take a per-ticket lock first; across processes (function
+instances) the transaction alone keeps writes atomic. Deleting a ticket leaves its ``actions``
 subcollection in place: it is the audit trail.
 
 Every RPC has an explicit timeout and a bounded retry: with the library defaults a
@@ -19,7 +23,9 @@ surface as :class:`~ticketflow.workflow.signals.RetryableError` with
 from __future__ import annotations
 
 import random
+import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,6 +45,7 @@ from ticketflow.ports import ActionResult, Clock
 from ticketflow.workflow.signals import RetryableError
 
 T = TypeVar("T")
+_LOCAL_LOCKS = tuple(threading.RLock() for _ in range(64))
 Mutation = Callable[[AEC], AEC | None]
 
 _TRANSIENT: tuple[type[Exception], ...] = (
@@ -132,7 +139,8 @@ class FirestoreDocumentStore:
     """``DocumentStore`` on Cloud Firestore (see the module doc for the layout).
 
     ``timeout_s`` bounds each RPC including its retries; ``max_attempts`` bounds how
-    often a contended transaction is run again.
+    often a contended transaction is run again. ``serialize_local_writes=False``
+    drops the in-process per-ticket lock (tests use it to contend for real).
     """
 
     def __init__(
@@ -143,12 +151,14 @@ class FirestoreDocumentStore:
         clock: Clock | None = None,
         timeout_s: float = 10.0,
         max_attempts: int = 30,
+        serialize_local_writes: bool = True,
     ) -> None:
         self.client = client
         self.collection = collection
         self.clock = clock or SystemClock()
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
+        self.serialize_local_writes = serialize_local_writes
 
     # -- reads ------------------------------------------------------------------------
 
@@ -249,7 +259,10 @@ class FirestoreDocumentStore:
             result: AEC | None = run(txn)
             return result
 
-        return _with_contention_retry(attempt, self.max_attempts)
+        if not self.serialize_local_writes:
+            return _with_contention_retry(attempt, self.max_attempts)
+        with _LOCAL_LOCKS[zlib.crc32(ref.path.encode()) % len(_LOCAL_LOCKS)]:
+            return _with_contention_retry(attempt, self.max_attempts)
 
 
 def to_document(aec: AEC) -> dict[str, Any]:

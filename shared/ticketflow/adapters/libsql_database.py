@@ -142,10 +142,11 @@ class Database:
         while True:
             try:
                 return fn()
-            except (LibsqlError, sqlite3.OperationalError) as exc:
+            except (LibsqlError, sqlite3.Error) as exc:
                 if not _is_busy(exc):
                     if isinstance(exc, sqlite3.Error):
-                        raise LibsqlError(str(exc), getattr(exc, "sqlite_errorname", "SQLITE"))
+                        code = getattr(exc, "sqlite_errorname", "SQLITE")
+                        raise LibsqlError(str(exc), code) from exc
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseBusyError(

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.libsql_database import Database, apply_schema
-from ticketflow.ports import Clock, StepTask
 from ticketflow.leases import lease_holder_dead, new_lease_id
+from ticketflow.ports import Clock, StepTask
 from ticketflow.workflow.signals import RetryableError
 
 log = logging.getLogger("ticketflow.queue")
@@ -60,7 +60,7 @@ class LibsqlTaskQueue:
         )
         with self._wake:
             self._wake.notify()
-        return rs.rows_affected == 1
+        return bool(rs.rows_affected == 1)
 
     def claim(self, worker: str, visibility_s: float) -> tuple[StepTask, int] | None:
         """Lease the next due task; returns it with its delivery count."""
@@ -138,7 +138,7 @@ class LocalWorkerPool:
     def __init__(self, queue: LibsqlTaskQueue, handler: Callable[[StepTask], object], *,
                  workers: int = 2, visibility_s: float = 600.0, poll_s: float = 0.5,
                  backoff_s: float = 0.5, max_backoff_s: float = 60.0,
-                 on_idle: Callable[[], None] | None = None, idle_every_s: float = 5.0) -> None:
+                 on_idle: Callable[[], object] | None = None, idle_every_s: float = 5.0) -> None:
         self.queue = queue
         self.handler = handler
         self.workers = workers
@@ -220,4 +220,4 @@ class LocalWorkerPool:
 
     def _backoff(self, deliveries: int) -> float:
         base = min(self.backoff_s * 2 ** max(deliveries - 1, 0), self.max_backoff_s)
-        return base * (0.5 + random.random() / 2)
+        return float(base * (0.5 + random.random() / 2))

@@ -16,6 +16,7 @@ committed twice, whatever the bugs above it.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -217,8 +218,9 @@ class LibsqlRunStore:
         run was cancelled meanwhile: the caller's work is discarded."""
         sets = ["lease_id = NULL", "lease_until = NULL", "seq = seq + 1",
                 "last_commit = :commit", "updated_at = :now"]
+        commit_id = uuid.uuid4().hex  # unique per attempt: guards the inserts below
         params: dict[str, Any] = {"run": run_id, "step": step_index, "lease": lease_id,
-                                  "commit": lease_id, "now": _ts(now)}
+                                  "commit": commit_id, "now": _ts(now)}
         if suspension is not None:
             sets += ["status = 'suspended'", "suspension = :susp", "suspension_token = :token",
                      "suspension_expires_at = :sexp"]
@@ -237,16 +239,17 @@ class LibsqlRunStore:
             params,
         )]
         if step is not None:
-            stmts.append(_step_insert(step, run_id, lease_id))
+            stmts.append(_step_insert(step, run_id, commit_id))
         if next_task is not None:
-            stmts.append(_outbox_insert(next_task, now, commit=lease_id))
+            stmts.append(_outbox_insert(next_task, now, commit=commit_id))
         stmts.append((
             "UPDATE step_attempts SET finished_at = :now, outcome = :outcome "
-            f"WHERE run_id = :run AND step_index = :step AND lease_id = :commit AND {_COMMITTED}",
-            {"now": _ts(now), "run": run_id, "step": step_index, "commit": lease_id,
+            f"WHERE run_id = :run AND step_index = :step AND lease_id = :lease AND {_COMMITTED}",
+            {"now": _ts(now), "run": run_id, "step": step_index, "commit": commit_id,
+             "lease": lease_id,
              "outcome": "suspended" if suspension is not None else "committed"},
         ))
-        return self.db.batch(stmts)[0].rows_affected == 1
+        return bool(self.db.batch(stmts)[0].rows_affected == 1)
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
                 error: str) -> None:
@@ -283,7 +286,7 @@ class LibsqlRunStore:
                 "WHERE run_id = ? AND lease_id = ?",
                 [_ts(now), error.message if error else status, run_id, lease_id],
             ))
-        return self.db.batch(stmts)[0].rows_affected == 1
+        return bool(self.db.batch(stmts)[0].rows_affected == 1)
 
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
@@ -292,6 +295,7 @@ class LibsqlRunStore:
         run = self.get_run(run_id)
         if run is None or run.suspension is None:
             return False
+        commit_id = uuid.uuid4().hex
         waited = now - run.suspension.suspended_at
         deadline = run.deadline_at + max(waited, timedelta(0))
         if cancel_reason is None:
@@ -305,14 +309,14 @@ class LibsqlRunStore:
             "updated_at = :now "
             "WHERE run_id = :run AND status = 'suspended' AND suspension_token = :token",
             {"deadline": _ts(deadline), "reason": cancel_reason, "now": _ts(now),
-             "commit": action.action_id, "run": run_id, "token": token},
+             "commit": commit_id, "run": run_id, "token": token},
         )]
         if step is not None:
-            stmts.append(_step_insert(step, run_id, action.action_id))
+            stmts.append(_step_insert(step, run_id, commit_id))
         if next_task is not None:
-            stmts.append(_outbox_insert(next_task, now, commit=action.action_id))
-        stmts.append(_action_insert(action, conditional_on=action.action_id))
-        return self.db.batch(stmts)[0].rows_affected == 1
+            stmts.append(_outbox_insert(next_task, now, commit=commit_id))
+        stmts.append(_action_insert(action, conditional_on=commit_id))
+        return bool(self.db.batch(stmts)[0].rows_affected == 1)
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
         """Insert a (rejected) action unless its id is known; return what is stored."""
@@ -347,15 +351,16 @@ class LibsqlRunStore:
     def redispatch(self, run: RunRecord, now: datetime) -> StepTask | None:
         """A running run whose task was lost: a new epoch and a new outbox row."""
         task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch + 1)
+        commit_id = uuid.uuid4().hex
         stmts: list[Stmt] = [
             (
                 "UPDATE runs SET epoch = epoch + 1, last_commit = :commit, updated_at = :now "
                 "WHERE run_id = :run AND epoch = :epoch AND status = 'running' "
                 "AND step_index = :step",
-                {"commit": task.name, "now": _ts(now), "run": run.run_id, "epoch": run.epoch,
+                {"commit": commit_id, "now": _ts(now), "run": run.run_id, "epoch": run.epoch,
                  "step": run.step_index},
             ),
-            _outbox_insert(task, now, commit=task.name),
+            _outbox_insert(task, now, commit=commit_id),
         ]
         return task if self.db.batch(stmts)[0].rows_affected == 1 else None
 

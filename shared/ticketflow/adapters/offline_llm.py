@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,14 +31,14 @@ from ticketflow.workflow.llm_tasks import (
     DraftPayload,
     Questions,
     QuestionsPayload,
-    RefinePayload,
     Refined,
+    RefinePayload,
     TicketRequest,
     TypePayload,
 )
 from ticketflow.workflow.signals import TerminalError
 
-O = TypeVar("O", bound=BaseModel)
+OutT = TypeVar("OutT", bound=BaseModel)
 
 _ACTORS = ("user", "admin", "administrator", "customer", "accountant", "manager", "developer",
            "operator", "visitor", "owner", "support agent", "reviewer", "team")
@@ -76,12 +76,12 @@ class OfflineLanguageModel:
             "refine_draft": self._refine,
         }
 
-    def generate(self, task: LLMTask, payload: BaseModel, output: type[O]) -> O:
+    def generate(self, task: LLMTask, payload: BaseModel, output: type[OutT]) -> OutT:
         fn = self._tasks.get(task.name)
         if fn is None:
             raise TerminalError(f"the offline provider has no heuristic for '{task.name}'",
                                 code="offline_unsupported")
-        return cast(O, output.model_validate(fn(payload).model_dump()))
+        return output.model_validate(fn(payload).model_dump())
 
     # -- tasks -------------------------------------------------------------------------
 

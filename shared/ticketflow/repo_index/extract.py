@@ -19,14 +19,44 @@ import yaml
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
 LANGUAGES = {
-    ".py": "python", ".pyi": "python", ".ts": "typescript", ".tsx": "typescript",
-    ".mts": "typescript", ".cts": "typescript", ".js": "javascript", ".jsx": "javascript",
-    ".mjs": "javascript", ".cjs": "javascript", ".go": "go", ".rs": "rust", ".java": "java",
-    ".kt": "kotlin", ".rb": "ruby", ".php": "php", ".cs": "csharp", ".swift": "swift",
-    ".c": "c", ".h": "c", ".cpp": "cpp", ".hpp": "cpp", ".sql": "sql", ".sh": "shell",
-    ".md": "markdown", ".rst": "rst", ".yaml": "yaml", ".yml": "yaml", ".json": "json",
-    ".toml": "toml", ".html": "html", ".css": "css", ".scss": "scss", ".vue": "vue",
-    ".svelte": "svelte", ".ini": "ini", ".cfg": "ini", ".txt": "text",
+    ".py": "python",
+    ".pyi": "python",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".rb": "ruby",
+    ".php": "php",
+    ".cs": "csharp",
+    ".swift": "swift",
+    ".c": "c",
+    ".h": "c",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".sql": "sql",
+    ".sh": "shell",
+    ".md": "markdown",
+    ".rst": "rst",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".toml": "toml",
+    ".html": "html",
+    ".css": "css",
+    ".scss": "scss",
+    ".vue": "vue",
+    ".svelte": "svelte",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".txt": "text",
 }
 ENV_FILES = {".env", ".env.example", ".env.sample", ".env.template", ".env.dist", ".env.local"}
 
@@ -262,10 +292,14 @@ class _PyVisitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = _dotted(node.func)
-        if node.args and (
-            func.endswith(("environ.get", "environ.setdefault", "environ.pop"))
-            or func in ("os.getenv", "getenv")
-        ) and (name := _str(node.args[0])):
+        if (
+            node.args
+            and (
+                func.endswith(("environ.get", "environ.setdefault", "environ.pop"))
+                or func in ("os.getenv", "getenv")
+            )
+            and (name := _str(node.args[0]))
+        ):
             self.settings.append(Setting(name, node.lineno))
         self.generic_visit(node)
 

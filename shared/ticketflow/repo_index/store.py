@@ -260,8 +260,11 @@ class LibsqlRepoIndex:
     def _delete_stmts(self, key: str, path: str) -> list[Stmt]:
         args = [key, path]
         return [
-            ("DELETE FROM idx_fts WHERE rowid = (SELECT id FROM idx_files "
-             "WHERE repo = ? AND path = ?)", args),
+            (
+                "DELETE FROM idx_fts WHERE rowid = (SELECT id FROM idx_files "
+                "WHERE repo = ? AND path = ?)",
+                args,
+            ),
             *[(f"DELETE FROM {t} WHERE repo = ? AND path = ?", args) for t in _FACT_TABLES],
             ("DELETE FROM idx_files WHERE repo = ? AND path = ?", args),
         ]
@@ -269,34 +272,44 @@ class LibsqlRepoIndex:
     def _file_stmts(self, key: str, path: str, digest: str, size: int, text: str) -> list[Stmt]:
         facts = extract(path, text)
         stmts = self._delete_stmts(key, path)[:-1]
-        stmts.append((
-            "INSERT INTO idx_files(repo, path, basename, sha256, language, size) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(repo, path) DO UPDATE SET "
-            "sha256 = excluded.sha256, language = excluded.language, size = excluded.size",
-            [key, path, PurePosixPath(path).name, digest, facts.language, size],
-        ))
+        stmts.append(
+            (
+                "INSERT INTO idx_files(repo, path, basename, sha256, language, size) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(repo, path) DO UPDATE SET "
+                "sha256 = excluded.sha256, language = excluded.language, size = excluded.size",
+                [key, path, PurePosixPath(path).name, digest, facts.language, size],
+            )
+        )
         content = _searchable_content(facts, text)
-        stmts.append((
-            "INSERT INTO idx_fts(rowid, path_words, symbol_words, content) VALUES "
-            "((SELECT id FROM idx_files WHERE repo = ? AND path = ?), ?, ?, ?)",
-            [key, path, _words(path), _fact_words(facts), content],
-        ))
+        stmts.append(
+            (
+                "INSERT INTO idx_fts(rowid, path_words, symbol_words, content) VALUES "
+                "((SELECT id FROM idx_files WHERE repo = ? AND path = ?), ?, ?, ?)",
+                [key, path, _words(path), _fact_words(facts), content],
+            )
+        )
         for s in _unique(facts.symbols):
-            stmts.append((
-                "INSERT INTO idx_symbols(repo, path, name, kind, line) VALUES (?, ?, ?, ?, ?)",
-                [key, path, s.name, s.kind, s.line],
-            ))
+            stmts.append(
+                (
+                    "INSERT INTO idx_symbols(repo, path, name, kind, line) VALUES (?, ?, ?, ?, ?)",
+                    [key, path, s.name, s.kind, s.line],
+                )
+            )
         for r in _unique(facts.routes):
-            stmts.append((
-                "INSERT INTO idx_routes(repo, path, method, route, route_key, summary, origin, "
-                "line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [key, path, r.method, r.path, r.key, r.summary, r.origin, r.line],
-            ))
+            stmts.append(
+                (
+                    "INSERT INTO idx_routes(repo, path, method, route, route_key, summary, origin, "
+                    "line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [key, path, r.method, r.path, r.key, r.summary, r.origin, r.line],
+                )
+            )
         for st in _unique(facts.settings):
-            stmts.append((
-                "INSERT INTO idx_settings(repo, path, name, line) VALUES (?, ?, ?, ?)",
-                [key, path, st.name, st.line],
-            ))
+            stmts.append(
+                (
+                    "INSERT INTO idx_settings(repo, path, name, line) VALUES (?, ?, ?, ?)",
+                    [key, path, st.name, st.line],
+                )
+            )
         return stmts
 
     # -- queries -------------------------------------------------------------------------
@@ -397,7 +410,8 @@ class LibsqlRepoIndex:
         ).rows
         same_path = [f"{r[0]} {r[1]}" for r in rows]
         matches = [
-            m for m, r in zip(same_path, rows, strict=True)
+            m
+            for m, r in zip(same_path, rows, strict=True)
             if method is None or r[0] in (method, "ANY")
         ]
         if matches:
@@ -409,8 +423,10 @@ class LibsqlRepoIndex:
         ).rows
         if method is None:
             return False, [], _closest(normalize_path(path), [str(r[1]) for r in allr])
-        return False, [], _closest(
-            f"{method} {normalize_path(path)}", [f"{r[0]} {r[1]}" for r in allr]
+        return (
+            False,
+            [],
+            _closest(f"{method} {normalize_path(path)}", [f"{r[0]} {r[1]}" for r in allr]),
         )
 
     def _lookup_setting(self, key: str, name: str) -> tuple[bool, list[str], str | None]:

@@ -11,7 +11,7 @@ from ticketflow.ports import Clock, DocumentStore, LanguageModel, RepoIndex
 from ticketflow.workflow.llm_tasks import TicketRequest
 from ticketflow.workflow.records import RunRecord
 
-O = TypeVar("O", bound=BaseModel)
+OutT = TypeVar("OutT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class StepContext:
     def request(self) -> TicketRequest:
         return TicketRequest.model_validate(self.run.input)
 
-    def output(self, step_name: str, model: type[O]) -> O:
+    def output(self, step_name: str, model: type[OutT]) -> OutT:
         """The committed output of an earlier step, parsed into its model."""
         if step_name not in self.outputs:
             raise KeyError(f"step '{step_name}' has no committed output in run {self.run.run_id}")

@@ -32,7 +32,7 @@ class RetryPolicy:
     max_backoff_s: float = 60.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.backoff_s * 2 ** max(attempt - 1, 0), self.max_backoff_s)
+        return float(min(self.backoff_s * 2 ** max(attempt - 1, 0), self.max_backoff_s))
 
 
 LLM_RETRY = RetryPolicy(max_attempts=5, backoff_s=2.0, max_backoff_s=60.0)

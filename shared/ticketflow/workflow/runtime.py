@@ -28,9 +28,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
+from ticketflow.domain import AEC, DomainError, NotFoundError, RunError
 from ticketflow.faults import crash_point
 from ticketflow.leases import lease_holder_dead, new_lease_id
-from ticketflow.domain import AEC, DomainError, NotFoundError, RunError
 from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
 from ticketflow.settings import Settings
 from ticketflow.workflow.actions import ActionRequest, Decision, decide
@@ -220,7 +220,7 @@ class Engine:
         now = self._now()
         wait = (self.settings.review_wait_s if sig.kind == "review"
                 else self.settings.questions_wait_s)
-        susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,  # type: ignore[arg-type]
+        susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,
                                 payload=sig.payload, suspended_at=now,
                                 expires_at=now + timedelta(seconds=wait))
         if not self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp):
@@ -399,7 +399,7 @@ class Engine:
                   else self.settings.questions_expiry_policy)
         type_ = {"cancel": "edit", "proceed": "proceed", "skip": "skip"}[policy]
         req = ActionRequest(action_id=f"expire-{run.run_id}-{run.suspension.token[:8]}",
-                            run_id=run.run_id, aec_id=run.aec_id, type=type_,  # type: ignore[arg-type]
+                            run_id=run.run_id, aec_id=run.aec_id, type=type_,
                             token=run.suspension.token, uid="system:expiry",
                             expired=True)
         self.act(req)

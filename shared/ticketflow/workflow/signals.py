@@ -36,7 +36,7 @@ class TerminalError(StepError):
     code = "terminal"
 
 
-class Suspend(BaseException):  # noqa: N818 - a signal, not an error
+class Suspend(BaseException):
     """Raised by a step to stop the run and wait for a person."""
 
     def __init__(self, kind: str, payload: dict[str, Any]) -> None:
@@ -45,5 +45,5 @@ class Suspend(BaseException):  # noqa: N818 - a signal, not an error
         self.payload = payload
 
 
-class Cancelled(BaseException):  # noqa: N818 - a signal, not an error
+class Cancelled(BaseException):
     """The run was cancelled while this step ran; its result must not commit."""

@@ -28,7 +28,8 @@ def existing_paths(ctx: StepContext, paths: list[str]) -> tuple[list[str], list[
     repo, index = ctx.request.repo, ctx.deps.index
     if not repo or index is None:
         return [], list(paths)
-    keep, drop = [], []
+    keep: list[str] = []
+    drop: list[str] = []
     for p in dict.fromkeys(paths):
         (keep if index.path_exists(repo, p) else drop).append(p)
     return keep, drop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ticketflow.domain import Draft, Refinement
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import REFINE_DRAFT, RefinePayload, Refined
+from ticketflow.workflow.llm_tasks import REFINE_DRAFT, Refined, RefinePayload
 from ticketflow.workflow.signals import TerminalError
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, existing_paths

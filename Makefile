@@ -1,0 +1,52 @@
+# ticketflow: the two commands a new machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-python test-web lint bench dev clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@if [ -f requirements-emulators.txt ]; then $(BIN)/pip install -q --no-deps -r requirements-emulators.txt; fi
+	touch $(STAMP)
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+## Run the whole workflow on a bundled sample request, embedded default (no services).
+demo: $(STAMP)
+	$(BIN)/ticketflow generate --sample invoice-csv-export
+
+## The whole test suite (what CI runs).
+test: $(STAMP) node_modules/.installed web/node_modules/.installed
+	$(MAKE) test-web
+	$(MAKE) test-python
+
+test-python: $(STAMP)
+	@set +e; $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-web: web/node_modules/.installed
+	cd web && npm test --silent && npm run build --silent
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared functions tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@for b in bench/w*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+dev: $(STAMP) node_modules/.installed
+	$(BIN)/ticketflow dev
+
+clean:
+	rm -rf $(VENV) node_modules web/node_modules web/dist .ticketflow .devstack

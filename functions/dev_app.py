@@ -1,0 +1,60 @@
+"""Every function target in one WSGI app, for local runs and end-to-end tests.
+
+Routes (werkzeug ``DispatcherMiddleware``, each mount a functions-framework app):
+``/start_generation``, ``/run_step``, ``/sweep``, ``/on_action_created``, and
+``/functions/...`` (where the Firestore emulator POSTs trigger events:
+``/functions/projects/{project}/triggers/{id}``) -> ``on_action_created``;
+``/`` answers ``{"ok": true}`` (health check).
+
+Serve it with gunicorn (``gunicorn --pythonpath functions dev_app:app``), or with
+``python functions/dev_app.py --port 8090`` (one process, threaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import flask
+import functions_framework
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+SOURCE = str(Path(__file__).with_name("main.py"))
+HTTP_TARGETS = ("start_generation", "run_step", "sweep")
+EVENT_TARGET = "on_action_created"
+
+
+def build() -> Any:
+    root = flask.Flask("ticketflow-dev")
+
+    @root.get("/")
+    def health() -> flask.Response:
+        return flask.jsonify({"ok": True, "targets": [*HTTP_TARGETS, EVENT_TARGET]})
+
+    mounts: dict[str, Any] = {
+        f"/{t}": functions_framework.create_app(t, SOURCE, "http") for t in HTTP_TARGETS
+    }
+    events = functions_framework.create_app(EVENT_TARGET, SOURCE, "cloudevent")
+    mounts[f"/{EVENT_TARGET}"] = events
+    mounts["/functions"] = events
+    return DispatcherMiddleware(root, mounts)
+
+
+app = build()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from werkzeug.serving import run_simple
+
+    parser = argparse.ArgumentParser(description="Serve every function target (dev).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    args = parser.parse_args(argv)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Contract of the ``RunStore`` port, run against every adapter and driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ticketflow.adapters.libsql_database import Database
+from ticketflow.adapters.libsql_runs import LibsqlRunStore
+from ticketflow.domain import ConflictError, RunError
+from ticketflow.ports import RunStore, StepTask
+from ticketflow.workflow.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["native", "libsql-client"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
+    db = Database(f"file:{tmp_path}/runs.db", driver=request.param)
+    yield LibsqlRunStore(db)
+    db.close()
+
+
+def new_run(run_id: str = "r1", aec_id: str = "a1") -> RunRecord:
+    return RunRecord(run_id=run_id, aec_id=aec_id, owner_id="u", workflow_version="v1",
+                     deadline_at=NOW + timedelta(hours=1), input={"title": "t"},
+                     created_at=NOW, updated_at=NOW)
+
+
+def step(i: int, run_id: str = "r1") -> StepRecord:
+    return StepRecord(run_id=run_id, step_index=i, step_name=f"s{i}", output={"i": i})
+
+
+def claim(store: RunStore, i: int, lease: str = "L1", run_id: str = "r1") -> RunRecord | None:
+    return store.claim(run_id, i, lease, NOW + timedelta(seconds=30), NOW)
+
+
+def test_create_writes_the_first_outbox_row_and_one_active_run_per_ticket(
+        store: RunStore) -> None:
+    task = store.create_run(new_run())
+    assert task == StepTask(run_id="r1", step_index=1)
+    assert store.outbox_pending(NOW) == [task]
+    with pytest.raises(ConflictError):
+        store.create_run(new_run("r2"))
+    store.create_run(new_run("r3", "a2"))
+    assert store.active_run("a1") is not None and store.active_run("zz") is None
+
+
+def test_claim_is_exclusive_until_the_lease_expires(store: RunStore) -> None:
+    store.create_run(new_run())
+    got = claim(store, 1, "L1")
+    assert got is not None and got.attempt == 1 and got.lease_id == "L1"
+    assert claim(store, 1, "L2") is None
+    assert claim(store, 2, "L2") is None  # not the current step
+    later = NOW + timedelta(seconds=31)
+    stolen = store.claim("r1", 1, "L3", later + timedelta(seconds=30), later)
+    assert stolen is not None and stolen.attempt == 2
+    assert store.claim("r1", 1, "L4", later, later, steal_from="L3") is not None
+
+
+def test_commit_is_atomic_and_guarded_by_the_lease(store: RunStore) -> None:
+    store.create_run(new_run())
+    claim(store, 1, "L1")
+    nxt = StepTask(run_id="r1", step_index=2)
+    assert not store.commit("r1", 1, "WRONG", NOW, step=step(1), next_task=nxt)
+    assert store.steps("r1") == [] and store.outbox_pending(NOW) == [
+        StepTask(run_id="r1", step_index=1)]
+    assert store.commit("r1", 1, "L1", NOW, step=step(1), next_task=nxt)
+    run = store.get_run("r1")
+    assert run is not None and run.step_index == 2 and run.lease_id is None and run.seq == 2
+    assert [s.step_index for s in store.steps("r1")] == [1]
+    assert nxt in store.outbox_pending(NOW)
+    assert not store.commit("r1", 1, "L1", NOW, step=step(1), next_task=nxt)  # twice
+    assert len(store.steps("r1")) == 1
+
+
+def test_cancel_wins_over_a_late_commit(store: RunStore) -> None:
+    store.create_run(new_run())
+    claim(store, 1, "L1")
+    assert store.finish("r1", "cancelled", NOW, cancel_reason="user")
+    assert not store.commit("r1", 1, "L1", NOW, step=step(1))
+    assert store.steps("r1") == []
+    assert not store.finish("r1", "failed", NOW, error=RunError(code="x", message="y"))
+
+
+def test_suspend_and_resume_compare_and_set(store: RunStore) -> None:
+    store.create_run(new_run())
+    claim(store, 1, "L1")
+    susp = SuspensionRecord(kind="review", token="T", payload={"findings": []},
+                            suspended_at=NOW, expires_at=NOW + timedelta(days=1))
+    assert store.commit("r1", 1, "L1", NOW, suspension=susp)
+    run = store.get_run("r1")
+    assert run is not None and run.status == "suspended" and run.suspension == susp
+
+    def action(aid: str, token: str = "T") -> ActionRecord:
+        return ActionRecord(action_id=aid, run_id="r1", aec_id="a1", type="proceed",
+                            token=token, status="accepted", created_at=NOW)
+
+    nxt = StepTask(run_id="r1", step_index=2)
+    assert not store.resume("r1", "BAD", action("x0", "BAD"), NOW, step=step(1),
+                            next_task=nxt)
+    assert store.resume("r1", "T", action("x1"), NOW + timedelta(hours=1), step=step(1),
+                        next_task=nxt)
+    assert not store.resume("r1", "T", action("x2"), NOW, step=step(1), next_task=nxt)
+    run = store.get_run("r1")
+    assert run is not None and run.status == "running" and run.step_index == 2
+    assert run.deadline_at == NOW + timedelta(hours=2)  # waiting time is not run time
+    assert [a.action_id for a in store.actions("r1")] == ["x1"]
+    rejected = store.record_action(action("x2").model_copy(update={"status": "rejected"}))
+    assert rejected.status == "rejected"
+    again = store.record_action(action("x1").model_copy(update={"status": "rejected"}))
+    assert again.status == "accepted"  # the first record of an id stands
+
+
+def test_outbox_dispatch_marks_and_sweep_view(store: RunStore) -> None:
+    task = store.create_run(new_run())
+    store.mark_dispatched([task.name], NOW)
+    assert store.outbox_pending(NOW) == []
+    view = store.sweep_view(NOW + timedelta(hours=2), NOW + timedelta(hours=2),
+                            NOW + timedelta(hours=2))
+    assert [r.run_id for r in view.overdue] == ["r1"]
+    assert [r.run_id for r in view.stalled] == ["r1"]
+    assert [r.run_id for r in view.unprojected] == ["r1"]
+    store.mark_projected("r1", 1)
+    run = store.get_run("r1")
+    assert run is not None
+    redo = store.redispatch(run, NOW)
+    assert redo == StepTask(run_id="r1", step_index=1, epoch=1)
+    assert store.redispatch(run, NOW) is None  # epoch moved on: only one wins

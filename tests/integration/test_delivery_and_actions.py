@@ -1,0 +1,203 @@
+"""At-least-once delivery, racing actions, and bad input on the embedded default."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.support.embedded import (
+    CRITICAL,
+    QUESTIONS,
+    SAMPLE_REPO,
+    new_ticket,
+    run_to_end,
+    settings_for,
+)
+
+from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.domain import AEC, AECStatus, ConflictError, RequiredFieldsError
+from ticketflow.driver import LOCAL_UID, Reply
+from ticketflow.ports import StepTask
+from ticketflow.workflow.actions import ActionRequest, parse_action
+from ticketflow.workflow.records import RunRecord
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[EmbeddedApp]:
+    application = open_embedded(settings_for(tmp_path))
+    yield application
+    application.close()
+
+
+def _suspended_at(app: EmbeddedApp, request: dict[str, str], step: int,
+                  *replies: Reply) -> RunRecord:
+    aec = new_ticket(app, request, repo=SAMPLE_REPO)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    waiting = run_to_end(app, run.run_id, *replies)
+    assert waiting.status == "suspended" and waiting.step_index == step
+    return waiting
+
+
+def _action(run: RunRecord, type_: str, action_id: str, **kw: object) -> ActionRequest:
+    token = run.suspension.token if run.suspension else ""
+    return ActionRequest.model_validate({"action_id": action_id, "run_id": run.run_id,
+                                         "aec_id": run.aec_id, "type": type_,
+                                         "token": token, "uid": run.owner_id, **kw})
+
+
+def test_duplicate_delivery_of_every_step_is_a_noop(app: EmbeddedApp) -> None:
+    aec = new_ticket(app, CRITICAL, repo=SAMPLE_REPO)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    final = run_to_end(app, run.run_id, Reply("proceed"), Reply("skip"))
+    assert final.status == "completed"
+    before = app.runs.get_run(run.run_id)
+    ticket_before = app.documents.get(aec.id)
+    for step in range(1, 12):
+        result = app.engine.run_step(StepTask(run_id=run.run_id, step_index=step))
+        assert result.outcome in ("duplicate", "not_active")
+    after = app.runs.get_run(run.run_id)
+    assert after == before
+    assert app.documents.get(aec.id) == ticket_before
+    assert len(app.runs.steps(run.run_id)) == 11
+
+
+def test_duplicate_delivery_while_running_does_not_execute_twice(app: EmbeddedApp) -> None:
+    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    task = StepTask(run_id=run.run_id, step_index=1)
+    assert app.engine.run_step(task).outcome == "committed"
+    assert app.engine.run_step(task).outcome == "duplicate"
+    assert [a.step_index for a in app.runs.attempts(run.run_id)] == [1]
+
+
+def test_two_actions_race_exactly_one_wins(app: EmbeddedApp) -> None:
+    waiting = _suspended_at(app, CRITICAL, 4)
+    results = []
+    barrier = threading.Barrier(2)
+
+    def go(type_: str, action_id: str) -> None:
+        barrier.wait()
+        results.append(app.engine.act(_action(waiting, type_, action_id)))
+
+    threads = [threading.Thread(target=go, args=("proceed", "a1")),
+               threading.Thread(target=go, args=("edit", "a2"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.status for r in results)
+    assert statuses == ["accepted", "rejected"]
+    loser = next(r for r in results if r.status == "rejected")
+    assert loser.reason and ("already resolved" in loser.reason or "not waiting" in loser.reason)
+    recorded = {a.action_id: a.status for a in app.runs.actions(waiting.run_id)}
+    assert sorted(recorded.values()) == ["accepted", "rejected"]
+
+
+def test_same_action_delivered_twice_is_idempotent(app: EmbeddedApp) -> None:
+    waiting = _suspended_at(app, CRITICAL, 4)
+    first = app.engine.act(_action(waiting, "proceed", "dup-1"))
+    second = app.engine.act(_action(waiting, "proceed", "dup-1"))
+    assert first.status == second.status == "accepted"
+    assert len(app.runs.actions(waiting.run_id)) == 1
+    assert len([s for s in app.runs.steps(waiting.run_id) if s.step_index == 4]) == 1
+
+
+@pytest.mark.parametrize("case,kwargs,reason", [
+    ("unknown question", {"answers": {"q99": "x"}}, "unknown question id(s): q99"),
+    ("no answers", {"answers": {}}, "needs at least one answer"),
+    ("wrong verb", {"type_override": "proceed"}, "does not answer questions"),
+    ("stale token", {"token": "not-the-token"}, "stale or wrong token"),
+    ("another run", {"run_id": "run-doesnotexist"}, "unknown run"),
+    ("another ticket", {"aec_id": "aec-other"}, "belongs to another ticket"),
+    ("not the owner", {"uid": "mallory"}, "only the ticket's owner"),
+])
+def test_bad_actions_are_rejected_and_the_run_untouched(
+    app: EmbeddedApp, case: str, kwargs: dict[str, object], reason: str,
+) -> None:
+    waiting = _suspended_at(app, QUESTIONS, 9)
+    type_ = str(kwargs.pop("type_override", "answer"))
+    req = _action(waiting, type_, f"bad-{case}", **kwargs)
+    result = app.engine.act(req)
+    assert result.status == "rejected"
+    assert result.reason is not None and reason in result.reason
+    assert app.runs.get_run(waiting.run_id) == waiting
+    ticket = app.documents.get(waiting.aec_id)
+    assert ticket is not None and ticket.status is AECStatus.AWAITING_ANSWERS
+
+
+@pytest.mark.parametrize("doc,reason", [
+    ({"type": "explode", "runId": "r", "token": "t"}, "type"),
+    ({"type": "answer", "runId": "r", "answers": "not a map"}, "answers"),
+    ({"type": "answer", "runId": "r", "answers": {"q1": "  "}}, "empty answer"),
+    ({"type": "proceed"}, "runId"),
+])
+def test_malformed_action_documents_get_a_reason(doc: dict[str, object], reason: str) -> None:
+    parsed = parse_action(doc, action_id="x", aec_id="a")
+    assert isinstance(parsed, str) and reason in parsed
+
+
+def test_empty_title_is_refused() -> None:
+    with pytest.raises(RequiredFieldsError, match="title"):
+        AEC.new(aec_id="a", owner_id="u", title="   ")
+
+
+def test_second_start_on_a_running_ticket_conflicts(app: EmbeddedApp) -> None:
+    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
+    app.engine.start(aec.id, uid=LOCAL_UID)
+    with pytest.raises(ConflictError, match="already has a generation in progress"):
+        app.engine.start(aec.id, uid=LOCAL_UID)
+    with pytest.raises(PermissionError):
+        app.engine.start(aec.id, uid="someone-else")
+
+
+def test_cancel_a_running_generation(app: EmbeddedApp) -> None:
+    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    app.engine.run_step(StepTask(run_id=run.run_id, step_index=1))
+    # a step claimed before the cancel cannot commit after it
+    claimed = app.runs.claim(run.run_id, 2, "host:1:x", run.deadline_at, run.created_at)
+    assert claimed is not None
+    result = app.engine.cancel(run.run_id, uid=LOCAL_UID)
+    assert result.status == "accepted"
+    assert not app.runs.commit(run.run_id, 2, "host:1:x", run.created_at,
+                               next_task=StepTask(run_id=run.run_id, step_index=3))
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.DRAFT and not ticket.locked
+    final = app.runs.get_run(run.run_id)
+    assert final is not None and final.status == "cancelled" and final.cancel_reason == "user"
+    assert app.engine.run_step(StepTask(run_id=run.run_id, step_index=2)).outcome == \
+        "not_active"
+
+
+def test_expired_wait_is_resolved_by_policy(tmp_path: Path) -> None:
+    application = open_embedded(settings_for(tmp_path, questions_wait_s=0.0,
+                                             review_wait_s=0.0))
+    try:
+        waiting = _suspended_at(application, QUESTIONS, 9)
+        report = application.engine.sweep()
+        assert report.expired_waits == 1
+        final = run_to_end(application, waiting.run_id)
+        assert final.status == "completed"
+        actions = application.runs.actions(waiting.run_id)
+        assert [(a.type, a.uid, a.status) for a in actions] == \
+            [("skip", "system:expiry", "accepted")]
+    finally:
+        application.close()
+
+
+def test_run_past_its_deadline_fails_and_unlocks(tmp_path: Path) -> None:
+    application = open_embedded(settings_for(tmp_path, run_timeout_s=0.0))
+    try:
+        aec = new_ticket(application, QUESTIONS)
+        run = application.engine.start(aec.id, uid=LOCAL_UID)
+        final = run_to_end(application, run.run_id)
+        assert final.status == "failed" and final.error is not None
+        assert final.error.code == "run_timeout"
+        ticket = application.documents.get(aec.id)
+        assert ticket is not None and ticket.status is AECStatus.FAILED
+        assert not ticket.locked and ticket.error is not None
+        assert "time limit" in ticket.error.message
+    finally:
+        application.close()

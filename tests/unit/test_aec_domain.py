@@ -1,0 +1,107 @@
+"""The AEC state machine, required fields, locking and progress (no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketflow.domain import (
+    AEC,
+    AECContent,
+    AECLockedError,
+    AECStatus,
+    GenerationState,
+    InvalidTransitionError,
+    RequiredFieldsError,
+    RunError,
+    Suspension,
+    TicketType,
+)
+from ticketflow.domain.aec import TRANSITIONS
+
+S = AECStatus
+
+
+def draft() -> AEC:
+    return AEC.new(aec_id="a1", owner_id="u1", title="Export invoices")
+
+
+def gs(run: str, seq: int, status: str = "running", **kw: object) -> GenerationState:
+    return GenerationState(run_id=run, status=status, current_step=1, seq=seq, **kw)  # type: ignore[arg-type]
+
+
+def locked(run: str = "r1") -> AEC:
+    return draft().lock_for(run, gs(run, 1))
+
+
+def content() -> AECContent:
+    return AECContent(type=TicketType.FEATURE, acceptance_criteria=["exports a CSV"])
+
+
+@pytest.mark.parametrize("src", list(S))
+@pytest.mark.parametrize("dst", list(S))
+def test_every_edge_not_in_the_table_is_refused(src: S, dst: S) -> None:
+    if dst in TRANSITIONS[src]:
+        return
+    aec = draft().model_copy(update={"status": src})
+    with pytest.raises(InvalidTransitionError) as info:
+        aec.transition(dst)
+    assert f"from '{src.value}' to '{dst.value}'" in str(info.value)
+
+
+def test_ready_requires_acceptance_criteria() -> None:
+    aec = locked()
+    with pytest.raises(RequiredFieldsError, match="acceptance criteria"):
+        aec.finalize("r1", AECContent(type=TicketType.BUG))
+    ready = aec.finalize("r1", content())
+    assert ready.status is S.READY and not ready.locked and ready.locked_by is None
+
+
+def test_locked_ticket_refuses_edits_and_foreign_runs() -> None:
+    aec = locked("r1")
+    with pytest.raises(AECLockedError, match="locked by generation run r1"):
+        aec.edit(title="x")
+    with pytest.raises(AECLockedError, match="not locked by run r2"):
+        aec.finalize("r2", content())
+    with pytest.raises(AECLockedError):
+        aec.lock_for("r2", gs("r2", 1))
+
+
+def test_mark_as_failed_records_the_error_and_unlocks() -> None:
+    failed = locked().mark_as_failed("r1", RunError(code="x", message="boom", step=7))
+    assert failed.status is S.FAILED and not failed.locked
+    assert failed.error is not None and failed.error.message == "boom"
+    with pytest.raises(RequiredFieldsError, match="requires the error"):
+        locked().transition(S.FAILED, locked=False, locked_by=None)
+
+
+def test_progress_is_monotonic_and_scoped_to_the_run() -> None:
+    aec = locked("r1").with_progress(gs("r1", 5))
+    assert aec.generation_state is not None and aec.generation_state.seq == 5
+    assert aec.with_progress(gs("r1", 4)) is aec  # stale
+    assert aec.with_progress(gs("r1", 5)) is aec  # repeated
+    assert aec.with_progress(gs("other", 9)) is aec  # another run
+    susp = Suspension(kind="review", token="t")
+    waiting = aec.with_progress(gs("r1", 6, "suspended", suspension=susp))
+    assert waiting.status is S.AWAITING_REVIEW and waiting.locked
+    failed = waiting.with_progress(gs("r1", 7, "failed", error=RunError(code="c", message="m")))
+    assert failed.status is S.FAILED and not failed.locked
+    late = failed.with_progress(gs("r1", 8, "running"))
+    assert late.status is S.FAILED  # a released ticket is never re-locked by a late write
+
+
+def test_cancel_projection_returns_to_draft_or_deletes() -> None:
+    back = locked().with_progress(gs("r1", 3, "cancelled", cancel_reason="edit"))
+    assert back.status is S.DRAFT and not back.locked
+    gone = locked().with_progress(gs("r1", 3, "cancelled", cancel_reason="deleted"))
+    assert gone.status is S.CANCELLED and not gone.locked
+
+
+def test_awaiting_review_requires_a_suspension_payload() -> None:
+    with pytest.raises(RequiredFieldsError, match="suspension payload"):
+        locked().transition(S.AWAITING_REVIEW)
+
+
+def test_documents_use_camel_case() -> None:
+    doc = locked().doc()
+    assert {"ownerId", "lockedBy", "generationState", "acceptanceCriteria"} <= set(doc)
+    assert AEC.model_validate(doc) == locked().model_copy(update={})
