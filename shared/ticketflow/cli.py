@@ -32,8 +32,8 @@ from ticketflow.workflow.records import RunRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn rough ticket requests into ready, code-aware tickets.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_WAITING, EXIT_FAILED = 3, 4
 OnFindings = Literal["proceed", "edit", "cancel"]
