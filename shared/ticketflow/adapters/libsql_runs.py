@@ -42,7 +42,7 @@ SCHEMA = [
         lease_id TEXT, lease_until TEXT, seq INTEGER NOT NULL DEFAULT 1,
         projected_seq INTEGER NOT NULL DEFAULT 0, suspension TEXT, suspension_token TEXT,
         suspension_expires_at TEXT, deadline_at TEXT NOT NULL, cancel_reason TEXT,
-        error TEXT, input TEXT NOT NULL, provider TEXT, last_commit TEXT,
+        error TEXT, input TEXT NOT NULL, provider TEXT, trace_id TEXT, last_commit TEXT,
         created_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT)""",
     """CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active_per_aec ON runs(aec_id)
         WHERE status IN ('running', 'suspended')""",
@@ -169,11 +169,11 @@ class LibsqlRunStore:
             self.db.batch([
                 (
                     "INSERT INTO runs(run_id, aec_id, owner_id, workflow_version, status, "
-                    "step_index, epoch, seq, deadline_at, input, provider, created_at, "
-                    "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "step_index, epoch, seq, deadline_at, input, provider, trace_id, created_at, "
+                    "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [run.run_id, run.aec_id, run.owner_id, run.workflow_version, run.status,
                      run.step_index, run.epoch, run.seq, _ts(run.deadline_at),
-                     _json(run.input), _json(run.provider), _ts(run.created_at),
+                     _json(run.input), _json(run.provider), run.trace_id, _ts(run.created_at),
                      _ts(run.updated_at)],
                 ),
                 _outbox_insert(task, run.created_at, conditional=False),

@@ -44,6 +44,7 @@ class RunRecord(Model):
     error: RunError | None = None
     input: dict[str, Any]
     provider: Provider | None = None
+    trace_id: str | None = None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None

@@ -20,7 +20,9 @@ attempts run out; terminal errors mark the run and the ticket failed and return.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +35,7 @@ from ticketflow.faults import crash_point
 from ticketflow.leases import lease_holder_dead, new_lease_id
 from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
 from ticketflow.settings import Settings
+from ticketflow.tracing import StepScope, current_step
 from ticketflow.workflow.actions import ActionRequest, Decision, decide
 from ticketflow.workflow.context import StepContext, StepDeps
 from ticketflow.workflow.definition import CURRENT, DEFINITIONS, StepSpec, WorkflowDefinition
@@ -95,7 +98,7 @@ class Engine:
 
     # -- start ------------------------------------------------------------------------------
 
-    def start(self, aec_id: str, *, uid: str) -> RunRecord:
+    def start(self, aec_id: str, *, uid: str, trace_id: str | None = None) -> RunRecord:
         """Lock the ticket, create the run, enqueue step 1.
 
         Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner),
@@ -113,7 +116,7 @@ class Engine:
             deadline_at=now + timedelta(seconds=self.settings.run_timeout_s),
             input=TicketRequest(title=aec.title, description=aec.description,
                                 repo=aec.repo).doc(),
-            provider=self.deps.llm.provider, created_at=now, updated_at=now,
+            provider=self.deps.llm.provider, trace_id=trace_id, created_at=now, updated_at=now,
         )
         task = self.runs.create_run(run)  # ConflictError if another run is active
         try:
@@ -179,12 +182,30 @@ class Engine:
                     f"'{rec.step_name}' but the definition says '{expected}'")
         ctx = StepContext(run=run, deps=self.deps,
                           outputs={s.step_name: s.output for s in steps})
+        scope = StepScope(run_id=run.run_id, aec_id=run.aec_id, step=spec.index,
+                          step_name=spec.name, attempt=run.attempt, trace_id=run.trace_id)
+        token = current_step.set(scope)
+        t0 = time.perf_counter()
+        result: StepResult | None = None
+        try:
+            result = self._execute_scoped(run, spec, lease, timeout, ctx)
+            return result
+        finally:
+            current_step.reset(token)
+            if log.isEnabledFor(logging.INFO):
+                log.info("step attempt", extra={
+                    **scope.log_fields(),
+                    "duration_ms": round((time.perf_counter() - t0) * 1e3, 2),
+                    "outcome": result.outcome if result else "retry"})
+
+    def _execute_scoped(self, run: RunRecord, spec: StepSpec, lease: str, timeout: float,
+                        ctx: StepContext) -> StepResult:
         started = self._now()
         crash_point("before_execute", spec.index)
         if spec.index == 1:
             self._ensure_locked(run)
         try:
-            future = self._pool.submit(spec.handler, ctx)
+            future = self._pool.submit(contextvars.copy_context().run, spec.handler, ctx)
             try:
                 output = future.result(timeout=timeout)
             except concurrent.futures.TimeoutError:
