@@ -68,7 +68,7 @@ def _firestore_session_client(firestore_emulator: FirestoreEmulator) -> Iterator
     try:
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

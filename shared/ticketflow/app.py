@@ -55,6 +55,7 @@ class EmbeddedApp:
             self.queue, self.engine.run_step, workers=workers or s.workers,
             visibility_s=(s.step_timeout_s or 180.0) + s.lease_grace_s, poll_s=s.poll_s,
             on_idle=self.engine.sweep, idle_every_s=s.sweep_interval_s,
+            on_start=lambda: self.engine.sweep(grace_s=0.0),
         )
 
     def close(self) -> None:

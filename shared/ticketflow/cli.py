@@ -224,6 +224,7 @@ def resume(
     policy = _policy(on_findings, _load_answers(answers), skip_questions, interactive)
     with embedded() as application:
         if run_id is None:
+            application.engine.sweep(grace_s=0.0)  # repairs what a killed process left
             runs = [r for r in application.runs.list_runs(500) if r.active]
             if not runs:
                 out.print("no unfinished runs")
@@ -330,7 +331,7 @@ def show(
             run_data = None
             if latest:
                 r, st = state_of(application, latest[0].run_id)
-                run_data = render.run_json(r, st, None)
+                run_data = render.run_json(r, st, None)["run"]
             out.print_json(json.dumps({"aec": aec.doc(), "run": run_data}, default=str))
         else:
             render.aec_view(out, aec)
@@ -351,6 +352,9 @@ def _known_run(application: EmbeddedApp, run_id: str) -> RunRecord:
         raise CliError(f"no run {run_id} in {application.settings.db_url}")
     return run
 
+from ticketflow.preflight_cli import register as _register_preflight  # noqa: E402
+
+_register_preflight(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -67,12 +67,12 @@ def drive(app: EmbeddedApp, run_id: str,
                 on_progress(state)
             if run.status in ("completed", "failed", "cancelled"):
                 app.engine.project(run_id)
-                return run
+                return state_of(app, run_id)[0]
             if run.status == "suspended":
                 reply = policy(state)
                 if reply is None:
                     app.engine.project(run_id)
-                    return run
+                    return state_of(app, run_id)[0]
                 record = act(app, run, reply)
                 if record.status == "rejected":
                     if on_rejected is None:

@@ -371,7 +371,7 @@ def test_firestore_transactions_contending_for_real_lose_no_update(
         for t in pool:
             t.join()
     finally:
-        other.close()
+        other.close()  # type: ignore[no-untyped-call]
     assert errors == []
     got = stores[0].get("aec-1")
     assert got is not None and got.description == "rough request" + "x" * 6
@@ -397,4 +397,4 @@ def test_firestore_unreachable_is_a_retryable_error(
             call(store)
         assert info.value.code == "firestore_unavailable"
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]

@@ -119,6 +119,9 @@ class _Supervised:
     def extra_env(self) -> Mapping[str, str]:
         return {}
 
+    def _after_start(self) -> None:
+        """Checks once the process answers (a failure stops it)."""
+
     # -- lifecycle ------------------------------------------------------------------
 
     @property
@@ -150,6 +153,7 @@ class _Supervised:
             )
         try:
             self._wait_healthy()
+            self._after_start()
         except BaseException:
             self.stop()
             raise
@@ -216,6 +220,10 @@ class _Supervised:
         return response
 
 
+Supervised = _Supervised
+"""Public name of the base supervisor, for other processes of the dev stack."""
+
+
 class FirestoreEmulator(_Supervised):
     """The Cloud Firestore emulator from the Google Cloud CLI (see module doc).
 
@@ -258,6 +266,21 @@ class FirestoreEmulator(_Supervised):
     def documents_url(self) -> str:
         """REST root of the documents (``.../documents``), for rules-checked calls."""
         return f"{self.base_url}/v1/projects/{self.project_id}/databases/(default)/documents"
+
+    def _after_start(self) -> None:
+        # The emulator starts even when the rules file does not compile (and then
+        # denies everything): load it again through the API, which reports errors.
+        if self.rules_path is not None:
+            self.load_rules()
+
+    def load_rules(self, rules_path: Path | str | None = None) -> None:
+        """(Re)load security rules; ``EmulatorError`` with the compiler's message if
+        they do not compile."""
+        path = Path(rules_path) if rules_path is not None else self.rules_path
+        if path is None:
+            raise EmulatorError("no rules file given")
+        body = {"rules": {"files": [{"name": path.name, "content": path.read_text()}]}}
+        self._request("PUT", f"/emulator/v1/projects/{self.project_id}:securityRules", json=body)
 
     def env(self) -> dict[str, str]:
         """Environment for processes that should use this emulator."""

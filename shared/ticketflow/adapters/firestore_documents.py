@@ -66,7 +66,8 @@ def firestore_client(project_id: str, emulator_host: str | None) -> firestore.Cl
     """
     if not emulator_host:
         return firestore.Client(project=project_id)
-    client = firestore.Client(project=project_id, credentials=AnonymousCredentials())
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    client = firestore.Client(project=project_id, credentials=credentials)
     # The library reads the emulator address from the environment only, in its
     # constructor, and opens its channel lazily on the first call: pointing it at the
     # emulator here (before any RPC) gives the insecure channel and the emulator's
@@ -75,7 +76,7 @@ def firestore_client(project_id: str, emulator_host: str | None) -> firestore.Cl
     return client
 
 
-class _BoundedTransaction(firestore.Transaction):  # type: ignore[misc]
+class _BoundedTransaction(firestore.Transaction):
     """A transaction whose begin / commit / rollback RPCs have a timeout and a
     bounded retry (the library sends them with the defaults, which can hang)."""
 
@@ -234,7 +235,7 @@ class FirestoreDocumentStore:
         ref = self._ref(aec_id)
         store = self
 
-        @firestore.transactional  # type: ignore[misc]
+        @firestore.transactional
         def run(txn: firestore.Transaction) -> AEC | None:
             snap = ref.get(transaction=txn, **store._read_opts())
             if not snap.exists:

@@ -46,6 +46,7 @@ class LibsqlTaskQueue:
         self.clock = clock or SystemClock()
         self.max_deliveries = max_deliveries
         self._wake = threading.Condition()
+        self._generation = 0  # bumped by every enqueue, so a waiter never misses one
         apply_schema(db, "queue", 1, SCHEMA)
 
     def enqueue(self, task: StepTask, *, delay_s: float = 0.0) -> bool:
@@ -59,6 +60,7 @@ class LibsqlTaskQueue:
             durable=False,  # the run store's outbox is the durable copy
         )
         with self._wake:
+            self._generation += 1
             self._wake.notify()
         return bool(rs.rows_affected == 1)
 
@@ -116,9 +118,15 @@ class LibsqlTaskQueue:
             [self.queue])
         return {str(r[0]): int(r[1]) for r in rs.rows}
 
-    def wait_for_work(self, timeout: float) -> None:
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def wait_for_work(self, timeout: float, seen_generation: int) -> None:
+        """Sleep until an enqueue newer than ``seen_generation`` or ``timeout``."""
         with self._wake:
-            self._wake.wait(timeout)
+            if self._generation == seen_generation:
+                self._wake.wait(timeout)
 
     def next_due(self) -> datetime | None:
         rs = self.db.execute(
@@ -138,7 +146,8 @@ class LocalWorkerPool:
     def __init__(self, queue: LibsqlTaskQueue, handler: Callable[[StepTask], object], *,
                  workers: int = 2, visibility_s: float = 600.0, poll_s: float = 0.5,
                  backoff_s: float = 0.5, max_backoff_s: float = 60.0,
-                 on_idle: Callable[[], object] | None = None, idle_every_s: float = 5.0) -> None:
+                 on_idle: Callable[[], object] | None = None, idle_every_s: float = 5.0,
+                 on_start: Callable[[], object] | None = None) -> None:
         self.queue = queue
         self.handler = handler
         self.workers = workers
@@ -148,6 +157,7 @@ class LocalWorkerPool:
         self.max_backoff_s = max_backoff_s
         self.on_idle = on_idle
         self.idle_every_s = idle_every_s
+        self.on_start = on_start
         self.worker_id = new_lease_id()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -157,6 +167,8 @@ class LocalWorkerPool:
 
     def start(self) -> LocalWorkerPool:
         self.queue.reap_dead_leases()
+        if self.on_start is not None:
+            self.on_start()
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, args=(i,), name=f"worker-{i}", daemon=True)
             t.start()
@@ -184,6 +196,7 @@ class LocalWorkerPool:
     def _loop(self, i: int) -> None:
         last_idle = 0.0
         while not self._stop.is_set():
+            seen = self.queue.generation
             try:
                 claimed = self.queue.claim(self.worker_id, self.visibility_s)
             except Exception as exc:  # the database itself failed: log, back off, go on
@@ -198,7 +211,7 @@ class LocalWorkerPool:
                         self.on_idle()
                     except Exception:
                         log.exception("idle callback failed")
-                self.queue.wait_for_work(self.poll_s)
+                self.queue.wait_for_work(self.poll_s, seen)
                 continue
             task, deliveries = claimed
             with self._busy_lock:

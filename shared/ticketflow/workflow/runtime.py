@@ -246,7 +246,9 @@ class Engine:
                                 expires_at=now + timedelta(seconds=wait))
         if not self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp):
             return StepResult("lost", run.run_id, spec.index, "cancelled or lease lost")
+        crash_point("after_commit", spec.index)
         self._after_commit(run.run_id, [])
+        crash_point("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
     def _retry_or_fail(self, run: RunRecord, spec: StepSpec, lease: str,
@@ -353,6 +355,7 @@ class Engine:
                               now, step=record, next_task=nxt, cancel_reason=d.cancel_reason)
         if not ok:
             return self._reject(req, "another action already resolved this step", now)
+        crash_point("after_resume_commit", spec.index)
         self._after_commit(run.run_id, [nxt] if nxt else [])
         return self._accepted(req)
 
@@ -383,18 +386,23 @@ class Engine:
 
     # -- sweep -------------------------------------------------------------------------------
 
-    def sweep(self) -> SweepReport:
+    def sweep(self, *, grace_s: float | None = None) -> SweepReport:
         """Repair what crashes left: undispatched outbox rows, lost tasks, expired waits,
-        overdue runs, projections behind their run."""
+        overdue runs, projections behind their run.
+
+        ``grace_s`` (default ``outbox_grace_s``) spares rows a live process is about to
+        dispatch; ``0`` at a worker's start is safe because task names are deduplicated.
+        """
         s = self.settings
         now = self._now()
+        grace = s.outbox_grace_s if grace_s is None else grace_s
         report = SweepReport()
-        pending = self.runs.outbox_pending(now - timedelta(seconds=s.outbox_grace_s))
+        pending = self.runs.outbox_pending(now - timedelta(seconds=grace))
         if pending:
             self._dispatch(pending)
             report.redispatched = len(pending)
         view = self.runs.sweep_view(now, now - timedelta(seconds=s.stall_after_s),
-                                    now - timedelta(seconds=s.outbox_grace_s))
+                                    now - timedelta(seconds=grace))
         for run in view.expired_waits:
             self._expire_wait(run, now)
             report.expired_waits += 1

@@ -3,6 +3,7 @@ import { formatWhen } from '../time';
 import type { Finding } from '../types';
 import { useWorkflowStore } from '../workflow/store';
 import { SeverityBadge } from './badges';
+import { RejectionNotice } from './notices';
 
 const ORDER: Record<string, number> = { critical: 0, warning: 1, info: 2 };
 
@@ -61,11 +62,13 @@ export function FindingsReviewModal() {
       >
         <h2 id="review-title">Review the findings</h2>
         <p id="review-summary">
-          The generation found {sorted.length} issue{sorted.length === 1 ? '' : 's'}
-          {critical > 0 ? `, ${critical} critical` : ''} in the request compared with the
-          repository. Proceed anyway, edit the request, or cancel the ticket.
+          Comparing the request with the repository found {sorted.length}{' '}
+          {sorted.length === 1 ? 'issue' : 'issues'}
+          {critical > 0 ? ` (${critical} critical)` : ''}. Proceed anyway, edit the request, or
+          cancel the ticket.
           {expires && <span className="muted"> Waiting until {expires}.</span>}
         </p>
+        <RejectionNotice />
         <ul className="findings" data-testid="modal-findings">
           {sorted.map((f) => (
             <li

@@ -86,7 +86,7 @@ function LockedRequest({ aec }: { aec: AecDoc }) {
   return (
     <section className="card request-locked" data-testid="request-locked">
       <p className="locked-note" data-testid="locked-note">
-        🔒 This ticket is locked while it is being generated; it cannot be edited.
+        Locked: this ticket is being generated and cannot be edited until the run ends.
       </p>
       <p className="request-description">{aec.description || <span className="muted">No description.</span>}</p>
       {aec.repo && (
@@ -204,7 +204,7 @@ export function TicketView({ aecId }: { aecId: string }) {
         </div>
       </header>
 
-      <RejectionNotice />
+      {status !== 'awaiting_review' && <RejectionNotice />}
       <ApiErrorNotice />
 
       {status === 'draft' && (
@@ -231,7 +231,7 @@ export function TicketView({ aecId }: { aecId: string }) {
 
       {status === 'failed' && error && <ErrorBanner error={error} />}
       {status === 'failed' && (
-        <div className="buttons">
+        <div className="buttons retry-row">
           <button
             type="button"
             className="primary"
@@ -253,6 +253,7 @@ export function TicketView({ aecId }: { aecId: string }) {
           <RequestEditor key={`${aec.id}:${aec.version ?? 0}`} aec={aec} locked={locked} />
           {status === 'ready' && (
             <section className="card ticket-ready" data-testid="ticket-ready">
+              <h2>Ticket</h2>
               <TicketContent aec={aec} />
               <div className="buttons">
                 <button

@@ -4,13 +4,15 @@ import { useWorkflowStore } from '../workflow/store';
 export function ErrorBanner({ error }: { error: RunError }) {
   return (
     <div className="banner banner-error" role="alert" data-testid="error-banner">
-      <strong>Generation failed</strong>
-      {typeof error.step === 'number' ? ` at step ${error.step}` : ''}:{' '}
-      <span data-testid="error-message">{error.message}</span>
-      <span className="muted" data-testid="error-code">
-        {' '}
-        ({error.code}
-        {error.retryable ? ', retryable' : ''})
+      <span>
+        <strong>
+          Generation failed{typeof error.step === 'number' ? ` at step ${error.step}` : ''}:
+        </strong>{' '}
+        <span data-testid="error-message">{error.message}</span>{' '}
+        <span className="muted" data-testid="error-code">
+          ({error.code}
+          {error.retryable ? ', retryable' : ''})
+        </span>
       </span>
     </div>
   );
