@@ -26,6 +26,17 @@ HTTP_TARGETS = ("start_generation", "run_step", "sweep")
 EVENT_TARGET = "on_action_created"
 
 
+def _rooted(wsgi: Any) -> Any:
+    """A mounted app sees ``/`` (not an empty path, which Flask would redirect)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO"):
+            environ["PATH_INFO"] = "/"
+        return wsgi(environ, start_response)
+
+    return app
+
+
 def build() -> Any:
     root = flask.Flask("ticketflow-dev")
 
@@ -34,9 +45,10 @@ def build() -> Any:
         return flask.jsonify({"ok": True, "targets": [*HTTP_TARGETS, EVENT_TARGET]})
 
     mounts: dict[str, Any] = {
-        f"/{t}": functions_framework.create_app(t, SOURCE, "http") for t in HTTP_TARGETS
+        f"/{t}": _rooted(functions_framework.create_app(t, SOURCE, "http"))
+        for t in HTTP_TARGETS
     }
-    events = functions_framework.create_app(EVENT_TARGET, SOURCE, "cloudevent")
+    events = _rooted(functions_framework.create_app(EVENT_TARGET, SOURCE, "cloudevent"))
     mounts[f"/{EVENT_TARGET}"] = events
     mounts["/functions"] = events
     return DispatcherMiddleware(root, mounts)

@@ -24,7 +24,7 @@ from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, fire
 from ticketflow.adapters.libsql_database import Database
 from ticketflow.adapters.libsql_runs import LibsqlRunStore
 from ticketflow.app import build_llm, db_url_with_path
-from ticketflow.ports import Clock, LanguageModel
+from ticketflow.ports import Clock, LanguageModel, TaskQueue
 from ticketflow.repo_index.store import LibsqlRepoIndex
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
@@ -73,7 +73,7 @@ class CloudApp:
     db: Database
     runs: LibsqlRunStore
     documents: FirestoreDocumentStore
-    queue: CloudTasksQueue
+    queue: TaskQueue
     index: LibsqlRepoIndex
     llm: LanguageModel
     engine: Engine
@@ -81,7 +81,7 @@ class CloudApp:
     def close(self) -> None:
         self.engine.close()
         self.db.close()
-        self.documents.client.close()
+        self.documents.client.close()  # type: ignore[no-untyped-call]
 
 
 def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | None = None,

@@ -157,12 +157,22 @@ def verify_task_caller(request: flask.Request, tasks: CloudTasksSettings) -> Non
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HttpError(401, "unauthenticated", "missing OIDC token")
+        from google.auth import exceptions as gauth_exc
+        from google.auth import jwt
+
+        try:  # malformed tokens are refused before any certificate fetch
+            jwt.decode(token.strip(), verify=False)  # type: ignore[no-untyped-call]
+        except ValueError as exc:
+            raise HttpError(401, "unauthenticated", f"invalid OIDC token: {exc}") from exc
         if _google_request is None:
             _google_request = grequests.Request()
         try:
-            claims = id_token.verify_oauth2_token(token.strip(), _google_request,
-                                                  audience=tasks.oidc_audience)
-        except ValueError as exc:
+            claims = id_token.verify_oauth2_token(  # type: ignore[no-untyped-call]
+                token.strip(), _google_request, audience=tasks.oidc_audience)
+        except gauth_exc.TransportError as exc:
+            raise HttpError(503, "auth_unavailable", f"cannot verify the token now: {exc}",
+                            {"Retry-After": "5"}) from exc
+        except (ValueError, gauth_exc.GoogleAuthError) as exc:
             raise HttpError(401, "unauthenticated", f"invalid OIDC token: {exc}") from exc
         email = claims.get("email")
         if not claims.get("email_verified") or email not in tasks.allowed_invokers:
@@ -258,11 +268,11 @@ def on_action_created(event: Any, app: CloudApp | None = None) -> ActionResult |
     the document. Safe under duplicate and out-of-order delivery (``act`` is idempotent
     per action id). Retryable failures raise, so that the trigger is retried."""
     app = app or get_app()
-    event_type = event["type"] if "type" in event else ""
+    event_type = event.get("type", "")
     if event_type and event_type != ACTION_EVENT:
         log.warning("ignored event", extra={"type": event_type})
         return None
-    subject = event["subject"] if "subject" in event else None
+    subject = event.get("subject")
     try:
         doc = decode_document_event(event.data, subject)
     except EventDecodeError as exc:

@@ -223,8 +223,9 @@ class RunStore(Protocol):
     def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
                step: StepRecord | None = None, next_task: StepTask | None = None,
                suspension: SuspensionRecord | None = None, complete: bool = False,
-               provider: Provider | None = None) -> bool:
-        """Output + pointer + outbox in one transaction, only if still leased by us."""
+               provider: Provider | None = None) -> RunRecord | None:
+        """Output + pointer + outbox in one transaction, only if still leased by us;
+        returns the run as committed, or ``None`` when the commit was refused."""
         ...
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,

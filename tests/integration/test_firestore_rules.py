@@ -292,6 +292,14 @@ def test_owner_creates_valid_action(server: FirestoreDocumentStore, alice: User,
     assert "timestampValue" in fields["createdAt"]
 
 
+def test_abort_needs_no_token_but_other_actions_do(server: FirestoreDocumentStore,
+                                                  alice: User, as_alice: RestClient) -> None:
+    seed(server, alice, locked=True)
+    assert_allowed(create_action(as_alice, {**action(alice, "abort"), "token": ""}))
+    assert_denied(create_action(as_alice, {**action(alice, "proceed"), "token": ""},
+                                action_id="act-2"))
+
+
 def test_owner_creates_answer_action_with_answers(server: FirestoreDocumentStore, alice: User,
                                                   as_alice: RestClient) -> None:
     seed(server, alice, locked=True)

@@ -28,6 +28,7 @@ service alone decides.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -58,6 +59,7 @@ _TRANSIENT: tuple[type[Exception], ...] = (
     gexc.ResourceExhausted,
     gexc.Aborted,
 )
+_GIVE_UP: tuple[type[Exception], ...] = (gexc.RetryError, *_TRANSIENT)
 
 
 class CloudTasksSettings(BaseSettings):
@@ -117,7 +119,7 @@ def task_body(task: StepTask) -> dict[str, Any]:
 def make_client(settings: CloudTasksSettings) -> tasks_v2.CloudTasksClient:
     """The official client; an insecure gRPC channel when an emulator is configured."""
     if settings.emulator_host:
-        import grpc
+        import grpc  # type: ignore[import-untyped]
         from google.cloud.tasks_v2.services.cloud_tasks.transports import (
             CloudTasksGrpcTransport,
         )
@@ -190,7 +192,7 @@ class CloudTasksQueue:
         except gexc.AlreadyExists:
             log.info("task already exists", extra={"task": task.name})
             return False
-        except (gexc.RetryError, *_TRANSIENT) as exc:
+        except _GIVE_UP as exc:
             raise RetryableError(f"Cloud Tasks unavailable: {exc}",
                                  code="tasks_unavailable") from exc
         if self._remember:
@@ -217,9 +219,7 @@ def ensure_queue(settings: CloudTasksSettings | None = None, *, client: Any | No
         ),
     )
     parent = f"projects/{s.project_id}/locations/{s.location}"
-    try:
+    with contextlib.suppress(gexc.AlreadyExists):
         client.create_queue(request={"parent": parent, "queue": queue},
                             retry=_retry(s.rpc_retry_deadline_s), timeout=s.rpc_timeout_s)
-    except gexc.AlreadyExists:
-        pass
     return s.queue_path

@@ -213,9 +213,10 @@ class LibsqlRunStore:
     def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
                step: StepRecord | None = None, next_task: StepTask | None = None,
                suspension: SuspensionRecord | None = None, complete: bool = False,
-               provider: Any = None) -> bool:
-        """Commit a claimed step (see module doc). False if the lease was lost or the
-        run was cancelled meanwhile: the caller's work is discarded."""
+               provider: Any = None) -> RunRecord | None:
+        """Commit a claimed step (see module doc) and return the run as committed.
+        ``None`` if the lease was lost or the run was cancelled meanwhile: the caller's
+        work is discarded."""
         sets = ["lease_id = NULL", "lease_until = NULL", "seq = seq + 1",
                 "last_commit = :commit", "updated_at = :now"]
         commit_id = uuid.uuid4().hex  # unique per attempt: guards the inserts below
@@ -235,7 +236,7 @@ class LibsqlRunStore:
             params["provider"] = _json(provider)
         stmts: list[Stmt] = [(
             f"UPDATE runs SET {', '.join(sets)} WHERE run_id = :run AND step_index = :step "
-            "AND status = 'running' AND lease_id = :lease",
+            "AND status = 'running' AND lease_id = :lease RETURNING *",
             params,
         )]
         if step is not None:
@@ -249,7 +250,8 @@ class LibsqlRunStore:
              "lease": lease_id,
              "outcome": "suspended" if suspension is not None else "committed"},
         ))
-        return bool(self.db.batch(stmts)[0].rows_affected == 1)
+        rows = rows_as_dicts(self.db.batch(stmts)[0])
+        return _run_from(rows[0]) if rows else None
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
                 error: str) -> None:

@@ -188,7 +188,7 @@ class Engine:
         t0 = time.perf_counter()
         result: StepResult | None = None
         try:
-            result = self._execute_scoped(run, spec, lease, timeout, ctx)
+            result = self._execute_scoped(run, spec, lease, timeout, ctx, steps)
             return result
         finally:
             current_step.reset(token)
@@ -199,12 +199,12 @@ class Engine:
                     "outcome": result.outcome if result else "retry"})
 
     def _execute_scoped(self, run: RunRecord, spec: StepSpec, lease: str, timeout: float,
-                        ctx: StepContext) -> StepResult:
+                        ctx: StepContext, ctx_steps: list[StepRecord]) -> StepResult:
         started = self._now()
         crash_point("before_execute", spec.index)
-        if spec.index == 1:
-            self._ensure_locked(run)
         try:
+            if spec.index == 1:
+                self._ensure_locked(run)
             future = self._pool.submit(contextvars.copy_context().run, spec.handler, ctx)
             try:
                 output = future.result(timeout=timeout)
@@ -213,7 +213,7 @@ class Engine:
                 raise RetryableError(f"step '{spec.title}' timed out after {timeout:.0f}s",
                                      code="step_timeout") from None
         except Suspend as sig:
-            return self._suspend(run, spec, lease, sig)
+            return self._suspend(run, spec, lease, sig, ctx_steps)
         except (TerminalError, DomainError, ValidationError) as exc:
             return self._fail(run, lease, exc)
         except Exception as exc:
@@ -227,27 +227,31 @@ class Engine:
         last = spec.index == len(self.definition.steps)
         nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
                                          epoch=run.epoch)
-        if not self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
-                                next_task=nxt, complete=last):
+        committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
+                                     next_task=nxt, complete=last)
+        if committed is None:
             log.warning("commit lost", extra={"run_id": run.run_id, "step": spec.index})
             return StepResult("lost", run.run_id, spec.index, "cancelled or lease lost")
         crash_point("after_commit", spec.index)
-        self._after_commit(run.run_id, [nxt] if nxt else [])
+        self._project_run(committed, [*ctx_steps, record])
+        self._dispatch([nxt] if nxt else [])
         crash_point("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
 
-    def _suspend(self, run: RunRecord, spec: StepSpec, lease: str, sig: Suspend) -> StepResult:
+    def _suspend(self, run: RunRecord, spec: StepSpec, lease: str, sig: Suspend,
+                 ctx_steps: list[StepRecord]) -> StepResult:
         now = self._now()
         wait = (self.settings.review_wait_s if sig.kind == "review"
                 else self.settings.questions_wait_s)
         susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,
                                 payload=sig.payload, suspended_at=now,
                                 expires_at=now + timedelta(seconds=wait))
-        if not self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp):
+        committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp)
+        if committed is None:
             return StepResult("lost", run.run_id, spec.index, "cancelled or lease lost")
         crash_point("after_commit", spec.index)
-        self._after_commit(run.run_id, [])
+        self._project_run(committed, ctx_steps)
         crash_point("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
@@ -300,12 +304,15 @@ class Engine:
         self._dispatch(tasks)
 
     def project(self, run_id: str) -> None:
+        """Bring the ticket's progress up to the run's (no-op if already there)."""
         run = self.runs.get_run(run_id)
         if run is None or run.projected_seq >= run.seq:
             return
-        state = build_state(run, self.runs.steps(run_id), self.definition)
-        self.documents.project(run.aec_id, state)
-        self.runs.mark_projected(run_id, run.seq)
+        self._project_run(run, self.runs.steps(run_id))
+
+    def _project_run(self, run: RunRecord, steps: list[StepRecord]) -> None:
+        self.documents.project(run.aec_id, build_state(run, steps, self.definition))
+        self.runs.mark_projected(run.run_id, run.seq)
 
     def _dispatch(self, tasks: list[StepTask]) -> None:
         for t in tasks:

@@ -1,0 +1,332 @@
+"""The cloud functions in process (``functions_framework.create_app(...).test_client()``):
+authentication, validation and error mapping, against the Firestore and Auth emulators,
+with the libSQL run store on a temporary file and a recording task queue.
+
+The same functions across real processes (Cloud Tasks emulator, trigger, crashes) are
+in ``test_cloud_functions_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from functions_framework import create_app
+from google.cloud import firestore
+from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
+
+from ticketflow.adapters.clock import SystemClock
+from ticketflow.adapters.cloud_tasks import CloudTasksSettings
+from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
+from ticketflow.adapters.libsql_database import Database
+from ticketflow.adapters.libsql_runs import LibsqlRunStore
+from ticketflow.adapters.memory import MemoryTaskQueue
+from ticketflow.adapters.offline_llm import OfflineLanguageModel
+from ticketflow.cloud import (
+    CloudApp,
+    CloudSettings,
+    UnsafeEnvironmentError,
+    check_environment,
+    set_app,
+)
+from ticketflow.domain import AEC
+from ticketflow.firestore_events import decode_document_event
+from ticketflow.repo_index.store import LibsqlRepoIndex
+from ticketflow.settings import Settings
+from ticketflow.workflow.context import StepDeps
+from ticketflow.workflow.runtime import Engine
+from ticketflow.workflow.signals import RetryableError
+
+SOURCE = str(PROJECT_ROOT / "functions" / "main.py")
+EVENTS = PROJECT_ROOT / "tests" / "fixtures" / "events"
+SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
+SECRET = "in-process-secret"
+ORIGIN = "http://127.0.0.1:5000"
+CRITICAL = {"title": "Fix the PDF download of paid invoices",
+            "description": "Downloading the PDF of a paid invoice fails with a 500 error. "
+                           "The bug is in `render_invoice_pdf()` in billing/pdf_renderer.py."}
+
+
+@pytest.fixture(scope="module")
+def auth_env(auth_emulator: AuthEmulator) -> Iterator[AuthEmulator]:
+    """firebase-admin reads the emulator address when its auth client is first made."""
+    old = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = auth_emulator.host_port
+    yield auth_emulator
+    if old is None:
+        os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+    else:
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = old
+
+
+@pytest.fixture(scope="module")
+def clients() -> dict[str, FlaskClient]:
+    targets = {"start_generation": "http", "run_step": "http", "sweep": "http",
+               "on_action_created": "cloudevent"}
+    return {t: create_app(t, SOURCE, sig).test_client() for t, sig in targets.items()}
+
+
+@pytest.fixture
+def app(tmp_path: Path, firestore_client: firestore.Client,
+        firestore_emulator: FirestoreEmulator, auth_env: AuthEmulator) -> Iterator[CloudApp]:
+    settings = Settings(db_url=f"file:{tmp_path}/tf.db", llm="offline", index_wait_s=0.0,
+                        retry_backoff_scale=0.01, outbox_grace_s=0.0)
+    db = Database(settings.db_url)
+    clock = SystemClock()
+    documents = FirestoreDocumentStore(firestore_client, clock=clock, timeout_s=5.0)
+    index = LibsqlRepoIndex(db)
+    llm = OfflineLanguageModel()
+    queue = MemoryTaskQueue()
+    engine = Engine(runs=LibsqlRunStore(db), documents=documents, queue=queue,
+                    deps=StepDeps(llm=llm, documents=documents, clock=clock, index=index),
+                    settings=settings)
+    cloud = CloudSettings(project_id=firestore_emulator.project_id,
+                          firestore_emulator_host=firestore_emulator.host_port,
+                          cors_origins=ORIGIN)
+    application = CloudApp(settings, cloud, CloudTasksSettings(secret=SECRET), db,
+                           LibsqlRunStore(db), documents, queue, index, llm, engine)
+    set_app(application)
+    yield application
+    set_app(None)
+    engine.close()
+    db.close()
+
+
+def _ticket(app: CloudApp, owner: str, *, repo: bool = True) -> AEC:
+    if repo:
+        app.index.index(str(SAMPLE_REPO))
+    return app.documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
+                                        repo=str(SAMPLE_REPO) if repo else None, **CRITICAL))
+
+
+def _error(resp: Any) -> str:
+    body = resp.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return str(body["error"]["code"])
+
+
+def _drain(app: CloudApp, clients: dict[str, FlaskClient]) -> list[str]:
+    """Deliver recorded tasks through run_step until none are left."""
+    assert isinstance(app.queue, MemoryTaskQueue)
+    outcomes = []
+    while tasks := app.queue.pop_all():
+        for t in tasks:
+            resp = clients["run_step"].post("/", json={"runId": t.run_id,
+                                                       "stepIndex": t.step_index,
+                                                       "epoch": t.epoch},
+                                            headers={"X-Ticketflow-Task-Secret": SECRET})
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            outcomes.append(resp.get_json()["outcome"])
+    return outcomes
+
+
+# -- start_generation ------------------------------------------------------------------------
+
+
+def test_cors_preflight(app: CloudApp, clients: dict[str, FlaskClient]) -> None:
+    resp = clients["start_generation"].options(
+        "/", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+                      "Access-Control-Request-Headers": "authorization, content-type"})
+    assert resp.status_code == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Authorization" in resp.headers["Access-Control-Allow-Headers"]
+    other = clients["start_generation"].options("/", headers={"Origin": "https://evil.test"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_start_auth_validation_and_errors(app: CloudApp, clients: dict[str, FlaskClient],
+                                          auth_env: AuthEmulator) -> None:
+    start = clients["start_generation"]
+    owner, token = auth_env.sign_up(f"o-{uuid.uuid4().hex[:6]}@example.com", "secret-pw")
+    _, other_token = auth_env.sign_in_anonymously()
+    aec = _ticket(app, owner)
+    resp = start.post("/", json={"aecId": aec.id})
+    assert resp.status_code == 401 and _error(resp) == "unauthenticated"
+    resp = start.post("/", json={"aecId": aec.id}, headers={"Authorization": "Bearer nope"})
+    assert resp.status_code == 401 and _error(resp) == "unauthenticated"
+    auth = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    for bad in ("not json", json.dumps({"aec": aec.id}), json.dumps({"aecId": ""}),
+                json.dumps({"aecId": aec.id, "extra": 1}), json.dumps([aec.id])):
+        resp = start.post("/", data=bad, headers=auth, content_type="application/json")
+        assert resp.status_code == 400 and _error(resp) == "invalid_request", bad
+        assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    resp = start.post("/", json={"aecId": "aec-missing"}, headers=auth)
+    assert resp.status_code == 404 and _error(resp) == "not_found"
+    resp = start.post("/", json={"aecId": aec.id},
+                      headers={"Authorization": f"Bearer {other_token}"})
+    assert resp.status_code == 403 and _error(resp) == "forbidden"
+    resp = start.post("/", json={"aecId": aec.id}, headers=auth)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    run_id = resp.get_json()["runId"]
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert [t.name for t in app.queue.pop_all()] == [f"{run_id}-1-0"]  # type: ignore[attr-defined]
+    again = start.post("/", json={"aecId": aec.id}, headers=auth)
+    assert again.status_code == 409 and _error(again) in ("already_running", "locked")
+    assert start.get("/", headers=auth).status_code == 405
+
+
+# -- run_step / sweep ---------------------------------------------------------------------------
+
+
+def test_run_step_accepts_only_task_calls_and_maps_outcomes(
+        app: CloudApp, clients: dict[str, FlaskClient], auth_env: AuthEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    step = clients["run_step"]
+    owner, _ = auth_env.sign_in_anonymously()
+    aec = _ticket(app, owner)
+    run = app.engine.start(aec.id, uid=owner)
+    body = {"runId": run.run_id, "stepIndex": 1, "epoch": 0}
+    assert step.post("/", json=body).status_code == 401
+    assert step.post("/", json=body,
+                     headers={"X-Ticketflow-Task-Secret": "wrong"}).status_code == 401
+    ok = {"X-Ticketflow-Task-Secret": SECRET}
+    for bad in ({"runId": run.run_id}, {"runId": "", "stepIndex": 1}, {"stepIndex": 12},
+                "garbage"):
+        resp = step.post("/", json=bad, headers=ok)
+        assert resp.status_code == 200 and resp.get_json()["outcome"] == "rejected", bad
+        assert "bad step task dropped" in resp.get_json()["error"]
+    assert _drain(app, clients) == ["committed", "committed", "committed", "suspended"]
+    for _ in range(2):  # the same task delivered again: a no-op
+        resp = step.post("/", json=body, headers=ok)
+        assert resp.status_code == 200 and resp.get_json()["outcome"] == "duplicate"
+    record = app.runs.get_run(run.run_id)
+    assert record is not None and record.status == "suspended" and record.step_index == 4
+
+    def busy(task: Any) -> Any:
+        raise RetryableError("Firestore unavailable", code="firestore_unavailable",
+                             retry_after_s=2.3)
+
+    monkeypatch.setattr(app.engine, "run_step", busy)
+    resp = step.post("/", json=body, headers=ok)
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "3"
+    assert _error(resp) == "firestore_unavailable"
+
+
+def test_sweep_needs_the_task_secret(app: CloudApp, clients: dict[str, FlaskClient]) -> None:
+    assert clients["sweep"].post("/").status_code == 401
+    resp = clients["sweep"].post("/", headers={"X-Ticketflow-Task-Secret": SECRET})
+    assert resp.status_code == 200 and "redispatched" in resp.get_json()
+
+
+def test_oidc_mode_refuses_calls_without_a_google_token(
+        app: CloudApp, clients: dict[str, FlaskClient]) -> None:
+    app.tasks = CloudTasksSettings(service_account_email="tasks@p.iam.gserviceaccount.com",
+                                   audience="https://fn.example/run_step")
+    resp = clients["run_step"].post("/", json={"runId": "r", "stepIndex": 1},
+                                    headers={"X-Ticketflow-Task-Secret": SECRET})
+    assert resp.status_code == 401
+    resp = clients["run_step"].post("/", json={"runId": "r", "stepIndex": 1},
+                                    headers={"Authorization": "Bearer not-a-jwt"})
+    assert resp.status_code == 401 and _error(resp) == "unauthenticated"
+
+
+def test_production_refuses_the_auth_emulator() -> None:
+    env = {"K_SERVICE": "start-generation", "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
+    with pytest.raises(UnsafeEnvironmentError, match="FIREBASE_AUTH_EMULATOR_HOST"):
+        check_environment(env)
+    check_environment({**env, "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1"})
+    check_environment({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    check_environment({"K_SERVICE": "start-generation"})
+
+
+# -- on_action_created ------------------------------------------------------------------------
+
+
+def _post_event(client: FlaskClient, aec_id: str, action_id: str, body: bytes,
+                content_type: str) -> Any:
+    headers = {"ce-specversion": "1.0", "ce-id": uuid.uuid4().hex,
+               "ce-source": "//firestore.googleapis.com/projects/demo-ticketflow/databases/"
+                            "(default)",
+               "ce-type": "google.cloud.firestore.document.v1.created",
+               "ce-subject": f"documents/aecs/{aec_id}/actions/{action_id}",
+               "Content-Type": content_type}
+    resp = client.post("/", data=body, headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp
+
+
+def _event_body(fields: dict[str, Any], aec_id: str, action_id: str) -> bytes:
+    from google.events.cloud.firestore_v1.types import Document, DocumentEventData, Value
+
+    def val(v: Any) -> Any:
+        if isinstance(v, dict):
+            return Value(map_value={"fields": {k: val(x) for k, x in v.items()}})
+        return Value(string_value=v)
+
+    name = (f"projects/demo-ticketflow/databases/(default)/documents/aecs/{aec_id}"
+            f"/actions/{action_id}")
+    doc = Document(name=name, fields={k: val(v) for k, v in fields.items()})
+    return bytes(DocumentEventData.serialize(DocumentEventData(value=doc)))
+
+
+@pytest.mark.parametrize("form,content_type", [
+    ("action_created.b64", "application/protobuf"),
+    ("action_created.pb", "application/protobuf"),
+    ("action_created.json", "application/json"),
+])
+def test_event_fixtures_in_every_form(app: CloudApp, clients: dict[str, FlaskClient],
+                                      form: str, content_type: str) -> None:
+    body = (EVENTS / form).read_bytes()
+    decoded = decode_document_event(body if form != "action_created.json"
+                                    else json.loads(body))
+    assert decoded.path == "aecs/aec-fixture/actions/act-fixture"
+    assert decoded.fields["type"] == "proceed" and decoded.fields["uid"] == "user-fixture"
+    assert decoded.fields["createdAt"].year == 2026
+    _post_event(clients["on_action_created"], "aec-fixture", "act-fixture", body,
+                content_type)
+    result = app.documents.get_action_result("aec-fixture", "act-fixture")
+    assert result is not None and result.status == "rejected"
+    assert result.reason == "unknown run run-fixture" and result.run_id == "run-fixture"
+
+
+def test_event_forms_agree() -> None:
+    raw = (EVENTS / "action_created.pb").read_bytes()
+    b64 = (EVENTS / "action_created.b64").read_text()
+    js = json.loads((EVENTS / "action_created.json").read_text())
+    assert base64.b64decode(b64) == raw
+    forms = [decode_document_event(raw), decode_document_event(b64),
+             decode_document_event(b64.encode()), decode_document_event(js)]
+    assert all(f == forms[0] for f in forms)
+
+
+def test_actions_validated_owner_checked_and_idempotent(
+        app: CloudApp, clients: dict[str, FlaskClient], auth_env: AuthEmulator) -> None:
+    events = clients["on_action_created"]
+    owner, _ = auth_env.sign_in_anonymously()
+    aec = _ticket(app, owner)
+    run = app.engine.start(aec.id, uid=owner)
+    _drain(app, clients)
+    waiting = app.runs.get_run(run.run_id)
+    assert waiting is not None and waiting.suspension is not None
+    token = waiting.suspension.token
+
+    def send(action_id: str, **fields: Any) -> Any:
+        _post_event(events, aec.id, action_id, _event_body(fields, aec.id, action_id),
+                    "application/protobuf")
+        return app.documents.get_action_result(aec.id, action_id)
+
+    bad = send("a-bad", type="bogus", runId=run.run_id, token=token, uid=owner)
+    assert bad.status == "rejected" and bad.reason.startswith("invalid action: type")
+    anon = send("a-anon", type="proceed", runId=run.run_id, token=token)
+    assert anon.status == "rejected" and "uid" in anon.reason
+    foreign = send("a-foreign", type="proceed", runId=run.run_id, token=token, uid="intruder")
+    assert foreign.status == "rejected"
+    assert foreign.reason == "only the ticket's owner can act on its generation"
+    stale = send("a-stale", type="proceed", runId=run.run_id, token="old", uid=owner)
+    assert stale.status == "rejected" and "stale" in stale.reason
+    first = send("a-ok", type="proceed", runId=run.run_id, token=token, uid=owner)
+    assert first.status == "accepted", first
+    moved = app.runs.get_run(run.run_id)
+    assert moved is not None and moved.step_index == 5
+    again = send("a-ok", type="proceed", runId=run.run_id, token=token, uid=owner)
+    assert again.status == "accepted"
+    late = send("a-late", type="cancel", runId=run.run_id, token=token, uid=owner)
+    assert late.status == "rejected"
+    assert [t.step_index for t in app.queue.pop_all()] == [5]  # type: ignore[attr-defined]

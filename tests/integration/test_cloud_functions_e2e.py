@@ -1,0 +1,232 @@
+"""The functions end to end across real processes: functions-framework apps served by
+gunicorn (or werkzeug, where a test SIGKILLs them), the Cloud Tasks emulator
+dispatching into run_step, the Firestore emulator evaluating firestore.rules and
+delivering the action trigger, the Auth emulator issuing ID tokens.
+
+Everything is started by the fixtures; what cannot start FAILS with its log tail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.cloud_support import (
+    CloudStack,
+    Deployment,
+    wait_until,
+    write_action,
+)
+from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
+
+from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.libsql_database import Database
+from ticketflow.devstack import EmulatorError, TasksEmulator, free_port
+from ticketflow.domain import AEC
+from ticketflow.repo_index.store import LibsqlRepoIndex
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
+CRITICAL = {"title": "Fix the PDF download of paid invoices",
+            "description": "Downloading the PDF of a paid invoice fails with a 500 error. "
+                           "The bug is in `render_invoice_pdf()` in billing/pdf_renderer.py."}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudStack]:
+    log_dir = PROJECT_ROOT / "test-artifacts" / "cloud-e2e"
+    trigger_port = free_port()
+    s = CloudStack(
+        log_dir=log_dir, tasks=TasksEmulator(log_dir),
+        firestore=FirestoreEmulator(log_dir, functions_emulator=f"127.0.0.1:{trigger_port}"),
+        auth=AuthEmulator(log_dir), trigger_port=trigger_port)
+    try:
+        s.start()
+    except EmulatorError as exc:
+        s.stop()
+        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def documents(stack: CloudStack) -> FirestoreDocumentStore:
+    client = firestore_client(stack.firestore.project_id, stack.firestore.host_port)
+    return FirestoreDocumentStore(client, timeout_s=5.0)
+
+
+@pytest.fixture
+def deployment(stack: CloudStack, tmp_path: Path) -> Iterator[Deployment]:
+    d = Deployment(stack=stack, db_path=tmp_path / "tf.db", queue=f"q-{uuid.uuid4().hex[:8]}")
+    d.ensure_queue()
+    with Database(f"file:{d.db_path}") as db:
+        LibsqlRepoIndex(db).index(str(SAMPLE_REPO))
+    yield d
+    for proc in list(stack.started):
+        proc.stop()
+        stack.started.remove(proc)
+    d.close()
+
+
+def _ticket(documents: FirestoreDocumentStore, owner: str) -> AEC:
+    return documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
+                                    repo=str(SAMPLE_REPO), **CRITICAL))
+
+
+def _start(d: Deployment, aec_id: str, token: str) -> str:
+    resp = d.post("/start_generation", {"aecId": aec_id}, token=token)
+    assert resp.status_code == 202, resp.text
+    return str(resp.json()["runId"])
+
+
+def _result(documents: FirestoreDocumentStore, d: Deployment, aec_id: str,
+            action_id: str) -> Any:
+    return wait_until(lambda: documents.get_action_result(aec_id, action_id), 30,
+                      what=f"result on action {action_id}", logs=d.stack.logs)
+
+
+def _suspended(d: Deployment, run_id: str, step: int) -> Any:
+    return d.wait_run(run_id, lambda r: r.status == "suspended" and r.step_index == step,
+                      f"run suspended at step {step}")
+
+
+def _status(documents: FirestoreDocumentStore, aec_id: str, status: str) -> AEC:
+    return wait_until(lambda: (a if (a := documents.get(aec_id)) and a.status == status
+                               else None), 30, what=f"ticket {aec_id} {status}")
+
+
+def _steps_once(d: Deployment, run_id: str) -> list[int]:
+    indexes = [s.step_index for s in d.runs().steps(run_id)]
+    assert len(indexes) == len(set(indexes)), f"a step was committed twice: {indexes}"
+    return sorted(indexes)
+
+
+def test_story_across_processes(stack: CloudStack, deployment: Deployment,
+                                documents: FirestoreDocumentStore) -> None:
+    d = deployment
+    d.start_functions()
+    owner, token = stack.auth.sign_up(f"o-{uuid.uuid4().hex[:6]}@example.com", "pw-123456")
+    intruder, intruder_token = stack.auth.sign_in_anonymously()
+    aec = _ticket(documents, owner)
+    run_id = _start(d, aec.id, token)
+    waiting = _suspended(d, run_id, 4)
+    assert _status(documents, aec.id, "awaiting_review").locked
+    review = waiting.suspension.token
+    # The same task delivered twice: a no-op.
+    for _ in range(2):
+        resp = d.post("/run_step", {"runId": run_id, "stepIndex": 3, "epoch": 0}, secret=True)
+        assert resp.status_code == 200 and resp.json()["outcome"] == "duplicate"
+    # Another user cannot even write the action (rules) ...
+    _, denied = write_action(stack.firestore, intruder_token, aec.id,
+                             {"type": "proceed", "runId": run_id, "token": review,
+                              "uid": intruder})
+    assert denied.status_code == 403, denied.text
+    # ... and one written around the rules is rejected with its reason on the doc.
+    documents.client.collection("aecs").document(aec.id).collection("actions").document(
+        "foreign").set({"type": "proceed", "runId": run_id, "token": review, "uid": intruder})
+    foreign = _result(documents, d, aec.id, "foreign")
+    assert foreign.status == "rejected"
+    assert foreign.reason == "only the ticket's owner can act on its generation"
+    action_id, resp = write_action(stack.firestore, token, aec.id,
+                                   {"type": "proceed", "runId": run_id, "token": review,
+                                    "uid": owner})
+    assert resp.status_code == 200, resp.text
+    assert _result(documents, d, aec.id, action_id).status == "accepted"
+    asked = _suspended(d, run_id, 9)
+    # The same action event delivered again: same verdict, nothing moves.
+    from tests.integration.test_cloud_functions import _event_body
+
+    body = _event_body({"type": "proceed", "runId": run_id, "token": review, "uid": owner},
+                       aec.id, action_id)
+    import httpx
+
+    resp = httpx.post(f"{d.url}/on_action_created", content=body, timeout=30, headers={
+        "ce-specversion": "1.0", "ce-id": uuid.uuid4().hex, "ce-source": "//test",
+        "ce-type": "google.cloud.firestore.document.v1.created",
+        "Content-Type": "application/protobuf"})
+    assert resp.status_code == 200, resp.text
+    assert d.run(run_id).step_index == 9 and d.run(run_id).suspension.token == \
+        asked.suspension.token
+    questions = asked.suspension.payload["questions"]
+    answers = {q["id"]: "Only paid invoices; keep the current template." for q in questions}
+    answer_id, resp = write_action(stack.firestore, token, aec.id,
+                                   {"type": "answer", "runId": run_id,
+                                    "token": asked.suspension.token, "uid": owner,
+                                    "answers": answers})
+    assert resp.status_code == 200, resp.text
+    assert _result(documents, d, aec.id, answer_id).status == "accepted"
+    ready = _status(documents, aec.id, "ready")
+    assert not ready.locked and ready.acceptance_criteria
+    assert d.wait_run(run_id, lambda r: r.status == "completed", "completed").status
+    assert _steps_once(d, run_id) == list(range(1, 12))
+
+
+def _through_review(d: Deployment, stack: CloudStack, documents: FirestoreDocumentStore,
+                    aec: AEC, owner: str, token: str, run_id: str) -> None:
+    review = _suspended(d, run_id, 4).suspension.token
+    write_action(stack.firestore, token, aec.id,
+                 {"type": "proceed", "runId": run_id, "token": review, "uid": owner})
+    asked = _suspended(d, run_id, 9).suspension.token
+    write_action(stack.firestore, token, aec.id,
+                 {"type": "skip", "runId": run_id, "token": asked, "uid": owner})
+    _status(documents, aec.id, "ready")
+
+
+def test_kill_9_mid_step_then_restart(stack: CloudStack, deployment: Deployment,
+                                      documents: FirestoreDocumentStore) -> None:
+    d = deployment
+    proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="mid_step:2")
+    owner, token = stack.auth.sign_in_anonymously()
+    aec = _ticket(documents, owner)
+    run_id = _start(d, aec.id, token)
+    wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
+    proc.stop()
+    assert d.run(run_id).step_index == 2 and _steps_once(d, run_id) == [1]
+    d.start_functions(server="werkzeug")  # the queue redelivers step 2: lease taken over
+    _through_review(d, stack, documents, aec, owner, token, run_id)
+    assert _steps_once(d, run_id) == list(range(1, 12))
+
+
+def test_crash_between_commit_and_enqueue_then_sweep(
+        stack: CloudStack, deployment: Deployment, documents: FirestoreDocumentStore) -> None:
+    d = deployment
+    proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="after_commit:2")
+    owner, token = stack.auth.sign_in_anonymously()
+    aec = _ticket(documents, owner)
+    run_id = _start(d, aec.id, token)
+    wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
+    proc.stop()
+    assert d.run(run_id).step_index == 3 and _steps_once(d, run_id) == [1, 2]
+    d.start_functions(server="werkzeug")
+    resp = d.post("/sweep", secret=True)
+    assert resp.status_code == 200 and resp.json()["redispatched"] >= 1, resp.text
+    _through_review(d, stack, documents, aec, owner, token, run_id)
+    assert _steps_once(d, run_id) == list(range(1, 12))
+
+
+def test_firestore_down_during_a_step_retries_then_fails_and_unlocks(
+        stack: CloudStack, deployment: Deployment, documents: FirestoreDocumentStore) -> None:
+    d = deployment
+    worker_port = free_port()
+    # The step worker's Firestore is a dead port; start_generation and sweep are healthy.
+    d.start_functions(port=worker_port, name="worker",
+                      TICKETFLOW_FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{free_port()}",
+                      TICKETFLOW_FIRESTORE_TIMEOUT_S="0.5", TICKETFLOW_STEP_TIMEOUT_S="1",
+                      TICKETFLOW_LEASE_GRACE_S="0.2")
+    d.start_functions(TICKETFLOW_TASKS_TARGET_URL=f"http://127.0.0.1:{worker_port}/run_step")
+    owner, token = stack.auth.sign_in_anonymously()
+    aec = _ticket(documents, owner)
+    run_id = _start(d, aec.id, token)
+    failed = d.wait_run(run_id, lambda r: r.status == "failed", "run failed", timeout_s=120)
+    # Step 1 re-takes the ticket's lock in Firestore before its handler; every attempt
+    # fails there until the step's attempts are exhausted.
+    assert failed.error is not None and failed.error.step == 1
+    assert failed.error.code in ("attempts_exhausted", "firestore_unavailable")
+    resp = d.post("/sweep", secret=True)
+    assert resp.status_code == 200, resp.text
+    ticket = _status(documents, aec.id, "failed")
+    assert not ticket.locked and ticket.error is not None
+    assert ticket.error.code == failed.error.code
