@@ -85,6 +85,9 @@ class Database:
         self.is_file = path is not None
         self.driver: Driver = driver if self.is_file else "libsql-client"
         self._conn: sqlite3.Connection | None = None
+        self._path = path
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
         self._client: Any = None
         self._sync_mode = ""
         if path is not None:
@@ -125,6 +128,8 @@ class Database:
             self._closed = True
             if self._conn is not None:
                 self._conn.close()
+            for reader in self._reader_conns:
+                reader.close()
             if self._client is not None:
                 self._client.close()
 
@@ -155,7 +160,24 @@ class Database:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.1)
 
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection per thread: in WAL mode reads never wait for a writer."""
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            assert self._path is not None
+            conn = sqlite3.connect(self._path, isolation_level=None, timeout=0.05,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
     def _native(self, stmts: list[Stmt], durable: bool, *, single: bool) -> list[ResultSet]:
+        if single and _is_read(stmts[0][0]) and not stmts[0][0].lstrip()[:6].upper() == "PRAGMA":
+            if self._closed:
+                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+            return [_run(self._reader(), *stmts[0])]
         with self._lock:
             if self._closed:
                 raise LibsqlError("The database was closed", "CLIENT_CLOSED")

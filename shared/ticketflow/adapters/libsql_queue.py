@@ -67,6 +67,12 @@ class LibsqlTaskQueue:
     def claim(self, worker: str, visibility_s: float) -> tuple[StepTask, int] | None:
         """Lease the next due task; returns it with its delivery count."""
         now = self.clock.now()
+        due = self.db.execute(  # a read first, so idle polling never takes the write lock
+            "SELECT 1 FROM queue_tasks WHERE queue = ? AND status = 'pending' "
+            "AND available_at <= ? AND (leased_until IS NULL OR leased_until < ?) LIMIT 1",
+            [self.queue, now.isoformat(), now.isoformat()])
+        if not due.rows:
+            return None
         rs = self.db.execute(
             "UPDATE queue_tasks SET lease_owner = :w, leased_until = :until, "
             "deliveries = deliveries + 1 WHERE name = (SELECT name FROM queue_tasks "
