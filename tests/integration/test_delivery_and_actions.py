@@ -201,3 +201,39 @@ def test_run_past_its_deadline_fails_and_unlocks(tmp_path: Path) -> None:
         assert "time limit" in ticket.error.message
     finally:
         application.close()
+
+
+def test_replay_with_a_different_step_name_fails_loudly(app: EmbeddedApp) -> None:
+    """A run pins its version; if that version's steps were renamed under it, the
+    replay is refused with a persisted error instead of drifting silently."""
+    import dataclasses
+
+    from ticketflow.workflow.definition import DEFINITIONS
+
+    aec = new_ticket(app, QUESTIONS)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    assert app.engine.run_step(StepTask(run_id=run.run_id, step_index=1)).outcome == \
+        "committed"
+    pinned = DEFINITIONS[run.workflow_version]
+    renamed = dataclasses.replace(pinned, steps=(
+        dataclasses.replace(pinned.steps[0], name="extract_goal"), *pinned.steps[1:]))
+    DEFINITIONS[run.workflow_version] = renamed
+    try:
+        result = app.engine.run_step(StepTask(run_id=run.run_id, step_index=2))
+    finally:
+        DEFINITIONS[run.workflow_version] = pinned
+    assert result.outcome == "failed"
+    final = app.runs.get_run(run.run_id)
+    assert final is not None and final.error is not None
+    assert final.error.code == "step_mismatch" and "extract_intent" in final.error.message
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.FAILED and not ticket.locked
+
+
+def test_unknown_workflow_version_fails_with_a_clear_error(app: EmbeddedApp) -> None:
+    aec = new_ticket(app, QUESTIONS)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    app.db.execute("UPDATE runs SET workflow_version = 'retired-1' WHERE run_id = ?",
+                   [run.run_id])
+    result = app.engine.run_step(StepTask(run_id=run.run_id, step_index=1))
+    assert result.outcome == "failed" and "retired-1 is not deployed" in result.detail

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from ticketflow.domain import Answers
-from ticketflow.workflow.definition import WorkflowDefinition
 from ticketflow.workflow.records import RunRecord
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s04_review_findings import ReviewOutput
@@ -71,8 +70,7 @@ class Decision:
     detail: str = ""
 
 
-def decide(req: ActionRequest, run: RunRecord | None,
-           definition: WorkflowDefinition) -> Decision | str:
+def decide(req: ActionRequest, run: RunRecord | None) -> Decision | str:
     """What an action does to ``run``, or why it is refused."""
     if run is None:
         return f"unknown run {req.run_id}"

@@ -93,6 +93,10 @@ class Engine:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _definition_of(self, run: RunRecord) -> WorkflowDefinition:
+        """The definition the run pinned when it started."""
+        return DEFINITIONS.get(run.workflow_version, self.definition)
+
     def _now(self) -> datetime:
         return self.deps.clock.now()
 
@@ -169,13 +173,18 @@ class Engine:
             return self._fail(claimed, lease, TerminalError(
                 f"step '{spec.title}' failed {spec.retry.max_attempts} times; giving up",
                 code="attempts_exhausted"))
-        return self._execute(claimed, spec, lease, timeout)
+        try:
+            return self._execute(claimed, spec, lease, timeout)
+        except StepMismatchError as exc:
+            log.error("step mismatch on replay", extra={"run_id": run.run_id,
+                                                        "error": str(exc)})
+            return self._fail(claimed, lease, TerminalError(str(exc), code="step_mismatch"))
 
     def _execute(self, run: RunRecord, spec: StepSpec, lease: str,
                  timeout: float) -> StepResult:
         steps = self.runs.steps(run.run_id)
         for rec in steps:
-            expected = self.definition.step(rec.step_index).name
+            expected = self._definition_of(run).step(rec.step_index).name
             if rec.step_name != expected:
                 raise StepMismatchError(
                     f"run {run.run_id} step {rec.step_index} was recorded as "
@@ -224,7 +233,7 @@ class Engine:
             status=output.outcome, output=output.doc(), detail=output.detail,
             attempts=run.attempt, started_at=started, finished_at=self._now(),
         )
-        last = spec.index == len(self.definition.steps)
+        last = spec.index == len(self._definition_of(run).steps)
         nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
                                          epoch=run.epoch)
         committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
@@ -290,7 +299,7 @@ class Engine:
 
     def _ensure_locked(self, run: RunRecord) -> None:
         """Step 1 re-takes the lock if a crash hit between creating the run and locking."""
-        state = build_state(run, [], self.definition)
+        state = build_state(run, [], self._definition_of(run))
 
         def lock(aec: AEC) -> AEC:
             return aec if aec.holds(run.run_id) else aec.lock_for(run.run_id, state)
@@ -311,7 +320,7 @@ class Engine:
         self._project_run(run, self.runs.steps(run_id))
 
     def _project_run(self, run: RunRecord, steps: list[StepRecord]) -> None:
-        self.documents.project(run.aec_id, build_state(run, steps, self.definition))
+        self.documents.project(run.aec_id, build_state(run, steps, self._definition_of(run)))
         self.runs.mark_projected(run.run_id, run.seq)
 
     def _dispatch(self, tasks: list[StepTask]) -> None:
@@ -332,7 +341,7 @@ class Engine:
             return known
         run = self.runs.get_run(req.run_id)
         now = self._now()
-        decision = decide(req, run, self.definition)
+        decision = decide(req, run)
         if isinstance(decision, str):
             return self._reject(req, decision, now)
         assert run is not None
@@ -346,7 +355,7 @@ class Engine:
 
     def _resume(self, req: ActionRequest, run: RunRecord, d: Decision,
                 now: datetime) -> ActionRecord:
-        spec = self.definition.step(run.step_index)
+        spec = self._definition_of(run).step(run.step_index)
         record = None
         if d.output is not None:
             out: BaseModel = d.output
