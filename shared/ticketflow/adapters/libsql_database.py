@@ -174,7 +174,8 @@ class Database:
         return conn
 
     def _native(self, stmts: list[Stmt], durable: bool, *, single: bool) -> list[ResultSet]:
-        if single and _is_read(stmts[0][0]) and not stmts[0][0].lstrip()[:6].upper() == "PRAGMA":
+        sql = stmts[0][0]
+        if single and _is_read(sql) and not sql.lstrip().upper().startswith("PRAGMA"):
             if self._closed:
                 raise LibsqlError("The database was closed", "CLIENT_CLOSED")
             return [_run(self._reader(), *stmts[0])]
