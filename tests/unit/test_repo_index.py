@@ -538,3 +538,14 @@ def test_sample_repo(index: LibsqlRepoIndex, tmp_path: Path) -> None:
         assert index.lookup(r, "setting", name).found, name
     sources = {e.source for e in index.endpoints(r)}
     assert {"api/routes/invoices.py", "openapi.yaml"} <= sources
+
+
+def test_a_folder_ignored_by_the_enclosing_repo_is_walked_on_disk(tmp_path: Path) -> None:
+    from ticketflow.repo_index.walker import candidate_paths
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("cache/\n")
+    inner = tmp_path / "cache" / "pkg"
+    inner.mkdir(parents=True)
+    (inner / "mod.py").write_text("def f():\n    return 1\n")
+    assert list(candidate_paths(inner)) == ["mod.py"]

@@ -22,13 +22,19 @@ _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _CAMEL = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
+_NAMED_CODE = re.compile(r"\b([A-Z][A-Za-z0-9]{2,})\s+(?:component|class|hook)\b")
 _SNAKE = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\b")
 _CREATE = re.compile(
-    r"\b(add(?:ing)?|create|creating|introduce|new|implement|build|write|define|expose|"
-    r"called|named)\b[^.;:]{0,40}$",
+    r"\b(add(?:ing)?|create|creating|introduce|new|implement|build|write|define|expose)\b"
+    r"[^.;:]{0,40}$",
     re.IGNORECASE,
 )
 _EXISTING_HINT = re.compile(r"\b(existing|current|the|our|in|from|uses?|calls?)\b", re.I)
+# "text/csv", "and/or": slash words that are not paths
+_NOT_PATH_HEAD = re.compile(
+    r"^(text|application|image|audio|video|multipart|font|and|yes|true|on|read|input|"
+    r"client|either|he|she|his|km|m|kb|mb|gb|req|requests?|bytes)/", re.I)
+_QUERY_PARAM = re.compile(r"[?&][\w.-]*$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ def extract_references(text: str) -> list[Reference]:
         s, e = m.span(group)
         if any(s >= a and e <= b for a, b in spans):
             return
+        if kind != "route" and _QUERY_PARAM.search(text[max(0, s - 40):s]):
+            return  # a query-string parameter of a URL ("?name__startswith=")
         spans.append((s, e))
         key = (kind, name)
         if key not in found:
@@ -73,7 +81,8 @@ def extract_references(text: str) -> list[Reference]:
     for m in _PATH.finditer(text):
         add("file", m.group(1), m)
     for m in _DIR_PATH.finditer(text):
-        if "/" in m.group(1).strip("/") and not m.group(1).startswith("api/"):
+        if ("/" in m.group(1).strip("/") and not m.group(1).startswith("api/")
+                and not _NOT_PATH_HEAD.match(m.group(1))):
             add("file", m.group(1).rstrip("/"), m)
     for m in _ENV.finditer(text):
         add("setting", m.group(1), m)
@@ -83,6 +92,8 @@ def extract_references(text: str) -> list[Reference]:
         inner = m.group(1).strip()
         if re.fullmatch(r"[A-Za-z_][\w.]*", inner):
             add("symbol", inner, m)
+    for m in _NAMED_CODE.finditer(text):
+        add("symbol", m.group(1), m)
     for m in _CAMEL.finditer(text):
         add("symbol", m.group(1), m)
     for m in _SNAKE.finditer(text):

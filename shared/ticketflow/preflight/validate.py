@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from ticketflow.domain import Finding, FindingKind, Severity
 from ticketflow.ports import RepoIndex
@@ -71,9 +72,9 @@ def validate_request(
         for ref in refs:
             if ref.creates:
                 continue
-            look = index.lookup(repo, ref.kind, ref.name)
-            if not look.found and (ref.kind != "symbol" or _symbol_like(ref, text)):
-                findings.append(_missing(ref, look.closest))
+            finding = _check(ref, text, repo, index)
+            if finding is not None:
+                findings.append(finding)
     elif refs and repo:
         findings.append(Finding(
             id=_fid("unverifiable", repo), kind=FindingKind.UNVERIFIABLE,
@@ -85,12 +86,59 @@ def validate_request(
     return findings
 
 
+def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | None:
+    """The finding for one reference the wording presents as existing, if any."""
+    look = index.lookup(repo, ref.kind, ref.name)
+    if look.found or look.matches:  # several files match a bare name: it exists
+        return None
+    if ref.kind == "file" and "." not in ref.name.rsplit("/", 1)[-1]:
+        # an extension-less slash word is a path only if it starts in a real directory
+        head = ref.name.strip("/").split("/", 1)[0]
+        if not index.path_exists(repo, head):
+            return None
+    if ref.kind in ("symbol", "setting") and _mentioned_in_code(repo, index, ref.name):
+        return None  # a column, key, attribute or environment name read in the code
+    if ref.kind == "symbol" and not _symbol_like(ref, text):
+        return Finding(
+            id=_fid("unresolved", ref.name), kind=FindingKind.MISSING_SYMBOL,
+            severity=Severity.WARNING, evidence=ref.evidence,
+            message=f"`{ref.name}` looks like a code name but does not appear in the "
+                    "repository.",
+            suggestion=(f"If it means `{look.closest}`, say so; " if look.closest else "")
+            + "if it is to be created, say that it is new.",
+        )
+    return _missing(ref, look.closest)
+
+
+def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:
+    """True when ``name`` appears verbatim (as a whole word) in a file the index finds for
+    it: a name that is used, though not defined (a dict key, a column, an environment
+    variable read through a framework), exists."""
+    bare = name.removesuffix("()").rsplit(".", 1)[-1]
+    if len(bare) < 3:
+        return False
+    word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
+    root = Path(repo).expanduser()
+    for hit in index.search(repo, bare, limit=10):
+        try:
+            content = (root / hit.path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            if word.search(hit.snippet):
+                return True
+            continue
+        if word.search(content):
+            return True
+    return False
+
+
 def _symbol_like(ref: Reference, text: str) -> bool:
-    """A CamelCase word counts only when the wording points at code."""
+    """A bare word counts as a code reference only when the wording points at code:
+    backticks, a call ``name()``, a dotted name, or a code noun after it."""
     n = ref.name
-    if f"`{n}`" in text or f"{n}()" in text or "_" in n or "." in n:
+    if f"`{n}`" in text or f"{n}()" in text or "." in n:
         return True
-    code_noun = r"\s+(function|method|class|helper|component|service|module|hook)\b"
+    code_noun = (r"\s+(function|method|class|helper|component|service|module|hook|view|"
+                 r"model|decorator|constant|enum|interface|type)\b")
     return bool(re.search(rf"\b{re.escape(n)}{code_noun}", text, re.IGNORECASE))
 
 

@@ -83,9 +83,21 @@ def _disk_paths(root: Path) -> Iterator[str]:
             yield (base / name).as_posix()
 
 
+def _ignored_by_enclosing_repo(root: Path) -> bool:
+    """A folder that the surrounding work tree ignores (an unpacked download inside a
+    git-ignored cache, say): git lists nothing there, so walk the disk instead."""
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", "."],
+                              capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
+
+
 def candidate_paths(root: Path) -> Iterator[str]:
     """Repo-relative POSIX paths of the work tree, before content checks."""
-    source = _git_paths(root) if is_git_work_tree(root) else _disk_paths(root)
+    use_git = is_git_work_tree(root) and not _ignored_by_enclosing_repo(root)
+    source = _git_paths(root) if use_git else _disk_paths(root)
     for rel in source:
         if not _skipped(rel):
             yield rel

@@ -1,0 +1,104 @@
+"""The whole workflow on the embedded default with the Claude adapter, against the
+local fake Messages API (recorded responses, scripted faults, small retry settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
+from tests.support.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
+
+from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings
+from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.domain import AECStatus
+from ticketflow.driver import LOCAL_UID, Reply
+
+pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
+
+
+@pytest.fixture
+def api() -> Iterator[FakeMessagesAPI]:
+    with FakeMessagesAPI() as fake:
+        yield fake
+
+
+def claude_app(tmp_path: Path, api: FakeMessagesAPI, **llm: object) -> EmbeddedApp:
+    options: dict[str, object] = {"base_url": api.url, "api_key": "sk-ant-test",
+                                  "timeout_s": 5.0, "max_retries": 1, "backoff_base_s": 0.01,
+                                  "backoff_max_s": 0.05}
+    options.update(llm)
+    model = ClaudeLanguageModel(ClaudeSettings(**options))  # type: ignore[arg-type]
+    return open_embedded(settings_for(tmp_path), llm=model)
+
+
+@pytest.fixture
+def app(tmp_path: Path, api: FakeMessagesAPI) -> Iterator[EmbeddedApp]:
+    application = claude_app(tmp_path, api)
+    yield application
+    application.close()
+
+
+def test_happy_run_with_claude(app: EmbeddedApp, api: FakeMessagesAPI) -> None:
+    aec = new_ticket(app, QUESTIONS)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    waiting = run_to_end(app, run.run_id)
+    assert waiting.status == "suspended" and waiting.step_index == 9
+    final = run_to_end(app, run.run_id, Reply("answer", {"q1": "Only issued and paid"}))
+    assert final.status == "completed"
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.READY and not ticket.locked
+    assert ticket.generated_by is not None and ticket.generated_by.name == "claude"
+    assert ticket.intent is not None and ticket.intent.goal.startswith("Let account admins")
+    assert ticket.acceptance_criteria
+    assert ticket.repo_paths == []  # no repository: paths of the recorded answer are dropped
+    assert [r.question_id for r in ticket.refinements] == ["q1", "q2", "q3"]
+    called = [r.tool_name for r in api.requests]
+    assert called == ["extract_intent", "detect_type", "generate_draft", "generate_questions",
+                      "refine_draft"]
+
+
+def test_rate_limited_then_success(app: EmbeddedApp, api: FakeMessagesAPI) -> None:
+    api.enqueue(Fault.rate_limited(retry_after=0))
+    aec = new_ticket(app, QUESTIONS)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    final = run_to_end(app, run.run_id, Reply("skip"))
+    assert final.status == "completed"
+    assert len(api.requests_for("extract_intent")) == 2
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.READY
+
+
+def test_malformed_output_twice_fails_the_run_and_unlocks(app: EmbeddedApp,
+                                                          api: FakeMessagesAPI) -> None:
+    api.enqueue(Fault.malformed(), Fault.malformed())
+    aec = new_ticket(app, QUESTIONS)
+    run = app.engine.start(aec.id, uid=LOCAL_UID)
+    final = run_to_end(app, run.run_id)
+    assert final.status == "failed"
+    assert final.error is not None and final.error.code == "llm_malformed_output"
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.FAILED and not ticket.locked
+    assert ticket.error is not None and ticket.error.code == "llm_malformed_output"
+    assert "extract_intent" in ticket.error.message and ticket.error.step == 1
+    assert len(api.requests_for("extract_intent")) == 2  # one corrective retry, no more
+
+
+def test_timeouts_are_retried_then_fail_with_a_clear_error(tmp_path: Path,
+                                                            api: FakeMessagesAPI) -> None:
+    application = claude_app(tmp_path, api, timeout_s=0.2, max_retries=1)
+    try:
+        api.enqueue(*[Fault.hang(2.0) for _ in range(20)])
+        aec = new_ticket(application, QUESTIONS)
+        run = application.engine.start(aec.id, uid=LOCAL_UID)
+        final = run_to_end(application, run.run_id)
+        assert final.status == "failed"
+        ticket = application.documents.get(aec.id)
+        assert ticket is not None and ticket.status is AECStatus.FAILED and not ticket.locked
+        assert ticket.error is not None and ticket.error.code == "llm_timeout"
+        assert ticket.error.step == 1 and ticket.error.message
+        # retried in the adapter and by the queue before giving up
+        assert len(api.requests_for("extract_intent")) > 2
+    finally:
+        application.close()
