@@ -27,8 +27,12 @@ def build_llm(settings: Settings) -> LanguageModel:
     if want == "offline" or (want == "auto" and not os.environ.get("ANTHROPIC_API_KEY")):
         return OfflineLanguageModel()
     from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings
+    from ticketflow.metrics import LlmUsageRecorder
 
-    return ClaudeLanguageModel(ClaudeSettings())
+    # every call's tokens, cost and latency go to ``llm_calls`` in the run store's
+    # database (its own connection, opened on the first call)
+    recorder = LlmUsageRecorder(url=db_url_with_path(settings), auth_token=settings.db_auth_token)
+    return ClaudeLanguageModel(ClaudeSettings(), on_usage=recorder)
 
 
 def db_url_with_path(settings: Settings) -> str:

@@ -23,9 +23,11 @@ from rich.console import Console
 
 from ticketflow import render
 from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.cli_dev import register as register_dev
 from ticketflow.domain import AEC, DomainError, GenerationState
 from ticketflow.driver import LOCAL_UID, ActionRejectedError, Reply, drive, state_of
 from ticketflow.logs import configure_logging
+from ticketflow.metrics import record_ticket_edit
 from ticketflow.samples import load_sample, sample_names
 from ticketflow.settings import Settings
 from ticketflow.workflow.records import RunRecord
@@ -337,6 +339,28 @@ def show(
             render.aec_view(out, aec)
 
 
+@app.command()
+@one_line_errors
+def edit(
+    aec_id: Annotated[str, typer.Argument(help="Ticket id.")],
+    title: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Edit a ticket's request; refused while a generation holds its lock."""
+    changes = {k: v for k, v in (("title", title), ("description", description)) if v is not None}
+    if not changes:
+        raise CliError("nothing to change: give --title and/or --description", 2)
+    with embedded() as application:
+        before = application.documents.get(aec_id)
+        if before is None:
+            raise CliError(f"no ticket {aec_id} in {application.settings.db_url}")
+        application.documents.mutate(aec_id, lambda a: a.edit(title=title,
+                                                              description=description))
+        record_ticket_edit(application.db, aec_id, uid=LOCAL_UID, fields=changes,
+                           status_before=before.status.value)
+        out.print(f"edited {aec_id}: {', '.join(sorted(changes))}")
+
+
 @app.command("index")
 @one_line_errors
 def index_cmd(path: Annotated[Path, typer.Argument(exists=True, file_okay=False)]) -> None:
@@ -355,6 +379,12 @@ def _known_run(application: EmbeddedApp, run_id: str) -> RunRecord:
 from ticketflow.preflight_cli import register as _register_preflight  # noqa: E402
 
 _register_preflight(app)
+
+from ticketflow.stats_cli import register as _register_stats  # noqa: E402
+
+_register_stats(app)
+
+register_dev(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -49,9 +49,18 @@ def test_stops_at_a_suspension_without_a_terminal_and_answer_continues(
         in bad.stderr
     ok = tf(tmp_path, "answer", run_id, "--decision", "proceed")
     assert ok.returncode == 3  # now waiting for answers
+    aec_id = json.loads(tf(tmp_path, "runs", "--json").stdout)[0]["run"]["aecId"]
+    locked = tf(tmp_path, "edit", aec_id, "--title", "mid-run change")
+    assert locked.returncode == 1 and "locked by generation run" in locked.stderr
     done = tf(tmp_path, "answer", run_id, "--skip")
     assert done.returncode == 0, done.stderr
     assert "[ready]" in done.stdout
+    edited = tf(tmp_path, "edit", aec_id, "--title", "PDF download of paid invoices")
+    assert edited.returncode == 0, edited.stderr
+    shown = json.loads(tf(tmp_path, "show", aec_id, "--json").stdout)
+    assert shown["aec"]["title"] == "PDF download of paid invoices"
+    stats = json.loads(tf(tmp_path, "stats", "--json").stdout)
+    assert stats["edit_after_completion"] == {"rate": 1.0, "edited": 1, "completed": 1}
 
 
 @pytest.mark.parametrize("args,code,message", [

@@ -254,8 +254,9 @@ class LibsqlRunStore:
         return _run_from(rows[0]) if rows else None
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
-                error: str) -> None:
-        """Give the lease back after a retryable failure so the retry can claim it."""
+                error: str, *, outcome: str = "retry") -> None:
+        """Give the lease back after a retryable failure so the retry can claim it, and
+        record how the attempt ended (``retry``, or ``lost`` when its commit was refused)."""
         self.db.batch([
             (
                 "UPDATE runs SET lease_id = NULL, lease_until = NULL, updated_at = ? "
@@ -263,9 +264,9 @@ class LibsqlRunStore:
                 [_ts(now), run_id, step_index, lease_id],
             ),
             (
-                "UPDATE step_attempts SET finished_at = ?, outcome = 'retry', error = ? "
+                "UPDATE step_attempts SET finished_at = ?, outcome = ?, error = ? "
                 "WHERE run_id = ? AND step_index = ? AND lease_id = ?",
-                [_ts(now), error[:2000], run_id, step_index, lease_id],
+                [_ts(now), outcome, error[:2000], run_id, step_index, lease_id],
             ),
         ], durable=False)
 

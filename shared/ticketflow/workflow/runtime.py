@@ -132,7 +132,8 @@ class Engine:
             raise
         self.runs.mark_projected(run.run_id, run.seq)
         self._dispatch([task])
-        log.info("run started", extra={"run_id": run.run_id, "aec_id": aec_id})
+        log.info("run started", extra={"run_id": run.run_id, "aec_id": aec_id,
+                                       "trace_id": trace_id})
         return run
 
     # -- one step --------------------------------------------------------------------------
@@ -239,8 +240,7 @@ class Engine:
         committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
                                      next_task=nxt, complete=last)
         if committed is None:
-            log.warning("commit lost", extra={"run_id": run.run_id, "step": spec.index})
-            return StepResult("lost", run.run_id, spec.index, "cancelled or lease lost")
+            return self._lost(run, spec, lease)
         crash_point("after_commit", spec.index)
         self._project_run(committed, [*ctx_steps, record])
         self._dispatch([nxt] if nxt else [])
@@ -258,11 +258,19 @@ class Engine:
                                 expires_at=now + timedelta(seconds=wait))
         committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp)
         if committed is None:
-            return StepResult("lost", run.run_id, spec.index, "cancelled or lease lost")
+            return self._lost(run, spec, lease)
         crash_point("after_commit", spec.index)
         self._project_run(committed, ctx_steps)
         crash_point("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
+
+    def _lost(self, run: RunRecord, spec: StepSpec, lease: str) -> StepResult:
+        """The commit was refused: the run was cancelled, or another worker took over."""
+        why = "commit refused: the run was cancelled or its lease taken over"
+        self.runs.release(run.run_id, spec.index, lease, self._now(), why, outcome="lost")
+        log.warning("commit lost", extra={"run_id": run.run_id, "aec_id": run.aec_id,
+                                          "step": spec.index, "trace_id": run.trace_id})
+        return StepResult("lost", run.run_id, spec.index, why)
 
     def _retry_or_fail(self, run: RunRecord, spec: StepSpec, lease: str,
                        exc: Exception) -> StepResult:
@@ -293,8 +301,9 @@ class Engine:
                          retryable=isinstance(exc, RetryableError))
         self.runs.finish(run.run_id, "failed", self._now(), error=error, lease_id=lease)
         self._after_commit(run.run_id, [])
-        log.error("run failed", extra={"run_id": run.run_id, "step": run.step_index,
-                                       "error": message})
+        log.error("run failed", extra={"run_id": run.run_id, "aec_id": run.aec_id,
+                                       "step": run.step_index, "error": message,
+                                       "trace_id": run.trace_id})
         return StepResult("failed", run.run_id, run.step_index, message)
 
     def _ensure_locked(self, run: RunRecord) -> None:
