@@ -10,6 +10,7 @@ by Cloud Functions / Cloud Run) refuses to start with it unless
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Mapping
@@ -103,7 +104,11 @@ def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | 
     deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
                     index_wait_s=s.index_wait_s)
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s)
-    return CloudApp(s, c, t, db, runs, documents, queue, index, model, engine)
+    app = CloudApp(s, c, t, db, runs, documents, queue, index, model, engine)
+    if hook := os.environ.get("TICKETFLOW_APP_HOOK"):  # benchmarks only: "module:function"
+        module, _, fn = hook.partition(":")  # e.g. bench._w2_workload:install (bench/w2.py)
+        app = getattr(importlib.import_module(module), fn)(app)
+    return app
 
 
 _app: CloudApp | None = None

@@ -165,7 +165,13 @@ def test_kill_9_then_resume(kill: Kill, tmp_path: Path, reference: dict[str, Any
     expected = {n: 1 for n in STEPS}
     if kill.before_commit:
         expected[kill.step] = 2
-    assert {n: len(per_step.get(n, [])) for n in STEPS} == expected
+    counts = {n: len(per_step.get(n, [])) for n in STEPS}
+    if kill.point == "after_dispatch" and kill.step + 1 in counts:
+        # the next step, dispatched before the kill, may already have started in the
+        # other worker thread and died with the process: then it ran once more
+        assert counts[kill.step + 1] in (1, 2)
+        expected[kill.step + 1] = counts[kill.step + 1]
+    assert counts == expected
     for n, rows in per_step.items():
         final = rows[-1]["outcome"]
         assert final == ("suspended" if n in (4, 9) else "committed"), (n, [dict(r) for r in rows])

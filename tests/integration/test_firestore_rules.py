@@ -184,6 +184,12 @@ def test_other_user_cannot_read(server: FirestoreDocumentStore, alice: User,
     assert_denied(as_bob.get("aecs/aec-1"))
 
 
+def test_a_deleted_ticket_reads_as_missing_not_denied(as_alice: RestClient) -> None:
+    """A page listening to a ticket that the server deleted hears 'not found'."""
+    response = as_alice.get("aecs/never-existed")
+    assert response.status_code == 404, response.text
+
+
 def test_signed_out_cannot_read(server: FirestoreDocumentStore, alice: User,
                                 firestore_emulator: FirestoreEmulator) -> None:
     seed(server, alice)

@@ -9,8 +9,8 @@ and in the Cloud Function alike:
 3. execute the handler with the step's timeout, or replay nothing: a committed
    step is never executed again because the pointer has moved past it;
 4. commit output + run pointer + outbox row in one batch, guarded by the lease;
-5. project progress to the document store (guarded by ``seq``) and dispatch the
-   outbox rows to the task queue. A crash between 4 and 5 is repaired by
+5. dispatch the outbox rows to the task queue, then project progress to the
+   document store (guarded by ``seq``). A crash between 4 and 5 is repaired by
    :meth:`Engine.sweep`.
 
 Retryable errors propagate (the queue retries with backoff) until the step's
@@ -242,8 +242,8 @@ class Engine:
         if committed is None:
             return self._lost(run, spec, lease)
         crash_point("after_commit", spec.index)
-        self._project_run(committed, [*ctx_steps, record])
         self._dispatch([nxt] if nxt else [])
+        self._project_run(committed, [*ctx_steps, record])
         crash_point("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
@@ -308,6 +308,9 @@ class Engine:
 
     def _ensure_locked(self, run: RunRecord) -> None:
         """Step 1 re-takes the lock if a crash hit between creating the run and locking."""
+        current = self.documents.get(run.aec_id)
+        if current is not None and current.holds(run.run_id):
+            return  # the usual case: one read, no transaction
         state = build_state(run, [], self._definition_of(run))
 
         def lock(aec: AEC) -> AEC:
@@ -315,11 +318,13 @@ class Engine:
 
         self.documents.mutate(run.aec_id, lock)
 
-    # -- after a commit: project, then dispatch ------------------------------------------------
+    # -- after a commit: dispatch, then project ------------------------------------------------
+    # Dispatch first: the next step should not wait for the projection, and a late
+    # projection is harmless (``seq`` guards it; the sweeper redoes a lost one).
 
     def _after_commit(self, run_id: str, tasks: list[StepTask]) -> None:
-        self.project(run_id)
         self._dispatch(tasks)
+        self.project(run_id)
 
     def project(self, run_id: str) -> None:
         """Bring the ticket's progress up to the run's (no-op if already there)."""
