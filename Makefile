@@ -45,7 +45,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/w*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
-dev: $(STAMP) node_modules/.installed
+## The emulator suite: builds the page, then starts everything (Ctrl-C stops it all).
+dev: $(STAMP) node_modules/.installed web/node_modules/.installed
+	cd web && npm run build --silent
 	$(BIN)/ticketflow dev
 
 clean:
