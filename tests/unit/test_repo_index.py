@@ -549,3 +549,11 @@ def test_a_folder_ignored_by_the_enclosing_repo_is_walked_on_disk(tmp_path: Path
     inner.mkdir(parents=True)
     (inner / "mod.py").write_text("def f():\n    return 1\n")
     assert list(candidate_paths(inner)) == ["mod.py"]
+
+
+def test_generated_files_are_not_indexed() -> None:
+    from ticketflow.repo_index.walker import looks_generated
+
+    assert looks_generated("static/codemirror-5.57.0-sql.min.js")
+    assert looks_generated("web/package-lock.json") and looks_generated("app.js.map")
+    assert not looks_generated("web/src/minimal.js") and not looks_generated("package.json")

@@ -337,3 +337,22 @@ def test_step10_without_answers_keeps_the_draft() -> None:
                   ask_questions=AnswersOutput(answers=Answers(skipped=True)))
     out = refine_draft(ctx)
     assert out.outcome == "skipped" and out.draft == draft and out.refinements == []
+
+
+@pytest.mark.parametrize("title,description,expected", [
+    ("Add a max_csv_mb setting to cap CSV export size",
+     "Respond with a clear error when the cap is exceeded.", "feature"),
+    ("Fix the PDF download of paid invoices", "It fails with a 500 error.", "bug"),
+    ("Upgrade Flask to 3.1", "Bump the dependency and fix deprecations.", "chore"),
+    ("Investigate slow invoice search", "Explore options and compare them.", "spike"),
+])
+def test_offline_type_detection_weighs_the_title(title: str, description: str,
+                                                 expected: str) -> None:
+    from ticketflow.adapters.offline_llm import OfflineLanguageModel
+    from ticketflow.domain import Intent, TypeDetection
+    from ticketflow.workflow.llm_tasks import DETECT_TYPE, TicketRequest, TypePayload
+
+    payload = TypePayload(request=TicketRequest(title=title, description=description),
+                          intent=Intent(goal=title))
+    det = OfflineLanguageModel().generate(DETECT_TYPE, payload, TypeDetection)
+    assert det.type.value == expected

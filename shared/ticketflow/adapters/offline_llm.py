@@ -49,6 +49,9 @@ _TYPE_WORDS: dict[TicketType, tuple[str, ...]] = {
                        "dependency", "dependencies", "ci", "lint", "migrate to", "deprecate"),
     TicketType.SPIKE: ("investigate", "research", "spike", "evaluate", "explore", "assess",
                        "feasibility", "compare options"),
+    TicketType.FEATURE: ("add", "allow", "support", "new", "introduce", "enable", "let",
+                         "export", "import", "create", "implement", "as a", "as an",
+                         "i want", "should be able"),
 }
 
 
@@ -106,17 +109,24 @@ class OfflineLanguageModel:
                       in_scope=in_scope[:6] or [_clean(req.title)], out_of_scope=out_scope[:4])
 
     def _type(self, p: TypePayload) -> TypeDetection:
-        text = f"{p.request.title} {p.request.description}".lower()
-        scores = {t: sum(1 for w in words if re.search(rf"\b{re.escape(w)}\b", text))
-                  for t, words in _TYPE_WORDS.items()}
-        best, hits = max(scores.items(), key=lambda kv: kv[1])
-        if hits == 0:
-            return TypeDetection(type=TicketType.FEATURE, confidence=0.6,
-                                 rationale="asks for new behaviour; no bug, chore or spike "
-                                           "wording found")
-        conf = min(0.55 + 0.15 * hits, 0.95)
-        return TypeDetection(type=best, confidence=conf,
-                             rationale=f"{hits} {best.value} keyword(s) in the request")
+        # The title says what the ticket is; the description adds evidence, at half weight
+        # ("respond with a clear error" in a feature request is not a bug report).
+        title, body = p.request.title.lower(), p.request.description.lower()
+
+        def hits(words: tuple[str, ...], text: str) -> int:
+            return sum(1 for w in words if re.search(rf"\b{re.escape(w)}\b", text))
+
+        weighted = {t: 2 * hits(words, title) + hits(words, body)
+                    for t, words in _TYPE_WORDS.items()}
+        best, score = max(weighted.items(), key=lambda kv: kv[1])
+        if score == 0:
+            return TypeDetection(type=TicketType.FEATURE, confidence=0.5,
+                                 rationale="no bug, chore or spike wording: taken as a feature")
+        runner_up = max(v for t, v in weighted.items() if t is not best)
+        conf = min(0.5 + 0.1 * (score - runner_up) + 0.05 * score, 0.95)
+        return TypeDetection(type=best, confidence=round(conf, 2),
+                             rationale=f"{best.value} wording outweighs the rest "
+                                       f"({score} against {runner_up})")
 
     def _draft(self, p: DraftPayload) -> Draft:
         intent, req = p.intent, p.request

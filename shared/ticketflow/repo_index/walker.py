@@ -11,6 +11,7 @@ Paths are yielded one at a time, so a large repository is never held in memory.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,6 +104,15 @@ def candidate_paths(root: Path) -> Iterator[str]:
             yield rel
 
 
+GENERATED = re.compile(r"\.min\.(js|css)$|\.map$|(^|/)(package-lock\.json|yarn\.lock|"
+                       r"pnpm-lock\.yaml|poetry\.lock|Cargo\.lock)$")
+
+
+def looks_generated(rel: str) -> bool:
+    """Minified bundles, source maps and lock files: not code anyone would edit."""
+    return bool(GENERATED.search(rel))
+
+
 def looks_binary(head: bytes) -> bool:
     """The git heuristic: a NUL byte in the first 8 KB means binary."""
     return b"\0" in head[:SNIFF_BYTES]
@@ -112,6 +122,8 @@ def walk(root: str | Path, *, max_bytes: int = MAX_BYTES) -> Iterator[WalkedFile
     """Yield the indexable (text, not too large) files under ``root``."""
     base = Path(root).resolve()
     for rel in candidate_paths(base):
+        if looks_generated(rel):
+            continue
         full = base / rel
         try:
             if full.is_symlink() or not full.is_file():
