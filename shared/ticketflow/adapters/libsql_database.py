@@ -84,12 +84,12 @@ class Database:
         path = _file_path(url)
         self.is_file = path is not None
         self.driver: Driver = driver if self.is_file else "libsql-client"
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # synchronous=FULL: durable writes
+        self._relaxed: sqlite3.Connection | None = None  # synchronous=NORMAL
         self._path = path
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._client: Any = None
-        self._sync_mode = ""
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # WAL is a property of the file: set once, kept by every later connection.
@@ -97,10 +97,10 @@ class Database:
                 boot.execute("PRAGMA journal_mode=WAL")
         if self.driver == "native":
             assert path is not None
-            self._conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=0.05
-            )
-            self._conn.execute("PRAGMA foreign_keys=ON")
+            # Two writer connections, used one at a time under the lock: switching a
+            # single connection's synchronous mode costs a statement per write.
+            self._conn = self._writer(path, "FULL")
+            self._relaxed = self._writer(path, "NORMAL")
         else:
             client_url = f"file:{path}" if path is not None else url
             self._client = libsql_client.create_client_sync(client_url, auth_token=auth_token)
@@ -126,8 +126,9 @@ class Database:
             if self._closed:
                 return
             self._closed = True
-            if self._conn is not None:
-                self._conn.close()
+            for writer in (self._conn, self._relaxed):
+                if writer is not None:
+                    writer.close()
             for reader in self._reader_conns:
                 reader.close()
             if self._client is not None:
@@ -160,6 +161,14 @@ class Database:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.1)
 
+    @staticmethod
+    def _writer(path: str, synchronous: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                               timeout=0.05)
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection per thread: in WAL mode reads never wait for a writer."""
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
@@ -182,13 +191,9 @@ class Database:
         with self._lock:
             if self._closed:
                 raise LibsqlError("The database was closed", "CLIENT_CLOSED")
-            conn = self._conn
+            conn = self._conn if durable else self._relaxed
             assert conn is not None
-            mode = "FULL" if durable else "NORMAL"
-            if mode != self._sync_mode:
-                conn.execute(f"PRAGMA synchronous={mode}")
-                self._sync_mode = mode
-            if single and _is_read(stmts[0][0]):
+            if single:  # one statement in autocommit mode is its own transaction
                 return [_run(conn, *stmts[0])]
             conn.execute("BEGIN IMMEDIATE")
             try:
