@@ -356,3 +356,30 @@ def test_offline_type_detection_weighs_the_title(title: str, description: str,
                           intent=Intent(goal=title))
     det = OfflineLanguageModel().generate(DETECT_TYPE, payload, TypeDetection)
     assert det.type.value == expected
+
+
+def test_evidence_is_the_whole_sentence_even_with_dotted_paths() -> None:
+    from ticketflow.preflight import extract_references
+
+    refs = extract_references("Intro. The bug is in billing/pdf_renderer.py, which the "
+                              "GET /api/x route calls. Next sentence.")
+    by_name = {r.name: r for r in refs}
+    assert by_name["billing/pdf_renderer.py"].evidence == \
+        "The bug is in billing/pdf_renderer.py, which the GET /api/x route calls"
+
+
+def test_offline_refine_replaces_a_corrected_reference() -> None:
+    from ticketflow.adapters.offline_llm import OfflineLanguageModel
+    from ticketflow.domain import Draft, Question
+    from ticketflow.workflow.llm_tasks import REFINE_DRAFT, Refined, RefinePayload, TicketRequest
+
+    q = Question(id="q1", text="The request refers to the file `billing/pdf_renderer.py`, "
+                 "which does not exist. What should the ticket refer to?",
+                 why="Correct reference", finding_id="f-1")
+    draft = Draft(acceptance_criteria=["Rendering in billing/pdf_renderer.py handles paid "
+                                       "invoices"], assumptions=[])
+    out = OfflineLanguageModel().generate(REFINE_DRAFT, RefinePayload(
+        request=TicketRequest(title="t"), draft=draft, questions=[q],
+        answers={"q1": "billing/pdf.py"}), Refined)
+    assert out.draft.acceptance_criteria == ["Rendering in billing/pdf.py handles paid invoices"]
+    assert "replaced `billing/pdf_renderer.py` with `billing/pdf.py`" in out.refinements[0].change

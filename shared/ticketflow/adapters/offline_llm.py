@@ -187,7 +187,21 @@ class OfflineLanguageModel:
             q = by_id.get(qid)
             if q is None:
                 continue
-            criterion = f"{_clean(q.why or q.text)}: {answer.strip().rstrip('.')}"
+            answer = answer.strip().rstrip(".")
+            wrong = _named_reference(q.text)
+            if wrong and q.why == "Correct reference":
+                fixed = [c.replace(wrong, answer) for c in ac]
+                n = sum(1 for old, new in zip(ac, fixed, strict=True) if old != new)
+                if n:
+                    ac = fixed
+                    dropped = [a for a in assumptions if wrong in a]
+                    assumptions = [a for a in assumptions if a not in dropped]
+                    refinements.append(Refinement(
+                        question_id=qid, answer=answer,
+                        change=f"replaced `{wrong}` with `{answer}` in {n} acceptance "
+                               f"criteri{'on' if n == 1 else 'a'}"))
+                    continue
+            criterion = f"{_clean(q.why or q.text)}: {answer}"
             ac.append(criterion)
             dropped = [a for a in assumptions if q.finding_id and _about(a, q)]
             assumptions = [a for a in assumptions if a not in dropped]
@@ -221,10 +235,20 @@ def _about(assumption: str, q: Question) -> bool:
     return len(words & set(re.findall(r"[a-z]{4,}", assumption.lower()))) >= 2
 
 
+_GENERIC_PATH_PARTS = frozenset({"api", "v1", "v2", "v3", "int", "str", "uuid", "path"})
+
+
 def _mentions(req: TicketRequest, path: str) -> bool:
+    """Does the request talk about this endpoint (by a specific part of its path)?"""
     text = f"{req.title} {req.description}".lower()
-    parts = [p for p in re.split(r"[/{}:<>]", path.lower()) if len(p) > 2]
-    return any(p in text for p in parts)
+    parts = [p for p in re.split(r"[/{}:<>_-]", path.lower())
+             if len(p) > 2 and p not in _GENERIC_PATH_PARTS]
+    return any(re.search(rf"\b{re.escape(p)}", text) for p in parts)
+
+
+def _named_reference(text: str) -> str | None:
+    m = re.search(r"`([^`]+)`", text)
+    return m.group(1) if m else None
 
 
 def _lower_first(s: str) -> str:
@@ -236,4 +260,5 @@ def _dedupe(items: list[str]) -> list[str]:
 
 
 def _a(noun: str) -> str:
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+    vowel_sound = noun[:1].lower() in "aeio" or noun.lower().startswith(("un", "und"))
+    return f"{'an' if vowel_sound else 'a'} {noun}"

@@ -45,10 +45,17 @@ class Reference:
     creates: bool
 
 
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+
+
 def _sentence_around(text: str, start: int, end: int) -> str:
-    left = max(text.rfind(".", 0, start), text.rfind("\n", 0, start)) + 1
-    right_candidates = [i for i in (text.find(". ", end), text.find("\n", end)) if i != -1]
-    right = min(right_candidates) if right_candidates else len(text)
+    """The sentence holding ``text[start:end]``: a period ends one only when followed by
+    white space, so ``billing/pdf.py`` stays whole."""
+    left = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        left = m.end()
+    after = _SENTENCE_END.search(text, end)
+    right = after.start() if after is not None else len(text)
     return text[left:right].strip()
 
 

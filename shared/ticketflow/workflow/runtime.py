@@ -376,7 +376,8 @@ class Engine:
             record = StepRecord(run_id=run.run_id, step_index=spec.index, step_name=spec.name,
                                 status="done", output=out.model_dump(mode="json",
                                                                      by_alias=True),
-                                detail=d.detail, attempts=run.attempt, started_at=now,
+                                detail=d.detail or d.output.detail, attempts=run.attempt,
+                                started_at=now,
                                 finished_at=now)
         nxt = None
         if d.cancel_reason is None:
