@@ -33,19 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-if str(PROJECT_ROOT) not in sys.path:  # the emulator supervisors live in tests/support
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from tests.support.emulators import (  # noqa: E402
+from ticketflow.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
-    _Supervised,
+    Supervised,
     free_port,
 )
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 TRIGGER_ID = "on-action-created"
 ACTION_PATTERN = "aecs/{aecId}/actions/{actionId}"
@@ -67,7 +65,7 @@ def wait_port_free(host: str, port: int, timeout_s: float = 10.0) -> None:
     raise EmulatorError(f"port {host}:{port} still in use after {timeout_s:.0f}s")
 
 
-class TasksEmulator(_Supervised):
+class TasksEmulator(Supervised):
     """``gcloud-tasks-emulator`` (gRPC only: health is a ListQueues call)."""
 
     name = "tasks-emulator"
@@ -116,7 +114,7 @@ class TasksEmulator(_Supervised):
         return self
 
 
-class FunctionsServer(_Supervised):
+class FunctionsServer(Supervised):
     """Every function target in one process (``functions/dev_app.py``)."""
 
     name = "functions"
@@ -155,7 +153,7 @@ class FunctionsServer(_Supervised):
         return self
 
 
-class HostingEmulator(_Supervised):
+class HostingEmulator(Supervised):
     """firebase-tools' Hosting emulator serving a folder (a copy of ``web/dist``)."""
 
     name = "hosting-emulator"
@@ -231,7 +229,7 @@ class DevStack:
     server: str = "gunicorn"
     hosting: bool = True
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    started: list[_Supervised] = field(default_factory=list)
+    started: list[Supervised] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -242,7 +240,7 @@ class DevStack:
     def log_dir(self) -> Path:
         return self.state_dir / "logs"
 
-    def _start(self, proc: _Supervised) -> None:
+    def _start(self, proc: Supervised) -> None:
         proc.start()
         self.started.append(proc)
 
