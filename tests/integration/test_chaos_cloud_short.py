@@ -1,0 +1,44 @@
+"""The short cloud chaos soak (``bench/w3_cloud.py --cloud-runs 6 --quick``): the
+functions process killed with ``kill -9`` mid-step and at crash points (between commit
+and enqueue among them), then restarted and swept; language-model faults; task
+deliveries and trigger events duplicated; racing and malformed action documents;
+edits of locked tickets through the rules. Every invariant must hold: nothing stuck,
+nothing committed or accepted twice, no content lost, no wrong verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_short_cloud_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "w3_cloud.py"), "--cloud-runs", "6", "--quick",
+         "--kill-budget", "4", "--keep", str(tmp_path / "w3c")],
+        cwd=ROOT, capture_output=True, text=True, timeout=280)
+    lines = proc.stdout.strip().splitlines()
+    assert lines, f"no output (exit {proc.returncode})\n{proc.stderr[-3000:]}"
+    result = json.loads(lines[-1])
+    assert "error" not in result, result["error"]
+    assert proc.returncode == 0, json.dumps(result, indent=1)
+    assert result["runs"] >= 6
+    for key in ("stuck", "steps_committed_twice", "steps_executed_after_commit",
+                "actions_accepted_twice", "content_lost", "other_violations"):
+        assert result[key] == 0, (key, result["details"])
+    assert result["completed"] + result["failed_with_persisted_error"] \
+        + result["cancelled"] + result["waiting_for_person"] == result["runs"]
+    assert result["actions_without_verdict"] == 0, result["details"]["undecided"]
+    faults = result["faults_injected"]
+    assert sum(v for k, v in faults.items() if k.startswith("kill9_")) > 0, faults
+    assert sum(v for k, v in faults.items() if k.startswith("llm_")) > 0, faults
+    assert faults.get("duplicate_delivery_committed_step", 0) > 0, faults
+    assert faults.get("malformed_action_through_rules", 0) > 0, faults
+    assert result["completed"] > 0
