@@ -23,8 +23,10 @@ web/node_modules/.installed: web/package-lock.json
 	touch $@
 
 ## Run the whole workflow on a bundled sample request, embedded default (no services).
+## In a terminal it asks its question; without one it skips it and still finishes.
 demo: $(STAMP)
-	$(BIN)/ticketflow generate --sample invoice-csv-export
+	@if [ -t 0 ]; then $(BIN)/ticketflow generate --sample invoice-csv-export; \
+	else $(BIN)/ticketflow generate --sample invoice-csv-export --skip-questions; fi
 
 ## The whole test suite (what CI runs).
 test: $(STAMP) node_modules/.installed web/node_modules/.installed
