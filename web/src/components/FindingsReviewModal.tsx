@@ -1,15 +1,8 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { formatWhen } from '../time';
-import type { Finding } from '../types';
 import { useWorkflowStore } from '../workflow/store';
-import { SeverityBadge } from './badges';
+import { FindingList } from './FindingList';
 import { RejectionNotice } from './notices';
-
-const ORDER: Record<string, number> = { critical: 0, warning: 1, info: 2 };
-
-export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort((a, b) => (ORDER[a.severity] ?? 3) - (ORDER[b.severity] ?? 3));
-}
 
 /** Keep Tab inside the dialog. */
 function trapTab(e: KeyboardEvent<HTMLElement>) {
@@ -44,8 +37,7 @@ export function FindingsReviewModal() {
     else proceedRef.current?.focus();
   }, [confirming]);
 
-  const sorted = sortFindings(findings);
-  const critical = sorted.filter((f) => f.severity === 'critical').length;
+  const critical = findings.filter((f) => f.severity === 'critical').length;
   const busy = pending !== null;
   const expires = formatWhen(suspension?.expiresAt);
 
@@ -62,37 +54,14 @@ export function FindingsReviewModal() {
       >
         <h2 id="review-title">Review the findings</h2>
         <p id="review-summary">
-          Comparing the request with the repository found {sorted.length}{' '}
-          {sorted.length === 1 ? 'issue' : 'issues'}
+          Comparing the request with the repository found {findings.length}{' '}
+          {findings.length === 1 ? 'issue' : 'issues'}
           {critical > 0 ? ` (${critical} critical)` : ''}. Proceed anyway, edit the request, or
           cancel the ticket.
           {expires && <span className="muted"> Waiting until {expires}.</span>}
         </p>
         <RejectionNotice />
-        <ul className="findings" data-testid="modal-findings">
-          {sorted.map((f) => (
-            <li
-              key={f.id}
-              className={`finding finding-${f.severity}`}
-              data-testid="finding-row"
-              data-finding-id={f.id}
-              data-severity={f.severity}
-            >
-              <div className="finding-head">
-                <SeverityBadge severity={f.severity} />
-                <span className="finding-message">{f.message}</span>
-              </div>
-              <div className="finding-evidence">
-                <span className="label">Evidence</span> <code>{f.evidence}</code>
-              </div>
-              {f.suggestion && (
-                <div className="finding-suggestion">
-                  <span className="label">Suggestion</span> {f.suggestion}
-                </div>
-              )}
-            </li>
-          ))}
-        </ul>
+        <FindingList findings={findings} testId="modal-findings" />
 
         {confirming ? (
           <div className="confirm" data-testid="confirm-cancel" role="group" aria-label="Confirm">

@@ -1,6 +1,5 @@
 import type { AecDoc, Question } from '../types';
-import { SeverityBadge } from './badges';
-import { sortFindings } from './FindingsReviewModal';
+import { FindingList } from './FindingList';
 
 function questionText(questions: Question[] | undefined, id: string): string {
   return questions?.find((q) => q.id === id)?.text ?? id;
@@ -11,7 +10,7 @@ export function TicketContent({ aec }: { aec: AecDoc }) {
   const criteria = aec.acceptanceCriteria ?? [];
   const assumptions = aec.assumptions ?? [];
   const paths = aec.repoPaths ?? [];
-  const findings = sortFindings(aec.findings ?? []);
+  const findings = aec.findings ?? [];
   const refinements = aec.refinements ?? [];
   const intent = aec.intent;
   return (
@@ -75,30 +74,7 @@ export function TicketContent({ aec }: { aec: AecDoc }) {
       <section className="section">
         <h3>Findings</h3>
         {findings.length ? (
-          <ul className="findings" data-testid="findings-list">
-            {findings.map((f) => (
-              <li
-                key={f.id}
-                className={`finding finding-${f.severity}`}
-                data-testid="finding-row"
-                data-finding-id={f.id}
-                data-severity={f.severity}
-              >
-                <div className="finding-head">
-                  <SeverityBadge severity={f.severity} />
-                  <span className="finding-message">{f.message}</span>
-                </div>
-                <div className="finding-evidence">
-                  <span className="label">Evidence</span> <code>{f.evidence}</code>
-                </div>
-                {f.suggestion && (
-                  <div className="finding-suggestion">
-                    <span className="label">Suggestion</span> {f.suggestion}
-                  </div>
-                )}
-              </li>
-            ))}
-          </ul>
+          <FindingList findings={findings} testId="findings-list" />
         ) : (
           <p className="muted">No findings.</p>
         )}
