@@ -4,10 +4,11 @@ functions processes, Firestore emulator with the trigger, Auth emulator)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,18 +16,24 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
+from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, firestore_client
 from ticketflow.adapters.libsql_database import Database
 from ticketflow.adapters.libsql_runs import LibsqlRunStore
 from ticketflow.devstack import (
     ACTION_PATTERN,
+    AEC_PATTERN,
     TRIGGER_ID,
+    UPDATE_TRIGGER_ID,
+    UPDATED_EVENT,
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
     FunctionsServer,
     TasksEmulator,
+    free_port,
     functions_env,
     wait_port_free,
 )
@@ -120,6 +127,17 @@ def write_action(fs: FirestoreEmulator, id_token: str, aec_id: str, fields: dict
     return action_id, resp
 
 
+def edit_aec(fs: FirestoreEmulator, id_token: str, aec_id: str,
+             fields: dict[str, Any]) -> httpx.Response:
+    """Update only ``fields`` of ``aecs/{aec}`` with the user's token, as the web page's
+    edit does (a PATCH with an update mask; the rules decide)."""
+    name = f"projects/{fs.project_id}/databases/(default)/documents/aecs/{aec_id}"
+    return httpx.patch(f"{fs.base_url}/v1/{name}",
+                       params=[("updateMask.fieldPaths", k) for k in fields],
+                       json={"fields": {k: _to_value(v) for k, v in fields.items()}},
+                       headers={"Authorization": f"Bearer {id_token}"}, timeout=10.0)
+
+
 # -- the cross-process stack -----------------------------------------------------------------
 
 
@@ -139,6 +157,7 @@ class CloudStack:
         self.tasks.start()
         self.firestore.start()
         self.firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
+        self.firestore.register_trigger(UPDATE_TRIGGER_ID, AEC_PATTERN, UPDATED_EVENT)
         self.auth.start()
 
     def stop(self) -> None:
@@ -152,6 +171,30 @@ class CloudStack:
         for proc in [*self.started, self.tasks, self.firestore]:
             parts.append(f"== {proc.name} ({proc.log_path})\n{proc.log_tail(30)}")
         return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def running_stack(log_dir: Path) -> Iterator[CloudStack]:
+    """The emulators for one test module; a stack that cannot start fails the tests."""
+    trigger_port = free_port()
+    s = CloudStack(
+        log_dir=log_dir, tasks=TasksEmulator(log_dir),
+        firestore=FirestoreEmulator(log_dir, functions_emulator=f"127.0.0.1:{trigger_port}"),
+        auth=AuthEmulator(log_dir), trigger_port=trigger_port)
+    try:
+        s.start()
+    except EmulatorError as exc:
+        s.stop()
+        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def document_store(stack: CloudStack) -> FirestoreDocumentStore:
+    client = firestore_client(stack.firestore.project_id, stack.firestore.host_port)
+    return FirestoreDocumentStore(client, timeout_s=5.0)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulato
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings
 from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
-from ticketflow.adapters.libsql_database import Database
+from ticketflow.adapters.libsql_database import Database, rows_as_dicts
 from ticketflow.adapters.libsql_runs import LibsqlRunStore
 from ticketflow.adapters.memory import MemoryTaskQueue
 from ticketflow.adapters.offline_llm import OfflineLanguageModel
@@ -37,7 +37,8 @@ from ticketflow.cloud import (
     set_app,
 )
 from ticketflow.domain import AEC
-from ticketflow.firestore_events import decode_document_event
+from ticketflow.firestore_events import decode_document_change, decode_document_event
+from ticketflow.metrics import ensure_schema
 from ticketflow.repo_index.store import LibsqlRepoIndex
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
@@ -69,7 +70,7 @@ def auth_env(auth_emulator: AuthEmulator) -> Iterator[AuthEmulator]:
 @pytest.fixture(scope="module")
 def clients() -> dict[str, FlaskClient]:
     targets = {"start_generation": "http", "run_step": "http", "sweep": "http",
-               "on_action_created": "cloudevent"}
+               "on_action_created": "cloudevent", "on_aec_updated": "cloudevent"}
     return {t: create_app(t, SOURCE, sig).test_client() for t, sig in targets.items()}
 
 
@@ -330,3 +331,56 @@ def test_actions_validated_owner_checked_and_idempotent(
     late = send("a-late", type="cancel", runId=run.run_id, token=token, uid=owner)
     assert late.status == "rejected"
     assert [t.step_index for t in app.queue.pop_all()] == [5]  # type: ignore[attr-defined]
+
+
+# -- on_aec_updated ---------------------------------------------------------------------------
+
+
+def _post_update(client: FlaskClient, body: bytes, content_type: str, event_id: str,
+                 aec_id: str = "aec-fixture") -> None:
+    headers = {"ce-specversion": "1.0", "ce-id": event_id,
+               "ce-source": "//firestore.googleapis.com/projects/demo-ticketflow/databases/"
+                            "(default)",
+               "ce-type": "google.cloud.firestore.document.v1.updated",
+               "ce-subject": f"documents/aecs/{aec_id}", "Content-Type": content_type}
+    resp = client.post("/", data=body, headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def _ticket_events(app: CloudApp) -> list[dict[str, Any]]:
+    ensure_schema(app.db)
+    return rows_as_dicts(app.db.execute(
+        "SELECT aec_id, kind, uid, status_before, fields, created_at, event_id "
+        "FROM ticket_events ORDER BY id"))
+
+
+@pytest.mark.parametrize("form,content_type", [
+    ("aec_updated.b64", "application/protobuf"),
+    ("aec_updated.pb", "application/protobuf"),
+    ("aec_updated.json", "application/json"),
+])
+def test_web_edit_of_a_ready_ticket_recorded_once(app: CloudApp,
+                                                  clients: dict[str, FlaskClient],
+                                                  form: str, content_type: str) -> None:
+    body = (EVENTS / form).read_bytes()
+    for _ in range(2):  # delivered twice: one row
+        _post_update(clients["on_aec_updated"], body, content_type, "evt-edit-1")
+    assert _ticket_events(app) == [{
+        "aec_id": "aec-fixture", "kind": "edit", "uid": "user-fixture",
+        "status_before": "ready", "fields": "title",
+        "created_at": "2026-01-02T03:20:00+00:00", "event_id": "evt-edit-1"}]
+    _post_update(clients["on_aec_updated"], body, content_type, "evt-edit-2")
+    assert len(_ticket_events(app)) == 2  # another event: another edit
+
+
+def test_server_writes_and_other_events_are_not_edits(
+        app: CloudApp, clients: dict[str, FlaskClient]) -> None:
+    events = clients["on_aec_updated"]
+    server = (EVENTS / "aec_server_write.json").read_bytes()
+    change = decode_document_change(json.loads(server))
+    assert change.changed(["generationState"]) == ["generationState"]
+    _post_update(events, server, "application/json", "evt-server")
+    # a create (no old document) and an action's event are not ticket edits either
+    _post_update(events, (EVENTS / "action_created.pb").read_bytes(),
+                 "application/protobuf", "evt-action")
+    assert _ticket_events(app) == []

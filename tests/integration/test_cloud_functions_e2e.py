@@ -17,15 +17,19 @@ import pytest
 from tests.integration.cloud_support import (
     CloudStack,
     Deployment,
+    document_store,
+    edit_aec,
+    running_stack,
     wait_until,
     write_action,
 )
-from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
+from tests.support.emulators import PROJECT_ROOT
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
 from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import EmulatorError, TasksEmulator, free_port
+from ticketflow.devstack import free_port
 from ticketflow.domain import AEC
+from ticketflow.metrics import compute_stats, ensure_schema
 from ticketflow.repo_index.store import LibsqlRepoIndex
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -36,26 +40,14 @@ CRITICAL = {"title": "Fix the PDF download of paid invoices",
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudStack]:
-    log_dir = PROJECT_ROOT / "test-artifacts" / "cloud-e2e"
-    trigger_port = free_port()
-    s = CloudStack(
-        log_dir=log_dir, tasks=TasksEmulator(log_dir),
-        firestore=FirestoreEmulator(log_dir, functions_emulator=f"127.0.0.1:{trigger_port}"),
-        auth=AuthEmulator(log_dir), trigger_port=trigger_port)
-    try:
-        s.start()
-    except EmulatorError as exc:
-        s.stop()
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    yield s
-    s.stop()
+def stack() -> Iterator[CloudStack]:
+    with running_stack(PROJECT_ROOT / "test-artifacts" / "cloud-e2e") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def documents(stack: CloudStack) -> FirestoreDocumentStore:
-    client = firestore_client(stack.firestore.project_id, stack.firestore.host_port)
-    return FirestoreDocumentStore(client, timeout_s=5.0)
+    return document_store(stack)
 
 
 @pytest.fixture
@@ -162,6 +154,23 @@ def test_story_across_processes(stack: CloudStack, deployment: Deployment,
     assert not ready.locked and ready.acceptance_criteria
     assert d.wait_run(run_id, lambda r: r.status == "completed", "completed").status
     assert _steps_once(d, run_id) == list(range(1, 12))
+    # The owner edits the ready ticket straight in Firestore (as the web page does): the
+    # update trigger records it; none of the server's own writes above was recorded.
+    db = d.runs().db
+    ensure_schema(db)
+
+    def edits() -> list[Any]:
+        return list(db.execute("SELECT uid, status_before, fields FROM ticket_events").rows)
+
+    assert edits() == []
+    assert edit_aec(stack.firestore, intruder_token, aec.id,
+                    {"title": "Not mine"}).status_code == 403
+    resp = edit_aec(stack.firestore, token, aec.id,
+                    {"title": "Fix the PDF download of paid invoices (EU)"})
+    assert resp.status_code == 200, resp.text
+    rows = wait_until(edits, 30, what="the web edit in ticket_events", logs=stack.logs)
+    assert [tuple(r) for r in rows] == [(owner, "ready", "title")]
+    assert compute_stats(db)["edit_after_completion"]["edited"] == 1
 
 
 def _through_review(d: Deployment, stack: CloudStack, documents: FirestoreDocumentStore,

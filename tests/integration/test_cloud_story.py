@@ -29,15 +29,17 @@ from tests.integration.cloud_support import (
     CloudStack,
     Deployment,
     _to_value,
+    document_store,
+    running_stack,
     wait_until,
     write_action,
 )
 from tests.support.embedded import CLEAN, CRITICAL, QUESTIONS, SAMPLE_REPO
-from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
+from tests.support.emulators import PROJECT_ROOT, FirestoreEmulator
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
 from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import EmulatorError, TasksEmulator, free_port
+from ticketflow.devstack import free_port
 from ticketflow.domain import AEC, AECStatus
 from ticketflow.ports import ActionResult
 from ticketflow.repo_index.store import LibsqlRepoIndex
@@ -51,25 +53,13 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[CloudStack]:
-    log_dir = PROJECT_ROOT / "test-artifacts" / "cloud-story"
-    trigger_port = free_port()
-    s = CloudStack(
-        log_dir=log_dir, tasks=TasksEmulator(log_dir),
-        firestore=FirestoreEmulator(log_dir, functions_emulator=f"127.0.0.1:{trigger_port}"),
-        auth=AuthEmulator(log_dir), trigger_port=trigger_port)
-    try:
-        s.start()
-    except EmulatorError as exc:
-        s.stop()
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    yield s
-    s.stop()
+    with running_stack(PROJECT_ROOT / "test-artifacts" / "cloud-story") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def documents(stack: CloudStack) -> FirestoreDocumentStore:
-    client = firestore_client(stack.firestore.project_id, stack.firestore.host_port)
-    return FirestoreDocumentStore(client, timeout_s=5.0)
+    return document_store(stack)
 
 
 @pytest.fixture(scope="module")
