@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench._workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
+
 from ticketflow import functions_http
 from ticketflow.cloud import CloudApp
 from ticketflow.workflow.context import StepContext
@@ -38,20 +40,6 @@ from ticketflow.workflow.steps.base import StepOutput
 VERSION = "w2-bench.1"
 
 
-class BenchOutput(StepOutput):
-    blob: list[str]
-
-
-BLOB = [f"{i:02d}:" + "x" * 64 for i in range(14)]  # about 1 KB once serialised
-FINDINGS = [{
-    "id": "f-bench0001", "kind": "missing_file", "severity": "critical",
-    "evidence": "in billing/pdf_renderer.py",
-    "message": "The request refers to the file `billing/pdf_renderer.py`, which does not "
-               "exist in the repository.",
-    "suggestion": "Did you mean `billing/pdf.py`?",
-}]
-QUESTIONS = [{"id": "q1", "text": "Which invoices are affected?", "why": "scope",
-              "choices": ["paid", "all"]}]
 
 
 class Recorder:

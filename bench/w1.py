@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from _workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
 from ticketflow.adapters.libsql_database import Database
 from ticketflow.adapters.libsql_queue import LocalWorkerPool
 from ticketflow.app import EmbeddedApp, open_embedded
@@ -72,20 +73,6 @@ REFERENCE = {
 # -- the no-op workflow -------------------------------------------------------------------
 
 
-class BenchOutput(StepOutput):
-    blob: list[str]
-
-
-BLOB = [f"{i:02d}:" + "x" * 64 for i in range(14)]  # about 1 KB once serialised
-FINDINGS = [{
-    "id": "f-bench0001", "kind": "missing_file", "severity": "critical",
-    "evidence": "in billing/pdf_renderer.py",
-    "message": "The request refers to the file `billing/pdf_renderer.py`, which does not "
-               "exist in the repository.",
-    "suggestion": "Did you mean `billing/pdf.py`?",
-}]
-QUESTIONS = [{"id": "q1", "text": "Which invoices are affected?", "why": "scope",
-              "choices": ["paid", "all"]}]
 
 
 class Probe:

@@ -1,0 +1,22 @@
+"""The no-op workload shared by the orchestration benchmarks (W1 embedded, W2 cloud):
+every step returns about 1 KB, step 4 finds a critical finding, step 9 asks."""
+
+from __future__ import annotations
+
+from ticketflow.workflow.steps.base import StepOutput
+
+
+class BenchOutput(StepOutput):
+    blob: list[str]
+
+
+BLOB = [f"{i:02d}:" + "x" * 64 for i in range(14)]  # about 1 KB once serialised
+FINDINGS = [{
+    "id": "f-bench0001", "kind": "missing_file", "severity": "critical",
+    "evidence": "in billing/pdf_renderer.py",
+    "message": "The request refers to the file `billing/pdf_renderer.py`, which does not "
+               "exist in the repository.",
+    "suggestion": "Did you mean `billing/pdf.py`?",
+}]
+QUESTIONS = [{"id": "q1", "text": "Which invoices are affected?", "why": "scope",
+              "choices": ["paid", "all"]}]
