@@ -104,6 +104,16 @@ gcloud functions deploy on-action-created "${COMMON[@]}" --entry-point on_action
   --trigger-service-account "$RUNTIME_SA" --retry --timeout 120s \
   --set-env-vars "$ENV" "${SECRETS[@]}"
 
+# The web page's direct edits of a ticket, recorded for the metrics (idempotent per
+# event id, so --retry is safe).
+gcloud functions deploy on-aec-updated "${COMMON[@]}" --entry-point on_aec_updated \
+  --trigger-location "$REGION" \
+  --trigger-event-filters=type=google.cloud.firestore.document.v1.updated \
+  --trigger-event-filters=database='(default)' \
+  --trigger-event-filters-path-pattern=document='aecs/{aecId}' \
+  --trigger-service-account "$RUNTIME_SA" --retry --timeout 60s \
+  --set-env-vars "$ENV" "${SECRETS[@]}"
+
 # -- the sweeper, every minute, with an OIDC token the sweep function accepts -----------
 SCHED=(--location "$REGION" --schedule "* * * * *" --uri "$SWEEP_URL" --http-method POST
        --oidc-service-account-email "$TASKS_SA" --oidc-token-audience "$RUN_STEP_URL"

@@ -1,9 +1,11 @@
 """Every function target in one WSGI app, for local runs and end-to-end tests.
 
 Routes (werkzeug ``DispatcherMiddleware``, each mount a functions-framework app):
-``/start_generation``, ``/run_step``, ``/sweep``, ``/on_action_created``, and
-``/functions/...`` (where the Firestore emulator POSTs trigger events:
-``/functions/projects/{project}/triggers/{id}``) -> ``on_action_created``;
+``/start_generation``, ``/run_step``, ``/sweep``, ``/on_action_created``,
+``/on_aec_updated``, and ``/functions/...`` (where the Firestore emulator POSTs trigger
+events: ``/functions/projects/{project}/triggers/{id}``) -> the target of trigger
+``id`` (``on-action-created`` -> ``on_action_created``, ``on-aec-updated`` ->
+``on_aec_updated``; an unknown id -> ``on_action_created``);
 ``/`` answers ``{"ok": true}`` (health check).
 
 Serve it with gunicorn (``gunicorn --pythonpath functions dev_app:app``), or with
@@ -24,6 +26,9 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 SOURCE = str(Path(__file__).with_name("main.py"))
 HTTP_TARGETS = ("start_generation", "run_step", "sweep")
 EVENT_TARGET = "on_action_created"
+# Trigger ids registered with the Firestore emulator (ticketflow.devstack) -> targets.
+TRIGGERS = {"on-action-created": "on_action_created", "on-aec-updated": "on_aec_updated"}
+EVENT_TARGETS = tuple(dict.fromkeys(TRIGGERS.values()))
 
 
 def _rooted(wsgi: Any) -> Any:
@@ -37,20 +42,34 @@ def _rooted(wsgi: Any) -> Any:
     return app
 
 
+def _by_trigger(apps: dict[str, Any], default: Any) -> Any:
+    """``/projects/{project}/triggers/{id}`` (under ``/functions``) -> the app of the
+    trigger ``id``."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        parts = [p for p in str(environ.get("PATH_INFO", "")).split("/") if p]
+        trigger = parts[3] if len(parts) >= 4 and parts[2] == "triggers" else ""
+        return apps.get(trigger, default)(environ, start_response)
+
+    return app
+
+
 def build() -> Any:
     root = flask.Flask("ticketflow-dev")
 
     @root.get("/")
     def health() -> flask.Response:
-        return flask.jsonify({"ok": True, "targets": [*HTTP_TARGETS, EVENT_TARGET]})
+        return flask.jsonify({"ok": True, "targets": [*HTTP_TARGETS, *EVENT_TARGETS]})
 
     mounts: dict[str, Any] = {
         f"/{t}": _rooted(functions_framework.create_app(t, SOURCE, "http"))
         for t in HTTP_TARGETS
     }
-    events = _rooted(functions_framework.create_app(EVENT_TARGET, SOURCE, "cloudevent"))
-    mounts[f"/{EVENT_TARGET}"] = events
-    mounts["/functions"] = events
+    events = {t: _rooted(functions_framework.create_app(t, SOURCE, "cloudevent"))
+              for t in EVENT_TARGETS}
+    mounts.update({f"/{t}": events[t] for t in EVENT_TARGETS})
+    mounts["/functions"] = _by_trigger({tid: events[t] for tid, t in TRIGGERS.items()},
+                                       events[EVENT_TARGET])
     return DispatcherMiddleware(root, mounts)
 
 

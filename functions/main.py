@@ -4,7 +4,8 @@ mapping. The engine and its adapters are built once per instance, on first use.
 
 Targets: ``start_generation`` (HTTP), ``run_step`` (HTTP, Cloud Tasks),
 ``on_action_created`` (CloudEvent, Firestore ``document.v1.created`` on
-``aecs/{aecId}/actions/{actionId}``), ``sweep`` (HTTP, Cloud Scheduler).
+``aecs/{aecId}/actions/{actionId}``), ``on_aec_updated`` (CloudEvent, Firestore
+``document.v1.updated`` on ``aecs/{aecId}``), ``sweep`` (HTTP, Cloud Scheduler).
 """
 
 from __future__ import annotations
@@ -40,3 +41,8 @@ def sweep(request: flask.Request) -> flask.Response:
 @functions_framework.cloud_event
 def on_action_created(cloud_event: Any) -> None:
     functions_http.on_action_created(cloud_event)
+
+
+@functions_framework.cloud_event
+def on_aec_updated(cloud_event: Any) -> None:
+    functions_http.on_aec_updated(cloud_event)

@@ -7,8 +7,9 @@ Started in this order, each health-checked before the next:
    ``requirements-emulators.txt``) with the step queue created;
 2. the functions (every target in one process, ``functions/dev_app.py``) under
    gunicorn, or under werkzeug's single-process server (tests kill it with SIGKILL);
-3. the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and the
-   ``aecs/{aecId}/actions/{actionId}`` trigger registered to the functions;
+3. the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and two
+   triggers registered to the functions: ``aecs/{aecId}/actions/{actionId}`` created
+   (``on_action_created``) and ``aecs/{aecId}`` updated (``on_aec_updated``);
 4. the Auth emulator and, when ``web/dist`` exists, the Hosting emulator (firebase-tools).
 
 Every process runs in its own process group and logs to ``.devstack/logs/``;
@@ -47,6 +48,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 TRIGGER_ID = "on-action-created"
 ACTION_PATTERN = "aecs/{aecId}/actions/{actionId}"
+UPDATE_TRIGGER_ID = "on-aec-updated"  # functions/dev_app.py routes both ids
+AEC_PATTERN = "aecs/{aecId}"
+UPDATED_EVENT = "google.cloud.firestore.document.v1.updated"
 
 __all__ = ["AuthEmulator", "DevStack", "EmulatorError", "FirestoreEmulator",
            "FunctionsServer", "HostingEmulator", "TasksEmulator", "free_port"]
@@ -269,6 +273,7 @@ class DevStack:
                                         server=self.server))
             self._start(firestore)
             firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
+            firestore.register_trigger(UPDATE_TRIGGER_ID, AEC_PATTERN, UPDATED_EVENT)
             self._start(auth)
             self.urls = {"functions": functions_url, "firestore": firestore.base_url,
                          "auth": auth.base_url, "tasks (gRPC)": tasks.host_port,

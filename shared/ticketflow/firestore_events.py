@@ -5,7 +5,9 @@ raw protobuf bytes (Eventarc in production), the base64 text of those bytes (the
 Firestore emulator), or a JSON object (a trigger with a JSON content type; the
 proto3 JSON mapping, ``{"value": {"name", "fields": {"x": {"stringValue": ...}}}}``).
 :func:`decode_document_event` accepts all three and returns the created (or
-updated) document's path and its fields as plain Python values.
+updated) document's path and its fields as plain Python values;
+:func:`decode_document_change` returns both the old and the new document of an
+update (``oldValue`` and ``value``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from google.events.cloud.firestore_v1.types import DocumentEventData
@@ -33,6 +36,27 @@ class DocumentEvent:
     @property
     def segments(self) -> list[str]:
         return self.path.split("/")
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    """Both sides of a document event: ``old`` is ``None`` for a create, ``new`` for a
+    delete. ``update_time`` is the new document's commit time, when the event has it."""
+
+    path: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    update_time: datetime | None = None
+
+    @property
+    def segments(self) -> list[str]:
+        return self.path.split("/")
+
+    def changed(self, names: Iterable[str]) -> list[str]:
+        """Which of ``names`` differ between the old and the new document (a missing
+        field counts as ``None``)."""
+        old, new = self.old or {}, self.new or {}
+        return [n for n in names if old.get(n) != new.get(n)]
 
 
 def _from_bytes(raw: bytes) -> Any:
@@ -108,13 +132,35 @@ def document_path(name: str) -> str:
     return name[i + len(marker):] if i >= 0 else name
 
 
+def _path(name: str, subject: str | None) -> str:
+    name = name or (subject or "")
+    path = document_path(name) if "/documents/" in name else name.removeprefix("documents/")
+    if not path:
+        raise EventDecodeError("the event names no document")
+    return path
+
+
 def decode_document_event(data: Any, subject: str | None = None) -> DocumentEvent:
     """The document carried by a Firestore event (its new value; for a delete, the
     old one). ``subject`` (``documents/a/b``) is used when the data has no name."""
     msg = decode_event_data(data)
     doc = msg.value if msg.HasField("value") else msg.old_value
-    name = doc.name or (subject or "")
-    path = document_path(name) if "/documents/" in name else name.removeprefix("documents/")
-    if not path:
-        raise EventDecodeError("the event names no document")
-    return DocumentEvent(path=path, fields=fields_to_python(doc.fields))
+    return DocumentEvent(path=_path(doc.name, subject), fields=fields_to_python(doc.fields))
+
+
+def decode_document_change(data: Any, subject: str | None = None) -> DocumentChange:
+    """The old and the new document of a Firestore event (``document.v1.updated``
+    carries both; a create has no old one, a delete no new one)."""
+    msg = decode_event_data(data)
+    has_new, has_old = msg.HasField("value"), msg.HasField("old_value")
+    if not has_new and not has_old:
+        raise EventDecodeError("the event carries no document")
+    name = msg.value.name if has_new else msg.old_value.name
+    update_time = None
+    if has_new and msg.value.HasField("update_time"):
+        update_time = msg.value.update_time.ToDatetime(tzinfo=UTC)
+    return DocumentChange(
+        path=_path(name, subject),
+        old=fields_to_python(msg.old_value.fields) if has_old else None,
+        new=fields_to_python(msg.value.fields) if has_new else None,
+        update_time=update_time)

@@ -3,6 +3,8 @@
 * :func:`start_generation` - ``POST {aecId}`` with a Firebase ID token -> 202 ``{runId}``.
 * :func:`run_step` - the Cloud Tasks target: one step of one run.
 * :func:`on_action_created` - Firestore trigger on ``aecs/{aecId}/actions/{actionId}``.
+* :func:`on_aec_updated` - Firestore trigger on ``aecs/{aecId}`` updates: records the
+  web page's direct content edits for the metrics.
 * :func:`sweep` - Cloud Scheduler: repair what crashes left.
 
 Errors are JSON ``{"error": {"code", "message"}}``. ``run_step`` answers 503 (with
@@ -28,13 +30,22 @@ from pydantic.alias_generators import to_camel
 from ticketflow.adapters.cloud_tasks import SECRET_HEADER, CloudTasksSettings
 from ticketflow.cloud import CloudApp, CloudSettings, get_app
 from ticketflow.domain import AECLockedError, ConflictError, DomainError, NotFoundError
-from ticketflow.firestore_events import EventDecodeError, decode_document_event
+from ticketflow.firestore_events import (
+    EventDecodeError,
+    decode_document_change,
+    decode_document_event,
+)
+from ticketflow.metrics import record_ticket_edit
 from ticketflow.ports import ActionResult, StepTask
 from ticketflow.workflow.actions import parse_action
 from ticketflow.workflow.signals import RetryableError
 
 log = logging.getLogger("ticketflow.functions")
 ACTION_EVENT = "google.cloud.firestore.document.v1.created"
+AEC_UPDATED_EVENT = "google.cloud.firestore.document.v1.updated"
+# What a person edits (firestore.rules); the server writes generationState, status and
+# the generated content, but never these.
+PERSON_FIELDS = ("title", "description", "repo")
 
 
 class StartBody(BaseModel):
@@ -304,3 +315,55 @@ def on_action_created(event: Any, app: CloudApp | None = None) -> ActionResult |
     log.info("action decided", extra={"aec_id": aec_id, "action_id": action_id,
                                       "status": result.status, "reason": result.reason})
     return result
+
+
+def on_aec_updated(event: Any, app: CloudApp | None = None) -> bool:
+    """Record a person's content edit of a ticket (title, description or repo changed:
+    the web page writes them straight to Firestore) in ``ticket_events``, with the
+    status before the edit and the owner as its author (only the owner may edit).
+    The server's own writes never change those fields and are ignored. Keyed by the
+    event id: a redelivered event records nothing more. Returns whether a row was
+    written; database failures raise, so that the trigger is retried."""
+    app = app or get_app()
+    event_type = event.get("type", "")
+    if event_type and event_type != AEC_UPDATED_EVENT:
+        log.warning("ignored event", extra={"type": event_type})
+        return False
+    event_id = event.get("id") or None
+    try:
+        change = decode_document_change(event.data, event.get("subject"))
+    except EventDecodeError as exc:
+        log.error("undecodable Firestore event", extra={"error": str(exc),
+                                                        "event_id": event_id})
+        return False
+    seg = change.segments
+    if len(seg) != 2 or seg[0] != app.cloud.firestore_collection:
+        log.warning("event for another document", extra={"path": change.path})
+        return False
+    if change.old is None or change.new is None:
+        return False  # a create or a delete, not an edit
+    fields = change.changed(PERSON_FIELDS)
+    if not fields:
+        return False  # the server's own write
+    aec_id = seg[1]
+    uid = change.new.get("ownerId")
+    status = change.old.get("status")
+    at = change.update_time or _event_time(event)
+    recorded = record_ticket_edit(app.db, aec_id, uid=str(uid or ""), fields=fields,
+                                  status_before=str(status) if status is not None else None,
+                                  at=at, event_id=event_id)
+    log.info("ticket edit recorded" if recorded else "ticket edit already recorded",
+             extra={"aec_id": aec_id, "fields": fields, "status_before": status,
+                    "event_id": event_id})
+    return recorded
+
+
+def _event_time(event: Any) -> datetime | None:
+    raw = event.get("time")
+    if not raw:
+        return None
+    try:
+        t = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)

@@ -11,7 +11,9 @@ for expired waits). This module adds two small tables of its own:
   :class:`LlmUsageRecorder` (the Claude adapter's ``on_usage``), attributed to the
   run, step and attempt through :data:`ticketflow.tracing.current_step`;
 * ``ticket_events``: content edits of tickets, written by :func:`record_ticket_edit`
-  where an edit is saved, for the edit-after-completion rate.
+  where an edit is saved (the CLI), or where one is observed (the ``on_aec_updated``
+  Firestore trigger, for the web page's direct edits; keyed by the event id), for
+  the edit-after-completion rate.
 
 :func:`compute_stats` turns all of it into the story's success metrics; see
 ``docs/metrics.md`` for the definitions.
@@ -28,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from libsql_client import LibsqlError
 
 from ticketflow.adapters.libsql_database import Database, apply_schema, rows_as_dicts
 from ticketflow.tracing import current_step
@@ -52,6 +56,12 @@ SCHEMA = [
         uid TEXT, status_before TEXT, fields TEXT, created_at TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS ticket_events_aec ON ticket_events(aec_id, created_at)",
 ]
+# Version 2: the id of the event that reported an edit (NULL for edits recorded where
+# they are saved), unique so that a redelivered event records nothing more.
+SCHEMA_V2 = [
+    "ALTER TABLE ticket_events ADD COLUMN event_id TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ticket_events_event ON ticket_events(event_id)",
+]
 
 FINISHED = ("completed", "failed", "cancelled")
 ABANDONING_ACTIONS = ("abort", "edit", "cancel")  # the run ends at the suspension
@@ -59,6 +69,12 @@ ABANDONING_ACTIONS = ("abort", "edit", "cancel")  # the run ends at the suspensi
 
 def ensure_schema(db: Database) -> None:
     apply_schema(db, "metrics", 1, SCHEMA)
+    try:
+        apply_schema(db, "metrics", 2, SCHEMA_V2)
+    except LibsqlError as exc:
+        # Another process migrated first: its batch (column, index, version) committed.
+        if "duplicate column" not in str(exc).lower():
+            raise
 
 
 def _now() -> datetime:
@@ -124,19 +140,24 @@ class LlmUsageRecorder:
 
 
 def record_ticket_edit(db: Database, aec_id: str, *, uid: str, fields: Iterable[str],
-                       status_before: str | None, at: datetime | None = None) -> None:
+                       status_before: str | None, at: datetime | None = None,
+                       event_id: str | None = None) -> bool:
     """Record a person's content edit of a ticket, after the edit was saved.
 
     Call it where ``AEC.edit`` is applied (CLI, web API) with the ticket's status
     before the edit; an edit refused because the ticket is locked is not recorded.
+    ``event_id`` (the id of the event that reported the edit) makes it idempotent: a
+    second call with the same id records nothing. Returns whether a row was written.
     """
     ensure_schema(db)
-    db.execute(
-        "INSERT INTO ticket_events(aec_id, kind, uid, status_before, fields, created_at) "
-        "VALUES (?, 'edit', ?, ?, ?, ?)",
-        [aec_id, uid, status_before, ",".join(sorted(fields)), (at or _now()).isoformat()],
+    rs = db.execute(
+        "INSERT INTO ticket_events(aec_id, kind, uid, status_before, fields, created_at, "
+        "event_id) VALUES (?, 'edit', ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING",
+        [aec_id, uid, status_before, ",".join(sorted(fields)), (at or _now()).isoformat(),
+         event_id],
         durable=False,
     )
+    return bool(rs.rows_affected == 1)
 
 
 # -- per run ---------------------------------------------------------------------------------

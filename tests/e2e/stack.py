@@ -38,8 +38,11 @@ from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
 from ticketflow.adapters.libsql_database import Database
 from ticketflow.devstack import (
     ACTION_PATTERN,
+    AEC_PATTERN,
     PROJECT_ROOT,
     TRIGGER_ID,
+    UPDATE_TRIGGER_ID,
+    UPDATED_EVENT,
     FunctionsServer,
     HostingEmulator,
     TasksEmulator,
@@ -160,6 +163,7 @@ class WebStack:
             self._start(FunctionsServer(self.log_dir, env, port=functions_port))
             self._start(firestore)
             firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
+            firestore.register_trigger(UPDATE_TRIGGER_ID, AEC_PATTERN, UPDATED_EVENT)
             self.firestore = firestore
             self._start(auth)
             self.auth = auth

@@ -13,10 +13,11 @@ import pytest
 from pydantic import BaseModel
 
 from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, UsageRecord
-from ticketflow.adapters.libsql_database import Database
+from ticketflow.adapters.libsql_database import Database, apply_schema
 from ticketflow.adapters.libsql_runs import LibsqlRunStore
 from ticketflow.app import build_llm
 from ticketflow.metrics import (
+    SCHEMA,
     LlmUsageRecorder,
     compute_stats,
     parse_since,
@@ -190,6 +191,21 @@ def test_an_edit_before_a_new_run_belongs_to_the_old_run_only(db: Database) -> N
     record_ticket_edit(db, "aec-X", uid="u1", fields=["title"], status_before="ready",
                        at=T0 + timedelta(seconds=5))  # before X finished: not counted
     assert not run_metrics(db, now=NOW)[0].edited_after_completion
+
+
+def test_an_edit_keyed_by_its_event_id_is_recorded_once(tmp_path: Path) -> None:
+    with Database(f"file:{tmp_path}/v1.db") as db:
+        apply_schema(db, "metrics", 1, SCHEMA)  # a database from before event ids
+        record_ticket_edit(db, "aec-X", uid="u1", fields=["title"], status_before="ready")
+        assert record_ticket_edit(db, "aec-X", uid="u1", fields=["title"],
+                                  status_before="ready")  # no event id: always recorded
+        assert record_ticket_edit(db, "aec-X", uid="u1", fields=["description", "title"],
+                                  status_before="ready", event_id="evt-1")
+        assert not record_ticket_edit(db, "aec-X", uid="u1", fields=["title"],
+                                      status_before="ready", event_id="evt-1")
+        rows = db.execute("SELECT fields, event_id FROM ticket_events ORDER BY id").rows
+        assert [tuple(r) for r in rows] == [("title", None), ("title", None),
+                                            ("description,title", "evt-1")]
 
 
 def test_percentile_is_nearest_rank() -> None:
