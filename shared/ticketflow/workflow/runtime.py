@@ -103,7 +103,10 @@ class Engine:
     # -- start ------------------------------------------------------------------------------
 
     def start(self, aec_id: str, *, uid: str, trace_id: str | None = None) -> RunRecord:
-        """Lock the ticket, create the run, enqueue step 1.
+        """Create the run (step 1 in its outbox), lock the ticket, dispatch step 1.
+
+        A crash after the run is created is repaired: the sweeper dispatches step 1,
+        which takes the lock itself if it is missing.
 
         Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner),
         ``ConflictError`` (a run is already active) or ``AECLockedError``.
