@@ -326,6 +326,74 @@ def fsync_ms(db_dir: Path, n: int = 60) -> dict[str, float]:
         db.close()
 
 
+# -- several worker processes on one file --------------------------------------------------
+
+
+def worker_child(db: str, workers: int, ready_file: str) -> int:
+    """A worker process on the shared database: runs steps until SIGTERM."""
+    app = open_app(Path(db), "native", workers)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    pool_ = LocalWorkerPool(app.queue, app.engine.run_step, workers=workers,
+                            visibility_s=60.0, poll_s=POLL_S)
+    with pool_:
+        Path(ready_file).write_text("ready")
+        stop.wait()
+    app.close()
+    return 0
+
+
+def multiprocess_throughput(db_dir: Path, processes: int, workers_each: int = 1,
+                            timeout_s: float = 120.0) -> dict[str, Any]:
+    """100 runs started at once, executed by ``processes`` worker processes on one
+    libSQL file; this process answers each suspension as soon as it sees it."""
+    db = db_dir / f"w1-mp-{processes}.db"
+    app = open_app(db, "native", 1)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        tickets = [new_ticket(app) for _ in range(CONCURRENT_RUNS)]
+        for i in range(processes):
+            ready = db_dir / f"w1-mp-ready-{processes}-{i}"
+            children.append(subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--worker-child", str(db),
+                 str(workers_each), str(ready)]))
+        deadline = time.monotonic() + 30
+        while not all((db_dir / f"w1-mp-ready-{processes}-{i}").exists()
+                      for i in range(processes)):
+            if time.monotonic() > deadline:
+                raise TimeoutError("worker processes did not start")
+            time.sleep(0.02)
+        t0 = time.perf_counter()
+        runs = {app.engine.start(a, uid=LOCAL_UID).run_id for a in tickets}
+        done: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        while len(done) < len(runs) and time.monotonic() < deadline:
+            rows = app.db.execute(
+                "SELECT run_id, status FROM runs WHERE status IN "
+                "('suspended', 'completed', 'failed', 'cancelled')").rows
+            for run_id, status in rows:
+                if run_id not in runs or run_id in done:
+                    continue
+                if status == "suspended":
+                    run = app.runs.get_run(str(run_id))
+                    if run is not None and run.suspension is not None:
+                        act(app, run, reply_for(run.suspension.kind))
+                else:
+                    done.add(str(run_id))
+            time.sleep(0.002)
+        wall = time.perf_counter() - t0
+        completed = int(app.db.execute(
+            "SELECT COUNT(*) FROM runs WHERE status = 'completed'").rows[0][0])
+    finally:
+        for c in children:
+            c.terminate()
+        for c in children:
+            c.wait(10)
+        app.close()
+    return {"processes": processes, "workers_each": workers_each, "completed": completed,
+            "wall_s": round(wall, 2), "runs_per_s": round(completed / wall, 1)}
+
+
 # -- where the time goes ------------------------------------------------------------------
 
 
@@ -478,12 +546,16 @@ def best_of(results: dict[int, dict[str, Any]]) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--crash-child", nargs=2, metavar=("DB", "SIDE_FILE"))
+    p.add_argument("--worker-child", nargs=3, metavar=("DB", "WORKERS", "READY_FILE"))
     p.add_argument("--slow-s", type=float, default=0.0)
     p.add_argument("--profile", action="store_true",
                    help="also print the per-run database calls on stderr")
     args = p.parse_args()
     if args.crash_child:
         return crash_child(args.crash_child[0], args.crash_child[1], args.slow_s)
+    if args.worker_child:
+        db, workers, ready = args.worker_child
+        return worker_child(db, int(workers), ready)
 
     t_all = time.perf_counter()
     load_before = os.getloadavg()
@@ -504,6 +576,7 @@ def main() -> int:
         client = {w: measure(d, "libsql-client", w, timebox_s=CLIENT_TIMEBOX_S)
                   for w in (best,)}
         profile = profile_db_calls(d, best)
+        processes = {n: multiprocess_throughput(d, n) for n in (2, 3)}
         crash = crash_case(d)
         disk = fsync_ms(d)
     gc.callbacks.remove(on_gc)
@@ -523,6 +596,9 @@ def main() -> int:
            if not k.startswith("throughput_failed")},
         "libsql_client_workers": best,
         "by_workers": {str(w): r for w, r in native.items()},
+        "throughput_runs_per_s_100_multiprocess": max(
+            p["runs_per_s"] for p in processes.values()),
+        "by_processes": {str(n): r for n, r in processes.items()},
         "profile": profile,
         "gc_full_collections": len(full),
         "gc_full_pause_ms_max": r3(max(full)) if full else 0.0,
