@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._chaos import CRASH_POINTS, FINISHED, NON_SUSPENDING, REQUESTS  # noqa: E402
 from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 
 from ticketflow.app import EmbeddedApp, open_embedded  # noqa: E402
@@ -71,23 +72,6 @@ from ticketflow.workflow.signals import RetryableError  # noqa: E402
 from ticketflow.workflow.steps.s11_finalize import build_content  # noqa: E402
 
 SAMPLE_REPO = ROOT / "examples" / "sample-repo"
-REQUESTS: list[dict[str, Any]] = [
-    {"title": "Let users reset a forgotten password",
-     "description": "A user who forgot their password can request a reset link by email "
-                    "from the sign-in page. The link expires after 30 minutes.",
-     "repo": False},
-    {"title": "Fix the PDF download of paid invoices",
-     "description": "Downloading the PDF of a paid invoice fails with a 500 error. The bug "
-                    "is in `render_invoice_pdf()` in billing/pdf_renderer.py.",
-     "repo": True},
-    {"title": "Add CSV export to the invoice list",
-     "description": "As an accountant I want to export the invoices of the InvoiceList "
-                    "component to a CSV file. It should be fast for large lists.",
-     "repo": True},
-]
-CRASH_POINTS = ("before_execute", "mid_step", "after_commit", "after_dispatch")
-NON_SUSPENDING = (1, 2, 3, 5, 6, 7, 8, 10, 11)
-FINISHED = ("completed", "failed", "cancelled")
 
 
 def chaos_env(db: Path, llm_url: str, *, quick: bool) -> dict[str, str]:

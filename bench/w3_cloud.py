@@ -70,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._chaos import CRASH_POINTS, FINISHED, NON_SUSPENDING, REQUESTS  # noqa: E402
 from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 
 from ticketflow.adapters.clock import SystemClock  # noqa: E402
@@ -102,25 +103,8 @@ from ticketflow.workflow.steps.s11_finalize import build_content  # noqa: E402
 SAMPLE_REPO = ROOT / "examples" / "sample-repo"
 LOG_DIR = ROOT / "test-artifacts" / "w3-cloud"
 SECRET = "w3-cloud-task-secret"
-CRASH_POINTS = ("before_execute", "mid_step", "after_commit", "after_dispatch")
-NON_SUSPENDING = (1, 2, 3, 5, 6, 7, 8, 10, 11)
-FINISHED = ("completed", "failed", "cancelled")
 INVARIANTS = ("stuck", "steps_committed_twice", "steps_executed_after_commit",
               "actions_accepted_twice", "content_lost", "other_violations")
-REQUESTS: list[dict[str, Any]] = [
-    {"title": "Let users reset a forgotten password",
-     "description": "A user who forgot their password can request a reset link by email "
-                    "from the sign-in page. The link expires after 30 minutes.",
-     "repo": False},
-    {"title": "Fix the PDF download of paid invoices",
-     "description": "Downloading the PDF of a paid invoice fails with a 500 error. The bug "
-                    "is in `render_invoice_pdf()` in billing/pdf_renderer.py.",
-     "repo": True},
-    {"title": "Add CSV export to the invoice list",
-     "description": "As an accountant I want to export the invoices of the InvoiceList "
-                    "component to a CSV file. It should be fast for large lists.",
-     "repo": True},
-]
 
 
 def chaos_env(llm_url: str, *, quick: bool) -> dict[str, str]:
