@@ -72,6 +72,7 @@ if str(ROOT) not in sys.path:
 
 from bench._chaos import CRASH_POINTS, FINISHED, NON_SUSPENDING, REQUESTS  # noqa: E402
 from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
+from tests.integration.cloud_support import action_event_body, rest_value  # noqa: E402
 
 from ticketflow.adapters.clock import SystemClock  # noqa: E402
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue  # noqa: E402
@@ -126,35 +127,6 @@ def chaos_env(llm_url: str, *, quick: bool) -> dict[str, str]:
 
 
 # -- Firestore REST as the signed-in owner (the rules apply) --------------------------------
-
-
-def _to_value(v: Any) -> dict[str, Any]:
-    if v is None:
-        return {"nullValue": None}
-    if isinstance(v, bool):
-        return {"booleanValue": v}
-    if isinstance(v, int):
-        return {"integerValue": str(v)}
-    if isinstance(v, str):
-        return {"stringValue": v}
-    if isinstance(v, dict):
-        return {"mapValue": {"fields": {k: _to_value(x) for k, x in v.items()}}}
-    raise TypeError(type(v))
-
-
-def _event_body(fields: dict[str, Any], project_id: str, aec_id: str, action_id: str) -> bytes:
-    """The ``document.v1.created`` payload of an action document (protobuf)."""
-    from google.events.cloud.firestore_v1.types import Document, DocumentEventData, Value
-
-    def val(v: Any) -> Any:
-        if isinstance(v, dict):
-            return Value(map_value={"fields": {k: val(x) for k, x in v.items()}})
-        return Value(string_value=v)
-
-    name = (f"projects/{project_id}/databases/(default)/documents/aecs/{aec_id}"
-            f"/actions/{action_id}")
-    doc = Document(name=name, fields={k: val(v) for k, v in fields.items()})
-    return bytes(DocumentEventData.serialize(DocumentEventData(value=doc)))
 
 
 @dataclass
@@ -358,7 +330,7 @@ class CloudSoak:
         name = (f"projects/{fs.project_id}/databases/(default)/documents/aecs/{aec_id}"
                 f"/actions/{action_id}")
         return action_id, self.rest_commit({
-            "update": {"name": name, "fields": {k: _to_value(v) for k, v in fields.items()}},
+            "update": {"name": name, "fields": {k: rest_value(v) for k, v in fields.items()}},
             "currentDocument": {"exists": False},
             "updateTransforms": [{"fieldPath": "createdAt",
                                   "setToServerValue": "REQUEST_TIME"}]})
@@ -367,12 +339,13 @@ class CloudSoak:
         fs = self.stack.firestore
         name = f"projects/{fs.project_id}/databases/(default)/documents/aecs/{aec_id}"
         return self.rest_commit({
-            "update": {"name": name, "fields": {"description": _to_value(description)}},
+            "update": {"name": name, "fields": {"description": rest_value(description)}},
             "updateMask": {"fieldPaths": ["description"]},
             "currentDocument": {"exists": True}})
 
     def post_event(self, w: WrittenAction) -> int | None:
-        body = _event_body(w.fields, self.stack.firestore.project_id, w.aec_id, w.action_id)
+        body = action_event_body(w.fields, w.aec_id, w.action_id,
+                                 project_id=self.stack.firestore.project_id)
         try:
             resp = self.http.post(f"{self.stack.url}/on_action_created", content=body, headers={
                 "ce-specversion": "1.0", "ce-id": uuid.uuid4().hex,

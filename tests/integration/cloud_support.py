@@ -95,7 +95,7 @@ def wait_until(check: Callable[[], T | None], timeout_s: float = 60.0, *,
 # -- Firestore REST as a signed-in user (rules apply) --------------------------------------
 
 
-def _to_value(v: Any) -> dict[str, Any]:
+def rest_value(v: Any) -> dict[str, Any]:
     if v is None:
         return {"nullValue": None}
     if isinstance(v, bool):
@@ -105,8 +105,24 @@ def _to_value(v: Any) -> dict[str, Any]:
     if isinstance(v, str):
         return {"stringValue": v}
     if isinstance(v, dict):
-        return {"mapValue": {"fields": {k: _to_value(x) for k, x in v.items()}}}
+        return {"mapValue": {"fields": {k: rest_value(x) for k, x in v.items()}}}
     raise TypeError(type(v))
+
+
+def action_event_body(fields: dict[str, Any], aec_id: str, action_id: str, *,
+                      project_id: str = "demo-ticketflow") -> bytes:
+    """The ``document.v1.created`` payload of an action document (protobuf)."""
+    from google.events.cloud.firestore_v1.types import Document, DocumentEventData, Value
+
+    def val(v: Any) -> Any:
+        if isinstance(v, dict):
+            return Value(map_value={"fields": {k: val(x) for k, x in v.items()}})
+        return Value(string_value=v)
+
+    name = (f"projects/{project_id}/databases/(default)/documents/aecs/{aec_id}"
+            f"/actions/{action_id}")
+    doc = Document(name=name, fields={k: val(v) for k, v in fields.items()})
+    return bytes(DocumentEventData.serialize(DocumentEventData(value=doc)))
 
 
 def write_action(fs: FirestoreEmulator, id_token: str, aec_id: str, fields: dict[str, Any],
@@ -117,7 +133,7 @@ def write_action(fs: FirestoreEmulator, id_token: str, aec_id: str, fields: dict
     name = (f"projects/{fs.project_id}/databases/(default)/documents/aecs/{aec_id}"
             f"/actions/{action_id}")
     body = {"writes": [{
-        "update": {"name": name, "fields": {k: _to_value(v) for k, v in fields.items()}},
+        "update": {"name": name, "fields": {k: rest_value(v) for k, v in fields.items()}},
         "currentDocument": {"exists": False},
         "updateTransforms": [{"fieldPath": "createdAt", "setToServerValue": "REQUEST_TIME"}],
     }]}
@@ -134,7 +150,7 @@ def edit_aec(fs: FirestoreEmulator, id_token: str, aec_id: str,
     name = f"projects/{fs.project_id}/databases/(default)/documents/aecs/{aec_id}"
     return httpx.patch(f"{fs.base_url}/v1/{name}",
                        params=[("updateMask.fieldPaths", k) for k in fields],
-                       json={"fields": {k: _to_value(v) for k, v in fields.items()}},
+                       json={"fields": {k: rest_value(v) for k, v in fields.items()}},
                        headers={"Authorization": f"Bearer {id_token}"}, timeout=10.0)
 
 

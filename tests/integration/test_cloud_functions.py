@@ -20,6 +20,7 @@ import pytest
 from flask.testing import FlaskClient
 from functions_framework import create_app
 from google.cloud import firestore
+from tests.integration.cloud_support import action_event_body
 from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
 
 from ticketflow.adapters.clock import SystemClock
@@ -253,20 +254,6 @@ def _post_event(client: FlaskClient, aec_id: str, action_id: str, body: bytes,
     return resp
 
 
-def _event_body(fields: dict[str, Any], aec_id: str, action_id: str) -> bytes:
-    from google.events.cloud.firestore_v1.types import Document, DocumentEventData, Value
-
-    def val(v: Any) -> Any:
-        if isinstance(v, dict):
-            return Value(map_value={"fields": {k: val(x) for k, x in v.items()}})
-        return Value(string_value=v)
-
-    name = (f"projects/demo-ticketflow/databases/(default)/documents/aecs/{aec_id}"
-            f"/actions/{action_id}")
-    doc = Document(name=name, fields={k: val(v) for k, v in fields.items()})
-    return bytes(DocumentEventData.serialize(DocumentEventData(value=doc)))
-
-
 @pytest.mark.parametrize("form,content_type", [
     ("action_created.b64", "application/protobuf"),
     ("action_created.pb", "application/protobuf"),
@@ -309,7 +296,7 @@ def test_actions_validated_owner_checked_and_idempotent(
     token = waiting.suspension.token
 
     def send(action_id: str, **fields: Any) -> Any:
-        _post_event(events, aec.id, action_id, _event_body(fields, aec.id, action_id),
+        _post_event(events, aec.id, action_id, action_event_body(fields, aec.id, action_id),
                     "application/protobuf")
         return app.documents.get_action_result(aec.id, action_id)
 

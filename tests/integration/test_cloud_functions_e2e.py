@@ -17,6 +17,7 @@ import pytest
 from tests.integration.cloud_support import (
     CloudStack,
     Deployment,
+    action_event_body,
     document_store,
     edit_aec,
     running_stack,
@@ -129,9 +130,7 @@ def test_story_across_processes(stack: CloudStack, deployment: Deployment,
     assert _result(documents, d, aec.id, action_id).status == "accepted"
     asked = _suspended(d, run_id, 9)
     # The same action event delivered again: same verdict, nothing moves.
-    from tests.integration.test_cloud_functions import _event_body
-
-    body = _event_body({"type": "proceed", "runId": run_id, "token": review, "uid": owner},
+    body = action_event_body({"type": "proceed", "runId": run_id, "token": review, "uid": owner},
                        aec.id, action_id)
     import httpx
 

@@ -28,8 +28,9 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
 from tests.integration.cloud_support import (
     CloudStack,
     Deployment,
-    _to_value,
+    action_event_body,
     document_store,
+    rest_value,
     running_stack,
     wait_until,
     write_action,
@@ -147,7 +148,7 @@ def _patch(fs: FirestoreEmulator, token: str, aec_id: str,
     params = [("updateMask.fieldPaths", k) for k in fields]
     params.append(("currentDocument.exists", "true"))
     return httpx.patch(_doc_url(fs, aec_id), params=params,
-                       json={"fields": {k: _to_value(v) for k, v in fields.items()}},
+                       json={"fields": {k: rest_value(v) for k, v in fields.items()}},
                        headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
 
 
@@ -529,7 +530,6 @@ def test_10_two_actions_racing_for_one_suspension(stack: CloudStack, deployment:
     """Both documents go through the rules and the trigger; with ``concurrent`` each
     event is also delivered twice more at once (at-least-once delivery), so the two
     actions contend inside the function as well."""
-    from tests.integration.test_cloud_functions import _event_body
 
     d = deployment
     owner, token = stack.auth.sign_in_anonymously()
@@ -553,7 +553,7 @@ def test_10_two_actions_racing_for_one_suspension(stack: CloudStack, deployment:
             return write_action(stack.firestore, token, aec.id, item[1], item[0])[1] \
                 .status_code
 
-        bodies = [_event_body(fields, aec.id, a) for a, fields in writes] * 2
+        bodies = [action_event_body(fields, aec.id, a) for a, fields in writes] * 2
         again = threading.Barrier(len(bodies))
         with ThreadPoolExecutor(len(bodies)) as pool:
             assert list(pool.map(write, writes)) == [200, 200]
