@@ -76,6 +76,7 @@ from ticketflow.devstack import (  # noqa: E402
     functions_env,
 )
 from ticketflow.domain import AEC  # noqa: E402
+from ticketflow.emulators import start_in_parallel  # noqa: E402
 from ticketflow.ports import StepTask  # noqa: E402
 
 SEQUENTIAL_RUNS = 10
@@ -329,22 +330,7 @@ class Stack:
         return self.tmp / "w2.db"
 
     def start(self) -> None:
-        errors: list[BaseException] = []
-
-        def start(p: Any) -> None:
-            try:
-                p.start()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(p,))
-                   for p in (self.tasks, self.firestore, self.auth)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        start_in_parallel(self.tasks, self.firestore, self.auth)
         self.firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
         ensure_queue(CloudTasksSettings(project_id=self.firestore.project_id,
                                         queue=self.queue, emulator_host=self.tasks.host_port))

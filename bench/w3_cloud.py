@@ -96,6 +96,7 @@ from ticketflow.devstack import (  # noqa: E402
     wait_port_free,
 )
 from ticketflow.domain import AEC, AECContent  # noqa: E402
+from ticketflow.emulators import start_in_parallel  # noqa: E402
 from ticketflow.repo_index.store import LibsqlRepoIndex  # noqa: E402
 from ticketflow.workflow.context import StepContext, StepDeps  # noqa: E402
 from ticketflow.workflow.records import RunRecord  # noqa: E402
@@ -177,22 +178,7 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        errors: list[BaseException] = []
-
-        def start(p: Any) -> None:
-            try:
-                p.start()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(p,))
-                   for p in (self.tasks, self.firestore, self.auth)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        start_in_parallel(self.tasks, self.firestore, self.auth)
         self.firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
         ensure_queue(CloudTasksSettings(project_id=self.firestore.project_id,
                                         queue=self.queue, emulator_host=self.tasks.host_port))

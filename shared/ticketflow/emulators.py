@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -398,6 +399,26 @@ class AuthEmulator(Supervised):
     def __enter__(self) -> AuthEmulator:
         self.start()
         return self
+
+
+def start_in_parallel(*emulators: Supervised) -> None:
+    """Start several emulators at once (each waits for its own health check); the
+    first failure is raised after all have finished trying."""
+    errors: list[BaseException] = []
+
+    def start(emulator: Supervised) -> None:
+        try:
+            emulator.start()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in emulators]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 @contextlib.contextmanager
