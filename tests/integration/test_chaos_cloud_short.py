@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_short_cloud_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "w3_cloud.py"), "--cloud-runs", "6", "--quick",
-         "--kill-budget", "4", "--keep", str(tmp_path / "w3c")],
+         "--kill-budget", "4", "--seed", "3", "--keep", str(tmp_path / "w3c")],
         cwd=ROOT, capture_output=True, text=True, timeout=280)
     lines = proc.stdout.strip().splitlines()
     assert lines, f"no output (exit {proc.returncode})\n{proc.stderr[-3000:]}"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_short_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "w3.py"), "--runs", "30", "--quick",
-         "--kill-rate", "0.05", "--keep", str(tmp_path / "w3")],
+         "--kill-rate", "0.05", "--seed", "7", "--keep", str(tmp_path / "w3")],
         cwd=ROOT, capture_output=True, text=True, timeout=280)
     lines = proc.stdout.strip().splitlines()
     assert lines, f"no output (exit {proc.returncode})\n{proc.stderr[-3000:]}"
