@@ -1,7 +1,7 @@
 """W2's workload inside the functions process (see ``bench/w2.py``).
 
 Loaded by ``TICKETFLOW_APP_HOOK=bench._w2_workload:install``: :func:`install` gets the
-freshly built :class:`~ticketflow.cloud.CloudApp` and
+freshly built :class:`~ticketflow.compose.cloud.CloudApp` and
 
 * registers the W1 no-op workflow (same 11 step names, indices, retry policies and
   timeouts; every handler returns about 1 KB of JSON, step 4 suspends for a review
@@ -30,8 +30,8 @@ from typing import Any
 
 from bench._workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
 
-from ticketflow import functions_http
-from ticketflow.cloud import CloudApp
+from ticketflow.cloud import handlers as functions_http
+from ticketflow.compose.cloud import CloudApp
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.definition import DEFINITIONS, STEPS, StepSpec, WorkflowDefinition
 from ticketflow.workflow.signals import Suspend

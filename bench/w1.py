@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from _workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.adapters.libsql_queue import LocalWorkerPool
-from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.queue import LocalWorkerPool
+from ticketflow.cli.driver import LOCAL_UID, Reply, act, drive
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC
-from ticketflow.driver import LOCAL_UID, Reply, act, drive
 from ticketflow.ports import StepTask
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepContext

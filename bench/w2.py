@@ -61,11 +61,12 @@ from ticketflow.adapters.cloud_tasks import (  # noqa: E402
     CloudTasksSettings,
     ensure_queue,
 )
-from ticketflow.adapters.firestore_documents import (  # noqa: E402
+from ticketflow.adapters.firestore import (  # noqa: E402
     FirestoreDocumentStore,
     firestore_client,
 )
-from ticketflow.devstack import (  # noqa: E402
+from ticketflow.dev.emulators import start_in_parallel  # noqa: E402
+from ticketflow.dev.stack import (  # noqa: E402
     ACTION_PATTERN,
     TRIGGER_ID,
     AuthEmulator,
@@ -76,7 +77,6 @@ from ticketflow.devstack import (  # noqa: E402
     functions_env,
 )
 from ticketflow.domain import AEC  # noqa: E402
-from ticketflow.emulators import start_in_parallel  # noqa: E402
 from ticketflow.ports import StepTask  # noqa: E402
 
 SEQUENTIAL_RUNS = 10

@@ -55,7 +55,7 @@ for p in (ROOT, ROOT / "shared"):
 
 from tests.e2e.stack import ARTIFACTS, StackError, WebStack, run_driver  # noqa: E402
 
-from ticketflow.adapters.libsql_database import Database  # noqa: E402
+from ticketflow.adapters.libsql.database import Database  # noqa: E402
 
 FINISHED = {"done", "skipped", "degraded"}
 FINALIZE = 11

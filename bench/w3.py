@@ -56,19 +56,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._chaos import CRASH_POINTS, FINISHED, NON_SUSPENDING, REQUESTS  # noqa: E402
-from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 
-from ticketflow.app import EmbeddedApp, open_embedded  # noqa: E402
+from ticketflow.adapters.libsql.metrics import compute_stats, record_ticket_edit  # noqa: E402
+from ticketflow.cli.driver import LOCAL_UID  # noqa: E402
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded  # noqa: E402
 from ticketflow.domain import AEC, AECContent, AECLockedError  # noqa: E402
-from ticketflow.driver import LOCAL_UID  # noqa: E402
-from ticketflow.logs import configure_logging  # noqa: E402
-from ticketflow.metrics import compute_stats, record_ticket_edit  # noqa: E402
+from ticketflow.domain.errors import RetryableError  # noqa: E402
+from ticketflow.observability.logs import configure_logging  # noqa: E402
 from ticketflow.ports import StepTask  # noqa: E402
+from ticketflow.ports.records import RunRecord  # noqa: E402
 from ticketflow.settings import Settings  # noqa: E402
+from ticketflow.testing.crash import crash_hook  # noqa: E402
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 from ticketflow.workflow.actions import ActionRequest, parse_action  # noqa: E402
 from ticketflow.workflow.context import StepContext  # noqa: E402
-from ticketflow.workflow.records import RunRecord  # noqa: E402
-from ticketflow.workflow.signals import RetryableError  # noqa: E402
 from ticketflow.workflow.steps.s11_finalize import build_content  # noqa: E402
 
 SAMPLE_REPO = ROOT / "examples" / "sample-repo"
@@ -101,7 +102,7 @@ def worker_main() -> int:
     configure_logging("WARNING")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    app = open_embedded(Settings())
+    app = open_embedded(Settings(), faults=crash_hook())
     try:
         with app.worker_pool():
             while not stop.wait(0.2):
@@ -585,7 +586,7 @@ def cloud_part(args: argparse.Namespace) -> dict[str, Any] | str:
                 else "not run: --cloud-runs 0")
     from bench.w3_cloud import run_cloud_soak
 
-    from ticketflow.devstack import EmulatorError
+    from ticketflow.dev.stack import EmulatorError
 
     try:
         return run_cloud_soak(runs, seed=args.seed, quick=args.quick)

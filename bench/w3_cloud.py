@@ -71,19 +71,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._chaos import CRASH_POINTS, FINISHED, NON_SUSPENDING, REQUESTS  # noqa: E402
-from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 from tests.integration.cloud_support import action_event_body, rest_value  # noqa: E402
 
 from ticketflow.adapters.clock import SystemClock  # noqa: E402
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue  # noqa: E402
-from ticketflow.adapters.firestore_documents import (  # noqa: E402
+from ticketflow.adapters.firestore import (  # noqa: E402
     FirestoreDocumentStore,
     firestore_client,
 )
-from ticketflow.adapters.libsql_database import Database  # noqa: E402
-from ticketflow.adapters.libsql_runs import LibsqlRunStore  # noqa: E402
-from ticketflow.adapters.offline_llm import OfflineLanguageModel  # noqa: E402
-from ticketflow.devstack import (  # noqa: E402
+from ticketflow.adapters.libsql.database import Database  # noqa: E402
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex  # noqa: E402
+from ticketflow.adapters.libsql.runs import LibsqlRunStore  # noqa: E402
+from ticketflow.adapters.offline import OfflineLanguageModel  # noqa: E402
+from ticketflow.dev.emulators import start_in_parallel  # noqa: E402
+from ticketflow.dev.stack import (  # noqa: E402
     ACTION_PATTERN,
     TRIGGER_ID,
     AuthEmulator,
@@ -96,10 +97,9 @@ from ticketflow.devstack import (  # noqa: E402
     wait_port_free,
 )
 from ticketflow.domain import AEC, AECContent  # noqa: E402
-from ticketflow.emulators import start_in_parallel  # noqa: E402
-from ticketflow.repo_index.store import LibsqlRepoIndex  # noqa: E402
+from ticketflow.ports.records import RunRecord  # noqa: E402
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault  # noqa: E402
 from ticketflow.workflow.context import StepContext, StepDeps  # noqa: E402
-from ticketflow.workflow.records import RunRecord  # noqa: E402
 from ticketflow.workflow.steps.s11_finalize import build_content  # noqa: E402
 
 SAMPLE_REPO = ROOT / "examples" / "sample-repo"
@@ -881,7 +881,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--keep", type=Path, default=None, help="keep the database here")
     args = p.parse_args()
-    from ticketflow.logs import configure_logging
+    from ticketflow.observability.logs import configure_logging
 
     configure_logging("CRITICAL")
     try:

@@ -54,11 +54,11 @@ K = 5
 
 sys.path.insert(0, str(ROOT))  # the fake Messages API lives in tests/fakes
 
-from ticketflow.adapters.offline_llm import OfflineLanguageModel  # noqa: E402
-from ticketflow.app import open_embedded  # noqa: E402
+from ticketflow.adapters.offline import OfflineLanguageModel  # noqa: E402
+from ticketflow.compose.embedded import open_embedded  # noqa: E402
+from ticketflow.compose.preflight import run_preflight  # noqa: E402
 from ticketflow.domain import Severity  # noqa: E402
 from ticketflow.ports import LanguageModel  # noqa: E402
-from ticketflow.preflight.pipeline import run_preflight  # noqa: E402
 from ticketflow.settings import Settings  # noqa: E402
 from ticketflow.workflow.steps.s06_api_context import gather_api_context  # noqa: E402
 from ticketflow.workflow.steps.s07_generate_draft import generate_draft  # noqa: E402
@@ -230,11 +230,11 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def fake_server_figures(repetitions: int) -> dict[str, Any]:
-    from tests.fakes.fake_messages_api import FakeMessagesAPI
     from tests.unit.test_anthropic_adapter import PAYLOADS
 
-    from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings, UsageRecord
-    from ticketflow.workflow.llm_tasks import TASKS
+    from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings, UsageRecord
+    from ticketflow.ports.llm import TASKS
+    from ticketflow.testing.fake_messages_api import FakeMessagesAPI
 
     per_task: dict[str, Any] = {}
     all_ms: list[float] = []
@@ -288,7 +288,7 @@ def main() -> None:
         result.update({k: v for k, v in offline.items()})
         result["provider"] = "offline-heuristics"
         if args.claude and os.environ.get("ANTHROPIC_API_KEY"):
-            from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings
+            from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 
             result["claude"] = quality(ClaudeLanguageModel(ClaudeSettings()), repos, cases,
                                        Path(tmp), args.verbose)

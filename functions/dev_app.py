@@ -8,6 +8,12 @@ events: ``/functions/projects/{project}/triggers/{id}``) -> the target of trigge
 ``on_aec_updated``; an unknown id -> ``on_action_created``);
 ``/`` answers ``{"ok": true}`` (health check).
 
+Being the development entry point, it also arms what only tests and benchmarks
+use, from the environment: crash points (``TICKETFLOW_CRASH_AT``, see
+:mod:`ticketflow.testing.crash`) and a benchmark workload
+(``TICKETFLOW_APP_HOOK=module:function``, called with the built app, returning it).
+Deployed functions (``main.py``) know neither.
+
 Serve it with gunicorn (``gunicorn --pythonpath functions dev_app:app``), or with
 ``python functions/dev_app.py --port 8090`` (one process, threaded).
 """
@@ -15,6 +21,8 @@ Serve it with gunicorn (``gunicorn --pythonpath functions dev_app:app``), or wit
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,12 +31,23 @@ import flask
 import functions_framework
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from ticketflow.compose import cloud
+from ticketflow.testing.crash import crash_hook
+
 SOURCE = str(Path(__file__).with_name("main.py"))
 HTTP_TARGETS = ("start_generation", "run_step", "sweep")
 EVENT_TARGET = "on_action_created"
-# Trigger ids registered with the Firestore emulator (ticketflow.devstack) -> targets.
+# Trigger ids registered with the Firestore emulator (ticketflow.dev.stack) -> targets.
 TRIGGERS = {"on-action-created": "on_action_created", "on-aec-updated": "on_aec_updated"}
 EVENT_TARGETS = tuple(dict.fromkeys(TRIGGERS.values()))
+
+
+def _app_factory() -> cloud.CloudApp:
+    app = cloud.build_cloud_app(faults=crash_hook())
+    if hook := os.environ.get("TICKETFLOW_APP_HOOK"):
+        module, _, fn = hook.partition(":")
+        app = getattr(importlib.import_module(module), fn)(app)
+    return app
 
 
 def _rooted(wsgi: Any) -> Any:
@@ -55,6 +74,7 @@ def _by_trigger(apps: dict[str, Any], default: Any) -> Any:
 
 
 def build() -> Any:
+    cloud.set_app_factory(_app_factory)
     root = flask.Flask("ticketflow-dev")
 
     @root.get("/")

@@ -1,5 +1,5 @@
 """Cloud Functions entry points (gen2, python311). Thin: each decodes the request and
-hands it to :mod:`ticketflow.functions_http`, which holds the logic and the error
+hands it to :mod:`ticketflow.cloud.handlers`, which holds the logic and the error
 mapping. The engine and its adapters are built once per instance, on first use.
 
 Targets: ``start_generation`` (HTTP), ``run_step`` (HTTP, Cloud Tasks),
@@ -15,9 +15,9 @@ from typing import Any
 import flask
 import functions_framework
 
-from ticketflow import functions_http
-from ticketflow.cloud import check_environment
-from ticketflow.logs import configure_logging
+from ticketflow.cloud import handlers
+from ticketflow.compose.cloud import check_environment
+from ticketflow.observability.logs import configure_logging
 
 check_environment()  # refuse emulator token checks in a deployed function
 configure_logging()
@@ -25,24 +25,24 @@ configure_logging()
 
 @functions_framework.http
 def start_generation(request: flask.Request) -> flask.Response:
-    return functions_http.start_generation(request)
+    return handlers.start_generation(request)
 
 
 @functions_framework.http
 def run_step(request: flask.Request) -> flask.Response:
-    return functions_http.run_step(request)
+    return handlers.run_step(request)
 
 
 @functions_framework.http
 def sweep(request: flask.Request) -> flask.Response:
-    return functions_http.sweep(request)
+    return handlers.sweep(request)
 
 
 @functions_framework.cloud_event
 def on_action_created(cloud_event: Any) -> None:
-    functions_http.on_action_created(cloud_event)
+    handlers.on_action_created(cloud_event)
 
 
 @functions_framework.cloud_event
 def on_aec_updated(cloud_event: Any) -> None:
-    functions_http.on_aec_updated(cloud_event)
+    handlers.on_aec_updated(cloud_event)

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from google.cloud import firestore
-from tests.support.emulators import (
+
+from ticketflow.adapters.firestore import firestore_client as make_firestore_client
+from ticketflow.dev.emulators import (
     PROJECT_ROOT,
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
 )
-
-from ticketflow.adapters.firestore_documents import firestore_client as make_firestore_client
 
 # -- emulators ---------------------------------------------------------------------------
 

@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 import pytest
 from google.cloud import firestore
-from tests.support.emulators import free_port
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
-from ticketflow.adapters.firestore_documents import firestore_client as make_firestore_client
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.adapters.libsql_documents import LibsqlDocumentStore
+from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.adapters.firestore import firestore_client as make_firestore_client
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
 from ticketflow.adapters.memory import MemoryDocumentStore
+from ticketflow.dev.emulators import free_port
 from ticketflow.domain import (
     AEC,
     AECLockedError,
@@ -36,8 +36,8 @@ from ticketflow.domain import (
     Severity,
     Suspension,
 )
+from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import ActionResult, DocumentStore
-from ticketflow.workflow.signals import RetryableError
 
 RUN = "run-1"
 

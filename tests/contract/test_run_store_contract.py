@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.adapters.libsql_runs import LibsqlRunStore
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.domain import ConflictError, RunError
 from ticketflow.ports import RunStore, StepTask
-from ticketflow.workflow.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
+from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -31,12 +31,12 @@ from ticketflow.adapters.cloud_tasks import (
     ensure_queue,
     sanitize_task_id,
 )
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.adapters.libsql_queue import LibsqlTaskQueue
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.queue import LibsqlTaskQueue
 from ticketflow.adapters.memory import MemoryTaskQueue
-from ticketflow.devstack import TasksEmulator
+from ticketflow.dev.stack import TasksEmulator
+from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import StepTask, TaskQueue
-from ticketflow.workflow.signals import RetryableError
 
 
 class Harness(Protocol):
@@ -100,7 +100,7 @@ class CloudHarness:
 
 @pytest.fixture(scope="module")
 def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEmulator]:
-    from ticketflow.devstack import EmulatorError
+    from ticketflow.dev.stack import EmulatorError
 
     emulator = TasksEmulator(tmp_path_factory.mktemp("tasks-emulator"))
     try:

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.emulators import (
+from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
     AuthEmulator,
@@ -33,10 +36,7 @@ from tests.support.emulators import (
     free_port,
     tail,
 )
-
-from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import (
+from ticketflow.dev.stack import (
     ACTION_PATTERN,
     AEC_PATTERN,
     PROJECT_ROOT,
@@ -48,7 +48,6 @@ from ticketflow.devstack import (
     TasksEmulator,
     functions_env,
 )
-from ticketflow.repo_index.store import LibsqlRepoIndex
 
 WEB = PROJECT_ROOT / "web"
 DRIVER = Path(__file__).with_name("driver.mjs")

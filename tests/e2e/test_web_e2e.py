@@ -19,9 +19,9 @@ import pytest
 from google.cloud import firestore
 from tests.e2e.stack import ARTIFACTS, CHROMIUM, SCREENSHOTS, StackError, WebStack, run_driver
 
-from ticketflow.adapters.firestore_documents import firestore_client
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import PROJECT_ROOT
+from ticketflow.adapters.firestore import firestore_client
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.dev.stack import PROJECT_ROOT
 
 pytestmark = [pytest.mark.emulator, pytest.mark.browser, pytest.mark.slow]
 DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshot.png"

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore, firestore_client
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.adapters.libsql_runs import LibsqlRunStore
-from ticketflow.devstack import (
+from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
+from ticketflow.dev.stack import (
     ACTION_PATTERN,
     AEC_PATTERN,
     TRIGGER_ID,
@@ -37,7 +37,7 @@ from ticketflow.devstack import (
     functions_env,
     wait_port_free,
 )
-from ticketflow.workflow.records import RunRecord
+from ticketflow.ports.records import RunRecord
 
 T = TypeVar("T")
 SECRET = "test-task-secret"

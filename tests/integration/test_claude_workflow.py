@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
 from tests.support.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 
-from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings
-from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
+from ticketflow.cli.driver import LOCAL_UID, Reply
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AECStatus
-from ticketflow.driver import LOCAL_UID, Reply
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 

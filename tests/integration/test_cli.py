@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-BIN = [sys.executable, "-m", "ticketflow.cli"]
+BIN = [sys.executable, "-m", "ticketflow.cli.main"]
 
 
 def tf(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

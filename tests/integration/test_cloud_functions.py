@@ -21,30 +21,30 @@ from flask.testing import FlaskClient
 from functions_framework import create_app
 from google.cloud import firestore
 from tests.integration.cloud_support import action_event_body
-from tests.support.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
 
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
-from ticketflow.adapters.libsql_database import Database, rows_as_dicts
-from ticketflow.adapters.libsql_runs import LibsqlRunStore
+from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.adapters.libsql.database import Database, rows_as_dicts
+from ticketflow.adapters.libsql.metrics import ensure_schema
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.adapters.memory import MemoryTaskQueue
-from ticketflow.adapters.offline_llm import OfflineLanguageModel
-from ticketflow.cloud import (
+from ticketflow.adapters.offline import OfflineLanguageModel
+from ticketflow.cloud.events import decode_document_change, decode_document_event
+from ticketflow.compose.cloud import (
     CloudApp,
     CloudSettings,
     UnsafeEnvironmentError,
     check_environment,
     set_app,
 )
+from ticketflow.dev.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
 from ticketflow.domain import AEC
-from ticketflow.firestore_events import decode_document_change, decode_document_event
-from ticketflow.metrics import ensure_schema
-from ticketflow.repo_index.store import LibsqlRepoIndex
+from ticketflow.domain.errors import RetryableError
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
 from ticketflow.workflow.runtime import Engine
-from ticketflow.workflow.signals import RetryableError
 
 SOURCE = str(PROJECT_ROOT / "functions" / "main.py")
 EVENTS = PROJECT_ROOT / "tests" / "fixtures" / "events"

@@ -24,14 +24,14 @@ from tests.integration.cloud_support import (
     wait_until,
     write_action,
 )
-from tests.support.emulators import PROJECT_ROOT
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import free_port
+from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.metrics import compute_stats, ensure_schema
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.dev.emulators import PROJECT_ROOT
+from ticketflow.dev.stack import free_port
 from ticketflow.domain import AEC
-from ticketflow.metrics import compute_stats, ensure_schema
-from ticketflow.repo_index.store import LibsqlRepoIndex
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"

@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
 from tests.integration.cloud_support import (
     CloudStack,
     Deployment,
@@ -36,15 +35,16 @@ from tests.integration.cloud_support import (
     write_action,
 )
 from tests.support.embedded import CLEAN, CRITICAL, QUESTIONS, SAMPLE_REPO
-from tests.support.emulators import PROJECT_ROOT, FirestoreEmulator
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
-from ticketflow.adapters.libsql_database import Database
-from ticketflow.devstack import free_port
+from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.dev.emulators import PROJECT_ROOT, FirestoreEmulator
+from ticketflow.dev.stack import free_port
 from ticketflow.domain import AEC, AECStatus
 from ticketflow.ports import ActionResult
-from ticketflow.repo_index.store import LibsqlRepoIndex
-from ticketflow.workflow.records import RunRecord, StepRecord
+from ticketflow.ports.records import RunRecord, StepRecord
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 

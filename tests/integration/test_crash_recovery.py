@@ -6,7 +6,8 @@ Each case checks that the run completes, that the ticket equals the one an
 uninterrupted run produces, and that no committed step executed again (read from
 the libSQL file: ``step_attempts`` against ``step_outputs``).
 
-The kill is injected with ``TICKETFLOW_CRASH_AT=point:step`` (see ``ticketflow.faults``).
+The kill is injected with ``TICKETFLOW_CRASH_AT=point:step``, read by
+``python -m ticketflow.testing.crash`` (the CLI armed with that crash hook).
 Steps 4 and 9 end in a suspension, whose path has no ``after_dispatch`` point; their
 boundaries are covered by ``before_execute`` of the step that follows (the resume
 of the suspension committed and dispatched, the next step claimed, nothing run).
@@ -76,7 +77,7 @@ def _env(crash_at: str | None = None) -> dict[str, str]:
 def _ticketflow(cwd: Path, db: Path, *args: str,
                 crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ticketflow.cli", "--db", str(db), *args],
+        [sys.executable, "-m", "ticketflow.testing.crash", "--db", str(db), *args],
         cwd=cwd, env=_env(crash_at), capture_output=True, text=True, timeout=TIMEOUT_S,
     )
 

@@ -16,12 +16,12 @@ from tests.support.embedded import (
     settings_for,
 )
 
-from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.cli.driver import LOCAL_UID, Reply
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC, AECStatus, ConflictError, RequiredFieldsError
-from ticketflow.driver import LOCAL_UID, Reply
 from ticketflow.ports import StepTask
+from ticketflow.ports.records import RunRecord
 from ticketflow.workflow.actions import ActionRequest, parse_action
-from ticketflow.workflow.records import RunRecord
 
 
 @pytest.fixture

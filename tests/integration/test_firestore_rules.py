@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from google.cloud import firestore
-from tests.support.emulators import AuthEmulator, FirestoreEmulator
 
-from ticketflow.adapters.firestore_documents import FirestoreDocumentStore
+from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.dev.emulators import AuthEmulator, FirestoreEmulator
 from ticketflow.domain import AEC, GenerationState
 
 RUN = "run-1"

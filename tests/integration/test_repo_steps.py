@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from tests.support.embedded import QUESTIONS, SAMPLE_REPO, new_ticket, run_to_end, settings_for
 
-from ticketflow.adapters.offline_llm import OfflineLanguageModel
-from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.adapters.offline import OfflineLanguageModel
+from ticketflow.cli.driver import LOCAL_UID, Reply
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
+from ticketflow.compose.preflight import PreflightReport, run_preflight
 from ticketflow.domain import AECStatus, FindingKind, Severity
-from ticketflow.driver import LOCAL_UID, Reply
-from ticketflow.preflight.pipeline import PreflightReport, run_preflight
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_vague_request_gets_a_missing_information_warning(indexed: EmbeddedApp) 
 def test_preflight_command_prints_the_json_shape(tmp_path: Path) -> None:
     env = {**os.environ, "TICKETFLOW_INDEX_WAIT_S": "0", "TICKETFLOW_LLM": "offline"}
     r = subprocess.run(
-        [sys.executable, "-m", "ticketflow.cli", "--db", str(tmp_path / "tf.db"), "preflight",
+        [sys.executable, "-m", "ticketflow.cli.main", "--db", str(tmp_path / "tf.db"), "preflight",
          "--repo", str(SAMPLE_REPO), "--title", "Fix the PDF download of paid invoices",
          "--description", "The bug is in `render_invoice_pdf()` in billing/pdf_renderer.py.",
          "--json"],
@@ -157,7 +157,7 @@ def test_preflight_command_prints_the_json_shape(tmp_path: Path) -> None:
     assert [f["kind"] for f in crit] == ["missing_file"]
     assert "billing/pdf.py" in crit[0]["suggestion"]
     # no ticket and no run were created
-    runs = subprocess.run([sys.executable, "-m", "ticketflow.cli", "--db",
+    runs = subprocess.run([sys.executable, "-m", "ticketflow.cli.main", "--db",
                            str(tmp_path / "tf.db"), "runs", "--json"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert json.loads(runs.stdout) == []

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BIN = [sys.executable, "-m", "ticketflow.cli"]
+BIN = [sys.executable, "-m", "ticketflow.cli.main"]
 
 
 def tf(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,9 +16,9 @@ from tests.support.embedded import (
     settings_for,
 )
 
-from ticketflow.app import EmbeddedApp, open_embedded
+from ticketflow.cli.driver import LOCAL_UID, Reply
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AECLockedError, AECStatus, InvalidTransitionError, Severity
-from ticketflow.driver import LOCAL_UID, Reply
 
 
 @pytest.fixture(params=["native", "libsql-client"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from ticketflow.app import EmbeddedApp
+from ticketflow.cli.driver import LOCAL_UID, Reply, drive
+from ticketflow.compose.embedded import EmbeddedApp
 from ticketflow.domain import AEC
-from ticketflow.driver import LOCAL_UID, Reply, drive
+from ticketflow.ports.records import RunRecord
 from ticketflow.settings import Settings
-from ticketflow.workflow.records import RunRecord
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
 

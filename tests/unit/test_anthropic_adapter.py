@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
 
-from ticketflow.adapters.anthropic_llm import (
+from ticketflow.adapters.claude import (
     ClaudeLanguageModel,
     ClaudeSettings,
     UsageRecord,
@@ -25,8 +24,9 @@ from ticketflow.domain import (
     TicketType,
     TypeDetection,
 )
+from ticketflow.domain.errors import RetryableError, TerminalError
 from ticketflow.ports import ApiEndpoint, FileHit, LLMTask
-from ticketflow.workflow.llm_tasks import (
+from ticketflow.ports.llm import (
     DETECT_TYPE,
     EXTRACT_INTENT,
     GENERATE_DRAFT,
@@ -41,7 +41,7 @@ from ticketflow.workflow.llm_tasks import (
     TicketRequest,
     TypePayload,
 )
-from ticketflow.workflow.signals import RetryableError, TerminalError
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 
 # the SDK flags the configured default model as nearing end of life; not under test here
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")

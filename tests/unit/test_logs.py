@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
-from ticketflow.logs import TRACE_FIELD, JsonFormatter, StepScopeFilter, configure_logging
-from ticketflow.tracing import StepScope, current_step
+from ticketflow.observability.logs import (
+    TRACE_FIELD,
+    JsonFormatter,
+    StepScopeFilter,
+    configure_logging,
+)
+from ticketflow.observability.tracing import StepScope, current_step
 
 SCOPE = StepScope(run_id="run-1", aec_id="aec-1", step=7, step_name="generate_draft",
                   attempt=2, trace_id="abc123")

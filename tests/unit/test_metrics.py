@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, UsageRecord
-from ticketflow.adapters.libsql_database import Database, apply_schema
-from ticketflow.adapters.libsql_runs import LibsqlRunStore
-from ticketflow.app import build_llm
-from ticketflow.metrics import (
+from ticketflow.adapters.claude import ClaudeLanguageModel, UsageRecord
+from ticketflow.adapters.libsql.database import Database, apply_schema
+from ticketflow.adapters.libsql.metrics import (
     SCHEMA,
     LlmUsageRecorder,
     compute_stats,
@@ -25,8 +23,10 @@ from ticketflow.metrics import (
     record_ticket_edit,
     run_metrics,
 )
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
+from ticketflow.compose.embedded import build_llm
+from ticketflow.observability.tracing import StepScope, current_step
 from ticketflow.settings import Settings
-from ticketflow.tracing import StepScope, current_step
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
@@ -267,10 +267,10 @@ def test_build_llm_wires_the_recorder(tmp_path: Path, monkeypatch: pytest.Monkey
 
 @pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 def test_claude_calls_through_the_fake_api_are_recorded(db: Database) -> None:
-    from tests.fakes.fake_messages_api import FakeMessagesAPI, Fault
-
-    from ticketflow.adapters.anthropic_llm import ClaudeSettings
-    from ticketflow.workflow.llm_tasks import EXTRACT_INTENT, TicketRequest
+    from ticketflow.adapters.claude import ClaudeSettings
+    from ticketflow.domain import TicketRequest
+    from ticketflow.ports.llm import EXTRACT_INTENT
+    from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 
     with FakeMessagesAPI() as api:
         api.enqueue(Fault.rate_limited(retry_after=0))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ticketflow.adapters.libsql_database import Database, Driver
+from ticketflow.adapters.libsql.database import Database, Driver
+from ticketflow.adapters.libsql.repo_index import IndexNotReadyError, LibsqlRepoIndex, fts_query
 from ticketflow.ports import RepoIndex
-from ticketflow.repo_index import store as store_module
+from ticketflow.adapters.libsql import repo_index as store_module
 from ticketflow.repo_index.extract import extract, normalize_path, route_key, split_words
-from ticketflow.repo_index.store import IndexNotReadyError, LibsqlRepoIndex, fts_query
 from ticketflow.repo_index.walker import walk
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"

@@ -1,7 +1,7 @@
 """Each workflow step on its own: a hand-built context, recorded model responses.
 
 The Claude adapter talks to the local fake Messages API (recorded responses in
-``tests/fixtures/llm``); the same steps also run on the offline provider. The
+``ticketflow/testing/recorded_llm``); the same steps also run on the offline provider. The
 repository index is the real libSQL index of ``examples/sample-repo``.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.fake_messages_api import FakeMessagesAPI
 
-from ticketflow.adapters.anthropic_llm import ClaudeLanguageModel, ClaudeSettings
+from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 from ticketflow.adapters.clock import SystemClock
-from ticketflow.adapters.libsql_database import Database
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.memory import MemoryDocumentStore
-from ticketflow.adapters.offline_llm import OfflineLanguageModel
+from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.domain import (
     Answers,
     Draft,
@@ -29,16 +29,17 @@ from ticketflow.domain import (
     Intent,
     Question,
     Severity,
+    TicketRequest,
     TicketType,
     TypeDetection,
 )
+from ticketflow.domain.errors import TerminalError
 from ticketflow.ports import FileHit, LanguageModel, RepoIndex
-from ticketflow.repo_index.store import LibsqlRepoIndex
+from ticketflow.ports.records import RunRecord
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI
 from ticketflow.workflow.context import StepContext, StepDeps
 from ticketflow.workflow.definition import CURRENT
-from ticketflow.workflow.llm_tasks import TicketRequest
-from ticketflow.workflow.records import RunRecord
-from ticketflow.workflow.signals import Suspend, TerminalError
+from ticketflow.workflow.signals import Suspend
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput, extract_intent
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput, detect_type
@@ -348,9 +349,9 @@ def test_step10_without_answers_keeps_the_draft() -> None:
 ])
 def test_offline_type_detection_weighs_the_title(title: str, description: str,
                                                  expected: str) -> None:
-    from ticketflow.adapters.offline_llm import OfflineLanguageModel
+    from ticketflow.adapters.offline import OfflineLanguageModel
     from ticketflow.domain import Intent, TypeDetection
-    from ticketflow.workflow.llm_tasks import DETECT_TYPE, TicketRequest, TypePayload
+    from ticketflow.ports.llm import DETECT_TYPE, TypePayload
 
     payload = TypePayload(request=TicketRequest(title=title, description=description),
                           intent=Intent(goal=title))
@@ -369,9 +370,9 @@ def test_evidence_is_the_whole_sentence_even_with_dotted_paths() -> None:
 
 
 def test_offline_refine_replaces_a_corrected_reference() -> None:
-    from ticketflow.adapters.offline_llm import OfflineLanguageModel
+    from ticketflow.adapters.offline import OfflineLanguageModel
     from ticketflow.domain import Draft, Question
-    from ticketflow.workflow.llm_tasks import REFINE_DRAFT, Refined, RefinePayload, TicketRequest
+    from ticketflow.ports.llm import REFINE_DRAFT, Refined, RefinePayload
 
     q = Question(id="q1", text="The request refers to the file `billing/pdf_renderer.py`, "
                  "which does not exist. What should the ticket refer to?",

@@ -45,8 +45,8 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import StepTask
-from ticketflow.workflow.signals import RetryableError
 
 log = logging.getLogger("ticketflow.cloud_tasks")
 

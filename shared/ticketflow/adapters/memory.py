@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ticketflow.adapters._documents_base import progress_fn, stamp
 from ticketflow.adapters.clock import SystemClock
+from ticketflow.adapters.documents_base import progress_fn, stamp
 from ticketflow.domain import AEC, ConflictError, GenerationState, NotFoundError
 from ticketflow.ports import ActionResult, Clock, StepTask
 

@@ -16,6 +16,9 @@ from ticketflow.domain.errors import (
     InvalidTransitionError,
     NotFoundError,
     RequiredFieldsError,
+    RetryableError,
+    StepError,
+    TerminalError,
 )
 from ticketflow.domain.models import (
     Answers,
@@ -27,6 +30,7 @@ from ticketflow.domain.models import (
     Question,
     Refinement,
     Severity,
+    TicketRequest,
     TicketType,
     TypeDetection,
 )
@@ -35,6 +39,7 @@ __all__ = [
     "AEC", "AECContent", "AECLockedError", "AECStatus", "Answers", "ConflictError",
     "DomainError", "Draft", "Finding", "FindingKind", "GenerationState", "Intent",
     "InvalidTransitionError", "NotFoundError", "Provider", "Question", "Refinement",
-    "RequiredFieldsError", "RunError", "Severity", "StepProgress", "Suspension",
-    "TicketType", "TypeDetection",
+    "RequiredFieldsError", "RetryableError", "RunError", "Severity", "StepError",
+    "StepProgress", "Suspension", "TerminalError", "TicketRequest", "TicketType",
+    "TypeDetection",
 ]

@@ -44,3 +44,38 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     code = "conflict"
+
+
+# -- the two error verbs of a step -----------------------------------------------------------
+# Retryable: transient (LLM 429/5xx/timeout, a store unavailable); the handler fails so
+# the queue retries with backoff, until the step's attempts run out. Terminal: retrying
+# cannot help (bad input, unusable output); the run and the ticket are marked failed
+# with the error persisted, and the task is acknowledged.
+
+
+class StepError(Exception):
+    """Base of the two verbs; ``code`` names the failure for people and metrics."""
+
+    code = "step_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class RetryableError(StepError):
+    """Try again later (``retry_after_s`` when the cause says how long)."""
+
+    code = "retryable"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class TerminalError(StepError):
+    """Retrying cannot help: fail the run, keep the error, acknowledge the task."""
+
+    code = "terminal"

@@ -110,3 +110,11 @@ class Answers(Model):
 
     answers: dict[str, str] = Field(default_factory=dict)
     skipped: bool = False
+
+
+class TicketRequest(Model):
+    """What a person asked for: the input of every run, pinned when the run starts."""
+
+    title: str
+    description: str = ""
+    repo: str | None = None

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from ticketflow.domain import Answers
-from ticketflow.workflow.records import RunRecord
+from ticketflow.ports.records import RunRecord
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s04_review_findings import ReviewOutput
 from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput

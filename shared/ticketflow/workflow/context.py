@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ticketflow.domain import TicketRequest
 from ticketflow.ports import Clock, DocumentStore, LanguageModel, RepoIndex
-from ticketflow.workflow.llm_tasks import TicketRequest
-from ticketflow.workflow.records import RunRecord
+from ticketflow.ports.records import RunRecord
 
 OutT = TypeVar("OutT", bound=BaseModel)
 

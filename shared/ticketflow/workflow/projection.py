@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ticketflow.domain import Draft, Finding, GenerationState, Question, StepProgress, Suspension
 from ticketflow.domain.aec import StepState
+from ticketflow.ports.records import RunRecord, StepRecord
 from ticketflow.workflow.definition import WorkflowDefinition
-from ticketflow.workflow.records import RunRecord, StepRecord
 
 
 def build_state(run: RunRecord, steps: list[StepRecord],

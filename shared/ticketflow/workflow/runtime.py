@@ -24,25 +24,25 @@ import contextvars
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ticketflow.domain import AEC, DomainError, NotFoundError, RunError
-from ticketflow.faults import crash_point
-from ticketflow.leases import lease_holder_dead, new_lease_id
+from ticketflow.domain import AEC, DomainError, NotFoundError, RunError, TicketRequest
+from ticketflow.domain.errors import RetryableError, TerminalError
+from ticketflow.observability.tracing import StepScope, current_step
 from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
+from ticketflow.ports.leases import lease_holder_dead, new_lease_id
+from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
 from ticketflow.settings import Settings
-from ticketflow.tracing import StepScope, current_step
 from ticketflow.workflow.actions import ActionRequest, Decision, decide
 from ticketflow.workflow.context import StepContext, StepDeps
 from ticketflow.workflow.definition import CURRENT, DEFINITIONS, StepSpec, WorkflowDefinition
-from ticketflow.workflow.llm_tasks import TicketRequest
 from ticketflow.workflow.projection import build_state
-from ticketflow.workflow.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
-from ticketflow.workflow.signals import RetryableError, Suspend, TerminalError
+from ticketflow.workflow.signals import Suspend
 
 log = logging.getLogger("ticketflow.runtime")
 
@@ -50,6 +50,14 @@ Outcome = Literal[
     "committed", "suspended", "completed", "failed", "duplicate", "not_active", "lost",
     "unknown_run",
 ]
+
+
+FaultHook = Callable[[str, int], None]
+"""Called with ``(point, step_index)`` at each crash point (see :mod:`ticketflow.testing.crash`)."""
+
+
+def _no_faults(point: str, step: int) -> None:
+    return None
 
 
 class StepMismatchError(RuntimeError):
@@ -79,13 +87,15 @@ class Engine:
 
     def __init__(self, *, runs: RunStore, documents: DocumentStore, queue: TaskQueue,
                  deps: StepDeps, settings: Settings | None = None,
-                 definition: WorkflowDefinition = CURRENT) -> None:
+                 definition: WorkflowDefinition = CURRENT,
+                 faults: FaultHook | None = None) -> None:
         self.runs = runs
         self.documents = documents
         self.queue = queue
         self.deps = deps
         self.settings = settings or Settings()
         self.definition = definition
+        self._fault = faults or _no_faults
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="step"
         )
@@ -214,7 +224,7 @@ class Engine:
     def _execute_scoped(self, run: RunRecord, spec: StepSpec, lease: str, timeout: float,
                         ctx: StepContext, ctx_steps: list[StepRecord]) -> StepResult:
         started = self._now()
-        crash_point("before_execute", spec.index)
+        self._fault("before_execute", spec.index)
         try:
             if spec.index == 1:
                 self._ensure_locked(run)
@@ -231,7 +241,7 @@ class Engine:
             return self._fail(run, lease, exc)
         except Exception as exc:
             return self._retry_or_fail(run, spec, lease, exc)
-        crash_point("mid_step", spec.index)
+        self._fault("mid_step", spec.index)
         record = StepRecord(
             run_id=run.run_id, step_index=spec.index, step_name=spec.name,
             status=output.outcome, output=output.doc(), detail=output.detail,
@@ -244,10 +254,10 @@ class Engine:
                                      next_task=nxt, complete=last)
         if committed is None:
             return self._lost(run, spec, lease)
-        crash_point("after_commit", spec.index)
+        self._fault("after_commit", spec.index)
         self._dispatch([nxt] if nxt else [])
         self._project_run(committed, [*ctx_steps, record])
-        crash_point("after_dispatch", spec.index)
+        self._fault("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
 
@@ -262,9 +272,9 @@ class Engine:
         committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp)
         if committed is None:
             return self._lost(run, spec, lease)
-        crash_point("after_commit", spec.index)
+        self._fault("after_commit", spec.index)
         self._project_run(committed, ctx_steps)
-        crash_point("after_dispatch", spec.index)
+        self._fault("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
     def _lost(self, run: RunRecord, spec: StepSpec, lease: str) -> StepResult:
@@ -389,7 +399,7 @@ class Engine:
                               now, step=record, next_task=nxt, cancel_reason=d.cancel_reason)
         if not ok:
             return self._reject(req, "another action already resolved this step", now)
-        crash_point("after_resume_commit", spec.index)
+        self._fault("after_resume_commit", spec.index)
         self._after_commit(run.run_id, [nxt] if nxt else [])
         return self._accepted(req)
 

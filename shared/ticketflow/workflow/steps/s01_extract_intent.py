@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ticketflow.domain import Intent, Provider
+from ticketflow.ports.llm import EXTRACT_INTENT
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import EXTRACT_INTENT
 from ticketflow.workflow.steps.base import StepOutput
 
 

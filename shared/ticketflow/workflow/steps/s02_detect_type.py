@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ticketflow.domain import Intent, TypeDetection
+from ticketflow.ports.llm import DETECT_TYPE, TypePayload
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import DETECT_TYPE, TypePayload
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 

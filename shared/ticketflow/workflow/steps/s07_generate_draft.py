@@ -7,9 +7,9 @@ that do not exist are dropped and reported in the step's detail.
 from __future__ import annotations
 
 from ticketflow.domain import Draft
+from ticketflow.domain.errors import TerminalError
+from ticketflow.ports.llm import GENERATE_DRAFT, DraftPayload
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import GENERATE_DRAFT, DraftPayload
-from ticketflow.workflow.signals import TerminalError
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ticketflow.domain import Question
+from ticketflow.ports.llm import GENERATE_QUESTIONS, Questions, QuestionsPayload
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import GENERATE_QUESTIONS, Questions, QuestionsPayload
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s03_preflight import PreflightOutput

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ticketflow.domain import Draft, Refinement
+from ticketflow.domain.errors import TerminalError
+from ticketflow.ports.llm import REFINE_DRAFT, Refined, RefinePayload
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.llm_tasks import REFINE_DRAFT, Refined, RefinePayload
-from ticketflow.workflow.signals import TerminalError
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, existing_paths
 from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput

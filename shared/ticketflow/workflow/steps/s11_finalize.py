@@ -7,8 +7,8 @@ run, the ticket is left as it is.
 from __future__ import annotations
 
 from ticketflow.domain import AEC, AECContent, AECStatus
+from ticketflow.domain.errors import TerminalError
 from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.signals import TerminalError
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput

@@ -1,0 +1,515 @@
+"""The repository index in libSQL: files, symbols, routes and settings, plus FTS5.
+
+Tables (all prefixed ``idx_``):
+
+* ``idx_repos`` - one row per repository (keyed by resolved absolute path): state
+  ``pending -> indexing -> ready | failed``, ``files_total``/``files_done``, error.
+* ``idx_files`` - one row per indexed file with its sha256; its ``id`` is also the
+  ``rowid`` of the file's row in ``idx_fts`` (so replacing a file is a keyed delete).
+* ``idx_fts`` - FTS5 over path words, symbol/route/setting words, and content.
+* ``idx_symbols``, ``idx_routes``, ``idx_settings`` - extracted facts per file.
+
+Indexing is incremental by content hash: unchanged files are not read twice, changed
+files are extracted again, and files gone from the work tree are removed. Writes are
+committed in chunks together with the progress counters, so another process polling
+:meth:`LibsqlRepoIndex.status` sees the index fill up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ticketflow.adapters.libsql.database import Database, Stmt, apply_schema
+from ticketflow.ports import ApiEndpoint, Clock, FileHit, IndexState, IndexStatus, Lookup, RefKind
+from ticketflow.repo_index.extract import (
+    FileFacts,
+    extract,
+    normalize_path,
+    route_key,
+    split_words,
+)
+from ticketflow.repo_index.walker import MAX_BYTES, looks_binary, walk
+
+Progress = Callable[[int, int, str], None]
+
+SCHEMA_VERSION = 1
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS idx_repos (
+        repo TEXT PRIMARY KEY, state TEXT NOT NULL, files_total INTEGER NOT NULL DEFAULT 0,
+        files_done INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS idx_files (
+        id INTEGER PRIMARY KEY, repo TEXT NOT NULL, path TEXT NOT NULL,
+        basename TEXT NOT NULL, sha256 TEXT NOT NULL, language TEXT, size INTEGER NOT NULL,
+        UNIQUE (repo, path))""",
+    "CREATE INDEX IF NOT EXISTS idx_files_basename ON idx_files(repo, basename)",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5(
+        path_words, symbol_words, content, tokenize = 'porter unicode61')""",
+    """CREATE TABLE IF NOT EXISTS idx_symbols (
+        repo TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+        line INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS idx_symbols_name ON idx_symbols(repo, name)",
+    "CREATE INDEX IF NOT EXISTS idx_symbols_path ON idx_symbols(repo, path)",
+    """CREATE TABLE IF NOT EXISTS idx_routes (
+        repo TEXT NOT NULL, path TEXT NOT NULL, method TEXT NOT NULL, route TEXT NOT NULL,
+        route_key TEXT NOT NULL, summary TEXT NOT NULL, origin TEXT NOT NULL,
+        line INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS idx_routes_key ON idx_routes(repo, route_key)",
+    "CREATE INDEX IF NOT EXISTS idx_routes_path ON idx_routes(repo, path)",
+    """CREATE TABLE IF NOT EXISTS idx_settings (
+        repo TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, line INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS idx_settings_name ON idx_settings(repo, name)",
+    "CREATE INDEX IF NOT EXISTS idx_settings_path ON idx_settings(repo, path)",
+]
+
+CONTENT_CHARS = 256_000
+_STOP_TEXT = """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers him his how i if in into is it its
+    itself just me more most my no nor not now of off on once only or other our ours out over
+    own same she should so some such than that the their them then there these they this
+    those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours add adds adding please want wants need needs
+    able allow allows make new implement implementing feature support ability let lets so
+    via using use etc"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+_TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec)/|(^|/)test_|[._-](test|spec)\.")
+_FACT_TABLES = ("idx_symbols", "idx_routes", "idx_settings")
+
+
+class IndexNotReadyError(RuntimeError):
+    """The repository's index is not ``ready`` (never built, building, or failed)."""
+
+    def __init__(self, repo: str, state: str) -> None:
+        self.repo = repo
+        self.state = state
+        super().__init__(
+            f"the index of {repo} is '{state}', not 'ready'; "
+            "(re)index the repository and wait for it to finish before querying"
+        )
+
+
+def repo_key(repo: str) -> str:
+    """Repositories are keyed by their resolved absolute path."""
+    return str(Path(repo).expanduser().resolve())
+
+
+def query_terms(query: str) -> list[str]:
+    """Lower-case search words of a natural-language query, stop words removed."""
+    seen: dict[str, None] = {}
+    for word in split_words(query):
+        w = word.lower()
+        if w not in STOP_WORDS and (len(w) > 1 or w.isdigit()):
+            seen.setdefault(w, None)
+    return list(seen)
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """Quoted FTS5 terms OR-ed together (prefix match for words of 3+ letters)."""
+    parts = []
+    for t in terms:
+        safe = re.sub(r"[^0-9a-z]", "", t.lower())
+        if safe:
+            parts.append(f'"{safe}"*' if len(safe) >= 3 else f'"{safe}"')
+    return " OR ".join(parts)
+
+
+class LibsqlRepoIndex:
+    """:class:`ticketflow.ports.RepoIndex` on libSQL (see the module doc).
+
+    Queries (``search``, ``lookup``, ``endpoints``, ``path_exists``) raise
+    :class:`IndexNotReadyError` unless the repository's index is ``ready``.
+    """
+
+    def __init__(self, db: Database, *, chunk_size: int = 200, clock: Clock | None = None) -> None:
+        self.db = db
+        self.chunk_size = max(1, chunk_size)
+        self._clock = clock
+        self.last_extracted: list[str] = []  # paths extracted by the latest index() run
+        self.last_removed: list[str] = []
+        apply_schema(db, "repo_index", SCHEMA_VERSION, SCHEMA)
+
+    # -- status --------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return (self._clock.now() if self._clock else datetime.now(UTC)).isoformat()
+
+    def status(self, repo: str) -> IndexStatus:
+        """Readiness of ``repo``'s index (``none`` if never indexed)."""
+        rs = self.db.execute(
+            "SELECT state, files_total, files_done, error, updated_at FROM idx_repos "
+            "WHERE repo = ?",
+            [repo_key(repo)],
+        )
+        if not rs.rows:
+            return IndexStatus(state="none")
+        state, total, done, error, updated = rs.rows[0]
+        return IndexStatus(
+            state=state,
+            files_total=int(total),
+            files_done=int(done),
+            error=error,
+            updated_at=datetime.fromisoformat(updated) if updated else None,
+        )
+
+    def _status_stmt(
+        self, key: str, state: IndexState, total: int = 0, done: int = 0, error: str | None = None
+    ) -> Stmt:
+        return (
+            "INSERT INTO idx_repos(repo, state, files_total, files_done, error, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(repo) DO UPDATE SET state = excluded.state, "
+            "files_total = excluded.files_total, files_done = excluded.files_done, "
+            "error = excluded.error, updated_at = excluded.updated_at",
+            [key, state, total, done, error, self._now()],
+        )
+
+    def mark(self, repo: str, state: IndexState, *, error: str | None = None) -> IndexStatus:
+        """Set ``repo``'s state by hand (``none`` forgets the repository's status)."""
+        key = repo_key(repo)
+        if state == "none":
+            self.db.execute("DELETE FROM idx_repos WHERE repo = ?", [key], durable=False)
+        else:
+            current = self.status(repo)
+            self.db.execute(
+                *self._status_stmt(key, state, current.files_total, current.files_done, error),
+                durable=False,
+            )
+        return self.status(repo)
+
+    def _require_ready(self, repo: str) -> str:
+        state = self.status(repo).state
+        if state != "ready":
+            raise IndexNotReadyError(repo_key(repo), state)
+        return repo_key(repo)
+
+    # -- indexing ------------------------------------------------------------------------
+
+    def index(self, repo: str, *, progress: Progress | None = None) -> IndexStatus:
+        """(Re)index ``repo`` incrementally; returns the final status.
+
+        Failures are recorded (state ``failed`` with the error) and returned rather
+        than raised, so a caller polling :meth:`status` sees the same outcome."""
+        key = repo_key(repo)
+        self.last_extracted = []
+        self.last_removed = []
+        self.db.execute(*self._status_stmt(key, "pending"), durable=False)
+        try:
+            root = Path(key)
+            if not root.is_dir():
+                raise FileNotFoundError(f"repository directory not found: {key}")
+            self._run(key, root, progress)
+        except Exception as exc:  # recorded for pollers, returned to the caller
+            done = self.status(repo)
+            self.db.execute(
+                *self._status_stmt(
+                    key, "failed", done.files_total, done.files_done, f"{type(exc).__name__}: {exc}"
+                )
+            )
+        return self.status(repo)
+
+    def _run(self, key: str, root: Path, progress: Progress | None) -> None:
+        known = {
+            str(r[0]): str(r[1])
+            for r in self.db.execute(
+                "SELECT path, sha256 FROM idx_files WHERE repo = ?", [key]
+            ).rows
+        }
+        total = sum(1 for _ in walk(root))
+        self.db.execute(*self._status_stmt(key, "indexing", total), durable=False)
+        seen: set[str] = set()
+        pending: list[Stmt] = []
+        done = 0
+        for item in walk(root):
+            if item.path in seen:
+                continue
+            seen.add(item.path)
+            done += 1
+            total = max(total, done)
+            try:
+                data = item.abspath.read_bytes()
+            except OSError:
+                data = None
+            if data is not None and len(data) <= MAX_BYTES and not looks_binary(data):
+                digest = hashlib.sha256(data).hexdigest()
+                if known.get(item.path) != digest:
+                    text = data.decode("utf-8", errors="replace")
+                    pending.extend(self._file_stmts(key, item.path, digest, len(data), text))
+                    self.last_extracted.append(item.path)
+            else:
+                seen.discard(item.path)  # vanished or became binary: drop it below
+            if len(pending) >= self.chunk_size * 8 or done % self.chunk_size == 0:
+                self._flush(key, pending, total, done)
+                pending = []
+            if progress is not None:
+                progress(done, total, item.path)
+        removed = sorted(set(known) - seen)
+        for path in removed:
+            pending.extend(self._delete_stmts(key, path))
+        self.last_removed = removed
+        pending.append(self._status_stmt(key, "ready", done, done))
+        self.db.batch(pending)
+
+    def _flush(self, key: str, stmts: list[Stmt], total: int, done: int) -> None:
+        self.db.batch([*stmts, self._status_stmt(key, "indexing", total, done)], durable=False)
+
+    def _delete_stmts(self, key: str, path: str) -> list[Stmt]:
+        args = [key, path]
+        return [
+            (
+                "DELETE FROM idx_fts WHERE rowid = (SELECT id FROM idx_files "
+                "WHERE repo = ? AND path = ?)",
+                args,
+            ),
+            *[(f"DELETE FROM {t} WHERE repo = ? AND path = ?", args) for t in _FACT_TABLES],
+            ("DELETE FROM idx_files WHERE repo = ? AND path = ?", args),
+        ]
+
+    def _file_stmts(self, key: str, path: str, digest: str, size: int, text: str) -> list[Stmt]:
+        facts = extract(path, text)
+        stmts = self._delete_stmts(key, path)[:-1]
+        stmts.append(
+            (
+                "INSERT INTO idx_files(repo, path, basename, sha256, language, size) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(repo, path) DO UPDATE SET "
+                "sha256 = excluded.sha256, language = excluded.language, size = excluded.size",
+                [key, path, PurePosixPath(path).name, digest, facts.language, size],
+            )
+        )
+        content = _searchable_content(facts, text)
+        stmts.append(
+            (
+                "INSERT INTO idx_fts(rowid, path_words, symbol_words, content) VALUES "
+                "((SELECT id FROM idx_files WHERE repo = ? AND path = ?), ?, ?, ?)",
+                [key, path, _words(path), _fact_words(facts), content],
+            )
+        )
+        for s in _unique(facts.symbols):
+            stmts.append(
+                (
+                    "INSERT INTO idx_symbols(repo, path, name, kind, line) VALUES (?, ?, ?, ?, ?)",
+                    [key, path, s.name, s.kind, s.line],
+                )
+            )
+        for r in _unique(facts.routes):
+            stmts.append(
+                (
+                    "INSERT INTO idx_routes(repo, path, method, route, route_key, summary, origin, "
+                    "line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [key, path, r.method, r.path, r.key, r.summary, r.origin, r.line],
+                )
+            )
+        for st in _unique(facts.settings):
+            stmts.append(
+                (
+                    "INSERT INTO idx_settings(repo, path, name, line) VALUES (?, ?, ?, ?)",
+                    [key, path, st.name, st.line],
+                )
+            )
+        return stmts
+
+    # -- queries -------------------------------------------------------------------------
+
+    def search(self, repo: str, query: str, limit: int = 5) -> list[FileHit]:
+        """Files ranked by relevance to ``query`` (bm25 plus path/symbol boosts)."""
+        key = self._require_ready(repo)
+        terms = query_terms(query)
+        match = fts_query(terms)
+        if not match or limit <= 0:
+            return []
+        rs = self.db.execute(
+            "SELECT f.path, f.language, bm25(idx_fts, 6.0, 3.0, 1.0) AS rank, "
+            "idx_fts.path_words, idx_fts.symbol_words, "
+            "snippet(idx_fts, 2, '', '', ' ... ', 12) FROM idx_fts "
+            "JOIN idx_files f ON f.id = idx_fts.rowid "
+            "WHERE idx_fts MATCH ? AND f.repo = ? ORDER BY rank LIMIT ?",
+            [match, key, max(50, limit * 10)],
+        )
+        if not rs.rows:
+            return []
+        best = max(-float(r[2]) for r in rs.rows) or 1.0
+        scored: list[FileHit] = []
+        for path, language, rank, path_words, symbol_words, snippet in rs.rows:
+            score = -float(rank) / best
+            score += 1.0 * _coverage(terms, str(path_words))
+            score += 0.5 * _coverage(terms, str(symbol_words))
+            if _TEST_PATH.search(str(path)):
+                score -= 0.15  # prefer the code a change touches over its tests
+            scored.append(
+                FileHit(
+                    path=path, score=round(score, 4), snippet=_clean(snippet), language=language
+                )
+            )
+        scored.sort(key=lambda h: (-h.score, h.path))
+        return scored[:limit]
+
+    def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:
+        """Does a file / symbol / route / setting called ``name`` exist?"""
+        key = self._require_ready(repo)
+        finder = {
+            "file": self._lookup_file,
+            "symbol": self._lookup_symbol,
+            "route": self._lookup_route,
+            "setting": self._lookup_setting,
+        }[kind]
+        found, matches, closest = finder(key, name.strip())
+        return Lookup(kind=kind, name=name, found=found, matches=matches, closest=closest)
+
+    def _column(self, sql: str, args: list[Any]) -> list[str]:
+        return [str(r[0]) for r in self.db.execute(sql, args).rows]
+
+    def _lookup_file(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
+        rel = name.replace("\\", "/").lstrip("/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if not rel:
+            return False, [], None
+        if self._column("SELECT path FROM idx_files WHERE repo = ? AND path = ?", [key, rel]):
+            return True, [rel], None
+        base = PurePosixPath(rel).name
+        candidates = self._column(
+            "SELECT path FROM idx_files WHERE repo = ? AND basename = ? ORDER BY path", [key, base]
+        )
+        matches = [p for p in candidates if p == rel or p.endswith("/" + rel)]
+        if len(matches) == 1:
+            return True, matches, None
+        if matches:
+            return False, matches, None
+        paths = self._column("SELECT path FROM idx_files WHERE repo = ?", [key])
+        if "/" in rel:
+            return False, [], _closest(rel, paths)
+        by_base = {PurePosixPath(p).name: p for p in sorted(paths, reverse=True)}
+        hit = _closest(base, list(by_base))
+        return False, [], by_base[hit] if hit else None
+
+    def _lookup_symbol(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
+        name = name.removesuffix("()")
+        rows = self.db.execute(
+            "SELECT DISTINCT path, line FROM idx_symbols WHERE repo = ? AND name = ? "
+            "ORDER BY path, line",
+            [key, name],
+        ).rows
+        if rows:
+            return True, [f"{r[0]}:{r[1]}" for r in rows], None
+        names = self._column("SELECT DISTINCT name FROM idx_symbols WHERE repo = ?", [key])
+        return False, [], _closest(name, names)
+
+    def _lookup_route(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
+        parts = name.split(None, 1)
+        method = parts[0].upper() if len(parts) == 2 else None
+        path = parts[1] if len(parts) == 2 else name
+        wanted = route_key(path)
+        rows = self.db.execute(
+            "SELECT DISTINCT method, route FROM idx_routes WHERE repo = ? AND route_key = ? "
+            "ORDER BY route, method",
+            [key, wanted],
+        ).rows
+        same_path = [f"{r[0]} {r[1]}" for r in rows]
+        matches = [
+            m
+            for m, r in zip(same_path, rows, strict=True)
+            if method is None or r[0] in (method, "ANY")
+        ]
+        if matches:
+            return True, matches, None
+        if same_path:
+            return False, [], same_path[0]
+        allr = self.db.execute(
+            "SELECT DISTINCT method, route FROM idx_routes WHERE repo = ?", [key]
+        ).rows
+        if method is None:
+            return False, [], _closest(normalize_path(path), [str(r[1]) for r in allr])
+        return (
+            False,
+            [],
+            _closest(f"{method} {normalize_path(path)}", [f"{r[0]} {r[1]}" for r in allr]),
+        )
+
+    def _lookup_setting(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
+        rows = self.db.execute(
+            "SELECT DISTINCT path, line FROM idx_settings WHERE repo = ? AND name = ? "
+            "ORDER BY path, line",
+            [key, name],
+        ).rows
+        if rows:
+            return True, [f"{r[0]}:{r[1]}" for r in rows], None
+        names = self._column("SELECT DISTINCT name FROM idx_settings WHERE repo = ?", [key])
+        return False, [], _closest(name, names)
+
+    def endpoints(self, repo: str) -> list[ApiEndpoint]:
+        """HTTP routes and OpenAPI operations, with the file each was found in."""
+        key = self._require_ready(repo)
+        rows = self.db.execute(
+            "SELECT method, route, path, summary FROM idx_routes WHERE repo = ? "
+            "ORDER BY route, method, origin, path",
+            [key],
+        ).rows
+        return [ApiEndpoint(method=m, path=p, source=s, summary=summ) for m, p, s, summ in rows]
+
+    def path_exists(self, repo: str, path: str) -> bool:
+        """True when ``path`` (repo-relative) is an indexed file or a directory of one."""
+        key = self._require_ready(repo)
+        rel = path.replace("\\", "/").strip("/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if not rel or rel == ".":
+            return True
+        prefix = rel.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM idx_files WHERE repo = ? AND (path = ? OR path LIKE ? ESCAPE '\\') "
+                "LIMIT 1",
+                [key, rel, prefix],
+            ).rows
+        )
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _words(text: str) -> str:
+    """Searchable words of a path or name: the parts and the original segments."""
+    parts = split_words(text)
+    segments = [s for s in re.split(r"[/\s]+", text) if s]
+    return " ".join([*parts, *segments])
+
+
+def _fact_words(facts: FileFacts) -> str:
+    names = [s.name for s in facts.symbols]
+    names += [f"{r.method} {r.path} {r.summary}" for r in facts.routes]
+    names += [s.name for s in facts.settings]
+    return " ".join(_words(n) for n in dict.fromkeys(names))
+
+
+def _searchable_content(facts: FileFacts, text: str) -> str:
+    if facts.language == "dotenv":  # keys only: values may be secrets
+        return " ".join(s.name for s in facts.settings)
+    return text[:CONTENT_CHARS]
+
+
+def _coverage(terms: list[str], words: str) -> float:
+    if not terms:
+        return 0.0
+    have = {w.lower() for w in split_words(words)}
+    hits = sum(1 for t in terms if t in have or any(w.startswith(t) for w in have))
+    return hits / len(terms)
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    lowered: dict[str, str] = {}
+    for c in candidates:
+        lowered.setdefault(c.lower(), c)
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[hits[0]] if hits else None
+
+
+def _clean(snippet: object) -> str:
+    return re.sub(r"\s+", " ", str(snippet or "")).strip()
+
+
+def _unique(items: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))

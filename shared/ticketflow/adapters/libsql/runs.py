@@ -1,0 +1,438 @@
+"""The run store in libSQL: the source of truth for workflow execution.
+
+Every state change is one atomic statement or batch, guarded in SQL:
+
+* claim: one conditional ``UPDATE ... RETURNING`` takes the step's lease;
+* commit: one batch whose first statement advances the run pointer only if the
+  run is still at this step, still running, and still leased by us; it stamps
+  ``last_commit`` so the following inserts (step output, outbox row, attempt
+  outcome) take effect only if that first statement did (``WHERE EXISTS``);
+* resume: the same shape, with a compare-and-set on the suspension token.
+
+``step_outputs`` has the primary key ``(run_id, step_index)``: a step cannot be
+committed twice, whatever the bugs above it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from libsql_client import LibsqlError, ResultSet
+
+from ticketflow.adapters.libsql.database import Database, Stmt, apply_schema, rows_as_dicts
+from ticketflow.domain import ConflictError, RunError
+from ticketflow.ports import StepTask
+from ticketflow.ports.records import (
+    ActionRecord,
+    AttemptRecord,
+    RunRecord,
+    StepRecord,
+    SuspensionRecord,
+    SweepView,
+)
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY, aec_id TEXT NOT NULL, owner_id TEXT NOT NULL,
+        workflow_version TEXT NOT NULL, status TEXT NOT NULL, step_index INTEGER NOT NULL,
+        epoch INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,
+        lease_id TEXT, lease_until TEXT, seq INTEGER NOT NULL DEFAULT 1,
+        projected_seq INTEGER NOT NULL DEFAULT 0, suspension TEXT, suspension_token TEXT,
+        suspension_expires_at TEXT, deadline_at TEXT NOT NULL, cancel_reason TEXT,
+        error TEXT, input TEXT NOT NULL, provider TEXT, trace_id TEXT, last_commit TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT)""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active_per_aec ON runs(aec_id)
+        WHERE status IN ('running', 'suspended')""",
+    "CREATE INDEX IF NOT EXISTS runs_status ON runs(status, updated_at)",
+    """CREATE TABLE IF NOT EXISTS step_outputs (
+        run_id TEXT NOT NULL, step_index INTEGER NOT NULL, step_name TEXT NOT NULL,
+        status TEXT NOT NULL, output TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL, started_at TEXT, finished_at TEXT,
+        PRIMARY KEY (run_id, step_index))""",
+    """CREATE TABLE IF NOT EXISTS step_attempts (
+        run_id TEXT NOT NULL, step_index INTEGER NOT NULL, attempt INTEGER NOT NULL,
+        lease_id TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+        outcome TEXT, error TEXT, PRIMARY KEY (run_id, step_index, attempt, lease_id))""",
+    """CREATE TABLE IF NOT EXISTS outbox (
+        task_name TEXT PRIMARY KEY, run_id TEXT NOT NULL, step_index INTEGER NOT NULL,
+        epoch INTEGER NOT NULL, created_at TEXT NOT NULL, dispatched_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(dispatched_at, created_at)",
+    """CREATE TABLE IF NOT EXISTS actions (
+        action_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, aec_id TEXT NOT NULL,
+        type TEXT NOT NULL, token TEXT NOT NULL, uid TEXT NOT NULL, answers TEXT,
+        status TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS actions_run ON actions(run_id)",
+]
+
+_COMMITTED = "EXISTS (SELECT 1 FROM runs WHERE run_id = :run AND last_commit = :commit)"
+
+
+def _ts(d: datetime | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _json(v: Any) -> str | None:
+    if v is None:
+        return None
+    if hasattr(v, "model_dump_json"):
+        return str(v.model_dump_json(by_alias=True))
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _run_from(row: dict[str, Any]) -> RunRecord:
+    return RunRecord.model_validate(
+        {
+            **{k: v for k, v in row.items() if k not in _RUN_JSON_AND_EXTRA},
+            "suspension": json.loads(row["suspension"]) if row["suspension"] else None,
+            "error": json.loads(row["error"]) if row["error"] else None,
+            "input": json.loads(row["input"]),
+            "provider": json.loads(row["provider"]) if row["provider"] else None,
+        }
+    )
+
+
+_RUN_JSON_AND_EXTRA = {
+    "suspension", "error", "input", "provider", "last_commit", "suspension_token",
+    "suspension_expires_at",
+}
+
+
+class LibsqlRunStore:
+    """``RunStore`` on a libSQL database (see module doc)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        apply_schema(db, "runs", 1, SCHEMA)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = rows_as_dicts(self.db.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))
+        return _run_from(rows[0]) if rows else None
+
+    def active_run(self, aec_id: str) -> RunRecord | None:
+        rows = rows_as_dicts(self.db.execute(
+            "SELECT * FROM runs WHERE aec_id = ? AND status IN ('running', 'suspended')",
+            [aec_id],
+        ))
+        return _run_from(rows[0]) if rows else None
+
+    def list_runs(self, limit: int = 50, *, aec_id: str | None = None) -> list[RunRecord]:
+        if aec_id is None:
+            rs = self.db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", [limit])
+        else:
+            rs = self.db.execute(
+                "SELECT * FROM runs WHERE aec_id = ? ORDER BY created_at DESC LIMIT ?",
+                [aec_id, limit],
+            )
+        return [_run_from(r) for r in rows_as_dicts(rs)]
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        rs = self.db.execute(
+            "SELECT * FROM step_outputs WHERE run_id = ? ORDER BY step_index", [run_id]
+        )
+        return [
+            StepRecord.model_validate({**r, "output": json.loads(r["output"])})
+            for r in rows_as_dicts(rs)
+        ]
+
+    def attempts(self, run_id: str) -> list[AttemptRecord]:
+        rs = self.db.execute(
+            "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY started_at", [run_id]
+        )
+        return [AttemptRecord.model_validate(r) for r in rows_as_dicts(rs)]
+
+    def get_action(self, action_id: str) -> ActionRecord | None:
+        rows = rows_as_dicts(
+            self.db.execute("SELECT * FROM actions WHERE action_id = ?", [action_id])
+        )
+        return _action_from(rows[0]) if rows else None
+
+    def actions(self, run_id: str) -> list[ActionRecord]:
+        rs = self.db.execute(
+            "SELECT * FROM actions WHERE run_id = ? ORDER BY created_at", [run_id]
+        )
+        return [_action_from(r) for r in rows_as_dicts(rs)]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> StepTask:
+        """Insert the run and the outbox row of step 1, atomically.
+
+        ``ConflictError`` if the ticket already has an active run.
+        """
+        task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch)
+        try:
+            self.db.batch([
+                (
+                    "INSERT INTO runs(run_id, aec_id, owner_id, workflow_version, status, "
+                    "step_index, epoch, seq, deadline_at, input, provider, trace_id, created_at, "
+                    "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [run.run_id, run.aec_id, run.owner_id, run.workflow_version, run.status,
+                     run.step_index, run.epoch, run.seq, _ts(run.deadline_at),
+                     _json(run.input), _json(run.provider), run.trace_id, _ts(run.created_at),
+                     _ts(run.updated_at)],
+                ),
+                _outbox_insert(task, run.created_at, conditional=False),
+            ])
+        except LibsqlError as exc:
+            if "UNIQUE" in str(exc) and "aec_id" in str(exc):
+                raise ConflictError(
+                    f"ticket {run.aec_id} already has a generation in progress"
+                ) from None
+            raise
+        return task
+
+    def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
+              now: datetime, *, steal_from: str | None = None) -> RunRecord | None:
+        """Take the step's lease if it is free, expired, or held by ``steal_from`` (a
+        holder known to be dead). Records the attempt. ``None`` if not claimable."""
+        rs = self.db.batch([
+            (
+                "UPDATE runs SET lease_id = :lease, lease_until = :until, "
+                "attempt = attempt + 1, updated_at = :now "
+                "WHERE run_id = :run AND step_index = :step AND status = 'running' "
+                "AND (lease_id IS NULL OR lease_until < :now OR lease_id = :steal) "
+                "RETURNING *",
+                {"lease": lease_id, "until": _ts(lease_until), "now": _ts(now),
+                 "run": run_id, "step": step_index, "steal": steal_from or ""},
+            ),
+            (
+                "INSERT INTO step_attempts(run_id, step_index, attempt, lease_id, started_at) "
+                "SELECT run_id, step_index, attempt, lease_id, :now FROM runs "
+                "WHERE run_id = :run AND lease_id = :lease",
+                {"now": _ts(now), "run": run_id, "lease": lease_id},
+            ),
+        ], durable=False)  # a lost lease only means the step may be claimed again
+        rows = rows_as_dicts(rs[0])
+        return _run_from(rows[0]) if rows else None
+
+    def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
+               step: StepRecord | None = None, next_task: StepTask | None = None,
+               suspension: SuspensionRecord | None = None, complete: bool = False,
+               provider: Any = None) -> RunRecord | None:
+        """Commit a claimed step (see module doc) and return the run as committed.
+        ``None`` if the lease was lost or the run was cancelled meanwhile: the caller's
+        work is discarded."""
+        sets = ["lease_id = NULL", "lease_until = NULL", "seq = seq + 1",
+                "last_commit = :commit", "updated_at = :now"]
+        commit_id = uuid.uuid4().hex  # unique per attempt: guards the inserts below
+        params: dict[str, Any] = {"run": run_id, "step": step_index, "lease": lease_id,
+                                  "commit": commit_id, "now": _ts(now)}
+        if suspension is not None:
+            sets += ["status = 'suspended'", "suspension = :susp", "suspension_token = :token",
+                     "suspension_expires_at = :sexp"]
+            params |= {"susp": _json(suspension), "token": suspension.token,
+                       "sexp": _ts(suspension.expires_at)}
+        else:
+            sets += ["step_index = step_index + 1", "attempt = 0"]
+        if complete:
+            sets += ["status = 'completed'", "finished_at = :now"]
+        if provider is not None:
+            sets.append("provider = :provider")
+            params["provider"] = _json(provider)
+        stmts: list[Stmt] = [(
+            f"UPDATE runs SET {', '.join(sets)} WHERE run_id = :run AND step_index = :step "
+            "AND status = 'running' AND lease_id = :lease RETURNING *",
+            params,
+        )]
+        if step is not None:
+            stmts.append(_step_insert(step, run_id, commit_id))
+        if next_task is not None:
+            stmts.append(_outbox_insert(next_task, now, commit=commit_id))
+        stmts.append((
+            "UPDATE step_attempts SET finished_at = :now, outcome = :outcome "
+            f"WHERE run_id = :run AND step_index = :step AND lease_id = :lease AND {_COMMITTED}",
+            {"now": _ts(now), "run": run_id, "step": step_index, "commit": commit_id,
+             "lease": lease_id,
+             "outcome": "suspended" if suspension is not None else "committed"},
+        ))
+        rows = rows_as_dicts(self.db.batch(stmts)[0])
+        return _run_from(rows[0]) if rows else None
+
+    def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
+                error: str, *, outcome: str = "retry") -> None:
+        """Give the lease back after a retryable failure so the retry can claim it, and
+        record how the attempt ended (``retry``, or ``lost`` when its commit was refused)."""
+        self.db.batch([
+            (
+                "UPDATE runs SET lease_id = NULL, lease_until = NULL, updated_at = ? "
+                "WHERE run_id = ? AND step_index = ? AND lease_id = ?",
+                [_ts(now), run_id, step_index, lease_id],
+            ),
+            (
+                "UPDATE step_attempts SET finished_at = ?, outcome = ?, error = ? "
+                "WHERE run_id = ? AND step_index = ? AND lease_id = ?",
+                [_ts(now), outcome, error[:2000], run_id, step_index, lease_id],
+            ),
+        ], durable=False)
+
+    def finish(self, run_id: str, status: str, now: datetime, *,
+               error: RunError | None = None, cancel_reason: str | None = None,
+               lease_id: str | None = None) -> bool:
+        """Move an active run to ``failed`` or ``cancelled``; only one caller wins."""
+        stmts: list[Stmt] = [(
+            "UPDATE runs SET status = :status, error = :error, cancel_reason = :reason, "
+            "lease_id = NULL, lease_until = NULL, suspension_token = NULL, seq = seq + 1, "
+            "updated_at = :now, finished_at = :now "
+            "WHERE run_id = :run AND status IN ('running', 'suspended') "
+            + ("AND lease_id = :lease" if lease_id else ""),
+            {"status": status, "error": _json(error), "reason": cancel_reason, "now": _ts(now),
+             "run": run_id, **({"lease": lease_id} if lease_id else {})},
+        )]
+        if lease_id:
+            stmts.append((
+                "UPDATE step_attempts SET finished_at = ?, outcome = 'failed', error = ? "
+                "WHERE run_id = ? AND lease_id = ?",
+                [_ts(now), error.message if error else status, run_id, lease_id],
+            ))
+        return bool(self.db.batch(stmts)[0].rows_affected == 1)
+
+    def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
+               step: StepRecord | None, next_task: StepTask | None,
+               cancel_reason: str | None = None) -> bool:
+        """Compare-and-set on the suspension token: the first valid action wins."""
+        run = self.get_run(run_id)
+        if run is None or run.suspension is None:
+            return False
+        commit_id = uuid.uuid4().hex
+        waited = now - run.suspension.suspended_at
+        deadline = run.deadline_at + max(waited, timedelta(0))
+        if cancel_reason is None:
+            sets = ("status = 'running', step_index = step_index + 1, attempt = 0, "
+                    "deadline_at = :deadline")
+        else:
+            sets = ("status = 'cancelled', cancel_reason = :reason, finished_at = :now")
+        stmts: list[Stmt] = [(
+            f"UPDATE runs SET {sets}, suspension = NULL, suspension_token = NULL, "
+            "suspension_expires_at = NULL, seq = seq + 1, last_commit = :commit, "
+            "updated_at = :now "
+            "WHERE run_id = :run AND status = 'suspended' AND suspension_token = :token",
+            {"deadline": _ts(deadline), "reason": cancel_reason, "now": _ts(now),
+             "commit": commit_id, "run": run_id, "token": token},
+        )]
+        if step is not None:
+            stmts.append(_step_insert(step, run_id, commit_id))
+        if next_task is not None:
+            stmts.append(_outbox_insert(next_task, now, commit=commit_id))
+        stmts.append(_action_insert(action, conditional_on=commit_id))
+        return bool(self.db.batch(stmts)[0].rows_affected == 1)
+
+    def record_action(self, action: ActionRecord) -> ActionRecord:
+        """Insert a (rejected) action unless its id is known; return what is stored."""
+        self.db.batch([_action_insert(action, conditional_on=None)])
+        stored = self.get_action(action.action_id)
+        assert stored is not None
+        return stored
+
+    def outbox_pending(self, older_than: datetime, limit: int = 100) -> list[StepTask]:
+        rs = self.db.execute(
+            "SELECT run_id, step_index, epoch FROM outbox WHERE dispatched_at IS NULL "
+            "AND created_at <= ? ORDER BY created_at LIMIT ?",
+            [_ts(older_than), limit],
+        )
+        return [StepTask(run_id=r[0], step_index=r[1], epoch=r[2]) for r in rs.rows]
+
+    def mark_dispatched(self, task_names: list[str], now: datetime) -> None:
+        if not task_names:
+            return
+        marks = ",".join("?" for _ in task_names)
+        self.db.execute(
+            f"UPDATE outbox SET dispatched_at = ? WHERE task_name IN ({marks})",
+            [_ts(now), *task_names], durable=False,  # re-dispatch is harmless
+        )
+
+    def mark_projected(self, run_id: str, seq: int) -> None:
+        self.db.execute(
+            "UPDATE runs SET projected_seq = MAX(projected_seq, ?) WHERE run_id = ?",
+            [seq, run_id], durable=False,
+        )
+
+    def redispatch(self, run: RunRecord, now: datetime) -> StepTask | None:
+        """A running run whose task was lost: a new epoch and a new outbox row."""
+        task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch + 1)
+        commit_id = uuid.uuid4().hex
+        stmts: list[Stmt] = [
+            (
+                "UPDATE runs SET epoch = epoch + 1, last_commit = :commit, updated_at = :now "
+                "WHERE run_id = :run AND epoch = :epoch AND status = 'running' "
+                "AND step_index = :step",
+                {"commit": commit_id, "now": _ts(now), "run": run.run_id, "epoch": run.epoch,
+                 "step": run.step_index},
+            ),
+            _outbox_insert(task, now, commit=commit_id),
+        ]
+        return task if self.db.batch(stmts)[0].rows_affected == 1 else None
+
+    def sweep_view(self, now: datetime, stalled_before: datetime,
+                   unprojected_before: datetime, limit: int = 100) -> SweepView:
+        def q(where: str, args: list[Any]) -> list[RunRecord]:
+            rs = self.db.execute(f"SELECT * FROM runs WHERE {where} LIMIT {int(limit)}", args)
+            return [_run_from(r) for r in rows_as_dicts(rs)]
+
+        n = _ts(now)
+        return SweepView(
+            expired_waits=q("status = 'suspended' AND suspension_expires_at < ?", [n]),
+            overdue=q("status = 'running' AND deadline_at < ?", [n]),
+            stalled=q(
+                "status = 'running' AND (lease_until IS NULL OR lease_until < ?) "
+                "AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
+                "o.run_id = runs.run_id AND o.dispatched_at IS NULL)",
+                [n, _ts(stalled_before)],
+            ),
+            unprojected=q(
+                "projected_seq < seq AND updated_at < ?", [_ts(unprojected_before)]
+            ),
+        )
+
+
+def _outbox_insert(task: StepTask, now: datetime, *, commit: str | None = None,
+                   conditional: bool = True) -> Stmt:
+    sql = ("INSERT INTO outbox(task_name, run_id, step_index, epoch, created_at) "
+           "SELECT :name, :run, :step, :epoch, :now")
+    if conditional:
+        sql += f" WHERE {_COMMITTED}"
+    sql += " ON CONFLICT(task_name) DO NOTHING"
+    params = {"name": task.name, "run": task.run_id, "step": task.step_index,
+              "epoch": task.epoch, "now": _ts(now)}
+    if conditional:
+        params["commit"] = commit
+    return (sql, params)
+
+
+def _step_insert(step: StepRecord, run_id: str, commit: str) -> Stmt:
+    return (
+        "INSERT INTO step_outputs(run_id, step_index, step_name, status, output, detail, "
+        "attempts, started_at, finished_at) SELECT :run, :idx, :name, :status, :output, "
+        f":detail, :attempts, :started, :finished WHERE {_COMMITTED}",
+        {"run": run_id, "idx": step.step_index, "name": step.step_name, "status": step.status,
+         "output": _json(step.output), "detail": step.detail, "attempts": step.attempts,
+         "started": _ts(step.started_at), "finished": _ts(step.finished_at),
+         "commit": commit},
+    )
+
+
+def _action_insert(action: ActionRecord, *, conditional_on: str | None) -> Stmt:
+    sql = ("INSERT INTO actions(action_id, run_id, aec_id, type, token, uid, answers, status, "
+           "reason, created_at) SELECT :id, :run, :aec, :type, :token, :uid, :answers, "
+           ":status, :reason, :created")
+    params = {"id": action.action_id, "run": action.run_id, "aec": action.aec_id,
+              "type": action.type, "token": action.token, "uid": action.uid,
+              "answers": _json(action.answers), "status": action.status,
+              "reason": action.reason, "created": _ts(action.created_at)}
+    if conditional_on is not None:
+        sql += f" WHERE {_COMMITTED}"
+        params["commit"] = conditional_on
+    return (sql + " ON CONFLICT(action_id) DO NOTHING", params)
+
+
+def _action_from(row: dict[str, Any]) -> ActionRecord:
+    return ActionRecord.model_validate(
+        {**row, "answers": json.loads(row["answers"]) if row["answers"] else None}
+    )
+
+
+__all__ = ["LibsqlRunStore", "ResultSet"]

@@ -1,0 +1,1 @@
+"""The terminal front door: ``ticketflow`` (entry point :data:`ticketflow.cli.main.app`)."""

@@ -1,0 +1,92 @@
+"""What every ``ticketflow`` command shares: the consoles, the one-line error
+guard, the global options and the embedded app they open.
+
+Exit codes: 0 done (ready, or a stop the user asked for), 1 error, 2 bad usage,
+3 the run is waiting for a person (continue it with ``answer`` or ``resume``),
+4 the run failed (the error is printed and kept on the ticket).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from libsql_client import LibsqlError
+from pydantic import ValidationError
+from rich.console import Console
+
+from ticketflow.cli.driver import ActionRejectedError
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
+from ticketflow.domain import DomainError
+from ticketflow.settings import Settings
+from ticketflow.workflow.runtime import FaultHook
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_WAITING, EXIT_FAILED = 3, 4
+
+
+@dataclass
+class Options:
+    """The global options of one invocation (``--db``), and the engine's fault hook
+    (``None`` except under the crash-test entry point, :mod:`ticketflow.testing.crash`)."""
+
+    db: str | None = None
+    faults: FaultHook | None = None
+
+
+options = Options()
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def one_line_errors(fn: F) -> F:
+    """Errors are one clear line on stderr, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CliError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(exc.code) from None
+        except (DomainError, ActionRejectedError, LookupError, PermissionError,
+                TimeoutError) as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            err.print(f"[red]error:[/] invalid {where or 'input'}: {e.get('msg')}")
+            raise typer.Exit(2) from None
+        except (LibsqlError, OSError) as exc:
+            err.print(f"[red]error:[/] database {options.db or ''}: {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def embedded() -> Iterator[EmbeddedApp]:
+    """The embedded app on the database the options name, closed on exit."""
+    settings = Settings()
+    db = options.db
+    if db:
+        settings = settings.model_copy(update={"db_url": db if ":" in db else f"file:{db}"})
+    options.db = settings.db_url
+    application = open_embedded(settings, faults=options.faults)
+    try:
+        yield application
+    finally:
+        application.close()

@@ -1,0 +1,65 @@
+"""``ticketflow preflight``: steps 1-3 and 5 alone (no ticket, no run, no suspension).
+
+Indexes the repository first (incrementally), then prints the ranked files step 5
+retrieves and the findings step 3 raises. With ``--json`` the document is::
+
+    {"retrieved_files": ["path", ...],
+     "findings": [{"kind", "severity", "evidence", "message", "suggestion"}, ...],
+     "index_state": "ready", "repo_context": "..."}
+
+Exit code 0 whatever the findings are (they are the answer, not an error).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ticketflow.cli import render
+from ticketflow.cli.common import CliError, embedded, err, one_line_errors, out
+from ticketflow.compose.preflight import run_preflight
+
+
+@one_line_errors
+def preflight_command(
+    title: Annotated[str, typer.Option(help="Ticket title.")],
+    description: Annotated[str, typer.Option(help="What is asked, in your words.")] = "",
+    repo: Annotated[Path | None, typer.Option(help="Repository work tree to check against.",
+                                              exists=True, file_okay=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")
+                       ] = False,
+) -> None:
+    """Check a request against the code (steps 1-3 and 5) without creating a ticket."""
+    if not title.strip():
+        raise CliError("a title is required (--title)", 2)
+    with embedded() as application:
+        repo_path = str(repo.resolve()) if repo else None
+        if repo_path:
+            render.index_with_progress(err if as_json else out, application.index,
+                                       repo_path)
+        report = run_preflight(title, description, repo=repo_path,
+                               index=application.index, llm=application.llm,
+                               index_wait_s=application.settings.index_wait_s)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+        return
+    out.print(f"[bold]{report.detection.type.value}[/] "
+              f"({report.detection.confidence:.0%}); repository context: "
+              f"{report.repo_detail}")
+    out.print("[bold]retrieved files[/]")
+    for hit in report.retrieved:
+        out.print(f"  {hit.score:6.3f}  {hit.path}")
+    if not report.retrieved:
+        out.print("  (none)")
+    out.print("[bold]findings[/]")
+    for f in report.findings:
+        colour = {"critical": "red", "warning": "yellow"}.get(f.severity.value, "cyan")
+        out.print(f"  [{colour}]{f.severity.value}[/] {f.kind.value}: {f.message}")
+        out.print(f"      evidence: {f.evidence}")
+        if f.suggestion:
+            out.print(f"      suggestion: {f.suggestion}")
+    if not report.findings:
+        out.print("  (none)")

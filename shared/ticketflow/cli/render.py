@@ -1,0 +1,168 @@
+"""Terminal views for the CLI: live step progress, suspension prompts, the ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.prompt import Prompt
+from rich.table import Table
+
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.cli.driver import Reply
+from ticketflow.domain import AEC, GenerationState, Suspension
+from ticketflow.ports import IndexStatus
+from ticketflow.ports.records import RunRecord
+
+ICONS = {"waiting": "·", "running": "▶", "done": "✔", "skipped": "↷", "degraded": "⚠",
+         "failed": "✖", "suspended": "⏸"}
+STYLE = {"done": "green", "skipped": "dim", "degraded": "yellow", "failed": "red",
+         "suspended": "cyan", "running": "bold"}
+SEVERITY = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+
+
+class ProgressPrinter:
+    """Prints each step once when it changes state (works in a terminal and a pipe)."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.seen: dict[int, str] = {}
+
+    def __call__(self, state: GenerationState) -> None:
+        if self.quiet:
+            return
+        for step in state.steps:
+            key = f"{step.status}:{step.detail}"
+            if step.status == "waiting" or self.seen.get(step.index) == key:
+                continue
+            if step.status == "running" and step.index in self.seen:
+                continue
+            self.seen[step.index] = key
+            style = STYLE.get(step.status, "")
+            detail = f" — {escape(step.detail)}" if step.detail else ""
+            self.console.print(
+                f"[{style}]{ICONS[step.status]} [{step.index:>2}/{state.total_steps}] "
+                f"{step.title}: {step.status}[/]{detail}")
+
+
+def ask_review(console: Console, susp: Suspension) -> Reply:
+    console.print("\n[bold red]Critical findings need your review[/]")
+    for f in susp.findings:
+        console.print(f"  [{SEVERITY[f.severity.value]}]{f.severity.value.upper()}[/] "
+                      f"{escape(f.message)}")
+        console.print(f"    evidence: [italic]{escape(f.evidence)}[/]")
+        if f.suggestion:
+            console.print(f"    suggestion: {escape(f.suggestion)}")
+    choice = Prompt.ask("proceed anyway, edit the request, or cancel (delete the ticket)?",
+                        choices=["proceed", "edit", "cancel"], default="proceed",
+                        console=console)
+    return Reply(choice)  # type: ignore[arg-type]
+
+
+def ask_questions(console: Console, susp: Suspension) -> Reply:
+    console.print("\n[bold cyan]A few questions would sharpen this ticket[/] "
+                  "(empty answer skips a question; type 'skip all' to skip them all)")
+    answers: dict[str, str] = {}
+    for i, q in enumerate(susp.questions, 1):
+        console.print(f"[bold]{i}/{len(susp.questions)}[/] {escape(q.text)}")
+        a = Prompt.ask("  answer", default="", console=console).strip()
+        if a.lower() == "skip all":
+            return Reply("skip")
+        if a:
+            answers[q.id] = a
+    return Reply("answer", answers) if answers else Reply("skip")
+
+
+def outcome(console: Console, run: RunRecord, state: GenerationState, aec: AEC | None) -> None:
+    if run.status == "completed" and aec is not None:
+        aec_view(console, aec)
+    elif run.status == "failed":
+        e = run.error
+        console.print(f"[bold red]failed[/] at step {e.step if e else '?'}: "
+                      f"{escape(e.message) if e else 'unknown error'}")
+        console.print(f"the error is kept on ticket {run.aec_id}; it is unlocked again")
+    elif run.status == "cancelled":
+        what = {"deleted": "the ticket was deleted",
+                "edit": "the ticket is a draft again: edit it and generate again",
+                "wait_expired": "nobody answered in time; the ticket is a draft again",
+                }.get(run.cancel_reason or "", "the ticket is a draft again")
+        console.print(f"[yellow]cancelled[/] ({run.cancel_reason}): {what}")
+    elif run.status == "suspended" and state.suspension is not None:
+        if state.suspension.kind == "review":
+            console.print(f"run {run.run_id} is waiting for a review of critical findings.\n"
+                          f"  continue: ticketflow answer {run.run_id} --decision "
+                          "proceed|edit|cancel")
+        else:
+            ids = ", ".join(q.id for q in state.suspension.questions)
+            console.print(f"run {run.run_id} is waiting for answers to {ids}.\n"
+                          f"  continue: ticketflow answer {run.run_id} -a "
+                          f"{state.suspension.questions[0].id}=TEXT ...   (or --skip)")
+
+
+def aec_view(console: Console, aec: AEC) -> None:
+    label = ""
+    if aec.generated_by is not None:
+        label = (" [yellow](offline heuristics, no AI)[/]" if aec.generated_by.offline
+                 else f" [dim]({aec.generated_by.name} {aec.generated_by.model or ''})[/]")
+    console.print(f"\n[bold]{escape(aec.title)}[/]  {escape('[' + aec.status.value + ']')}"
+                  f"{' locked by ' + (aec.locked_by or '') if aec.locked else ''}{label}")
+    if aec.type:
+        console.print(f"type: {aec.type.value} ({(aec.type_confidence or 0):.0%})")
+    if aec.error:
+        console.print(f"[red]error:[/] {escape(aec.error.message)}")
+    for title, items in (("Acceptance criteria", aec.acceptance_criteria),
+                         ("Assumptions", aec.assumptions), ("Repository paths", aec.repo_paths)):
+        if items:
+            console.print(f"\n[bold]{title}[/]")
+            for it in items:
+                console.print(f"  • {escape(it)}")
+    if aec.findings:
+        console.print("\n[bold]Findings[/]")
+        for f in aec.findings:
+            console.print(f"  [{SEVERITY[f.severity.value]}]{f.severity.value}[/] "
+                          f"{escape(f.message)}")
+    if aec.refinements:
+        console.print("\n[bold]Changed by your answers[/]")
+        for r in aec.refinements:
+            console.print(f"  {r.question_id}: {escape(r.change)}")
+
+
+def runs_table(console: Console, runs: list[RunRecord]) -> None:
+    t = Table("run", "ticket", "status", "step", "updated")
+    for r in runs:
+        t.add_row(r.run_id, r.aec_id, r.status, f"{min(r.step_index, 11)}/11",
+                  r.updated_at.strftime("%Y-%m-%d %H:%M:%S"))
+    console.print(t)
+
+
+def run_json(run: RunRecord, state: GenerationState, aec: AEC | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "run": {"runId": run.run_id, "aecId": run.aec_id, "status": run.status,
+                "workflowVersion": run.workflow_version, "currentStep": state.current_step,
+                "steps": [s.doc() for s in state.steps],
+                "suspension": state.suspension.doc() if state.suspension else None,
+                "error": run.error.doc() if run.error else None,
+                "cancelReason": run.cancel_reason,
+                "provider": run.provider.doc() if run.provider else None},
+    }
+    if aec is not None:
+        data["aec"] = aec.doc()
+    return data
+
+
+def index_with_progress(console: Console, index: LibsqlRepoIndex, repo: str) -> IndexStatus:
+    with Progress(TextColumn("indexing {task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(repo, total=None)
+
+        def progress(done: int, total: int, path: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        status = index.index(repo, progress=progress)
+    if status.state == "failed":
+        console.print(f"[yellow]indexing failed:[/] {status.error}; "
+                      "the run continues without repository context")
+    return status

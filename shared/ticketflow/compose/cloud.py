@@ -1,0 +1,139 @@
+"""Composition root of the cloud functions: libSQL run store (``TICKETFLOW_DB_URL``),
+Firestore document store, Cloud Tasks queue, repository index and LLM, built once
+per process on first use (a function instance serves many requests).
+
+Safety: ``FIREBASE_AUTH_EMULATOR_HOST`` makes firebase-admin accept unsigned tokens
+for the whole process, so a process that looks like production (``K_SERVICE`` is set
+by Cloud Functions / Cloud Run) refuses to start with it unless
+``TICKETFLOW_ALLOW_EMULATOR_AUTH`` is set (local runs under a ``K_SERVICE`` only).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ticketflow.adapters.clock import SystemClock
+from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings
+from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
+from ticketflow.compose.llm import build_llm, db_url_with_path
+from ticketflow.ports import Clock, LanguageModel, TaskQueue
+from ticketflow.settings import Settings
+from ticketflow.workflow.context import StepDeps
+from ticketflow.workflow.runtime import Engine, FaultHook
+
+
+class UnsafeEnvironmentError(RuntimeError):
+    """The process is configured in a way that must never reach production."""
+
+
+class CloudSettings(BaseSettings):
+    """Where the cloud adapters connect (besides ``TICKETFLOW_DB_URL`` and
+    ``TICKETFLOW_TASKS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKETFLOW_", env_file=".env",
+                                      extra="ignore", populate_by_name=True)
+
+    project_id: str = Field("demo-ticketflow", validation_alias=AliasChoices(
+        "TICKETFLOW_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"))
+    firestore_emulator_host: str | None = Field(None, validation_alias=AliasChoices(
+        "TICKETFLOW_FIRESTORE_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"))
+    firestore_timeout_s: float = Field(10.0, gt=0)
+    firestore_collection: str = "aecs"
+    cors_origins: str = Field("*", description="comma-separated origins allowed to call "
+                              "start_generation from a browser, or *")
+    allow_emulator_auth: bool = False
+
+
+def check_environment(env: Mapping[str, str] | None = None) -> None:
+    """Refuse emulator token verification in production (see module doc)."""
+    env = os.environ if env is None else env
+    production = bool(env.get("K_SERVICE"))
+    allowed = env.get("TICKETFLOW_ALLOW_EMULATOR_AUTH", "").lower() in ("1", "true", "yes")
+    if production and env.get("FIREBASE_AUTH_EMULATOR_HOST") and not allowed:
+        raise UnsafeEnvironmentError(
+            "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function (K_SERVICE="
+            f"{env.get('K_SERVICE')}): it disables ID token verification for the whole "
+            "process. Unset it (or set TICKETFLOW_ALLOW_EMULATOR_AUTH=1 for a local run).")
+
+
+@dataclass
+class CloudApp:
+    settings: Settings
+    cloud: CloudSettings
+    tasks: CloudTasksSettings
+    db: Database
+    runs: LibsqlRunStore
+    documents: FirestoreDocumentStore
+    queue: TaskQueue
+    index: LibsqlRepoIndex
+    llm: LanguageModel
+    engine: Engine
+
+    def close(self) -> None:
+        self.engine.close()
+        self.db.close()
+        self.documents.client.close()  # type: ignore[no-untyped-call]
+
+
+def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | None = None,
+                    tasks: CloudTasksSettings | None = None, llm: LanguageModel | None = None,
+                    clock: Clock | None = None, faults: FaultHook | None = None) -> CloudApp:
+    """Build the engine on the cloud adapters (settings from the environment).
+    ``faults`` is the crash tests' hook (``None`` in a deployed function)."""
+    check_environment()
+    s = settings or Settings()
+    c = cloud or CloudSettings()
+    t = tasks or CloudTasksSettings()
+    clock = clock or SystemClock()
+    db = Database(db_url_with_path(s), auth_token=s.db_auth_token, driver=s.db_driver)
+    runs = LibsqlRunStore(db)
+    documents = FirestoreDocumentStore(
+        firestore_client(c.project_id, c.firestore_emulator_host),
+        collection=c.firestore_collection, clock=clock, timeout_s=c.firestore_timeout_s)
+    queue = CloudTasksQueue(t)
+    index = LibsqlRepoIndex(db)
+    model = llm or build_llm(s)
+    deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
+                    index_wait_s=s.index_wait_s)
+    engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,
+                    faults=faults)
+    return CloudApp(s, c, t, db, runs, documents, queue, index, model, engine)
+
+
+_app: CloudApp | None = None
+_factory: Callable[[], CloudApp] = build_cloud_app
+_lock = threading.Lock()
+
+
+def get_app() -> CloudApp:
+    """The process's app, built on first use."""
+    global _app
+    if _app is None:
+        with _lock:
+            if _app is None:
+                _app = _factory()
+    return _app
+
+
+def set_app_factory(factory: Callable[[], CloudApp]) -> None:
+    """Build the process's app with ``factory`` from now on (the dev entry point arms
+    crash points and benchmark workloads this way; deployed functions never call it)."""
+    global _factory
+    with _lock:
+        _factory = factory
+
+
+def set_app(app: CloudApp | None) -> None:
+    """Install (tests) or drop the process's app."""
+    global _app
+    with _lock:
+        _app = app

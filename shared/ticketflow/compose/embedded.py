@@ -1,0 +1,63 @@
+"""Composition root of the embedded default: one libSQL file holds the runs, the
+tickets, the task queue and the repository index; an in-process worker pool runs
+the steps. The cloud functions build the same engine from other adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ticketflow.adapters.clock import SystemClock
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
+from ticketflow.adapters.libsql.queue import LibsqlTaskQueue, LocalWorkerPool
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.runs import LibsqlRunStore
+from ticketflow.compose.llm import build_llm, db_url_with_path
+from ticketflow.ports import Clock, LanguageModel
+from ticketflow.settings import Settings
+from ticketflow.workflow.context import StepDeps
+from ticketflow.workflow.runtime import Engine, FaultHook
+
+
+@dataclass
+class EmbeddedApp:
+    settings: Settings
+    db: Database
+    runs: LibsqlRunStore
+    documents: LibsqlDocumentStore
+    queue: LibsqlTaskQueue
+    index: LibsqlRepoIndex
+    llm: LanguageModel
+    engine: Engine
+
+    def worker_pool(self, workers: int | None = None) -> LocalWorkerPool:
+        s = self.settings
+        return LocalWorkerPool(
+            self.queue, self.engine.run_step, workers=workers or s.workers,
+            visibility_s=(s.step_timeout_s or 180.0) + s.lease_grace_s, poll_s=s.poll_s,
+            on_idle=self.engine.sweep, idle_every_s=s.sweep_interval_s,
+            on_start=lambda: self.engine.sweep(grace_s=0.0),
+        )
+
+    def close(self) -> None:
+        self.engine.close()
+        self.db.close()
+
+
+def open_embedded(settings: Settings | None = None, *, llm: LanguageModel | None = None,
+                  clock: Clock | None = None, faults: FaultHook | None = None) -> EmbeddedApp:
+    """Open (creating if needed) the database ``settings.db_url`` names and build the
+    engine on it. ``faults`` is the crash tests' hook (``None`` in real use)."""
+    s = settings or Settings()
+    clock = clock or SystemClock()
+    db = Database(db_url_with_path(s), auth_token=s.db_auth_token, driver=s.db_driver)
+    runs = LibsqlRunStore(db)
+    documents = LibsqlDocumentStore(db, clock)
+    queue = LibsqlTaskQueue(db, clock=clock, max_deliveries=s.max_deliveries)
+    index = LibsqlRepoIndex(db)
+    model = llm or build_llm(s)
+    deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
+                    index_wait_s=s.index_wait_s)
+    engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,
+                    faults=faults)
+    return EmbeddedApp(s, db, runs, documents, queue, index, model, engine)

@@ -1,0 +1,3 @@
+"""The local emulator suite: process supervisors for the emulators
+(:mod:`~ticketflow.dev.emulators`) and the stack ``ticketflow dev`` runs
+(:mod:`~ticketflow.dev.stack`)."""

@@ -1,0 +1,1 @@
+"""Structured logs and the step scope every log line and model call is attributed to."""
