@@ -21,7 +21,7 @@ from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC, AECStatus, ConflictError, RequiredFieldsError
 from ticketflow.ports import StepTask
 from ticketflow.ports.records import RunRecord
-from ticketflow.workflow.actions import ActionRequest, parse_action
+from ticketflow.workflow.actions import ActionRequest, Rejection, parse_action
 
 
 @pytest.fixture
@@ -135,7 +135,8 @@ def test_bad_actions_are_rejected_and_the_run_untouched(
 ])
 def test_malformed_action_documents_get_a_reason(doc: dict[str, object], reason: str) -> None:
     parsed = parse_action(doc, action_id="x", aec_id="a")
-    assert isinstance(parsed, str) and reason in parsed
+    assert isinstance(parsed, Rejection) and parsed.code == "invalid_action"
+    assert reason in parsed.reason
 
 
 def test_empty_title_is_refused() -> None:

@@ -150,7 +150,7 @@ def seed(server: FirestoreDocumentStore, owner: User, aec_id: str = "aec-1", *,
     aec = server.create(AEC.new(aec_id=aec_id, owner_id=owner.uid, title="Export CSV",
                                 description="rough request"))
     if locked:
-        state = GenerationState(run_id=RUN, status="running", current_step=1, seq=1)
+        state = GenerationState(run_id=RUN, status="running", current_step=1, total_steps=11, seq=1)
         out = server.mutate(aec_id, lambda a: a.lock_for(RUN, state))
         assert out is not None and out.locked
         return out

@@ -26,7 +26,8 @@ def draft() -> AEC:
 
 
 def gs(run: str, seq: int, status: str = "running", **kw: object) -> GenerationState:
-    return GenerationState(run_id=run, status=status, current_step=1, seq=seq, **kw)  # type: ignore[arg-type]
+    return GenerationState(run_id=run, status=status, current_step=1, total_steps=11, seq=seq,
+                           **kw)  # type: ignore[arg-type]
 
 
 def locked(run: str = "r1") -> AEC:

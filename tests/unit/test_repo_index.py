@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from ticketflow.adapters.libsql import repo_index as store_module
 from ticketflow.adapters.libsql.database import Database, Driver
 from ticketflow.adapters.libsql.repo_index import IndexNotReadyError, LibsqlRepoIndex, fts_query
 from ticketflow.ports import RepoIndex
-from ticketflow.adapters.libsql import repo_index as store_module
 from ticketflow.repo_index.extract import extract, normalize_path, route_key, split_words
 from ticketflow.repo_index.walker import walk
 

@@ -38,7 +38,7 @@ from ticketflow.compose.cloud import CloudApp, CloudSettings, get_app
 from ticketflow.domain import AECLockedError, ConflictError, DomainError, NotFoundError
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import ActionResult, StepTask
-from ticketflow.workflow.actions import parse_action
+from ticketflow.workflow.actions import Rejection, parse_action
 
 log = logging.getLogger("ticketflow.functions")
 ACTION_EVENT = "google.cloud.firestore.document.v1.created"
@@ -58,7 +58,7 @@ class StepBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
     run_id: str = Field(min_length=1, max_length=200)
-    step_index: int = Field(ge=1, le=11)
+    step_index: int = Field(ge=1)  # checked against the run's pinned definition
     epoch: int = Field(default=0, ge=0)
 
 
@@ -301,8 +301,8 @@ def on_action_created(event: Any, app: CloudApp | None = None) -> ActionResult |
     run_id = doc.fields.get("runId") if isinstance(doc.fields.get("runId"), str) else None
     data = {k: v for k, v in doc.fields.items() if k not in ("actionId", "aecId", "expired")}
     parsed = parse_action(data, action_id=action_id, aec_id=aec_id)
-    if isinstance(parsed, str):
-        result = ActionResult(action_id=action_id, status="rejected", reason=parsed,
+    if isinstance(parsed, Rejection):
+        result = ActionResult(action_id=action_id, status="rejected", reason=parsed.reason,
                               run_id=run_id, at=now)
     elif not parsed.uid or parsed.uid.startswith("system:"):
         result = ActionResult(action_id=action_id, status="rejected", run_id=run_id, at=now,

@@ -90,7 +90,7 @@ class GenerationState(Model):
     run_id: str
     status: RunState
     current_step: int
-    total_steps: int = 11
+    total_steps: int = Field(ge=1, description="how many steps the run's pinned workflow has")
     steps: list[StepProgress] = Field(default_factory=list)
     suspension: Suspension | None = None
     error: RunError | None = None

@@ -24,7 +24,8 @@ class SuspensionRecord(Model):
 
 
 class RunRecord(Model):
-    """One generation run. ``step_index`` is the next step to execute (12 = done)."""
+    """One generation run. ``step_index`` is the next step to execute (past the last
+    one when the run is done)."""
 
     run_id: str
     aec_id: str

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from ticketflow.domain import TicketRequest
 from ticketflow.ports import Clock, DocumentStore, LanguageModel, RepoIndex
 from ticketflow.ports.records import RunRecord
+from ticketflow.workflow.steps.base import StepOutput
 
-OutT = TypeVar("OutT", bound=BaseModel)
+OutT = TypeVar("OutT", bound=StepOutput)
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,9 @@ class StepContext:
     def request(self) -> TicketRequest:
         return TicketRequest.model_validate(self.run.input)
 
-    def output(self, step_name: str, model: type[OutT]) -> OutT:
-        """The committed output of an earlier step, parsed into its model."""
-        if step_name not in self.outputs:
-            raise KeyError(f"step '{step_name}' has no committed output in run {self.run.run_id}")
-        return model.model_validate(self.outputs[step_name])
+    def output(self, model: type[OutT]) -> OutT:
+        """The committed output of the earlier step that produces ``model``."""
+        name = model.STEP
+        if name not in self.outputs:
+            raise KeyError(f"step '{name}' has no committed output in run {self.run.run_id}")
+        return model.model_validate(self.outputs[name])

@@ -75,13 +75,32 @@ STEPS: tuple[StepSpec, ...] = (
              LLM_RETRY, 180.0),
     StepSpec(11, "finalize", "Finalize", finalize, FinalizeOutput, LOCAL_RETRY, 30.0),
 )
-TOTAL_STEPS = len(STEPS)
 
 
 @dataclass(frozen=True)
 class WorkflowDefinition:
+    """One version of the workflow. Checked when it is built: steps are numbered 1..n
+    in order, and each step's output model names that step (``StepOutput.STEP``), so
+    that outputs can be looked up by type."""
+
     version: str
     steps: tuple[StepSpec, ...]
+
+    def __post_init__(self) -> None:
+        for i, spec in enumerate(self.steps, start=1):
+            if spec.index != i:
+                raise ValueError(f"{self.version}: step '{spec.name}' is numbered "
+                                 f"{spec.index}, expected {i}")
+            if spec.name != spec.output.STEP:
+                raise ValueError(f"{self.version}: {spec.output.__name__}.STEP is "
+                                 f"'{spec.output.STEP}', expected '{spec.name}'")
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    def has_step(self, index: int) -> bool:
+        return 1 <= index <= len(self.steps)
 
     def step(self, index: int) -> StepSpec:
         return self.steps[index - 1]

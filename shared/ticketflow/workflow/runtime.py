@@ -38,7 +38,7 @@ from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
 from ticketflow.ports.leases import lease_holder_dead, new_lease_id
 from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
 from ticketflow.settings import Settings
-from ticketflow.workflow.actions import ActionRequest, Decision, decide
+from ticketflow.workflow.actions import ActionRequest, Decision, Rejection, decide
 from ticketflow.workflow.context import StepContext, StepDeps
 from ticketflow.workflow.definition import CURRENT, DEFINITIONS, StepSpec, WorkflowDefinition
 from ticketflow.workflow.projection import build_state
@@ -369,12 +369,13 @@ class Engine:
         run = self.runs.get_run(req.run_id)
         now = self._now()
         decision = decide(req, run)
-        if isinstance(decision, str):
+        if isinstance(decision, Rejection):
             return self._reject(req, decision, now)
         assert run is not None
         if req.type == "abort":
             if not self.runs.finish(run.run_id, "cancelled", now, cancel_reason="user"):
-                return self._reject(req, "the run already finished", now)
+                return self._reject(req, Rejection("run_finished", "the run already finished"),
+                                    now)
             self.runs.record_action(self._record(req, "accepted", None, now))
             self._after_commit(run.run_id, [])
             return self._accepted(req)
@@ -398,7 +399,9 @@ class Engine:
         ok = self.runs.resume(run.run_id, req.token, self._record(req, "accepted", None, now),
                               now, step=record, next_task=nxt, cancel_reason=d.cancel_reason)
         if not ok:
-            return self._reject(req, "another action already resolved this step", now)
+            return self._reject(req, Rejection("already_resolved",
+                                               "another action already resolved this step"),
+                                now)
         self._fault("after_resume_commit", spec.index)
         self._after_commit(run.run_id, [nxt] if nxt else [])
         return self._accepted(req)
@@ -410,10 +413,10 @@ class Engine:
                             type=req.type, token=req.token, uid=req.uid, answers=answers,
                             status=status, reason=reason, created_at=now)
 
-    def _reject(self, req: ActionRequest, reason: str, now: datetime) -> ActionRecord:
-        stored = self.runs.record_action(self._record(req, "rejected", reason, now))
+    def _reject(self, req: ActionRequest, why: Rejection, now: datetime) -> ActionRecord:
+        stored = self.runs.record_action(self._record(req, "rejected", why.reason, now))
         log.info("action rejected", extra={"run_id": req.run_id, "action_id": req.action_id,
-                                           "reason": reason})
+                                           "code": why.code, "reason": why.reason})
         return stored
 
     def _accepted(self, req: ActionRequest) -> ActionRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Intent, Provider
 from ticketflow.ports.llm import EXTRACT_INTENT
 from ticketflow.workflow.context import StepContext
@@ -9,6 +11,8 @@ from ticketflow.workflow.steps.base import StepOutput
 
 
 class IntentOutput(StepOutput):
+    STEP: ClassVar[str] = "extract_intent"
+
     intent: Intent
     provider: Provider
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Intent, TypeDetection
 from ticketflow.ports.llm import DETECT_TYPE, TypePayload
 from ticketflow.workflow.context import StepContext
@@ -10,11 +12,13 @@ from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 
 
 class TypeOutput(StepOutput):
+    STEP: ClassVar[str] = "detect_type"
+
     detection: TypeDetection
 
 
 def detect_type(ctx: StepContext) -> TypeOutput:
-    intent: Intent = ctx.output("extract_intent", IntentOutput).intent
+    intent: Intent = ctx.output(IntentOutput).intent
     det = ctx.deps.llm.generate(DETECT_TYPE, TypePayload(request=ctx.request, intent=intent),
                                 TypeDetection)
     return TypeOutput(detection=det, detail=f"{det.type.value} ({det.confidence:.0%})")

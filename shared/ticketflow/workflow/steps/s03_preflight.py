@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Finding, Severity
 from ticketflow.preflight import validate_request
 from ticketflow.workflow.context import StepContext
@@ -9,6 +11,8 @@ from ticketflow.workflow.steps.base import StepOutput
 
 
 class PreflightOutput(StepOutput):
+    STEP: ClassVar[str] = "preflight"
+
     findings: list[Finding]
     index_state: str = "none"
 

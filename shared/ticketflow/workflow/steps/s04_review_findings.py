@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.signals import Suspend
@@ -11,12 +11,14 @@ from ticketflow.workflow.steps.s03_preflight import PreflightOutput
 
 
 class ReviewOutput(StepOutput):
+    STEP: ClassVar[str] = "review_findings"
+
     decision: Literal["no_critical_findings", "proceed", "expired_proceed"]
     action_id: str | None = None
 
 
 def review_findings(ctx: StepContext) -> ReviewOutput:
-    pre = ctx.output("preflight", PreflightOutput)
+    pre = ctx.output(PreflightOutput)
     critical = pre.critical
     if not critical:
         return ReviewOutput(decision="no_critical_findings", outcome="skipped",

@@ -12,6 +12,7 @@ the strongest relevance signal there is.
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from ticketflow.ports import FileHit, RepoIndex
 from ticketflow.preflight import extract_references
@@ -24,6 +25,8 @@ MAX_PINNED = 3
 
 
 class RepoContextOutput(StepOutput):
+    STEP: ClassVar[str] = "gather_repo_context"
+
     index_state: str
     files: list[FileHit] = []
     message: str = ""
@@ -90,7 +93,7 @@ def gather_repo_context(ctx: StepContext) -> RepoContextOutput:
         }[status.state]
         return RepoContextOutput(index_state=status.state, outcome="degraded", message=msg,
                                  detail=f"{msg}; continuing without repository context")
-    intent = ctx.output("extract_intent", IntentOutput).intent
+    intent = ctx.output(IntentOutput).intent
     text = f"{req.title}.\n{req.description}"
     query = " ".join(dict.fromkeys([req.title, intent.goal, *intent.in_scope, req.description]))
     hits = retrieve(index, req.repo, query, text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.ports import ApiEndpoint
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.steps.base import StepOutput
@@ -9,12 +11,14 @@ from ticketflow.workflow.steps.s05_repo_context import RepoContextOutput
 
 
 class ApiContextOutput(StepOutput):
+    STEP: ClassVar[str] = "gather_api_context"
+
     endpoints: list[ApiEndpoint] = []
 
 
 def gather_api_context(ctx: StepContext) -> ApiContextOutput:
     req = ctx.request
-    repo_ctx = ctx.output("gather_repo_context", RepoContextOutput)
+    repo_ctx = ctx.output(RepoContextOutput)
     if not req.repo or ctx.deps.index is None or repo_ctx.index_state != "ready":
         return ApiContextOutput(outcome="skipped", detail="no ready repository index")
     endpoints = ctx.deps.index.endpoints(req.repo)

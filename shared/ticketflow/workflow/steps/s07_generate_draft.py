@@ -6,6 +6,8 @@ that do not exist are dropped and reported in the step's detail.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Draft
 from ticketflow.domain.errors import TerminalError
 from ticketflow.ports.llm import GENERATE_DRAFT, DraftPayload
@@ -19,6 +21,8 @@ from ticketflow.workflow.steps.s06_api_context import ApiContextOutput
 
 
 class DraftOutput(StepOutput):
+    STEP: ClassVar[str] = "generate_draft"
+
     draft: Draft
     dropped_paths: list[str] = []
 
@@ -36,14 +40,14 @@ def existing_paths(ctx: StepContext, paths: list[str]) -> tuple[list[str], list[
 
 
 def generate_draft(ctx: StepContext) -> DraftOutput:
-    repo_ctx = ctx.output("gather_repo_context", RepoContextOutput)
+    repo_ctx = ctx.output(RepoContextOutput)
     payload = DraftPayload(
         request=ctx.request,
-        intent=ctx.output("extract_intent", IntentOutput).intent,
-        type=ctx.output("detect_type", TypeOutput).detection,
-        findings=ctx.output("preflight", PreflightOutput).findings,
+        intent=ctx.output(IntentOutput).intent,
+        type=ctx.output(TypeOutput).detection,
+        findings=ctx.output(PreflightOutput).findings,
         repo_files=repo_ctx.files,
-        endpoints=ctx.output("gather_api_context", ApiContextOutput).endpoints,
+        endpoints=ctx.output(ApiContextOutput).endpoints,
         known_paths=[f.path for f in repo_ctx.files],
     )
     draft = ctx.deps.llm.generate(GENERATE_DRAFT, payload, Draft)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Question
 from ticketflow.ports.llm import GENERATE_QUESTIONS, Questions, QuestionsPayload
 from ticketflow.workflow.context import StepContext
@@ -12,15 +14,17 @@ from ticketflow.workflow.steps.s07_generate_draft import DraftOutput
 
 
 class QuestionsOutput(StepOutput):
+    STEP: ClassVar[str] = "generate_questions"
+
     questions: list[Question] = []
 
 
 def generate_questions(ctx: StepContext) -> QuestionsOutput:
     payload = QuestionsPayload(
         request=ctx.request,
-        intent=ctx.output("extract_intent", IntentOutput).intent,
-        findings=ctx.output("preflight", PreflightOutput).findings,
-        draft=ctx.output("generate_draft", DraftOutput).draft,
+        intent=ctx.output(IntentOutput).intent,
+        findings=ctx.output(PreflightOutput).findings,
+        draft=ctx.output(DraftOutput).draft,
     )
     qs = ctx.deps.llm.generate(GENERATE_QUESTIONS, payload, Questions).questions
     ids = [q.id for q in qs]

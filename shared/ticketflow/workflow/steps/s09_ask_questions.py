@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Answers
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.signals import Suspend
@@ -11,14 +13,16 @@ from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
 
 
 class AnswersOutput(StepOutput):
+    STEP: ClassVar[str] = "ask_questions"
+
     answers: Answers
     action_id: str | None = None
 
 
 def ask_questions(ctx: StepContext) -> AnswersOutput:
-    qs = ctx.output("generate_questions", QuestionsOutput).questions
+    qs = ctx.output(QuestionsOutput).questions
     if not qs:
         return AnswersOutput(answers=Answers(skipped=True), outcome="skipped",
                              detail="no questions to ask")
-    draft = ctx.output("generate_draft", DraftOutput).draft
+    draft = ctx.output(DraftOutput).draft
     raise Suspend("questions", {"questions": [q.doc() for q in qs], "draft": draft.doc()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import Draft, Refinement
 from ticketflow.domain.errors import TerminalError
 from ticketflow.ports.llm import REFINE_DRAFT, Refined, RefinePayload
@@ -13,19 +15,21 @@ from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
 
 
 class RefineOutput(StepOutput):
+    STEP: ClassVar[str] = "refine_draft"
+
     draft: Draft
     refinements: list[Refinement] = []
 
 
 def refine_draft(ctx: StepContext) -> RefineOutput:
-    draft_out = ctx.output("generate_draft", DraftOutput)
-    answers = ctx.output("ask_questions", AnswersOutput).answers
+    draft_out = ctx.output(DraftOutput)
+    answers = ctx.output(AnswersOutput).answers
     if answers.skipped or not answers.answers:
         return RefineOutput(draft=draft_out.draft, outcome="skipped",
                             detail="no answers: draft kept as is")
     payload = RefinePayload(
         request=ctx.request, draft=draft_out.draft,
-        questions=ctx.output("generate_questions", QuestionsOutput).questions,
+        questions=ctx.output(QuestionsOutput).questions,
         answers=answers.answers, known_paths=draft_out.draft.repo_paths,
     )
     refined = ctx.deps.llm.generate(REFINE_DRAFT, payload, Refined)

@@ -6,6 +6,8 @@ run, the ticket is left as it is.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ticketflow.domain import AEC, AECContent, AECStatus
 from ticketflow.domain.errors import TerminalError
 from ticketflow.workflow.context import StepContext
@@ -19,21 +21,23 @@ from ticketflow.workflow.steps.s10_refine_draft import RefineOutput
 
 
 class FinalizeOutput(StepOutput):
+    STEP: ClassVar[str] = "finalize"
+
     aec_id: str
     status: str
 
 
 def build_content(ctx: StepContext) -> AECContent:
-    intent_out = ctx.output("extract_intent", IntentOutput)
-    det = ctx.output("detect_type", TypeOutput).detection
-    refined = ctx.output("refine_draft", RefineOutput)
-    answers = ctx.output("ask_questions", AnswersOutput).answers
+    intent_out = ctx.output(IntentOutput)
+    det = ctx.output(TypeOutput).detection
+    refined = ctx.output(RefineOutput)
+    answers = ctx.output(AnswersOutput).answers
     return AECContent(
         type=det.type, type_confidence=det.confidence, intent=intent_out.intent,
         acceptance_criteria=refined.draft.acceptance_criteria,
         assumptions=refined.draft.assumptions, repo_paths=refined.draft.repo_paths,
-        findings=ctx.output("preflight", PreflightOutput).findings,
-        questions=ctx.output("generate_questions", QuestionsOutput).questions,
+        findings=ctx.output(PreflightOutput).findings,
+        questions=ctx.output(QuestionsOutput).questions,
         answers=answers.answers, refinements=refined.refinements,
         generated_by=intent_out.provider,
     )
