@@ -28,8 +28,9 @@ demo: $(STAMP)
 	@if [ -t 0 ]; then $(BIN)/ticketflow generate --sample invoice-csv-export; \
 	else $(BIN)/ticketflow generate --sample invoice-csv-export --skip-questions; fi
 
-## The whole test suite (what CI runs).
+## The whole test suite (what CI runs): lint (with the import layers), web, Python.
 test: $(STAMP) node_modules/.installed web/node_modules/.installed
+	$(MAKE) lint
 	$(MAKE) test-web
 	$(MAKE) test-python
 
@@ -40,9 +41,11 @@ test-python: $(STAMP)
 test-web: web/node_modules/.installed
 	cd web && npm test --silent && npm run build --silent
 
+## ruff, mypy (strict), and the import-layer contract (docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check shared functions tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@for b in bench/w*.py; do echo "== $$b"; $(BIN)/python $$b; done

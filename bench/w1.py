@@ -1,4 +1,4 @@
-"""W1: orchestration overhead of the embedded default (see BENCHMARKS.md).
+"""W1: orchestration overhead of the embedded default (definitions: docs/benchmarks.md).
 
 The real 11-step workflow shape (names, indices, retry policies, timeouts, the two
 suspensions) with every handler replaced by an instant no-op that returns about

@@ -1,4 +1,4 @@
-"""W2: the cloud path on the emulator suite (see BENCHMARKS.md).
+"""W2: the cloud path on the emulator suite (definitions: docs/benchmarks.md).
 
 The W1 workload (11 no-op steps returning about 1 KB, a critical finding at step 4
 and questions at step 9, both answered as soon as they are seen) through the real

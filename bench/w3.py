@@ -1,4 +1,4 @@
-"""W3: chaos soak of the embedded default (see BENCHMARKS.md).
+"""W3: chaos soak of the embedded default (definitions: docs/benchmarks.md).
 
 Runs the real 11-step workflow (Claude adapter against the local fake Messages API,
 the real preflight against ``examples/sample-repo``) in worker *processes* sharing

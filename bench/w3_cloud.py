@@ -1,4 +1,4 @@
-"""W3, cloud part: the chaos soak through the real cloud stack (see BENCHMARKS.md).
+"""W3, cloud part: the chaos soak through the real cloud stack (definitions: docs/benchmarks.md).
 
 Every piece in its own process, as in the end-to-end tests: the functions
 (``functions/dev_app.py``, every target, werkzeug's single-process server so that a

@@ -1,4 +1,4 @@
-"""W4: ticket quality of the code-aware parts (see BENCHMARKS.md).
+"""W4: ticket quality of the code-aware parts (definitions: docs/benchmarks.md).
 
 A labelled set of ticket requests (``bench/w4_cases.json``) over the bundled sample
 repository and over public code nobody on the team wrote: the source distributions

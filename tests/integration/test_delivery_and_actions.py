@@ -216,8 +216,11 @@ def test_replay_with_a_different_step_name_fails_loudly(app: EmbeddedApp) -> Non
     assert app.engine.run_step(StepTask(run_id=run.run_id, step_index=1)).outcome == \
         "committed"
     pinned = DEFINITIONS[run.workflow_version]
+    first = pinned.steps[0]
+    goal_output = type("GoalOutput", (first.output,), {"STEP": "extract_goal"})
     renamed = dataclasses.replace(pinned, steps=(
-        dataclasses.replace(pinned.steps[0], name="extract_goal"), *pinned.steps[1:]))
+        dataclasses.replace(first, name="extract_goal", output=goal_output),
+        *pinned.steps[1:]))
     DEFINITIONS[run.workflow_version] = renamed
     try:
         result = app.engine.run_step(StepTask(run_id=run.run_id, step_index=2))
