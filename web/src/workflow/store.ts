@@ -140,7 +140,7 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
         return;
       }
       stopWatching();
-      set({ ...EMPTY_VIEW, ...LOCAL_INITIAL, aecId, viewer: viewer ?? null });
+      set({ ...EMPTY_VIEW, ...LOCAL_INITIAL, aecId, viewer: viewer ?? s.viewer });
     },
 
     ingest(aec) {
