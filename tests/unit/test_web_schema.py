@@ -41,7 +41,7 @@ def _full_ticket() -> AEC:
                       message="a.py does not exist")
     question = Question(id="q1", text="Which format?", choices=["CSV"])
     state = GenerationState(
-        run_id="r1", status="suspended", current_step=9, seq=3, updated_at=NOW,
+        run_id="r1", status="suspended", current_step=9, total_steps=11, seq=3, updated_at=NOW,
         steps=[StepProgress(index=1, name="extract_intent", title="Extract intent",
                             started_at=NOW, finished_at=NOW)],
         suspension=Suspension(kind="questions", token="t", findings=[finding],

@@ -110,7 +110,10 @@ export interface GenerationState {
   runId: string;
   status: 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
   currentStep: number;
-  totalSteps?: number;
+  /**
+   * how many steps the run's pinned workflow has
+   */
+  totalSteps: number;
   steps?: StepProgress[];
   suspension?: Suspension | null;
   error?: RunError | null;
@@ -162,6 +165,9 @@ export interface ActionRequest {
   } | null;
   expired?: boolean;
 }
+/**
+ * The server's verdict on a person's action, written back on the action document.
+ */
 export interface ActionResult {
   actionId: string;
   status: 'accepted' | 'rejected';
