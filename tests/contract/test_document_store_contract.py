@@ -84,7 +84,8 @@ def new_aec(aec_id: str = "aec-1", owner: str = "alice", title: str = "Export CS
 def progress(seq: int, *, run_id: str = RUN, status: str = "running", step: int = 1,
              **extra: Any) -> GenerationState:
     return GenerationState.model_validate(
-        {"run_id": run_id, "status": status, "current_step": step, "seq": seq, **extra}
+        {"run_id": run_id, "status": status, "current_step": step, "total_steps": 11,
+         "seq": seq, **extra}
     )
 
 
