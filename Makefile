@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-python test-web lint bench dev clean
+.PHONY: demo test test-python test-web web-models lint bench dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,12 @@ test-python: $(STAMP)
 
 test-web: web/node_modules/.installed
 	cd web && npm test --silent && npm run build --silent
+
+## The page's document types, generated from the pydantic models (commit both files;
+## tests/unit/test_web_schema.py and web/test/models.test.ts fail while they are stale).
+web-models: $(STAMP) web/node_modules/.installed
+	$(BIN)/python -m ticketflow.dev.web_schema --out web/src/generated/models.schema.json
+	cd web && npm run models --silent
 
 ## ruff, mypy (strict), and the import-layer contract (docs/architecture.md).
 lint: $(STAMP)

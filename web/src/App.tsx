@@ -44,7 +44,7 @@ export function App() {
         {user === null && <SignIn />}
         {user && route.name === 'list' && <TicketList uid={user.uid} />}
         {user && route.name === 'new' && <NewTicket uid={user.uid} />}
-        {user && route.name === 'ticket' && <TicketView aecId={route.aecId} />}
+        {user && route.name === 'ticket' && <TicketView aecId={route.aecId} uid={user.uid} />}
       </main>
     </div>
   );

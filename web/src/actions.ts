@@ -10,6 +10,7 @@ import {
   serverTimestamp,
   type Unsubscribe,
 } from 'firebase/firestore';
+import { actionConverter, deliver } from './converters';
 import { currentUid, getDb } from './firebase';
 import type { ActionResult, ActionType } from './types';
 
@@ -21,23 +22,27 @@ export interface ActionInput {
   answers?: Record<string, string>;
 }
 
+function actions(aecId: string) {
+  return collection(getDb(), 'aecs', aecId, 'actions').withConverter(actionConverter);
+}
+
 /** Write one action document; resolves to its id. */
 export async function writeAction(aecId: string, input: ActionInput): Promise<string> {
-  const data: Record<string, unknown> = {
+  const ref = await addDoc(actions(aecId), {
     type: input.type,
     runId: input.runId,
     token: input.type === 'abort' ? '' : input.token,
     uid: currentUid(),
     createdAt: serverTimestamp(),
-  };
-  if (input.answers !== undefined) data.answers = input.answers;
-  const ref = await addDoc(collection(getDb(), 'aecs', aecId, 'actions'), data);
+    ...(input.answers !== undefined ? { answers: input.answers } : {}),
+  });
   return ref.id;
 }
 
 /**
  * Follow the server's verdict on an action. `onResult` gets the result once it is
- * written; `onGone` when the action document disappears (e.g. the ticket was deleted).
+ * written; `onGone` when the action document disappears (e.g. the ticket was deleted)
+ * or cannot be read.
  */
 export function watchActionResult(
   aecId: string,
@@ -45,19 +50,23 @@ export function watchActionResult(
   onResult: (result: ActionResult) => void,
   onGone?: () => void,
 ): Unsubscribe {
-  const ref = doc(getDb(), 'aecs', aecId, 'actions', actionId);
+  const ref = doc(actions(aecId), actionId);
+  const gone = () => onGone?.();
   return onSnapshot(
     ref,
     (snap) => {
       if (!snap.exists()) {
-        onGone?.();
+        gone();
         return;
       }
-      const result = snap.get('result') as ActionResult | undefined;
-      if (result && (result.status === 'accepted' || result.status === 'rejected')) {
-        onResult(result);
-      }
+      deliver(
+        () => snap.data(),
+        (action) => {
+          if (action.result) onResult(action.result);
+        },
+        gone,
+      );
     },
-    () => onGone?.(),
+    gone,
   );
 }

@@ -9,9 +9,9 @@ import {
   setDoc,
   updateDoc,
   where,
-  type DocumentSnapshot,
   type Unsubscribe,
 } from 'firebase/firestore';
+import { aecConverter, deliver } from './converters';
 import { getDb } from './firebase';
 import type { AecDoc } from './types';
 
@@ -21,9 +21,12 @@ export interface TicketInput {
   repo: string;
 }
 
-function toAec(snap: DocumentSnapshot): AecDoc {
-  const data = snap.data({ serverTimestamps: 'estimate' }) ?? {};
-  return { ...(data as Omit<AecDoc, 'id'>), id: snap.id } as AecDoc;
+function tickets() {
+  return collection(getDb(), 'aecs').withConverter(aecConverter);
+}
+
+function ticket(aecId: string) {
+  return doc(getDb(), 'aecs', aecId).withConverter(aecConverter);
 }
 
 /** Live list of the user's tickets, newest change first. */
@@ -32,12 +35,12 @@ export function subscribeTickets(
   onData: (tickets: AecDoc[]) => void,
   onError: (e: Error) => void,
 ): Unsubscribe {
-  const q = query(
-    collection(getDb(), 'aecs'),
-    where('ownerId', '==', uid),
-    orderBy('updatedAt', 'desc'),
+  const q = query(tickets(), where('ownerId', '==', uid), orderBy('updatedAt', 'desc'));
+  return onSnapshot(
+    q,
+    (snap) => deliver(() => snap.docs.map((d) => d.data()), onData, onError),
+    onError,
   );
-  return onSnapshot(q, (snap) => onData(snap.docs.map(toAec)), onError);
 }
 
 /** Live single ticket; `null` when it does not exist (e.g. deleted after cancel). */
@@ -47,15 +50,15 @@ export function subscribeTicket(
   onError: (e: Error) => void,
 ): Unsubscribe {
   return onSnapshot(
-    doc(getDb(), 'aecs', aecId),
-    (snap) => onData(snap.exists() ? toAec(snap) : null),
+    ticket(aecId),
+    (snap) => deliver(() => (snap.exists() ? snap.data() : null), onData, onError),
     onError,
   );
 }
 
 /** Create a draft ticket; resolves to its id. */
 export async function createTicket(uid: string, input: TicketInput): Promise<string> {
-  const ref = doc(collection(getDb(), 'aecs'));
+  const ref = doc(tickets());
   await setDoc(ref, {
     id: ref.id,
     ownerId: uid,
@@ -73,7 +76,7 @@ export async function createTicket(uid: string, input: TicketInput): Promise<str
 
 /** Edit a ticket's text (only allowed while it is not locked). */
 export async function updateTicket(aecId: string, input: TicketInput): Promise<void> {
-  await updateDoc(doc(getDb(), 'aecs', aecId), {
+  await updateDoc(ticket(aecId), {
     title: input.title.trim(),
     description: input.description.trim(),
     repo: input.repo.trim() || null,

@@ -234,14 +234,14 @@ describe('TicketView', () => {
   });
 
   it('shows the loading state until the first snapshot', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     expect(screen.getByTestId('ticket-loading')).toBeInTheDocument();
     push(aec('generating'));
     expect(screen.getByTestId('ticket-view')).toHaveAttribute('data-status', 'generating');
   });
 
   it('locks the content while generating', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('generating'));
     expect(screen.getByTestId('locked-note')).toBeInTheDocument();
     expect(screen.queryByTestId('edit-title')).not.toBeInTheDocument();
@@ -251,20 +251,20 @@ describe('TicketView', () => {
   });
 
   it('labels offline content clearly', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('ready'));
     expect(screen.getByTestId('offline-label')).toHaveTextContent('offline heuristics (no AI)');
     expect(screen.getByTestId('ticket-ready')).toBeInTheDocument();
   });
 
   it('labels offline from the run provider while generating', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('generating'));
     expect(screen.getByTestId('offline-label')).toHaveTextContent('offline heuristics (no AI)');
   });
 
   it('does not call online generation offline', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     const online = { name: 'claude', offline: false, model: 'claude-x' };
     const doc = aec('ready', { generatedBy: online });
     doc.generationState = { ...doc.generationState!, provider: online };
@@ -274,7 +274,7 @@ describe('TicketView', () => {
   });
 
   it('shows the ready ticket with refinements and allows editing', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('ready'));
     expect(screen.getByTestId('acceptance-criteria')).toHaveTextContent('Export includes totals');
     expect(screen.getByTestId('assumptions')).toHaveTextContent('Only admins');
@@ -294,14 +294,14 @@ describe('TicketView', () => {
   });
 
   it('disables editing when the ticket is locked', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('ready', { locked: true, lockedBy: 'run-9' }));
     expect(screen.getByTestId('edit-title')).toBeDisabled();
     expect(screen.getByTestId('edit-description')).toBeDisabled();
   });
 
   it('shows a failed run error and retries', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('failed'));
     expect(screen.getByTestId('error-banner')).toHaveTextContent('The repository could not be read');
     expect(screen.getByTestId('error-banner')).toHaveTextContent('step 4');
@@ -311,14 +311,14 @@ describe('TicketView', () => {
 
   it('shows the API error of a refused start', async () => {
     vi.mocked(startGeneration).mockRejectedValueOnce(new Error('The ticket is locked by another run'));
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('failed'));
     await userEvent.click(screen.getByTestId('retry-button'));
     expect(screen.getByTestId('api-error')).toHaveTextContent('The ticket is locked by another run');
   });
 
   it('a draft is the prefilled form; saving starts generation again', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('draft', { generationState: runState({ status: 'cancelled', cancelReason: 'edit', seq: 10 }) }));
     expect(screen.getByTestId('ticket-form')).toHaveAttribute('data-mode', 'edit');
     expect(screen.getByTestId('form-title')).toHaveValue('Export orders as CSV');
@@ -336,25 +336,25 @@ describe('TicketView', () => {
   });
 
   it('review → edit returns to the form when the server puts the ticket back to draft', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('awaiting_review'));
     await userEvent.click(screen.getByTestId('modal-edit'));
-    watchers.get('action-1')!.onResult({ status: 'accepted' });
+    watchers.get('action-1')!.onResult({ actionId: 'action-1', status: 'accepted' });
     push(aec('draft', { version: 4, generationState: runState({ status: 'cancelled', seq: 10 }) }));
     expect(screen.queryByTestId('findings-modal')).not.toBeInTheDocument();
     expect(screen.getByTestId('form-title')).toHaveValue('Export orders as CSV');
   });
 
   it('shows the reason of a rejected action', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('awaiting_review'));
     await userEvent.click(screen.getByTestId('modal-proceed'));
-    act(() => watchers.get('action-1')!.onResult({ status: 'rejected', reason: 'the suspension has expired' }));
+    act(() => watchers.get('action-1')!.onResult({ actionId: 'action-1', status: 'rejected', reason: 'the suspension has expired' }));
     expect(screen.getByTestId('action-rejection')).toHaveTextContent('the suspension has expired');
   });
 
   it('returns to the list after a confirmed cancel', async () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('awaiting_review'));
     window.location.hash = '#/t/aec-1';
     await userEvent.click(screen.getByTestId('modal-cancel'));
@@ -364,7 +364,7 @@ describe('TicketView', () => {
   });
 
   it('an older snapshot never moves the screen back', () => {
-    render(<TicketView aecId="aec-1" />);
+    render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('awaiting_answers'));
     push(aec('generating', { generationState: runState({ seq: 11 }) }));
     expect(screen.getByTestId('questions-wizard')).toBeInTheDocument();

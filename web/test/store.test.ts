@@ -155,7 +155,7 @@ describe('actions', () => {
   it('records an accepted action', async () => {
     store().ingest(aec('awaiting_review'));
     await store().resumeWorkflow('cancel');
-    watchers.get('action-1')!.onResult({ status: 'accepted' });
+    watchers.get('action-1')!.onResult({ actionId: 'action-1', status: 'accepted' });
     expect(store().accepted).toEqual({ id: 'action-1', type: 'cancel' });
     expect(store().rejection).toBeNull();
   });

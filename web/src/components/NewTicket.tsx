@@ -21,7 +21,7 @@ export function NewTicket({ uid }: { uid: string }) {
       return;
     }
     const store = useWorkflowStore.getState();
-    store.open(id);
+    store.open(id, uid);
     navigate({ name: 'ticket', aecId: id });
     // Errors of start_generation are shown on the ticket's page (api-error).
     await store.startGeneration(id);

@@ -16,10 +16,14 @@ import type {
   Question,
   RunError,
   StepProgress,
+  StepStatus,
   Suspension,
 } from '../types';
 
 export type WorkflowState = 'idle' | 'running' | 'suspended' | 'complete' | 'failed';
+
+/** A step row on screen: a stored step whose status defaults to waiting. */
+export type StepRow = StepProgress & { status: StepStatus };
 
 export const TOTAL_STEPS = 11;
 
@@ -36,7 +40,7 @@ export interface WorkflowView {
   version: number;
   currentStep: number;
   totalSteps: number;
-  steps: StepProgress[];
+  steps: StepRow[];
   suspension: Suspension | null;
   token: string;
   findings: Finding[];
@@ -101,13 +105,13 @@ export function workflowStateOf(
 }
 
 /** The step rows to show: the run's steps, padded to `totalSteps` with waiting rows. */
-export function normalizeSteps(gs: GenerationState | null | undefined): StepProgress[] {
+export function normalizeSteps(gs: GenerationState | null | undefined): StepRow[] {
   const total = gs?.totalSteps && gs.totalSteps > 0 ? gs.totalSteps : TOTAL_STEPS;
   const byIndex = new Map<number, StepProgress>();
   for (const s of gs?.steps ?? []) {
     if (s && typeof s.index === 'number') byIndex.set(s.index, s);
   }
-  const rows: StepProgress[] = [];
+  const rows: StepRow[] = [];
   for (let i = 1; i <= total; i++) {
     const s = byIndex.get(i);
     rows.push(

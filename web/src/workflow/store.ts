@@ -23,6 +23,8 @@ export interface Rejection {
 }
 
 export interface WorkflowStore extends WorkflowView {
+  /** Who the open ticket is shown to (its listener runs with their credentials). */
+  viewer: string | null;
   answers: Record<string, string>;
   questionIndex: number;
   pending: PendingAction | null;
@@ -32,8 +34,12 @@ export interface WorkflowStore extends WorkflowView {
   starting: boolean;
   apiError: string | null;
 
-  /** Show ticket `aecId` (clears everything when it is another ticket). */
-  open(aecId: string | null): void;
+  /**
+   * Show ticket `aecId` to `viewer` (a uid; omitted = whoever it is shown to now).
+   * Everything is cleared when it is another ticket or another viewer, so one
+   * user never sees what was loaded for another.
+   */
+  open(aecId: string | null, viewer?: string): void;
   /** Apply an AEC snapshot (null = deleted). */
   ingest(aec: AecDoc | null): void;
   setAnswer(questionId: string, text: string): void;
@@ -124,10 +130,17 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
     ...EMPTY_VIEW,
     ...LOCAL_INITIAL,
 
-    open(aecId) {
-      if (get().aecId === aecId && aecId !== null) return;
+    viewer: null,
+
+    open(aecId, viewer) {
+      const s = get();
+      const sameViewer = viewer === undefined || s.viewer === null || s.viewer === viewer;
+      if (s.aecId === aecId && aecId !== null && sameViewer) {
+        if (viewer !== undefined && s.viewer !== viewer) set({ viewer });
+        return;
+      }
       stopWatching();
-      set({ ...EMPTY_VIEW, ...LOCAL_INITIAL, aecId });
+      set({ ...EMPTY_VIEW, ...LOCAL_INITIAL, aecId, viewer: viewer ?? s.viewer });
     },
 
     ingest(aec) {

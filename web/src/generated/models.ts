@@ -1,0 +1,177 @@
+/**
+ * GENERATED from the pydantic models: do not edit. Run `make web-models`.
+ *
+ * Source: web/src/generated/models.schema.json (python -m ticketflow.dev.web_schema),
+ * compiled by json-schema-to-typescript (web/scripts/models.mjs).
+ */
+
+export type TicketType = 'feature' | 'bug' | 'chore' | 'spike';
+export type FindingKind =
+  | 'missing_file'
+  | 'missing_symbol'
+  | 'missing_route'
+  | 'missing_setting'
+  | 'missing_element'
+  | 'contradiction'
+  | 'missing_information'
+  | 'risky_area'
+  | 'unverifiable';
+export type Severity = 'critical' | 'warning' | 'info';
+export type AECStatus =
+  | 'draft'
+  | 'generating'
+  | 'awaiting_review'
+  | 'awaiting_answers'
+  | 'ready'
+  | 'failed'
+  | 'cancelled';
+
+/**
+ * The Firestore documents of ticketflow as the web page sees them.
+ */
+export interface TicketflowDocuments {
+  aec: AEC;
+  actionRequest: ActionRequest;
+  actionResult: ActionResult;
+}
+/**
+ * The ticket entity. Methods return a new AEC; the store decides how to save it.
+ */
+export interface AEC {
+  type?: TicketType | null;
+  typeConfidence?: number | null;
+  intent?: Intent | null;
+  acceptanceCriteria?: string[];
+  assumptions?: string[];
+  repoPaths?: string[];
+  findings?: Finding[];
+  questions?: Question[];
+  answers?: {
+    [k: string]: string;
+  };
+  refinements?: Refinement[];
+  generatedBy?: Provider | null;
+  id: string;
+  ownerId: string;
+  title: string;
+  description?: string;
+  repo?: string | null;
+  status?: AECStatus;
+  locked?: boolean;
+  lockedBy?: string | null;
+  generationState?: GenerationState | null;
+  error?: RunError | null;
+  version?: number;
+  createdAt?: string | null;
+  updatedAt?: string | null;
+}
+export interface Intent {
+  goal: string;
+  actors?: string[];
+  constraints?: string[];
+  inScope?: string[];
+  outOfScope?: string[];
+}
+export interface Finding {
+  id: string;
+  kind: FindingKind;
+  severity: Severity;
+  evidence: string;
+  message: string;
+  suggestion?: string | null;
+}
+export interface Question {
+  id: string;
+  text: string;
+  why?: string;
+  choices?: string[];
+  findingId?: string | null;
+}
+/**
+ * Which answer changed what, kept on the ticket for the reader.
+ */
+export interface Refinement {
+  questionId: string;
+  answer: string;
+  change: string;
+}
+/**
+ * Who produced the text: the offline heuristics are never presented as AI.
+ */
+export interface Provider {
+  name: string;
+  offline: boolean;
+  model?: string | null;
+}
+/**
+ * Live progress of one run, as the page reads it. ``seq`` only ever grows.
+ */
+export interface GenerationState {
+  runId: string;
+  status: 'running' | 'suspended' | 'completed' | 'failed' | 'cancelled';
+  currentStep: number;
+  /**
+   * how many steps the run's pinned workflow has
+   */
+  totalSteps: number;
+  steps?: StepProgress[];
+  suspension?: Suspension | null;
+  error?: RunError | null;
+  cancelReason?: string | null;
+  provider?: Provider | null;
+  seq?: number;
+  updatedAt?: string | null;
+}
+export interface StepProgress {
+  index: number;
+  name: string;
+  title: string;
+  status?: 'waiting' | 'running' | 'done' | 'skipped' | 'degraded' | 'failed' | 'suspended';
+  detail?: string;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+export interface Suspension {
+  kind: 'review' | 'questions';
+  token: string;
+  findings?: Finding[];
+  questions?: Question[];
+  draft?: Draft | null;
+  expiresAt?: string | null;
+}
+export interface Draft {
+  acceptanceCriteria: string[];
+  assumptions?: string[];
+  repoPaths?: string[];
+}
+export interface RunError {
+  code: string;
+  message: string;
+  step?: number | null;
+  retryable?: boolean;
+}
+/**
+ * An action as written by the web page (``aecs/{aecId}/actions/{actionId}``) or the CLI.
+ */
+export interface ActionRequest {
+  actionId: string;
+  runId: string;
+  aecId: string;
+  type: 'proceed' | 'edit' | 'cancel' | 'answer' | 'skip' | 'abort';
+  token?: string;
+  uid?: string;
+  answers?: {
+    [k: string]: string;
+  } | null;
+  expired?: boolean;
+}
+/**
+ * The server's verdict on a person's action, written back on the action document.
+ */
+export interface ActionResult {
+  actionId: string;
+  status: 'accepted' | 'rejected';
+  reason?: string | null;
+  runId?: string | null;
+  at?: string | null;
+}

@@ -1,0 +1,17 @@
+/** Back to the list once a cancel is accepted (the server then deletes the ticket). */
+import { useEffect } from 'react';
+import { navigate } from '../router';
+import { useWorkflowStore } from '../workflow/store';
+
+export function useLeaveAfterCancel(aecId: string): void {
+  const accepted = useWorkflowStore((s) => s.accepted);
+  const pending = useWorkflowStore((s) => s.pending);
+  const missing = useWorkflowStore((s) => s.missing);
+  const cancelling = pending?.type === 'cancel' || accepted?.type === 'cancel';
+
+  useEffect(() => {
+    if ((accepted?.type === 'cancel' || (missing && cancelling)) && aecId) {
+      navigate({ name: 'list' });
+    }
+  }, [accepted, missing, cancelling, aecId]);
+}
