@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 
 from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 from ticketflow.cli.driver import LOCAL_UID, Reply
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AECStatus
+from ticketflow.testing.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.embedded import (
+
+from ticketflow.cli.driver import LOCAL_UID, Reply
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
+from ticketflow.domain import AEC, AECStatus, ConflictError, RequiredFieldsError
+from ticketflow.ports import StepTask
+from ticketflow.ports.records import RunRecord
+from ticketflow.testing.embedded import (
     CRITICAL,
     QUESTIONS,
     SAMPLE_REPO,
@@ -15,12 +21,6 @@ from tests.support.embedded import (
     run_to_end,
     settings_for,
 )
-
-from ticketflow.cli.driver import LOCAL_UID, Reply
-from ticketflow.compose.embedded import EmbeddedApp, open_embedded
-from ticketflow.domain import AEC, AECStatus, ConflictError, RequiredFieldsError
-from ticketflow.ports import StepTask
-from ticketflow.ports.records import RunRecord
 from ticketflow.workflow.actions import ActionRequest, Rejection, parse_action
 
 

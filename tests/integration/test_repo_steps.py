@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.embedded import QUESTIONS, SAMPLE_REPO, new_ticket, run_to_end, settings_for
 
 from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.cli.driver import LOCAL_UID, Reply
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.compose.preflight import PreflightReport, run_preflight
 from ticketflow.domain import AECStatus, FindingKind, Severity
+from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO, new_ticket, run_to_end, settings_for
 
 
 @pytest.fixture

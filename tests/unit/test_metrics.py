@@ -19,12 +19,12 @@ from ticketflow.adapters.libsql.metrics import (
     LlmUsageRecorder,
     compute_stats,
     parse_since,
-    percentile,
     record_ticket_edit,
     run_metrics,
 )
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.compose.embedded import build_llm
+from ticketflow.observability.summary import percentile, summary
 from ticketflow.observability.tracing import StepScope, current_step
 from ticketflow.settings import Settings
 
@@ -212,6 +212,14 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 50) is None
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([float(i) for i in range(1, 101)], 95) == 95.0
+    assert percentile([float(i) for i in range(1, 11)], 50) == 5.0
+
+
+def test_summary_names_its_keys_and_keeps_them_for_no_values() -> None:
+    assert summary([3.0, 1.0, 2.0, 10.0]) == {"n": 4, "p50": 2.0, "p95": 10.0, "max": 10.0}
+    assert summary([1.25, 2.5], quantiles=(50,), extras=("mean", "min"), suffix="_ms",
+                   digits=1) == {"n": 2, "p50_ms": 1.2, "mean_ms": 1.9, "min_ms": 1.2}
+    assert summary([]) == {"n": 0, "p50": None, "p95": None, "max": None}
 
 
 def test_parse_since() -> None:

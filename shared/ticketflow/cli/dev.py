@@ -20,9 +20,9 @@ def dev(
     the functions) and stop all of it on Ctrl-C. Logs: .devstack/logs/."""
     # imported here: the emulator supervisors (and the gRPC Cloud Tasks client) are
     # not worth loading for every other command
-    from ticketflow.dev.stack import DevStack, serve_forever
+    from ticketflow.dev.stack import dev_stack, serve_forever
 
-    stack = DevStack(functions_port=functions_port, firestore_port=firestore_port,
-                     auth_port=auth_port, hosting_port=hosting_port,
-                     tasks_port=tasks_port, hosting=hosting, server=server)
+    stack = dev_stack(functions_port=functions_port, firestore_port=firestore_port,
+                      auth_port=auth_port, hosting_port=hosting_port,
+                      tasks_port=tasks_port, hosting=hosting, server=server)
     raise typer.Exit(serve_forever(stack, typer.echo))

@@ -221,9 +221,6 @@ class Supervised:
         return response
 
 
-"""Public name of the base supervisor, for other processes of the dev stack."""
-
-
 class FirestoreEmulator(Supervised):
     """The Cloud Firestore emulator from the Google Cloud CLI (see module doc).
 

@@ -1,21 +1,32 @@
-"""The local emulator suite (``ticketflow dev``) and the process supervisors that the
-end-to-end tests share with it.
+"""One composable local deployment of the cloud shape, for ``ticketflow dev``, the
+tests and the benchmarks.
 
-Started in this order, each health-checked before the next:
+A :class:`Stack` is assembled from parts, then started; each part is optional:
 
-1. the Cloud Tasks emulator (``gcloud-tasks-emulator``, from
-   ``requirements-emulators.txt``) with the step queue created;
-2. the functions (every target in one process, ``functions/dev_app.py``) under
-   gunicorn, or under werkzeug's single-process server (tests kill it with SIGKILL);
-3. the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and two
-   triggers registered to the functions: ``aecs/{aecId}/actions/{actionId}`` created
-   (``on_action_created``) and ``aecs/{aecId}`` updated (``on_aec_updated``);
-4. the Auth emulator and, when ``web/dist`` exists, the Hosting emulator (firebase-tools).
+* a database (:mod:`ticketflow.dev.database`: a libSQL file today), started first;
+* the Cloud Tasks emulator (``gcloud-tasks-emulator``) with the step queue created;
+* the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and the
+  triggers it delivers to the functions (:data:`TRIGGERS`: action documents created
+  -> ``on_action_created``, tickets updated -> ``on_aec_updated``);
+* the Auth emulator (firebase-tools);
+* N functions processes (``functions/dev_app.py``, every target in one process,
+  under gunicorn or werkzeug's single-process server), each with its own environment
+  overrides; the first listens where the Firestore emulator delivers the triggers;
+* the Hosting emulator serving a copy of the built page whose ``config.js`` points
+  at this stack.
 
-Every process runs in its own process group and logs to ``.devstack/logs/``;
-stopping the stack (or Ctrl-C) stops every group it started, in reverse order.
-The Firestore and Auth supervisors live in ``tests/support/emulators.py`` (this
-module imports them from the project checkout).
+The emulators start in parallel, each health-checked; every process runs in its own
+process group and logs to ``log_dir``; :meth:`Stack.stop` (or leaving the ``with``
+block, or a failed start) stops every part that started, in reverse order. After
+the start, more functions processes (another environment, a crash point, another
+database or queue) can be started and killed; the test and benchmark conveniences
+built on this (users, REST writes as a signed-in user, waiting) are in
+:mod:`ticketflow.testing`.
+
+    stack = (Stack(root / ".devstack").with_database(FileDatabase(path))
+             .with_tasks().with_firestore().with_auth().with_functions())
+    with stack:
+        ...
 """
 
 from __future__ import annotations
@@ -26,14 +37,14 @@ import os
 import secrets
 import shutil
 import signal
-import socket
-import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Protocol
 
+from ticketflow.dev.database import DatabaseFactory, DatabasePart, FileDatabase, file_databases
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
@@ -41,289 +52,345 @@ from ticketflow.dev.emulators import (
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
-    Supervised,
     free_port,
+    start_in_parallel,
+)
+from ticketflow.dev.processes import (
+    FunctionsServer,
+    HostingEmulator,
+    TasksEmulator,
+    wait_port_free,
 )
 
-TRIGGER_ID = "on-action-created"
-ACTION_PATTERN = "aecs/{aecId}/actions/{actionId}"
-UPDATE_TRIGGER_ID = "on-aec-updated"  # functions/dev_app.py routes both ids
-AEC_PATTERN = "aecs/{aecId}"
-UPDATED_EVENT = "google.cloud.firestore.document.v1.updated"
+CREATED = "google.cloud.firestore.document.v1.created"
+UPDATED = "google.cloud.firestore.document.v1.updated"
+RULES = PROJECT_ROOT / "firestore.rules"
+DEFAULT_QUEUE = "ticketflow-steps"
 
-__all__ = ["AuthEmulator", "DevStack", "EmulatorError", "FirestoreEmulator",
-           "FunctionsServer", "HostingEmulator", "TasksEmulator", "free_port"]
-
-
-def wait_port_free(host: str, port: int, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind((host, port))
-                return
-            except OSError:
-                time.sleep(0.1)
-    raise EmulatorError(f"port {host}:{port} still in use after {timeout_s:.0f}s")
+__all__ = ["ACTION_CREATED", "AEC_UPDATED", "TRIGGERS", "EmulatorError", "FileDatabase",
+           "Stack", "Trigger", "serve_forever"]
 
 
-class TasksEmulator(Supervised):
-    """``gcloud-tasks-emulator`` (gRPC only: health is a ListQueues call)."""
+@dataclass(frozen=True)
+class Trigger:
+    """A Firestore trigger the emulator delivers to the functions; ``functions/dev_app.py``
+    routes ``/functions/projects/{project}/triggers/{id}`` by this ``id``."""
 
-    name = "tasks-emulator"
-
-    def __init__(self, log_dir: Path | str, *, port: int = 0, host: str = LOCALHOST,
-                 start_timeout_s: float = 30.0) -> None:
-        super().__init__(log_dir, host=host, port=port, start_timeout_s=start_timeout_s)
-
-    def command(self) -> list[str]:
-        exe = Path(sys.executable).with_name("gcloud-tasks-emulator")
-        if not exe.exists():
-            raise EmulatorError(f"{exe} not found: pip install --no-deps -r "
-                                f"{PROJECT_ROOT / 'requirements-emulators.txt'}")
-        return [sys.executable, "-u", str(exe), "start", f"--port={self.port}"]
-
-    def _wait_healthy(self) -> None:
-        import grpc  # type: ignore[import-untyped]
-        from google.cloud import tasks_v2
-        from google.cloud.tasks_v2.services.cloud_tasks.transports import (
-            CloudTasksGrpcTransport,
-        )
-
-        deadline = time.monotonic() + self.start_timeout_s
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise EmulatorError(f"{self.name} exited with code {self._proc.returncode}; "
-                                    f"log {self.log_path}:\n{self.log_tail()}")
-            channel = grpc.insecure_channel(self.host_port)
-            try:
-                client = tasks_v2.CloudTasksClient(
-                    transport=CloudTasksGrpcTransport(channel=channel))
-                client.list_queues(parent="projects/p/locations/l", timeout=1.0)
-                return
-            except Exception as exc:  # not up yet: any gRPC error
-                last = repr(exc)
-            finally:
-                channel.close()
-            time.sleep(0.2)
-        raise EmulatorError(f"{self.name} not healthy at {self.host_port} ({last}); "
-                            f"log {self.log_path}:\n{self.log_tail()}")
-
-    def __enter__(self) -> TasksEmulator:
-        self.start()
-        return self
+    id: str
+    pattern: str
+    event_type: str = CREATED
 
 
-class FunctionsServer(Supervised):
-    """Every function target in one process (``functions/dev_app.py``)."""
-
-    name = "functions"
-
-    def __init__(self, log_dir: Path | str, env: Mapping[str, str], *, port: int = 0,
-                 host: str = LOCALHOST, server: str = "gunicorn", threads: int = 8,
-                 name: str | None = None, start_timeout_s: float = 60.0) -> None:
-        if name:
-            self.name = name
-        super().__init__(log_dir, host=host, port=port, start_timeout_s=start_timeout_s)
-        self.env = dict(env)
-        self.server = server
-        self.threads = threads
-
-    def command(self) -> list[str]:
-        if self.server == "gunicorn":
-            return [sys.executable, "-m", "gunicorn", "--pythonpath", "functions",
-                    "--bind", self.host_port, "--workers", "1", "--threads",
-                    str(self.threads), "--timeout", "0", "--graceful-timeout", "5",
-                    "dev_app:app"]
-        return [sys.executable, "-u", "functions/dev_app.py", "--host", self.host,
-                "--port", str(self.port)]
-
-    def cwd(self) -> Path:
-        return PROJECT_ROOT
-
-    def extra_env(self) -> Mapping[str, str]:
-        return {"PYTHONUNBUFFERED": "1", **self.env}
-
-    def kill(self) -> None:
-        """SIGKILL the whole group at once (a crash, not a shutdown)."""
-        self.stop(grace_s=0.0)
-
-    def __enter__(self) -> FunctionsServer:
-        self.start()
-        return self
+ACTION_CREATED = Trigger("on-action-created", "aecs/{aecId}/actions/{actionId}")
+AEC_UPDATED = Trigger("on-aec-updated", "aecs/{aecId}", UPDATED)
+TRIGGERS = (ACTION_CREATED, AEC_UPDATED)
 
 
-class HostingEmulator(Supervised):
-    """firebase-tools' Hosting emulator serving a folder (a copy of ``web/dist``)."""
+class _Part(Protocol):
+    name: str
 
-    name = "hosting-emulator"
+    @property
+    def running(self) -> bool: ...
 
-    def __init__(self, log_dir: Path | str, public_dir: Path, *, port: int = 0,
-                 host: str = LOCALHOST, project_id: str = DEFAULT_PROJECT_ID,
-                 start_timeout_s: float = 120.0) -> None:
-        super().__init__(log_dir, host=host, port=port, start_timeout_s=start_timeout_s)
-        self.public_dir = public_dir
-        self.project_id = project_id
-        self.config_path = self.log_dir / "hosting-emulator.firebase.json"
+    def stop(self) -> None: ...
 
-    def command(self) -> list[str]:
-        firebase = PROJECT_ROOT / "node_modules" / ".bin" / "firebase"
-        if not firebase.exists():
-            raise EmulatorError(f"{firebase} not found: run `npm ci` in {PROJECT_ROOT}")
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        config = {
-            "hosting": {"public": os.path.relpath(self.public_dir.resolve(),
-                                                  self.config_path.parent.resolve()),
-                        "rewrites": [{"source": "**", "destination": "/index.html"}]},
-            "emulators": {
-                "singleProjectMode": True,
-                "hosting": {"host": self.host, "port": self.port},
-                "hub": {"host": self.host, "port": free_port(self.host)},
-                "logging": {"host": self.host, "port": free_port(self.host)},
-                "ui": {"enabled": False},
-            },
-        }
-        self.config_path.write_text(json.dumps(config, indent=2))
-        return [str(firebase), "emulators:start", "--only", "hosting", "--project",
-                self.project_id, "--config", str(self.config_path)]
-
-    def extra_env(self) -> Mapping[str, str]:
-        return {"NO_UPDATE_NOTIFIER": "1", "CI": os.environ.get("CI", "true")}
-
-
-def functions_env(*, db_url: str, project_id: str, firestore_host: str, tasks_host: str,
-                  queue: str, functions_url: str, secret: str,
-                  auth_host: str | None = None, extra: Mapping[str, str] | None = None,
-                  ) -> dict[str, str]:
-    """The environment a local functions process reads (see ``deploy/README.md``)."""
-    env = {
-        "TICKETFLOW_DB_URL": db_url,
-        "TICKETFLOW_PROJECT_ID": project_id,
-        "GOOGLE_CLOUD_PROJECT": project_id,
-        "TICKETFLOW_FIRESTORE_EMULATOR_HOST": firestore_host,
-        "TICKETFLOW_TASKS_PROJECT_ID": project_id,
-        "TICKETFLOW_TASKS_EMULATOR_HOST": tasks_host,
-        "TICKETFLOW_TASKS_QUEUE": queue,
-        "TICKETFLOW_TASKS_TARGET_URL": f"{functions_url}/run_step",
-        "TICKETFLOW_TASKS_SECRET": secret,
-        "TICKETFLOW_LLM": os.environ.get("TICKETFLOW_LLM", "auto"),
-    }
-    if auth_host:
-        env["FIREBASE_AUTH_EMULATOR_HOST"] = auth_host
-    env.update(extra or {})
-    return env
+    def log_tail(self, lines: int = 40) -> str: ...
 
 
 @dataclass
-class DevStack:
-    """Everything ``ticketflow dev`` runs (see the module doc)."""
+class _FunctionsPlan:
+    server: str
+    env: dict[str, str]
+    name: str
+    port: int
+    threads: int
 
-    root: Path = PROJECT_ROOT
+
+@dataclass
+class Stack:
+    """See the module doc. Choose parts with the ``with_*`` methods, then :meth:`start`
+    (or ``with``); ``start`` raises :class:`EmulatorError` with the failing part's log.
+
+    ``functions_port`` (a free one unless given) is where the first functions process
+    listens and the Firestore emulator delivers events; ``secret`` is the task secret
+    the functions accept on ``/run_step`` and ``/sweep``; ``databases`` makes the
+    databases :meth:`new_database` hands out (fresh files under ``state_dir``).
+    """
+
+    state_dir: Path
+    log_dir: Path | None = None
     project_id: str = DEFAULT_PROJECT_ID
-    firestore_port: int = 8080
-    auth_port: int = 9099
-    hosting_port: int = 5000
-    functions_port: int = 8090
-    tasks_port: int = 9022
-    queue: str = "ticketflow-steps"
-    server: str = "gunicorn"
-    hosting: bool = True
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    started: list[Supervised] = field(default_factory=list)
-    urls: dict[str, str] = field(default_factory=dict)
+    functions_port: int = 0
+    databases: DatabaseFactory | None = None
+    database: DatabasePart | None = None
+    queue: str | None = None
+    tasks: TasksEmulator | None = None
+    firestore: FirestoreEmulator | None = None
+    auth: AuthEmulator | None = None
+    hosting: HostingEmulator | None = None
+    triggers: tuple[Trigger, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    functions: list[FunctionsServer] = field(default_factory=list, init=False)
+    urls: dict[str, str] = field(default_factory=dict, init=False)
+    _plans: list[_FunctionsPlan] = field(default_factory=list, init=False)
+    _dist: Path | None = field(default=None, init=False)
+    _started: list[_Part] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.log_dir = self.log_dir or self.state_dir / "logs"
+        self.functions_port = self.functions_port or free_port()
+        if self.databases is None:
+            self.databases = file_databases(self.state_dir / "databases")
 
     @property
-    def state_dir(self) -> Path:
-        return self.root / ".devstack"
+    def logs_at(self) -> Path:
+        assert self.log_dir is not None
+        return self.log_dir
+
+    # -- choosing the parts ---------------------------------------------------------------
+
+    def with_database(self, database: DatabasePart) -> Stack:
+        """The database of the functions (and of :attr:`db_url`)."""
+        self.database = database
+        return self
+
+    def with_tasks(self, queue: str | None = DEFAULT_QUEUE, *, port: int = 0) -> Stack:
+        """The Cloud Tasks emulator; ``queue`` is created at start (``None``: none, each
+        deployment creates its own with :meth:`ensure_queue`)."""
+        self.tasks = TasksEmulator(self.logs_at, port=port)
+        self.queue = queue
+        return self
+
+    def with_firestore(self, *, port: int = 0, rules: Path | None = RULES,
+                       triggers: Sequence[Trigger] = TRIGGERS) -> Stack:
+        """The Firestore emulator evaluating ``rules``, delivering ``triggers`` to the
+        functions on :attr:`functions_port`."""
+        self.firestore = FirestoreEmulator(
+            self.logs_at, port=port, rules_path=rules, project_id=self.project_id,
+            functions_emulator=f"{LOCALHOST}:{self.functions_port}")
+        self.triggers = tuple(triggers)
+        return self
+
+    def with_auth(self, *, port: int = 0) -> Stack:
+        """The Auth emulator (the functions then accept its unsigned tokens)."""
+        self.auth = AuthEmulator(self.logs_at, port=port, project_id=self.project_id)
+        return self
+
+    def with_functions(self, *, server: str = "gunicorn", env: Mapping[str, str] | None = None,
+                       name: str = "functions", port: int = 0, threads: int = 8) -> Stack:
+        """One more functions process started with the stack. The first one without a
+        ``port`` listens on :attr:`functions_port`; others on a free port."""
+        if not port and not any(p.port == self.functions_port for p in self._plans):
+            port = self.functions_port
+        self._plans.append(_FunctionsPlan(server, dict(env or {}), name,
+                                          port or free_port(), threads))
+        return self
+
+    def with_hosting(self, dist: Path, *, port: int = 0) -> Stack:
+        """The Hosting emulator serving a copy of ``dist`` (a built page)."""
+        self._dist = dist
+        self.hosting = HostingEmulator(self.logs_at, self.state_dir / "hosting", port=port,
+                                       project_id=self.project_id)
+        return self
+
+    def with_env(self, **env: str) -> Stack:
+        """Environment overrides for every functions process."""
+        self.env.update(env)
+        return self
+
+    # -- where things are -----------------------------------------------------------------
 
     @property
-    def log_dir(self) -> Path:
-        return self.state_dir / "logs"
+    def functions_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.functions_port}"
 
-    def _start(self, proc: Supervised) -> None:
-        proc.start()
-        self.started.append(proc)
+    @property
+    def db_url(self) -> str:
+        if self.database is None:
+            raise EmulatorError("this stack has no database part")
+        return self.database.url
 
-    def start(self) -> None:
-        from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
+    def functions_env(self, port: int, *, database: DatabasePart | None = None,
+                      queue: str | None = None, env: Mapping[str, str] | None = None,
+                      ) -> dict[str, str]:
+        """The environment of a functions process on ``port`` (see ``deploy/README.md``
+        for each setting): the stack's parts, then :attr:`env`, then ``env``."""
+        database = database or self.database
+        out = {"TICKETFLOW_PROJECT_ID": self.project_id,
+               "GOOGLE_CLOUD_PROJECT": self.project_id,
+               "TICKETFLOW_TASKS_PROJECT_ID": self.project_id,
+               "TICKETFLOW_TASKS_TARGET_URL": f"http://{LOCALHOST}:{port}/run_step",
+               "TICKETFLOW_TASKS_SECRET": self.secret,
+               "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1",
+               "TICKETFLOW_LLM": os.environ.get("TICKETFLOW_LLM", "auto")}
+        if database is not None:
+            out["TICKETFLOW_DB_URL"] = database.url
+            if database.auth_token:
+                out["TICKETFLOW_DB_AUTH_TOKEN"] = database.auth_token
+        if self.firestore is not None:
+            out["TICKETFLOW_FIRESTORE_EMULATOR_HOST"] = self.firestore.host_port
+        if self.tasks is not None:
+            out["TICKETFLOW_TASKS_EMULATOR_HOST"] = self.tasks.host_port
+        if queue or self.queue:
+            out["TICKETFLOW_TASKS_QUEUE"] = str(queue or self.queue)
+        if self.auth is not None:
+            out["FIREBASE_AUTH_EMULATOR_HOST"] = self.auth.host_port
+        return {**out, **self.env, **(env or {})}
 
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Stack:
+        """Start every chosen part (see the module doc); on failure stop what started."""
+        self.logs_at.mkdir(parents=True, exist_ok=True)
         try:
-            tasks = TasksEmulator(self.log_dir, port=self.tasks_port)
-            self._start(tasks)
-            ensure_queue(CloudTasksSettings(project_id=self.project_id, queue=self.queue,
-                                            emulator_host=tasks.host_port))
-            functions_url = f"http://{LOCALHOST}:{self.functions_port}"
-            auth = AuthEmulator(self.log_dir, port=self.auth_port, project_id=self.project_id)
-            firestore = FirestoreEmulator(
-                self.log_dir, port=self.firestore_port, project_id=self.project_id,
-                rules_path=self.root / "firestore.rules",
-                functions_emulator=f"{LOCALHOST}:{self.functions_port}")
-            env = functions_env(
-                db_url=f"file:{self.state_dir / 'ticketflow.db'}", project_id=self.project_id,
-                firestore_host=firestore.host_port, tasks_host=tasks.host_port,
-                queue=self.queue, functions_url=functions_url, secret=self.secret,
-                auth_host=auth.host_port,
-                extra={"TICKETFLOW_ALLOW_EMULATOR_AUTH": "1"})
-            self._start(FunctionsServer(self.log_dir, env, port=self.functions_port,
-                                        server=self.server))
-            self._start(firestore)
-            firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
-            firestore.register_trigger(UPDATE_TRIGGER_ID, AEC_PATTERN, UPDATED_EVENT)
-            self._start(auth)
-            self.urls = {"functions": functions_url, "firestore": firestore.base_url,
-                         "auth": auth.base_url, "tasks (gRPC)": tasks.host_port,
-                         "run_step secret": self.secret}
-            dist = self.root / "web" / "dist"
-            if self.hosting and (dist / "index.html").exists():
-                public = self._hosting_dir(dist, firestore.host_port, auth.base_url,
-                                           functions_url)
-                self._start(HostingEmulator(self.log_dir, public, port=self.hosting_port,
-                                            project_id=self.project_id))
-                self.urls["web"] = f"http://{LOCALHOST}:{self.hosting_port}"
-            self.urls["logs"] = str(self.log_dir)
+            if self.database is not None:
+                self._started.append(self.database)
+                self.database.start()
+            emulators = [p for p in (self.tasks, self.firestore, self.auth) if p is not None]
+            self._started.extend(emulators)
+            start_in_parallel(*emulators)
+            if self.queue:
+                self.ensure_queue(self.queue)
+            if self.firestore is not None:
+                for trigger in self.triggers:
+                    self.firestore.register_trigger(trigger.id, trigger.pattern,
+                                                    trigger.event_type)
+            for plan in self._plans:
+                self.start_functions(port=plan.port, server=plan.server, name=plan.name,
+                                     env=plan.env, threads=plan.threads)
+            if self.hosting is not None and self._dist is not None:
+                self._write_public_dir(self._dist, self.hosting.public_dir)
+                self._started.append(self.hosting)
+                self.hosting.start()
         except BaseException:
             self.stop()
             raise
+        self.urls = self._urls()
+        return self
 
-    def _hosting_dir(self, dist: Path, firestore_host: str, auth_url: str,
-                     functions_url: str) -> Path:
-        """A copy of ``web/dist`` whose ``config.js`` points at this stack."""
-        public = self.state_dir / "hosting"
-        shutil.rmtree(public, ignore_errors=True)
-        shutil.copytree(dist, public)
-        config: dict[str, Any] = {"projectId": self.project_id, "useEmulators": True,
-                                  "firestoreEmulator": firestore_host,
-                                  "authEmulator": auth_url, "functionsUrl": functions_url}
-        (public / "config.js").write_text(
-            f"window.__TICKETFLOW_CONFIG__ = {json.dumps(config, indent=2)};\n")
-        return public
+    def start_functions(self, *, port: int = 0, server: str = "gunicorn",
+                        name: str = "functions", env: Mapping[str, str] | None = None,
+                        database: DatabasePart | None = None, queue: str | None = None,
+                        threads: int = 8) -> FunctionsServer:
+        """Start one more functions process (on :attr:`functions_port` unless ``port``)
+        with the stack's environment plus ``env``, and return it once it answers."""
+        port = port or self.functions_port
+        wait_port_free(LOCALHOST, port, 20.0)
+        proc = FunctionsServer(self.logs_at, self.functions_env(port, database=database,
+                                                                queue=queue, env=env),
+                               port=port, server=server, name=name, threads=threads)
+        self.functions.append(proc)
+        self._started.append(proc)
+        proc.start()
+        return proc
+
+    def stop_functions(self, proc: FunctionsServer, *, kill: bool = False) -> None:
+        """Stop one functions process (``kill``: SIGKILL at once, a crash)."""
+        proc.stop(grace_s=0.0 if kill else 10.0)
+        if proc in self.functions:
+            self.functions.remove(proc)
+        if proc in self._started:
+            self._started.remove(proc)
+
+    def ensure_queue(self, queue: str) -> None:
+        """Create ``queue`` on the Cloud Tasks emulator (idempotent)."""
+        from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
+
+        if self.tasks is None:
+            raise EmulatorError("this stack has no Cloud Tasks emulator")
+        ensure_queue(CloudTasksSettings(project_id=self.project_id, queue=queue,
+                                        emulator_host=self.tasks.host_port))
+
+    def new_database(self, name: str) -> DatabasePart:
+        """A further database from :attr:`databases`, started, stopped with the stack."""
+        assert self.databases is not None
+        database = self.databases(name)
+        self._started.append(database)
+        database.start()
+        return database
 
     def stop(self) -> None:
-        while self.started:
-            proc = self.started.pop()
+        """Stop every part that started, the last started first."""
+        while self._started:
+            part = self._started.pop()
             with contextlib.suppress(Exception):
-                proc.stop()
-
-    def alive(self) -> bool:
-        return all(p.running for p in self.started)
+                part.stop()
+        self.functions.clear()
 
     def dead(self) -> list[str]:
-        return [p.name for p in self.started if not p.running]
+        """Names of the parts that were started and have exited."""
+        return [p.name for p in self._started if not p.running]
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[DevStack]:
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
+    def alive(self) -> bool:
+        return not self.dead()
+
+    def logs(self, lines: int = 30) -> str:
+        """The tail of every started part's log, for a failure message."""
+        return "\n".join(f"== {p.name}\n{tail}" for p in self._started
+                         if (tail := p.log_tail(lines)))
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _write_public_dir(self, dist: Path, public: Path) -> None:
+        """A copy of ``dist`` whose ``config.js`` points at this stack."""
+        shutil.rmtree(public, ignore_errors=True)
+        shutil.copytree(dist, public)
+        config = {"projectId": self.project_id, "useEmulators": True,
+                  "firestoreEmulator": self.firestore.host_port if self.firestore else None,
+                  "authEmulator": self.auth.base_url if self.auth else None,
+                  "functionsUrl": self.functions_url}
+        (public / "config.js").write_text(
+            f"window.__TICKETFLOW_CONFIG__ = {json.dumps(config, indent=2)};\n")
+
+    def _urls(self) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        if self.functions:
+            urls["functions"] = self.functions_url
+        if self.firestore is not None:
+            urls["firestore"] = self.firestore.base_url
+        if self.auth is not None:
+            urls["auth"] = self.auth.base_url
+        if self.tasks is not None:
+            urls["tasks (gRPC)"] = self.tasks.host_port
+        if self.functions:
+            urls["run_step secret"] = self.secret
+        if self.database is not None:
+            urls["database"] = self.database.url
+        if self.hosting is not None:
+            urls["web"] = self.hosting.base_url
+        urls["logs"] = str(self.logs_at)
+        return urls
 
 
-def serve_forever(stack: DevStack, print_fn: Any = print) -> int:
+def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
+              firestore_port: int = 8080, auth_port: int = 9099, hosting_port: int = 5000,
+              tasks_port: int = 9022, hosting: bool = True,
+              server: str = "gunicorn") -> Stack:
+    """What ``ticketflow dev`` runs: every part, on fixed ports, state in
+    ``root/.devstack`` (the database ``ticketflow.db``, logs, the served page), the
+    page served when ``web/dist`` is built."""
+    state = root / ".devstack"
+    stack = (Stack(state, functions_port=functions_port)
+             .with_database(FileDatabase(state / "ticketflow.db"))
+             .with_tasks(port=tasks_port)
+             .with_firestore(port=firestore_port, rules=root / "firestore.rules")
+             .with_auth(port=auth_port)
+             .with_functions(server=server))
+    dist = root / "web" / "dist"
+    if hosting and (dist / "index.html").exists():
+        stack.with_hosting(dist, port=hosting_port)
+    return stack
+
+
+def serve_forever(stack: Stack, print_fn: Callable[[str], object] = print) -> int:
     """Start ``stack``, print where everything is, wait for Ctrl-C (or a crash)."""
 
     def interrupt(signum: int, frame: object) -> None:
@@ -331,14 +398,14 @@ def serve_forever(stack: DevStack, print_fn: Any = print) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        with stack.running():
+        with stack:
             width = max(len(k) for k in stack.urls)
             for name, url in stack.urls.items():
                 print_fn(f"{name.ljust(width)}  {url}")
             print_fn("Ctrl-C stops everything.")
             while stack.alive():
                 time.sleep(1.0)
-            print_fn(f"stopped: {', '.join(stack.dead())} exited; see {stack.log_dir}")
+            print_fn(f"stopped: {', '.join(stack.dead())} exited; see {stack.logs_at}")
             return 1
     except KeyboardInterrupt:
         return 0

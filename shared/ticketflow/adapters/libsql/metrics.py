@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from libsql_client import LibsqlError
 
 from ticketflow.adapters.libsql.database import Database, apply_schema, rows_as_dicts
+from ticketflow.observability.summary import summary
 from ticketflow.observability.tracing import current_step
 
 if TYPE_CHECKING:
@@ -365,15 +365,6 @@ def _mark_edits(db: Database, runs: dict[str, RunMetrics]) -> None:
 # -- aggregates ---------------------------------------------------------------------------------
 
 
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """Nearest-rank percentile; ``None`` for no values."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    k = max(1, math.ceil(q / 100 * len(ordered) - 1e-9))
-    return ordered[min(k, len(ordered)) - 1]
-
-
 def _r(v: float | None, nd: int = 3) -> float | None:
     return None if v is None else round(v, nd)
 
@@ -382,9 +373,8 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def _dist(values: list[float]) -> dict[str, float | None]:
-    return {"p50": _r(percentile(values, 50)), "p95": _r(percentile(values, 95)),
-            "n": len(values)}
+def _dist(values: list[float]) -> dict[str, float | int | None]:
+    return summary(values, digits=3, extras=())
 
 
 def step_stats(db: Database, *, since: datetime | None = None) -> list[dict[str, Any]]:

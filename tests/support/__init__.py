@@ -1,1 +1,0 @@
-"""Test support: process supervisors for the local emulators."""
