@@ -22,7 +22,6 @@ from typing import Any, Protocol
 import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
-from tests.integration.cloud_support import TaskReceiver
 
 from ticketflow.adapters.cloud_tasks import (
     SECRET_HEADER,
@@ -34,9 +33,11 @@ from ticketflow.adapters.cloud_tasks import (
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.queue import LibsqlTaskQueue
 from ticketflow.adapters.memory import MemoryTaskQueue
-from ticketflow.dev.stack import TasksEmulator
+from ticketflow.dev.emulators import EmulatorError
+from ticketflow.dev.processes import TasksEmulator
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import StepTask, TaskQueue
+from ticketflow.testing.receiver import TaskReceiver
 
 
 class Harness(Protocol):
@@ -100,8 +101,6 @@ class CloudHarness:
 
 @pytest.fixture(scope="module")
 def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEmulator]:
-    from ticketflow.dev.stack import EmulatorError
-
     emulator = TasksEmulator(tmp_path_factory.mktemp("tasks-emulator"))
     try:
         emulator.start()

@@ -17,11 +17,18 @@ from typing import Any
 
 import pytest
 from google.cloud import firestore
-from tests.e2e.stack import ARTIFACTS, CHROMIUM, SCREENSHOTS, StackError, WebStack, run_driver
 
 from ticketflow.adapters.firestore import firestore_client
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.dev.stack import PROJECT_ROOT
+from ticketflow.dev.emulators import PROJECT_ROOT
+from ticketflow.testing.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    SCREENSHOTS,
+    StackError,
+    WebStack,
+    run_driver,
+)
 
 pytestmark = [pytest.mark.emulator, pytest.mark.browser, pytest.mark.slow]
 DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "screenshot.png"

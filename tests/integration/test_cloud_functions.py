@@ -20,7 +20,6 @@ import pytest
 from flask.testing import FlaskClient
 from functions_framework import create_app
 from google.cloud import firestore
-from tests.integration.cloud_support import action_event_body
 
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings
@@ -43,6 +42,7 @@ from ticketflow.dev.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulat
 from ticketflow.domain import AEC
 from ticketflow.domain.errors import RetryableError
 from ticketflow.settings import Settings
+from ticketflow.testing.rest import action_event_body
 from ticketflow.workflow.context import StepDeps
 from ticketflow.workflow.runtime import Engine
 

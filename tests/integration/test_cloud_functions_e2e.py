@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.cloud_support import (
-    CloudStack,
-    Deployment,
-    action_event_body,
-    document_store,
-    edit_aec,
-    running_stack,
-    wait_until,
-    write_action,
-)
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
-from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.metrics import compute_stats, ensure_schema
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
-from ticketflow.dev.emulators import PROJECT_ROOT
-from ticketflow.dev.stack import free_port
+from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.stack import Stack
 from ticketflow.domain import AEC
+from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.rest import User, action_event, edit_aec, write_action
+from ticketflow.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
@@ -41,26 +31,27 @@ CRITICAL = {"title": "Fix the PDF download of paid invoices",
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[CloudStack]:
-    with running_stack(PROJECT_ROOT / "test-artifacts" / "cloud-e2e") as s:
-        yield s
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = cloud_stack(PROJECT_ROOT / "test-artifacts" / "cloud-e2e",
+                    state_dir=tmp_path_factory.mktemp("cloud-e2e"))
+    try:
+        s.start()
+    except EmulatorError as exc:
+        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
+    yield s
+    s.stop()
 
 
 @pytest.fixture(scope="module")
-def documents(stack: CloudStack) -> FirestoreDocumentStore:
+def documents(stack: Stack) -> FirestoreDocumentStore:
     return document_store(stack)
 
 
 @pytest.fixture
-def deployment(stack: CloudStack, tmp_path: Path) -> Iterator[Deployment]:
-    d = Deployment(stack=stack, db_path=tmp_path / "tf.db", queue=f"q-{uuid.uuid4().hex[:8]}")
-    d.ensure_queue()
-    with Database(f"file:{d.db_path}") as db:
-        LibsqlRepoIndex(db).index(str(SAMPLE_REPO))
+def deployment(stack: Stack) -> Iterator[CloudDeployment]:
+    d = CloudDeployment.create(stack, "e2e")
+    d.index(SAMPLE_REPO)
     yield d
-    for proc in list(stack.started):
-        proc.stop()
-        stack.started.remove(proc)
     d.close()
 
 
@@ -69,19 +60,19 @@ def _ticket(documents: FirestoreDocumentStore, owner: str) -> AEC:
                                     repo=str(SAMPLE_REPO), **CRITICAL))
 
 
-def _start(d: Deployment, aec_id: str, token: str) -> str:
+def _start(d: CloudDeployment, aec_id: str, token: str) -> str:
     resp = d.post("/start_generation", {"aecId": aec_id}, token=token)
     assert resp.status_code == 202, resp.text
     return str(resp.json()["runId"])
 
 
-def _result(documents: FirestoreDocumentStore, d: Deployment, aec_id: str,
+def _result(documents: FirestoreDocumentStore, d: CloudDeployment, aec_id: str,
             action_id: str) -> Any:
     return wait_until(lambda: documents.get_action_result(aec_id, action_id), 30,
                       what=f"result on action {action_id}", logs=d.stack.logs)
 
 
-def _suspended(d: Deployment, run_id: str, step: int) -> Any:
+def _suspended(d: CloudDeployment, run_id: str, step: int) -> Any:
     return d.wait_run(run_id, lambda r: r.status == "suspended" and r.step_index == step,
                       f"run suspended at step {step}")
 
@@ -91,18 +82,19 @@ def _status(documents: FirestoreDocumentStore, aec_id: str, status: str) -> AEC:
                                else None), 30, what=f"ticket {aec_id} {status}")
 
 
-def _steps_once(d: Deployment, run_id: str) -> list[int]:
+def _steps_once(d: CloudDeployment, run_id: str) -> list[int]:
     indexes = [s.step_index for s in d.runs().steps(run_id)]
     assert len(indexes) == len(set(indexes)), f"a step was committed twice: {indexes}"
     return sorted(indexes)
 
 
-def test_story_across_processes(stack: CloudStack, deployment: Deployment,
+def test_story_across_processes(stack: Stack, deployment: CloudDeployment,
                                 documents: FirestoreDocumentStore) -> None:
     d = deployment
     d.start_functions()
-    owner, token = stack.auth.sign_up(f"o-{uuid.uuid4().hex[:6]}@example.com", "pw-123456")
-    intruder, intruder_token = stack.auth.sign_in_anonymously()
+    assert stack.auth is not None and stack.firestore is not None
+    owner, token = User.signed_up(stack.auth)
+    intruder, intruder_token = User.anonymous(stack.auth)
     aec = _ticket(documents, owner)
     run_id = _start(d, aec.id, token)
     waiting = _suspended(d, run_id, 4)
@@ -130,14 +122,9 @@ def test_story_across_processes(stack: CloudStack, deployment: Deployment,
     assert _result(documents, d, aec.id, action_id).status == "accepted"
     asked = _suspended(d, run_id, 9)
     # The same action event delivered again: same verdict, nothing moves.
-    body = action_event_body({"type": "proceed", "runId": run_id, "token": review, "uid": owner},
-                       aec.id, action_id)
-    import httpx
-
-    resp = httpx.post(f"{d.url}/on_action_created", content=body, timeout=30, headers={
-        "ce-specversion": "1.0", "ce-id": uuid.uuid4().hex, "ce-source": "//test",
-        "ce-type": "google.cloud.firestore.document.v1.created",
-        "Content-Type": "application/protobuf"})
+    body, headers = action_event({"type": "proceed", "runId": run_id, "token": review,
+                                  "uid": owner}, aec.id, action_id)
+    resp = d.post("/on_action_created", content=body, headers=headers)
     assert resp.status_code == 200, resp.text
     assert d.run(run_id).step_index == 9 and d.run(run_id).suspension.token == \
         asked.suspension.token
@@ -155,7 +142,7 @@ def test_story_across_processes(stack: CloudStack, deployment: Deployment,
     assert _steps_once(d, run_id) == list(range(1, 12))
     # The owner edits the ready ticket straight in Firestore (as the web page does): the
     # update trigger records it; none of the server's own writes above was recorded.
-    db = d.runs().db
+    db = d.db
     ensure_schema(db)
 
     def edits() -> list[Any]:
@@ -172,7 +159,7 @@ def test_story_across_processes(stack: CloudStack, deployment: Deployment,
     assert compute_stats(db)["edit_after_completion"]["edited"] == 1
 
 
-def _through_review(d: Deployment, stack: CloudStack, documents: FirestoreDocumentStore,
+def _through_review(d: CloudDeployment, stack: Stack, documents: FirestoreDocumentStore,
                     aec: AEC, owner: str, token: str, run_id: str) -> None:
     review = _suspended(d, run_id, 4).suspension.token
     write_action(stack.firestore, token, aec.id,
@@ -183,11 +170,12 @@ def _through_review(d: Deployment, stack: CloudStack, documents: FirestoreDocume
     _status(documents, aec.id, "ready")
 
 
-def test_kill_9_mid_step_then_restart(stack: CloudStack, deployment: Deployment,
+def test_kill_9_mid_step_then_restart(stack: Stack, deployment: CloudDeployment,
                                       documents: FirestoreDocumentStore) -> None:
     d = deployment
     proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="mid_step:2")
-    owner, token = stack.auth.sign_in_anonymously()
+    assert stack.auth is not None
+    owner, token = User.anonymous(stack.auth)
     aec = _ticket(documents, owner)
     run_id = _start(d, aec.id, token)
     wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
@@ -199,10 +187,11 @@ def test_kill_9_mid_step_then_restart(stack: CloudStack, deployment: Deployment,
 
 
 def test_crash_between_commit_and_enqueue_then_sweep(
-        stack: CloudStack, deployment: Deployment, documents: FirestoreDocumentStore) -> None:
+        stack: Stack, deployment: CloudDeployment, documents: FirestoreDocumentStore) -> None:
     d = deployment
     proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="after_commit:2")
-    owner, token = stack.auth.sign_in_anonymously()
+    assert stack.auth is not None
+    owner, token = User.anonymous(stack.auth)
     aec = _ticket(documents, owner)
     run_id = _start(d, aec.id, token)
     wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
@@ -216,7 +205,7 @@ def test_crash_between_commit_and_enqueue_then_sweep(
 
 
 def test_firestore_down_during_a_step_retries_then_fails_and_unlocks(
-        stack: CloudStack, deployment: Deployment, documents: FirestoreDocumentStore) -> None:
+        stack: Stack, deployment: CloudDeployment, documents: FirestoreDocumentStore) -> None:
     d = deployment
     worker_port = free_port()
     # The step worker's Firestore is a dead port; start_generation and sweep are healthy.
@@ -225,7 +214,8 @@ def test_firestore_down_during_a_step_retries_then_fails_and_unlocks(
                       TICKETFLOW_FIRESTORE_TIMEOUT_S="0.5", TICKETFLOW_STEP_TIMEOUT_S="1",
                       TICKETFLOW_LEASE_GRACE_S="0.2")
     d.start_functions(TICKETFLOW_TASKS_TARGET_URL=f"http://127.0.0.1:{worker_port}/run_step")
-    owner, token = stack.auth.sign_in_anonymously()
+    assert stack.auth is not None
+    owner, token = User.anonymous(stack.auth)
     aec = _ticket(documents, owner)
     run_id = _start(d, aec.id, token)
     failed = d.wait_run(run_id, lambda r: r.status == "failed", "run failed", timeout_s=120)

@@ -12,8 +12,7 @@ straight to ``/on_action_created`` (at-least-once delivery).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -22,8 +21,7 @@ from ticketflow.dev.emulators import DEFAULT_PROJECT_ID, AuthEmulator, Firestore
 CREATED = "google.cloud.firestore.document.v1.created"
 
 
-@dataclass(frozen=True)
-class User:
+class User(NamedTuple):
     """A user of the Auth emulator: ``uid`` and an ID token for it."""
 
     uid: str

@@ -1,15 +1,17 @@
-"""The whole local suite for browser tests and the page benchmark.
+"""The web page in a real browser, against the whole local suite: for the browser
+tests (``tests/e2e``) and the page benchmark (``bench/w2_page.py``).
 
-Cloud Tasks emulator (one queue), the functions under gunicorn, the Firestore
-emulator with ``firestore.rules`` and the action trigger, the Auth emulator and the
-Hosting emulator serving a copy of the built page whose ``config.js`` points at
-this stack. Every port is a free one; logs go to ``log_dir``. The libSQL file of
-the functions gets the sample repository indexed (ready) and a second copy of it
-registered as still ``indexing`` (step 5 then waits ``index_wait_s`` before it
-degrades: a run that stays in the middle long enough to reload the page).
+:class:`WebStack` is the one stack builder (:class:`ticketflow.dev.stack.Stack`) with
+every part: the Cloud Tasks emulator (one queue), the functions under gunicorn, the
+Firestore emulator with ``firestore.rules`` and the triggers, the Auth emulator and
+the Hosting emulator serving the built page (:func:`built_page`) with a
+``config.js`` pointing at this stack. Its libSQL file gets the sample repository
+indexed (ready) and a second copy registered as still ``indexing`` (step 5 then
+waits ``index_wait_s`` before it degrades: a run that stays in the middle long
+enough to reload the page).
 
-Also: :func:`run_driver` runs ``tests/e2e/driver.mjs`` (playwright-core on Debian
-chromium) and returns its JSON verdict.
+:func:`run_driver` runs one scenario of ``driver.mjs`` (next to this module:
+playwright-core on Debian chromium) and returns its JSON verdict.
 """
 
 from __future__ import annotations
@@ -24,30 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.dev.database import FileDatabase
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
-    LOCALHOST,
+    PROJECT_ROOT,
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
-    free_port,
     tail,
 )
-from ticketflow.dev.stack import (
-    ACTION_PATTERN,
-    AEC_PATTERN,
-    PROJECT_ROOT,
-    TRIGGER_ID,
-    UPDATE_TRIGGER_ID,
-    UPDATED_EVENT,
-    FunctionsServer,
-    HostingEmulator,
-    TasksEmulator,
-    functions_env,
-)
+from ticketflow.dev.stack import Stack
 
 WEB = PROJECT_ROOT / "web"
 DRIVER = Path(__file__).with_name("driver.mjs")
@@ -97,19 +87,15 @@ def built_page(out_dir: Path, log_path: Path) -> Path:
 
 @dataclass
 class WebStack:
-    """See the module doc. ``start()`` raises :class:`StackError` with log tails."""
+    """See the module doc. ``start()`` raises :class:`StackError` with log tails; state
+    and logs live under ``root`` (kept for inspection)."""
 
     root: Path
     project_id: str = DEFAULT_PROJECT_ID
     queue: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
     index_wait_s: float = 6.0
-    secret: str = field(default_factory=lambda: uuid.uuid4().hex)
     extra_env: dict[str, str] = field(default_factory=dict)
-    procs: list[Any] = field(default_factory=list)
-    web_url: str = ""
-    functions_url: str = ""
-    firestore: FirestoreEmulator | None = None
-    auth: AuthEmulator | None = None
+    stack: Stack | None = field(default=None, init=False)
 
     @property
     def log_dir(self) -> Path:
@@ -128,48 +114,37 @@ class WebStack:
         """A copy of the sample repository whose index stays ``indexing``."""
         return self.root / "slow-repo"
 
-    def _start(self, proc: Any) -> None:
-        self.procs.append(proc)
-        proc.start()
+    @property
+    def firestore(self) -> FirestoreEmulator | None:
+        return self.stack.firestore if self.stack else None
+
+    @property
+    def auth(self) -> AuthEmulator | None:
+        return self.stack.auth if self.stack else None
+
+    @property
+    def web_url(self) -> str:
+        return self.stack.hosting.base_url if self.stack and self.stack.hosting else ""
+
+    @property
+    def functions_url(self) -> str:
+        return self.stack.functions_url if self.stack else ""
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for p in self.root.glob("ticketflow.db*"):
-            p.unlink()
         try:
             dist = built_page(self.root / "dist", self.log_dir / "vite-build.log")
+            self.stack = (
+                Stack(self.root, log_dir=self.log_dir, project_id=self.project_id)
+                .with_database(FileDatabase(self.db_path, fresh=True))
+                .with_tasks(self.queue).with_firestore().with_auth()
+                .with_functions(env={"TICKETFLOW_LLM": "offline",
+                                     "TICKETFLOW_INDEX_WAIT_S": str(self.index_wait_s),
+                                     **self.extra_env})
+                .with_hosting(dist))
+            self.stack.start()
             self._index_repos()
-            tasks = TasksEmulator(self.log_dir)
-            self._start(tasks)
-            ensure_queue(CloudTasksSettings(project_id=self.project_id, queue=self.queue,
-                                            emulator_host=tasks.host_port))
-            functions_port = free_port()
-            self.functions_url = f"http://{LOCALHOST}:{functions_port}"
-            auth = AuthEmulator(self.log_dir, project_id=self.project_id)
-            firestore = FirestoreEmulator(
-                self.log_dir, project_id=self.project_id,
-                rules_path=PROJECT_ROOT / "firestore.rules",
-                functions_emulator=f"{LOCALHOST}:{functions_port}")
-            env = functions_env(
-                db_url=self.db_url, project_id=self.project_id,
-                firestore_host=firestore.host_port, tasks_host=tasks.host_port,
-                queue=self.queue, functions_url=self.functions_url, secret=self.secret,
-                auth_host=auth.host_port,
-                extra={"TICKETFLOW_ALLOW_EMULATOR_AUTH": "1", "TICKETFLOW_LLM": "offline",
-                       "TICKETFLOW_INDEX_WAIT_S": str(self.index_wait_s),
-                       **self.extra_env})
-            self._start(FunctionsServer(self.log_dir, env, port=functions_port))
-            self._start(firestore)
-            firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
-            firestore.register_trigger(UPDATE_TRIGGER_ID, AEC_PATTERN, UPDATED_EVENT)
-            self.firestore = firestore
-            self._start(auth)
-            self.auth = auth
-            public = self._public_dir(dist, firestore.host_port, auth.base_url)
-            hosting = HostingEmulator(self.log_dir, public, project_id=self.project_id)
-            self._start(hosting)
-            self.web_url = hosting.base_url
         except (EmulatorError, StackError, OSError, subprocess.SubprocessError) as exc:
             logs = self.logs()
             self.stop()
@@ -188,29 +163,15 @@ class WebStack:
                 raise StackError(f"indexing {SAMPLE_REPO} ended {status.state}")
             index.mark(str(self.slow_repo), "indexing")
 
-    def _public_dir(self, dist: Path, firestore_host: str, auth_url: str) -> Path:
-        public = self.root / "hosting"
-        shutil.rmtree(public, ignore_errors=True)
-        shutil.copytree(dist, public)
-        config = {"projectId": self.project_id, "useEmulators": True,
-                  "firestoreEmulator": firestore_host, "authEmulator": auth_url,
-                  "functionsUrl": self.functions_url}
-        (public / "config.js").write_text(
-            f"window.__TICKETFLOW_CONFIG__ = {json.dumps(config, indent=2)};\n")
-        return public
-
     def dead(self) -> list[str]:
-        return [p.name for p in self.procs if not p.running]
+        return self.stack.dead() if self.stack else []
 
     def logs(self, lines: int = 25) -> str:
-        parts = [f"== {p.name} ({p.log_path})\n{p.log_tail(lines)}" for p in self.procs]
-        return "\n".join(parts)
+        return self.stack.logs(lines) if self.stack else ""
 
     def stop(self) -> None:
-        while self.procs:
-            proc = self.procs.pop()
-            with contextlib.suppress(Exception):
-                proc.stop()
+        if self.stack is not None:
+            self.stack.stop()
 
     def __enter__(self) -> WebStack:
         self.start()

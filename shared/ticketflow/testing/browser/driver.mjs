@@ -1,9 +1,9 @@
 // Browser scenarios for the end-to-end tests and the page benchmark.
 //
-//   node tests/e2e/driver.mjs SCENARIO      (run from web/, where playwright-core is)
+//   node shared/ticketflow/testing/browser/driver.mjs SCENARIO   (run from web/, where playwright-core is)
 //
 // Debian chromium through playwright-core (no browser download), one fresh profile per
-// run. Environment (set by tests/e2e/stack.py): TF_WEB_URL, TF_CHROMIUM,
+// run. Environment (set by ticketflow.testing.browser): TF_WEB_URL, TF_CHROMIUM,
 // TF_SAMPLE_REPO, TF_SLOW_REPO, TF_SCREENSHOTS, TF_FIREBASE_SDK, TF_PROFILE_ROOT;
 // the bench adds TF_BENCH_TICKETS. The last stdout line is one JSON object:
 // {ok: true, ...observations} or {ok: false, error, ...what was seen so far}.
