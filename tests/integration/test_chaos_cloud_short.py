@@ -1,34 +1,30 @@
-"""The short cloud chaos soak (``bench/w3_cloud.py --cloud-runs 6 --quick``): the
-functions process killed with ``kill -9`` mid-step and at crash points (between commit
-and enqueue among them), then restarted and swept; language-model faults; task
-deliveries and trigger events duplicated; racing and malformed action documents;
-edits of locked tickets through the rules. Every invariant must hold: nothing stuck,
-nothing committed or accepted twice, no content lost, no wrong verdict."""
+"""The short cloud chaos soak (:mod:`ticketflow.testing.chaos.cloud`, the same as
+``bench/w3_cloud.py --cloud-runs 6 --quick``): the functions process killed with
+``kill -9`` mid-step and at crash points (between commit and enqueue among them),
+then restarted and swept; language-model faults; task deliveries and trigger events
+duplicated; racing and malformed action documents; edits of locked tickets through
+the rules. Every invariant must hold: nothing stuck, nothing committed or accepted
+twice, no content lost, no wrong verdict."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+from ticketflow.dev.emulators import EmulatorError
+from ticketflow.testing.chaos.cloud import run_cloud_soak
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 
 def test_short_cloud_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "w3_cloud.py"), "--cloud-runs", "6", "--quick",
-         "--kill-budget", "4", "--seed", "3", "--keep", str(tmp_path / "w3c")],
-        cwd=ROOT, capture_output=True, text=True, timeout=280)
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"no output (exit {proc.returncode})\n{proc.stderr[-3000:]}"
-    result = json.loads(lines[-1])
-    assert "error" not in result, result["error"]
-    assert proc.returncode == 0, json.dumps(result, indent=1)
+    try:
+        result = run_cloud_soak(6, quick=True, kill_budget=4, seed=3, drain_s=90.0,
+                                keep=tmp_path / "w3c")
+    except EmulatorError as exc:
+        pytest.fail(f"the emulator suite did not start: {exc}", pytrace=False)
+    assert result["invariants_ok"] and result["violated"] == [], result
     assert result["runs"] >= 6
     for key in ("stuck", "steps_committed_twice", "steps_executed_after_commit",
                 "actions_accepted_twice", "content_lost", "other_violations"):

@@ -1,0 +1,446 @@
+"""The chaos soak of the cloud shape (benchmark W3's cloud part; definitions in
+``docs/benchmarks.md``).
+
+Every piece in its own process, as in the end-to-end tests: the functions
+(``functions/dev_app.py``, every target, werkzeug's single-process server so that a
+``kill -9`` takes everything in flight with it), the Cloud Tasks emulator dispatching
+into ``/run_step``, the Cloud Firestore emulator evaluating ``firestore.rules`` and
+delivering the action trigger to ``/on_action_created``, the Auth emulator issuing ID
+tokens. The functions use the Claude adapter against the local fake Messages API (in
+this process), run state in a libSQL file, the ticket and its progress in Firestore.
+
+This process plays the person and the platform: it creates tickets, starts runs with
+``start_generation`` and an ID token, answers suspensions by creating action documents
+through the Firestore REST API with that token (the rules apply), and calls ``/sweep``
+every second (Cloud Scheduler). Faults injected at random:
+
+* ``kill -9`` of the functions process while a step holds its lease, then a restart;
+* crash points in a restarted functions process (``TICKETFLOW_CRASH_AT`` at
+  ``before_execute | mid_step | after_commit | after_dispatch`` of a random step;
+  ``after_commit`` = between commit and enqueue), then a clean restart and ``/sweep``;
+* language-model 429s with retry-after, 529s, 500s, hangs past the client timeout,
+  schema-violating, truncated and tool-less answers;
+* duplicated task deliveries: ``/run_step`` POSTed again (with the task secret) for a
+  committed step, and for the step in flight;
+* duplicated trigger events: an action's CloudEvent POSTed again to
+  ``/on_action_created``;
+* two action documents racing for one suspension (two threads, back to back);
+* malformed action documents written around the rules with the server client (each
+  must get a ``rejected`` verdict with a reason on the document) and through REST with
+  the user's token (each must be denied by the rules);
+* edits of locked tickets through REST with the owner's token (must be denied).
+
+A trigger event the emulator could not deliver because the functions were down is
+delivered again after a few seconds (as the platform's retry would). Then the faults
+stop, the runs drain, and the invariants are checked
+(:meth:`~ticketflow.testing.chaos.cloud_state.CloudSoakState.check`). Logs of every
+process go to ``test-artifacts/w3-cloud/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ticketflow.dev.emulators import PROJECT_ROOT
+from ticketflow.domain import AEC
+from ticketflow.ports.records import RunRecord
+from ticketflow.testing.chaos.cloud_state import LOG_DIR, CloudSoakState, Race, WrittenAction
+from ticketflow.testing.chaos.common import (
+    CRASH_POINTS,
+    NON_SUSPENDING,
+    REQUESTS,
+    SAMPLE_REPO,
+    environment,
+    inject_llm_fault,
+    violated,
+)
+from ticketflow.testing.cloud import SECRET_HEADER
+
+
+class CloudSoak(CloudSoakState):
+    """The driver of the cloud soak (see the module doc)."""
+
+    # -- REST as the owner ------------------------------------------------------------------
+
+    def rest_action(self, aec_id: str, fields: dict[str, Any],
+                    action_id: str | None = None) -> tuple[str, httpx.Response]:
+        assert self.rest is not None
+        return self.rest.write_action(aec_id, fields,
+                                      action_id or f"w3c-{uuid.uuid4().hex[:12]}")
+
+    def rest_edit(self, aec_id: str, description: str) -> httpx.Response:
+        assert self.rest is not None
+        return self.rest.edit(aec_id, {"description": description})
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self) -> bool:
+        if len(self.aec_ids) <= len(self.run_ids):  # else: the last start failed, again
+            req = REQUESTS[len(self.run_ids) % len(REQUESTS)]
+            aec = self.documents.create(AEC.new(
+                aec_id=f"aec-{uuid.uuid4().hex[:12]}", owner_id=self.uid, title=req["title"],
+                description=req["description"],
+                repo=str(SAMPLE_REPO) if req["repo"] else None))
+            self.aec_ids.append(aec.id)
+        aec_id = self.aec_ids[len(self.run_ids)]
+        try:
+            resp = self.http.post(f"{self.stack.url}/start_generation", json={"aecId": aec_id},
+                                  headers={"Authorization": f"Bearer {self.token}"})
+        except httpx.HTTPError:
+            self.notes["start_while_functions_down"] += 1
+            return False
+        if resp.status_code == 409:
+            # a start whose answer was lost with a killed process: the run exists
+            runs = self.runs.list_runs(10, aec_id=aec_id)
+            if runs:
+                self.notes["start_answer_lost_run_exists"] += 1
+                self.run_ids.append(runs[0].run_id)
+                return True
+        if resp.status_code != 202:
+            self.notes[f"start_{resp.status_code}"] += 1
+            return False
+        self.run_ids.append(str(resp.json()["runId"]))
+        return True
+
+    # -- answering ----------------------------------------------------------------------------
+
+    def reply_fields(self, run: RunRecord) -> dict[str, Any]:
+        assert run.suspension is not None
+        x = self.rng.random()
+        base = {"runId": run.run_id, "token": run.suspension.token, "uid": self.uid}
+        if run.suspension.kind == "review":
+            return {**base, "type": "proceed" if x < 0.85 else ("edit" if x < 0.95
+                                                                 else "cancel")}
+        if x < 0.6:
+            qs = [q["id"] for q in run.suspension.payload.get("questions", [])]
+            return {**base, "type": "answer", "answers": {q: f"answer to {q}" for q in qs}}
+        return {**base, "type": "skip"}
+
+    def write_reply(self, run: RunRecord, fields: dict[str, Any], kind: str) -> str | None:
+        action_id, resp = self.rest_action(run.aec_id, fields)
+        if resp.status_code == 403 and self.documents.get(run.aec_id) is None:
+            # the racing 'cancel' deleted the ticket first: nothing left to act on
+            self.notes["action_denied_ticket_deleted"] += 1
+            return None
+        if resp.status_code != 200:
+            self.violations.append(f"a valid action was denied by the rules: "
+                                   f"{resp.status_code} {resp.text[:200]}")
+            return None
+        with self.lock:
+            self.actions[action_id] = WrittenAction(run.aec_id, action_id, fields, kind,
+                                                    time.monotonic())
+        return action_id
+
+    def bad_actions(self, run: RunRecord) -> None:
+        """Malformed documents: around the rules (rejected on the doc), through REST
+        with the owner's token (denied by the rules)."""
+        assert run.suspension is not None
+        token = run.suspension.token
+        around: list[dict[str, Any]] = [
+            {"runId": run.run_id, "type": "explode", "token": token, "uid": self.uid},
+            {"runId": run.run_id, "type": "answer", "token": token, "uid": self.uid,
+             "answers": "yes"},
+            {"token": token, "uid": self.uid},
+            {"runId": run.run_id, "type": "proceed", "token": token},
+            {"runId": run.run_id, "type": "proceed", "token": token, "uid": "intruder"},
+            {"runId": run.run_id, "type": "proceed", "token": "0" * 32, "uid": self.uid},
+        ]
+        for doc in self.rng.sample(around, 2):
+            action_id = f"w3c-bad-{uuid.uuid4().hex[:8]}"
+            (self.client.collection("aecs").document(run.aec_id).collection("actions")
+             .document(action_id).set(doc))
+            with self.lock:
+                self.actions[action_id] = WrittenAction(run.aec_id, action_id, doc,
+                                                        "bad_server", time.monotonic())
+            self.faults["malformed_action_around_rules"] += 1
+        through: list[dict[str, Any]] = [
+            {"runId": run.run_id, "type": "explode", "token": token, "uid": self.uid},
+            {"runId": run.run_id, "type": "proceed", "token": token, "uid": self.uid,
+             "extra": "field"},
+            {"runId": run.run_id, "type": "proceed", "token": token, "uid": "intruder"},
+            {"runId": run.run_id, "type": "answer", "token": token, "uid": self.uid,
+             "answers": "yes"},
+            {"runId": run.run_id, "type": "proceed", "token": token * 20, "uid": self.uid},
+            {"runId": "", "type": "proceed", "token": token, "uid": self.uid},
+        ]
+        for doc in self.rng.sample(through, 2):
+            _, resp = self.rest_action(run.aec_id, doc)
+            self.faults["malformed_action_through_rules"] += 1
+            if resp.status_code != 403:
+                self.violations.append(f"the rules let a malformed action in: {doc} -> "
+                                       f"{resp.status_code}")
+
+    def race(self, run: RunRecord) -> None:
+        a, b = self.reply_fields(run), self.reply_fields(run)
+        barrier = threading.Barrier(2)
+        race = Race(run.run_id)
+
+        def go(fields: dict[str, Any]) -> None:
+            barrier.wait()
+            action_id = self.write_reply(run, fields, "race")
+            if action_id:
+                with self.lock:
+                    race.action_ids.append(action_id)
+
+        fa, fb = self.pool.submit(go, a), self.pool.submit(go, b)
+        fa.result()
+        fb.result()
+        self.races.append(race)
+        self.faults["racing_actions"] += 1
+        if len(race.action_ids) == 2 and self.stack.alive and self.rng.random() < 0.5:
+            # and their events delivered at once, besides the trigger's own deliveries:
+            # two requests deciding one suspension in the same functions process
+            ready = threading.Barrier(2)
+
+            def deliver(action_id: str) -> None:
+                ready.wait()
+                self.post_event(self.actions[action_id])
+
+            futures = [self.pool.submit(deliver, a) for a in race.action_ids]
+            for f in futures:
+                f.result()
+            self.faults["racing_actions_concurrent_events"] += 1
+
+    def answer(self, run: RunRecord, chaos: bool) -> None:
+        assert run.suspension is not None
+        token = run.suspension.token
+        if token in self.handled:
+            return
+        self.handled.add(token)
+        if chaos and self.rng.random() < 0.05:
+            self.ignored.add(token)
+            self.faults["wait_left_to_expire"] += 1
+            return
+        first = len(self.handled)  # the first ones get every kind, short soaks too
+        if chaos and (first == 1 or self.rng.random() < 0.3):
+            self.bad_actions(run)
+        if chaos and (first == 2 or self.rng.random() < 0.3):
+            self.race(run)
+            return
+        self.write_reply(run, self.reply_fields(run), "reply")
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def crash_spec(self) -> str:
+        point = self.rng.choices(CRASH_POINTS, weights=(15, 30, 40, 15))[0]
+        steps = range(1, 12) if point == "before_execute" else NON_SUSPENDING
+        return f"{point}:{self.rng.choice(list(steps))}"
+
+    def kill_mid_step(self, runs: list[RunRecord]) -> None:
+        now = datetime.now(UTC)
+        busy = [r for r in runs if r.status == "running" and r.lease_id
+                and r.lease_until is not None and r.lease_until > now]
+        if not busy or not self.stack.alive or self.kills >= self.kill_budget:
+            return
+        self.kills += 1
+        self.faults["kill9_mid_step_random"] += 1
+        # most of the time the new process carries a crash point of its own; the first
+        # one crashes between commit and enqueue
+        if self.kills == 1:
+            spec: str | None = f"after_commit:{self.rng.choice(NON_SUSPENDING)}"
+        else:
+            spec = self.crash_spec() if self.rng.random() < 0.7 else None
+        self.stack.restart(spec)
+        if self.stack.spec:
+            self.kills += 1  # it will die once more
+
+    def duplicate_delivery(self, runs: list[RunRecord]) -> None:
+        live = [r for r in runs if r.status in ("running", "suspended") and r.step_index > 1]
+        if not live or not self.stack.alive:
+            return
+        run = self.rng.choice(live)
+        headers = {SECRET_HEADER: self.stack.secret}
+        if run.status == "running" and self.rng.random() < 0.4:
+            body = {"runId": run.run_id, "stepIndex": run.step_index, "epoch": run.epoch}
+
+            def deliver() -> None:
+                try:
+                    resp = self.http.post(f"{self.stack.url}/run_step", json=body,
+                                          headers=headers)
+                    out = (resp.json().get("outcome") if resp.status_code == 200
+                           else resp.status_code)
+                    self.notes[f"inflight_duplicate_{out}"] += 1
+                except (httpx.HTTPError, ValueError):
+                    self.notes["inflight_duplicate_connection_lost"] += 1
+
+            self.pending.append(self.pool.submit(deliver))
+            self.faults["duplicate_delivery_inflight_step"] += 1
+            return
+        step = self.rng.randint(1, run.step_index - 1)
+        try:
+            resp = self.http.post(f"{self.stack.url}/run_step", headers=headers,
+                                  json={"runId": run.run_id, "stepIndex": step,
+                                        "epoch": run.epoch})
+        except httpx.HTTPError:
+            return
+        self.faults["duplicate_delivery_committed_step"] += 1
+        outcome = resp.json().get("outcome") if resp.status_code == 200 else None
+        if outcome != "duplicate":
+            self.violations.append(f"duplicate delivery of committed step {step} of "
+                                   f"{run.run_id}: {resp.status_code} {resp.text[:200]}")
+
+    def duplicate_event(self) -> None:
+        decided = [w for w in self.actions.values() if w.verdict is not None]
+        if not decided or not self.stack.alive:
+            return
+        w = self.rng.choice(decided)
+        code = self.post_event(w)
+        if code is None:
+            return
+        self.faults["duplicate_trigger_event"] += 1
+        if code != 200:
+            self.violations.append(f"duplicated event for {w.action_id} answered {code}")
+            return
+        again = self.documents.get_action_result(w.aec_id, w.action_id)
+        if again is None or again.status != w.verdict:
+            self.violations.append(f"duplicated event changed the verdict of {w.action_id}: "
+                                   f"{w.verdict} -> {again and again.status}")
+
+    def locked_edit(self, runs: list[RunRecord]) -> None:
+        live = [r for r in runs if r.status in ("running", "suspended")]
+        if not live:
+            return
+        run = self.rng.choice(live)
+        aec = self.documents.get(run.aec_id)
+        if aec is None or not aec.locked:
+            return
+        resp = self.rest_edit(run.aec_id, aec.description + " (edited)")
+        self.faults["edit_on_locked_ticket"] += 1
+        if resp.status_code == 200:
+            after = self.documents.get(run.aec_id)
+            self.notes["edit_accepted_while_run_finishing"] += 1
+            if after is not None and after.locked and after.status.value != "ready":
+                self.violations.append(f"the rules let an edit of locked {run.aec_id} in")
+        elif resp.status_code != 403:
+            self.notes[f"locked_edit_{resp.status_code}"] += 1
+
+    def unlocked_edit(self, runs: list[RunRecord]) -> None:
+        """The control: an edit of a finished, unlocked ticket is allowed by the rules."""
+        done = [r for r in runs if r.status == "completed"]
+        if not done:
+            return
+        run = self.rng.choice(done)
+        aec = self.documents.get(run.aec_id)
+        if aec is None or aec.locked:
+            return
+        resp = self.rest_edit(run.aec_id, aec.description + " (v2)")
+        self.notes[f"unlocked_edit_{resp.status_code}"] += 1
+
+    # -- main loop ----------------------------------------------------------------------------
+
+    def tick(self, chaos: bool) -> list[RunRecord]:
+        self.stack.reap()
+        runs = [r for r in self.all_runs() if r.active]
+        for run in runs:
+            if run.status == "suspended" and run.suspension is not None and (
+                    chaos or run.suspension.token not in self.ignored):
+                self.answer(run, chaos)
+        if chaos:
+            r = self.rng.random
+            if r() < (0.12 if self.kills else 0.5):
+                self.kill_mid_step(runs)
+            if r() < 0.15 and self.api.pending_faults == 0:
+                inject_llm_fault(self.api, self.rng, self.faults)
+            if r() < 0.10:
+                self.duplicate_delivery(runs)
+            if r() < 0.05:
+                self.duplicate_event()
+            if r() < 0.05:
+                self.locked_edit(runs)
+            if r() < 0.01:
+                self.unlocked_edit(runs)
+        self.pending = [f for f in self.pending if not f.done()]
+        return runs
+
+    def soak(self) -> float:
+        t0 = time.monotonic()
+        last_sweep = last_verdicts = 0.0
+
+        def housekeeping() -> int:
+            nonlocal last_sweep, last_verdicts
+            undecided = 0
+            if time.monotonic() - last_sweep > 1.0:
+                self.stack.post_sweep()
+                last_sweep = time.monotonic()
+            if time.monotonic() - last_verdicts > 1.0:
+                undecided = self.collect_verdicts(redeliver_after_s=6.0)
+                last_verdicts = time.monotonic()
+            return undecided
+
+        give_up = t0 + 60 + 30 * self.n_runs  # bounded even if starts keep failing
+        while len(self.run_ids) < self.n_runs and time.monotonic() < give_up:
+            runs = self.tick(chaos=True)
+            if sum(r.status == "running" for r in runs) < self.concurrency:
+                self.start_run()
+            housekeeping()
+            time.sleep(0.05)
+        until = time.monotonic() + (5 if self.quick else 10)
+        while time.monotonic() < until:
+            self.tick(chaos=True)
+            housekeeping()
+            time.sleep(0.05)
+        # calm: no more crash points or new language-model faults
+        if self.stack.spec or not self.stack.alive:
+            if self.stack.alive:
+                self.notes["crash_point_disarmed_unfired"] += 1
+            self.stack.restart(None)
+        drain_until = time.monotonic() + self.drain_s
+        while time.monotonic() < drain_until:
+            runs = self.tick(chaos=False)
+            last_verdicts = 0.0  # every pass
+            undecided = housekeeping()
+            if not runs and not self.unprojected() and not undecided:
+                break
+            time.sleep(0.1)
+        for f in self.pending:
+            with contextlib.suppress(Exception):
+                f.result(timeout=30)
+        self.collect_verdicts(redeliver_after_s=0.0)
+        return time.monotonic() - t0
+
+def run_cloud_soak(runs: int = 20, *, seed: int | None = None, quick: bool = False,
+                   concurrency: int = 4, kill_budget: int | None = None,
+                   drain_s: float = 120.0, keep: Path | None = None) -> dict[str, Any]:
+    """The cloud part of W3; ``invariants_ok`` / ``violated`` say whether it held.
+    Raises :class:`EmulatorError` when the stack cannot start."""
+    seed = random.randrange(1 << 30) if seed is None else seed
+    kill_budget = max(3, runs // 2) if kill_budget is None else kill_budget
+    t0 = time.perf_counter()
+    # the functions processes inherit this environment: no settings left over from a
+    # caller's environment
+    with environment(clear_prefixes=("TICKETFLOW_", "ANTHROPIC_")), \
+            tempfile.TemporaryDirectory(prefix="ticketflow-w3c-") as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        soak = CloudSoak(runs=runs, seed=seed, quick=quick, concurrency=concurrency,
+                         kill_budget=kill_budget, drain_s=drain_s, work=work)
+        try:
+            t_start = time.perf_counter()
+            soak.start()
+            startup_s = time.perf_counter() - t_start
+            soak_s = soak.soak()
+            result = soak.check()
+        finally:
+            soak.close()
+    broken = violated(result, runs)
+    return {
+        **result,
+        "invariants_ok": not broken,
+        "violated": broken,
+        "config": {"runs": runs, "quick": quick, "concurrency": concurrency,
+                   "kill_budget": kill_budget, "seed": seed, "server": "werkzeug"},
+        "startup_s": round(startup_s, 1),
+        "soak_s": round(soak_s, 1),
+        "elapsed_s": round(time.perf_counter() - t0, 1),
+        "logs": str(LOG_DIR.relative_to(PROJECT_ROOT)),
+    }
