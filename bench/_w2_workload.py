@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench._workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
+from bench._workload import BLOB, FINDINGS, QUESTIONS, bench_output
 
 from ticketflow.cloud import handlers as functions_http
 from ticketflow.compose.cloud import CloudApp
@@ -110,7 +110,7 @@ class Profiler:
 PROFILER = Profiler(os.environ.get("TICKETFLOW_W2_PROFILE"))
 
 
-def _handler(index: int) -> Callable[[StepContext], StepOutput]:
+def _handler(index: int, name: str) -> Callable[[StepContext], StepOutput]:
     def handler(ctx: StepContext) -> StepOutput:
         t = time.time()
         REC.emit({"k": "handler", "run": ctx.run.run_id, "step": index, "t": t})
@@ -118,13 +118,14 @@ def _handler(index: int) -> Callable[[StepContext], StepOutput]:
             raise Suspend("review", {"findings": FINDINGS})
         if index == 9:
             raise Suspend("questions", {"questions": QUESTIONS})
-        return BenchOutput(detail=f"no-op step {index}", blob=BLOB)
+        return bench_output(name)(detail=f"no-op step {index}", blob=BLOB)
 
     return handler
 
 
 def _bench_step(spec: StepSpec) -> StepSpec:
-    return dataclasses.replace(spec, handler=_handler(spec.index), output=BenchOutput)
+    return dataclasses.replace(spec, handler=_handler(spec.index, spec.name),
+                               output=bench_output(spec.name))
 
 
 BENCH = WorkflowDefinition(VERSION, tuple(_bench_step(s) for s in STEPS))

@@ -23,7 +23,9 @@ loaded and covered by the end-to-end tests).
     python bench/w2.py                   # prints one JSON object as its last line
     python bench/w2.py --sequential 5 --concurrent 20   # a quicker look
 
-Logs of every process go to ``test-artifacts/w2/``.
+The stack is the one stack builder (``ticketflow.dev.stack``); the figures are
+computed in ``bench/_w2_analysis.py``. Logs of every process go to
+``test-artifacts/w2/``.
 """
 
 from __future__ import annotations
@@ -35,49 +37,37 @@ import itertools
 import json
 import os
 import queue
-import sqlite3
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from google.cloud import firestore
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:  # tests.support (emulator supervisors)
-    sys.path.insert(0, str(PROJECT_ROOT))
-
-from google.cloud import firestore  # noqa: E402
-
-from ticketflow.adapters.cloud_tasks import (  # noqa: E402
-    CloudTasksQueue,
-    CloudTasksSettings,
-    ensure_queue,
+from _w2_analysis import (
+    Action,
+    Run,
+    analyse,
+    libsql_check,
+    load_events,
+    p50,
+    profile_top,
 )
-from ticketflow.adapters.firestore import (  # noqa: E402
-    FirestoreDocumentStore,
-    firestore_client,
-)
-from ticketflow.dev.emulators import start_in_parallel  # noqa: E402
-from ticketflow.dev.stack import (  # noqa: E402
-    ACTION_PATTERN,
-    TRIGGER_ID,
-    AuthEmulator,
-    FirestoreEmulator,
-    FunctionsServer,
-    TasksEmulator,
-    free_port,
-    functions_env,
-)
-from ticketflow.domain import AEC  # noqa: E402
-from ticketflow.ports import StepTask  # noqa: E402
+from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings, ensure_queue
+from ticketflow.dev.database import FileDatabase
+from ticketflow.dev.emulators import PROJECT_ROOT
+from ticketflow.dev.stack import ACTION_CREATED, Stack
+from ticketflow.domain import AEC
+from ticketflow.observability.summary import summary
+from ticketflow.ports import StepTask
+from ticketflow.testing.cloud import document_store
+from ticketflow.testing.receiver import TaskReceiver
 
 SEQUENTIAL_RUNS = 10
 WARMUP_RUNS = 2
@@ -85,99 +75,62 @@ CONCURRENT_RUNS = 50
 PROBE_HOPS = 15
 RUN_TIMEOUT_S = 30.0
 CONCURRENT_TIMEOUT_S = 150.0
-SECRET = "w2-bench-secret"
 LOG_DIR = PROJECT_ROOT / "test-artifacts" / "w2"
-STEP_PAIRS = ((1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (8, 9), (10, 11))
 FINAL = ("completed", "failed", "cancelled")
-
-
-def pct(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (None when there is nothing to rank)."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return round(ordered[k], 2)
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    return {"p50": pct(values, 50), "p95": pct(values, 95), "n": len(values),
-            "max": round(max(values), 2) if values else None}
 
 
 # -- the emulator's dispatcher on its own ------------------------------------------------------
 
 
-class _Receiver:
-    """An HTTP target for the probe queue: records arrival times; ``chain`` enqueues the
-    next task from inside the request, as run_step does."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[float] = []
-        self.enqueued: list[float] = []
-        self.chain: Callable[[int], None] | None = None
-        self.done = threading.Event()
-        self.expect = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                t = time.time()
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.arrivals.append(t)
-                n = len(receiver.arrivals)
-                if receiver.chain is not None and n < receiver.expect:
-                    receiver.chain(n)
-                if n >= receiver.expect:
-                    receiver.done.set()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/probe"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def reset(self, expect: int) -> None:
-        self.arrivals, self.enqueued, self.expect = [], [], expect
-        self.done.clear()
-
-
-def probe_dispatcher(tasks_host: str, project_id: str) -> dict[str, Any]:
+def probe_dispatcher(stack: Stack) -> dict[str, Any]:
     """What the Cloud Tasks emulator adds by itself, against an instant HTTP target:
     a chain (each task enqueued from inside the previous delivery, like run_step) and
     a burst (many tasks enqueued at once)."""
-    receiver = _Receiver()
-    settings = CloudTasksSettings(project_id=project_id, queue="w2-probe",
-                                  target_url=receiver.url, emulator_host=tasks_host,
-                                  secret=SECRET)
+    assert stack.tasks is not None
+    done = threading.Event()
+    expect = [0]
+    enqueued: list[float] = []
+    chain: list[Callable[[int], None] | None] = [None]
+
+    def on_request(n: int) -> None:
+        if chain[0] is not None and n < expect[0]:
+            chain[0](n)
+        if n >= expect[0]:
+            done.set()
+
+    def reset(n: int) -> None:
+        receiver.reset()
+        enqueued.clear()
+        expect[0] = n
+        done.clear()
+
+    receiver = TaskReceiver(on_request).start()
+    settings = CloudTasksSettings(project_id=stack.project_id, queue="w2-probe",
+                                  target_url=f"{receiver.url}/probe",
+                                  emulator_host=stack.tasks.host_port, secret=stack.secret)
     ensure_queue(settings)
     q = CloudTasksQueue(settings)
     tag = uuid.uuid4().hex[:8]
     try:
-        receiver.reset(PROBE_HOPS + 1)
+        reset(PROBE_HOPS + 1)
 
-        def chain(n: int) -> None:
+        def step(n: int) -> None:
             q.enqueue(StepTask(run_id=f"chain-{tag}-{n}", step_index=1, epoch=0))
-            receiver.enqueued.append(time.time())
+            enqueued.append(time.time())
 
-        receiver.chain = chain
-        q.enqueue(StepTask(run_id=f"chain-{tag}-0", step_index=1, epoch=0))
-        receiver.enqueued.append(time.time())
-        receiver.done.wait(30)
+        chain[0] = step
+        step(0)
+        done.wait(30)
         # task k (k >= 1) was enqueued from inside delivery k - 1
-        hops = [(a - e) * 1000 for e, a in zip(receiver.enqueued[1:], receiver.arrivals[1:],
+        hops = [(a - e) * 1000 for e, a in zip(enqueued[1:], receiver.arrivals[1:],
                                                 strict=False)]
-        receiver.chain = None
-        receiver.reset(PROBE_HOPS)
+        chain[0] = None
+        reset(PROBE_HOPS)
         t0 = time.time()
         for n in range(PROBE_HOPS):
             q.enqueue(StepTask(run_id=f"burst-{tag}-{n}", step_index=1, epoch=0))
         t_enqueued = time.time()
-        receiver.done.wait(30)
+        done.wait(30)
         arrivals = sorted(receiver.arrivals)
         gaps = [(b - a) * 1000 for a, b in itertools.pairwise(arrivals)]
         return {
@@ -188,35 +141,12 @@ def probe_dispatcher(tasks_host: str, project_id: str) -> dict[str, Any]:
             "burst_enqueue_ms_each": round((t_enqueued - t0) * 1000 / PROBE_HOPS, 2),
         }
     finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+        receiver.stop()
         with contextlib.suppress(Exception):
             q.client.transport.close()
 
 
 # -- the page: a listener, the answers -----------------------------------------------------------
-
-
-@dataclass
-class Run:
-    aec_id: str
-    run_id: str = ""
-    t_start: float = 0.0
-    t_done: float | None = None
-    status: str = ""
-    answered: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Action:
-    aec_id: str
-    run_id: str
-    kind: str
-    action_id: str
-    t_seen: float
-    t_write0: float = 0.0
-    t_write1: float = 0.0
-    t_created: float = 0.0  # the document's update_time (the emulator's commit)
 
 
 class Page:
@@ -307,85 +237,43 @@ class Page:
 # -- the stack ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Stack:
-    tmp: Path
-    tasks: TasksEmulator
-    firestore: FirestoreEmulator
-    auth: AuthEmulator
-    functions: FunctionsServer | None = None
-    queue: str = "w2-steps"
-    profile: bool = False
-
-    @property
-    def profile_path(self) -> Path:
-        return self.tmp / "functions.prof"
-
-    @property
-    def events_path(self) -> Path:
-        return self.tmp / "events.jsonl"
-
-    @property
-    def db_path(self) -> Path:
-        return self.tmp / "w2.db"
-
-    def start(self) -> None:
-        start_in_parallel(self.tasks, self.firestore, self.auth)
-        self.firestore.register_trigger(TRIGGER_ID, ACTION_PATTERN)
-        ensure_queue(CloudTasksSettings(project_id=self.firestore.project_id,
-                                        queue=self.queue, emulator_host=self.tasks.host_port))
-        port = int(self.firestore.functions_emulator.rsplit(":", 1)[1])  # type: ignore[union-attr]
-        env = functions_env(
-            db_url=f"file:{self.db_path}", project_id=self.firestore.project_id,
-            firestore_host=self.firestore.host_port, tasks_host=self.tasks.host_port,
-            queue=self.queue, functions_url=f"http://127.0.0.1:{port}", secret=SECRET,
-            auth_host=self.auth.host_port,
-            extra={"TICKETFLOW_LLM": "offline", "TICKETFLOW_INDEX_WAIT_S": "0",
-                   "TICKETFLOW_APP_HOOK": "bench._w2_workload:install",
-                   "TICKETFLOW_W2_EVENTS": str(self.events_path),
-                   "PYTHONPATH": os.pathsep.join(
-                       [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])})
-        if self.profile:
-            env["TICKETFLOW_W2_PROFILE"] = str(self.profile_path)
-        self.functions = FunctionsServer(LOG_DIR, env, port=port, name="w2-functions")
-        self.functions.start()
-
-    def stop(self) -> None:
-        for p in (self.functions, self.auth, self.firestore, self.tasks):
-            if p is not None:
-                with contextlib.suppress(Exception):
-                    p.stop()
-
-    def alive(self) -> list[str]:
-        procs = (self.functions, self.auth, self.firestore, self.tasks)
-        return [p.name for p in procs if p is not None and not p.running]
+def w2_stack(tmp: Path, profile: bool = False) -> Stack:
+    """The emulators (only the action trigger: no ``on_aec_updated`` load) and one
+    functions process running the no-op workload (not started)."""
+    env = {"TICKETFLOW_LLM": "offline", "TICKETFLOW_INDEX_WAIT_S": "0",
+           "TICKETFLOW_APP_HOOK": "bench._w2_workload:install",
+           "TICKETFLOW_W2_EVENTS": str(events_path(tmp)),
+           "PYTHONPATH": os.pathsep.join(
+               [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    if profile:
+        env["TICKETFLOW_W2_PROFILE"] = str(profile_path(tmp))
+    return (Stack(tmp, log_dir=LOG_DIR)
+            .with_database(FileDatabase(tmp / "w2.db"))
+            .with_tasks("w2-steps").with_firestore(triggers=[ACTION_CREATED]).with_auth()
+            .with_functions(env=env, name="w2-functions"))
 
 
-@contextlib.contextmanager
-def stack(tmp: Path, profile: bool = False) -> Iterator[Stack]:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    fport = free_port()
-    s = Stack(tmp=tmp, tasks=TasksEmulator(LOG_DIR),
-              firestore=FirestoreEmulator(LOG_DIR, functions_emulator=f"127.0.0.1:{fport}"),
-              auth=AuthEmulator(LOG_DIR), profile=profile)
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
+def events_path(tmp: Path) -> Path:
+    return tmp / "events.jsonl"
+
+
+def profile_path(tmp: Path) -> Path:
+    return tmp / "functions.prof"
 
 
 # -- driving runs ---------------------------------------------------------------------------------
 
 
 class Driver:
+    """Starts runs as the page would and waits for them (through :class:`Page`)."""
+
     def __init__(self, s: Stack, listener: str) -> None:
         self.s = s
-        assert s.functions is not None
-        self.url = s.functions.base_url
+        assert s.auth is not None
+        self.url = s.functions_url
         self.uid, self.token = s.auth.sign_in_anonymously()
-        self.client = firestore_client(s.firestore.project_id, s.firestore.host_port)
-        self.store = FirestoreDocumentStore(self.client, timeout_s=10.0)
+        self.store = document_store(s, timeout_s=10.0)
+        self.client = self.store.client
         self.page = Page(self.client, self.uid, listener)
         self.http = httpx.Client(timeout=30.0)
 
@@ -419,8 +307,8 @@ class Driver:
             with contextlib.suppress(queue.Empty):
                 pending.discard(self.page.finished.get(timeout=0.5))
             pending = {r.aec_id for r in runs if r.t_done is None}
-            if self.s.alive():
-                raise RuntimeError(f"process(es) exited: {self.s.alive()}")
+            if self.s.dead():
+                raise RuntimeError(f"process(es) exited: {self.s.dead()}")
         for r in runs:
             if r.t_done is not None:
                 self.page.untrack(r.aec_id)
@@ -444,187 +332,7 @@ class Driver:
             out["get"].append((t1 - t0) * 1000)
             out["update"].append((t2 - t1) * 1000)
             out["transaction"].append((t3 - t2) * 1000)
-        return {f"{k}_ms_p50": pct(v, 50) for k, v in out.items()}
-
-
-# -- analysis -------------------------------------------------------------------------------------
-
-
-def load_events(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            out.append(json.loads(line))
-    return out
-
-
-def first_seen(seen: list[tuple[int, float]], seq: int, after: float) -> float | None:
-    """When the listener first saw ``seq`` or a later one (after ``after`` - 1 s)."""
-    times = [t for s, t in seen if s >= seq and t >= after - 1.0]
-    return min(times) if times else None
-
-
-def analyse(runs: list[Run], events: list[dict[str, Any]], page: Page) -> dict[str, Any]:
-    run_ids = {r.run_id for r in runs}
-    by_aec = {r.aec_id: r for r in runs}
-    handler: dict[tuple[str, int], float] = {}
-    steps: dict[tuple[str, int], dict[str, Any]] = {}
-    acts: dict[str, dict[str, Any]] = {}
-    triggers: dict[str, dict[str, Any]] = {}
-    for e in events:
-        if e.get("k") == "handler" and e["run"] in run_ids:
-            handler.setdefault((e["run"], e["step"]), e["t"])
-        elif e.get("k") in ("http", "engine") and e.get("run") in run_ids and \
-                e.get("outcome") in ("committed", "completed", "suspended"):
-            steps.setdefault((e["run"], int(e["step"])), e)
-        elif e.get("k") == "trigger":
-            action_id = str(e.get("subject") or "").rsplit("/", 1)[-1]
-            triggers[action_id] = e
-            if "act_t0" in e:
-                acts[action_id] = e
-        elif e.get("k") == "act" and e.get("run") in run_ids:
-            acts.setdefault(e["action"], e)
-
-    cycle, in_function, dispatch_wait, request_ms = [], [], [], []
-    parts: dict[str, list[float]] = defaultdict(list)
-    for r in runs:
-        for a, b in STEP_PAIRS:
-            ea, eb = steps.get((r.run_id, a)), steps.get((r.run_id, b))
-            if ea and eb:
-                cycle.append((eb["t_entry"] - ea["t_entry"]) * 1000)
-                if "enqueue_t1" in ea:
-                    dispatch_wait.append((eb["t_entry"] - ea["enqueue_t1"]) * 1000)
-        for i in range(1, 12):
-            e = steps.get((r.run_id, i))
-            if not e:
-                continue
-            request_ms.append((e["t_exit"] - e["t_entry"]) * 1000)
-            if i not in (4, 9) and "mark_dispatched_t1" in e:
-                in_function.append((e["mark_dispatched_t1"] - e["t_entry"]) * 1000)
-                h = handler.get((r.run_id, i))
-                for label in ("get_run", "claim", "steps", "mutate", "commit", "project",
-                              "mark_projected", "enqueue", "mark_dispatched"):
-                    if f"{label}_ms" in e:
-                        parts[label].append(e[f"{label}_ms"])
-                if h is not None and "commit_t0" in e:
-                    parts["handler_dispatch_to_commit"].append((e["commit_t0"] - h) * 1000)
-                    parts["entry_to_handler"].append((h - e["t_entry"]) * 1000)
-
-    # progress: commit (step commits and resume commits) -> listener sees the seq
-    progress, progress_steps, progress_resume = [], [], []
-    proj_write, watch_delivery = [], []
-    for e in [*steps.values(), *acts.values()]:
-        aec_id, seq = e.get("aec"), e.get("seq", e.get("projected_seq"))
-        t_commit = e.get("commit_t1", e.get("resume_t1"))
-        if aec_id not in by_aec or seq is None or t_commit is None:
-            continue
-        with page.lock:
-            t_seen = first_seen(list(page.seen.get(aec_id, [])), int(seq), t_commit)
-        if t_seen is None:
-            continue
-        ms = (t_seen - t_commit) * 1000
-        progress.append(ms)
-        (progress_resume if "resume_t1" in e else progress_steps).append(ms)
-        if "project_t1" in e:
-            proj_write.append((e["project_t1"] - t_commit) * 1000)
-            watch_delivery.append((t_seen - e["project_t1"]) * 1000)
-
-    # resume: action document created -> next step's handler starts
-    resume, resume_client, seen_to_write = [], [], []
-    rparts: dict[str, list[float]] = defaultdict(list)
-    for act in page.actions:
-        if act.run_id not in run_ids:
-            continue
-        nxt = 5 if act.kind == "review" else 10
-        h = handler.get((act.run_id, nxt))
-        seen_to_write.append((act.t_write0 - act.t_seen) * 1000)
-        if h is None:
-            continue
-        resume.append((h - act.t_created) * 1000)
-        resume_client.append((h - act.t_write0) * 1000)
-        trig, ae, se = triggers.get(act.action_id), acts.get(act.action_id), \
-            steps.get((act.run_id, nxt))
-        if trig:
-            rparts["created_to_trigger_entry"].append((trig["t_entry"] - act.t_created) * 1000)
-            if "act_t0" in trig:
-                rparts["trigger_decode_to_act"].append(
-                    (trig["act_t0"] - trig["t_entry"]) * 1000)
-        if ae:
-            for label in ("resume", "project", "enqueue"):
-                if f"{label}_ms" in ae:
-                    rparts[f"act_{label}"].append(ae[f"{label}_ms"])
-            if "act_t1" in ae and "act_t0" in ae:
-                rparts["act_total"].append((ae["act_t1"] - ae["act_t0"]) * 1000)
-            if se and "enqueue_t1" in ae:
-                rparts["enqueue_to_step_entry"].append((se["t_entry"] - ae["enqueue_t1"]) * 1000)
-        if se:
-            rparts["step_entry_to_handler"].append((h - se["t_entry"]) * 1000)
-
-    done = [r for r in runs if r.status == "completed" and r.t_done]
-    single = [(r.t_done - r.t_start) * 1000 for r in done if r.t_done]
-    return {
-        "runs": len(runs),
-        "completed": len(done),
-        "single_run_ms": summary(single),
-        "step_cycle_ms": summary(cycle),
-        "in_function_ms": summary(in_function),
-        "run_step_request_ms": summary(request_ms),
-        "dispatch_wait_ms": summary(dispatch_wait),
-        "in_function_parts_ms_p50": {k: pct(v, 50) for k, v in parts.items()},
-        "progress_ms": summary(progress),
-        "progress_step_commits_ms": summary(progress_steps),
-        "progress_resume_commits_ms": summary(progress_resume),
-        "progress_commit_to_projection_written_ms": summary(proj_write),
-        "progress_projection_written_to_listener_ms": summary(watch_delivery),
-        "resume_ms": summary(resume),
-        "resume_from_client_write_start_ms": summary(resume_client),
-        "resume_parts_ms_p50": {k: pct(v, 50) for k, v in rparts.items()},
-        "seen_to_action_write_ms": summary(seen_to_write),
-    }
-
-
-def libsql_check(db_path: Path, run_ids: list[str]) -> dict[str, Any]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-    try:
-        marks = ",".join("?" for _ in run_ids)
-        statuses = dict(conn.execute(
-            f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})", run_ids).fetchall())
-        twice = conn.execute(
-            f"SELECT COUNT(*) FROM (SELECT run_id, step_index FROM step_outputs "
-            f"WHERE run_id IN ({marks}) GROUP BY run_id, step_index HAVING COUNT(*) > 1)",
-            run_ids).fetchone()[0]
-        outputs = conn.execute(
-            f"SELECT COUNT(*) FROM step_outputs WHERE run_id IN ({marks})", run_ids).fetchone()[0]
-    finally:
-        conn.close()
-    return {"completed": sum(1 for s in statuses.values() if s == "completed"),
-            "statuses": dict(sorted(_count(statuses.values()).items())),
-            "steps_committed_twice": twice, "step_outputs": outputs}
-
-
-def profile_top(path: Path, n: int = 18) -> list[dict[str, Any]]:
-    """The functions process's hottest functions (own time), per profiled request."""
-    if not path.exists():
-        return []
-    import pstats
-
-    st = pstats.Stats(str(path))
-    raw: dict[Any, Any] = st.stats  # type: ignore[attr-defined]
-    requests = max(1, sum(v[1] for k, v in raw.items() if k[0].endswith("functions_http.py")
-                          and k[2] in ("run_step", "on_action_created")))
-    rows = sorted(raw.items(), key=lambda kv: -kv[1][2])[:n]
-    return [{"fn": f"{Path(k[0]).name}:{k[1]}:{k[2]}", "calls_per_req": round(v[1] / requests, 1),
-             "own_ms_per_req": round(v[2] * 1000 / requests, 3),
-             "cum_ms_per_req": round(v[3] * 1000 / requests, 3)} for k, v in rows]
-
-
-def _count(values: Any) -> dict[str, int]:
-    out: dict[str, int] = defaultdict(int)
-    for v in values:
-        out[str(v)] += 1
-    return out
+        return {f"{k}_ms_p50": p50(v) for k, v in out.items()}
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -686,10 +394,11 @@ def main() -> int:
     args = p.parse_args()
     t_all = time.time()
     load_before = os.getloadavg()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ticketflow-w2-") as tmp, \
-            stack(Path(tmp), args.profile) as s:
+            w2_stack(Path(tmp), args.profile) as s:
         t_stack = time.time() - t_all
-        probe = probe_dispatcher(s.tasks.host_port, s.firestore.project_id)
+        probe = probe_dispatcher(s)
         drv = Driver(s, args.listener)
         try:
             baseline = drv.firestore_baseline()
@@ -708,15 +417,15 @@ def main() -> int:
             drv.wait(conc, CONCURRENT_TIMEOUT_S)
             t_end = max((r.t_done for r in conc if r.t_done), default=time.time())
             time.sleep(0.5)  # late snapshots of the last commits
-            events = load_events(s.events_path)
+            events = load_events(events_path(Path(tmp)))
             seq_stats = analyse(seq_runs, events, drv.page)
             conc_stats = analyse(conc, events, drv.page)
-            check = libsql_check(s.db_path, [r.run_id for r in conc if r.run_id])
+            check = libsql_check(Path(tmp) / "w2.db", [r.run_id for r in conc if r.run_id])
             page_errors = list(drv.page.errors)
             callbacks = drv.page.callbacks
             callback_ms = drv.page.callback_ms
             time.sleep(0.2)
-            profile = profile_top(s.profile_path) if args.profile else []
+            profile = profile_top(profile_path(Path(tmp))) if args.profile else []
         finally:
             drv.close()
     completed = conc_stats["completed"]

@@ -16,16 +16,12 @@ from ticketflow.adapters.claude import (
 )
 from ticketflow.domain import (
     Draft,
-    Finding,
-    FindingKind,
     Intent,
-    Question,
-    Severity,
     TicketType,
     TypeDetection,
 )
 from ticketflow.domain.errors import RetryableError, TerminalError
-from ticketflow.ports import ApiEndpoint, FileHit, LLMTask
+from ticketflow.ports import LLMTask
 from ticketflow.ports.llm import (
     DETECT_TYPE,
     EXTRACT_INTENT,
@@ -33,52 +29,15 @@ from ticketflow.ports.llm import (
     GENERATE_QUESTIONS,
     REFINE_DRAFT,
     TASKS,
-    DraftPayload,
     Questions,
-    QuestionsPayload,
     Refined,
-    RefinePayload,
-    TicketRequest,
-    TypePayload,
 )
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
+from ticketflow.testing.llm_payloads import KNOWN_PATHS, PAYLOADS, REQUEST
 
 # the SDK flags the configured default model as nearing end of life; not under test here
 pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
-REQUEST = TicketRequest(title="Export invoices as CSV",
-                        description="Admins want to download their invoices from billing.",
-                        repo="acme/shop")
-INTENT = Intent(goal="Let admins export invoices as CSV", actors=["account admin"])
-DRAFT = Draft(acceptance_criteria=["Given an admin, when they export, then a CSV downloads."],
-              repo_paths=["billing/api/routes.py"])
-FINDING = Finding(id="f-missing-route-1", kind=FindingKind.MISSING_ROUTE,
-                  severity=Severity.WARNING, evidence="GET /api/invoices/export",
-                  message="The route does not exist.")
-KNOWN_PATHS = ["billing/api/routes.py", "billing/services/invoices.py",
-               "web/src/pages/BillingPage.tsx"]
-
-PAYLOADS: dict[str, BaseModel] = {
-    "extract_intent": REQUEST,
-    "detect_type": TypePayload(request=REQUEST, intent=INTENT),
-    "generate_draft": DraftPayload(
-        request=REQUEST, intent=INTENT,
-        type=TypeDetection(type=TicketType.FEATURE, confidence=0.9),
-        findings=[FINDING],
-        repo_files=[FileHit(path="billing/services/invoices.py", score=0.92,
-                            snippet="def list_invoices(org_id, since):")],
-        endpoints=[ApiEndpoint(method="GET", path="/api/billing/invoices",
-                               source="billing/api/routes.py")],
-        known_paths=KNOWN_PATHS,
-    ),
-    "generate_questions": QuestionsPayload(request=REQUEST, intent=INTENT,
-                                           findings=[FINDING], draft=DRAFT),
-    "refine_draft": RefinePayload(
-        request=REQUEST, draft=DRAFT,
-        questions=[Question(id="q1", text="Which statuses?")],
-        answers={"q1": "Only issued and paid"}, known_paths=KNOWN_PATHS,
-    ),
-}
 EXPECTED_OUTPUT: dict[str, type[BaseModel]] = {
     "extract_intent": Intent, "detect_type": TypeDetection, "generate_draft": Draft,
     "generate_questions": Questions, "refine_draft": Refined,
