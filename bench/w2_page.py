@@ -1,12 +1,13 @@
 """W2 (page): progress latency from a step's commit to the web page's DOM.
 
-The whole local suite (``tests/e2e/stack.py``): Cloud Tasks emulator, the functions
-under gunicorn, the Firestore emulator with ``firestore.rules`` and the action
-trigger, the Auth and Hosting emulators serving the built page, the offline
-provider. Debian chromium (playwright-core, ``tests/e2e/driver.mjs bench``) signs in
-and creates N tickets through the page, one after the other, each with a request
-that goes straight through the 11 steps (no critical finding, no question), and
-waits on the ticket page until it is ready.
+The whole local suite (``ticketflow.testing.browser.WebStack``): Cloud Tasks emulator,
+the functions under gunicorn, the Firestore emulator with ``firestore.rules`` and the
+triggers, the Auth and Hosting emulators serving the built page, the offline provider.
+Debian chromium (playwright-core, the ``bench`` scenario of
+``ticketflow/testing/browser/driver.mjs``) signs in and creates N tickets through the
+page, one after the other, each with a request that goes straight through the 11
+steps (no critical finding, no question), and waits on the ticket page until it is
+ready.
 
 Definition of one sample (one step transition of one run):
 
@@ -41,21 +42,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "shared"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from tests.e2e.stack import ARTIFACTS, StackError, WebStack, run_driver  # noqa: E402
-
-from ticketflow.adapters.libsql.database import Database  # noqa: E402
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.observability.summary import percentile as nearest_rank
+from ticketflow.observability.summary import summary as summarize
+from ticketflow.testing.browser import ARTIFACTS, StackError, WebStack, run_driver
 
 FINISHED = {"done", "skipped", "degraded"}
 FINALIZE = 11
@@ -65,19 +60,14 @@ AIM_MS = 200.0
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
-    return ordered[rank - 1]
+    value = nearest_rank(values, q)
+    assert value is not None
+    return value
 
 
-def summary(values: list[float]) -> dict[str, float | int]:
-    if not values:
-        return {"n": 0}
-    return {"n": len(values), "p50_ms": round(percentile(values, 50), 1),
-            "p95_ms": round(percentile(values, 95), 1),
-            "p99_ms": round(percentile(values, 99), 1),
-            "mean_ms": round(statistics.fmean(values), 1),
-            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1)}
+def summary(values: list[float]) -> dict[str, float | int | None]:
+    return summarize(values, quantiles=(50, 95, 99), extras=("mean", "min", "max"),
+                     suffix="_ms", digits=1)
 
 
 def epoch_ms(iso: str) -> float:
