@@ -372,19 +372,19 @@ class Stack:
 
 def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
               firestore_port: int = 8080, auth_port: int = 9099, hosting_port: int = 5000,
-              tasks_port: int = 9022, hosting: bool = True,
-              server: str = "gunicorn") -> Stack:
+              tasks_port: int = 9022, hosting: bool = True, server: str = "gunicorn",
+              state_dir: Path | None = None, dist: Path | None = None) -> Stack:
     """What ``ticketflow dev`` runs: every part, on fixed ports, state in
     ``root/.devstack`` (the database ``ticketflow.db``, logs, the served page), the
-    page served when ``web/dist`` is built."""
-    state = root / ".devstack"
+    page (``dist``, default ``root/web/dist``) served when it is built."""
+    state = state_dir or root / ".devstack"
     stack = (Stack(state, functions_port=functions_port)
              .with_database(FileDatabase(state / "ticketflow.db"))
              .with_tasks(port=tasks_port)
              .with_firestore(port=firestore_port, rules=root / "firestore.rules")
              .with_auth(port=auth_port)
              .with_functions(server=server))
-    dist = root / "web" / "dist"
+    dist = dist or root / "web" / "dist"
     if hosting and (dist / "index.html").exists():
         stack.with_hosting(dist, port=hosting_port)
     return stack

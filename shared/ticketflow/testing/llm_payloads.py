@@ -14,17 +14,12 @@ from ticketflow.domain import (
     Intent,
     Question,
     Severity,
+    TicketRequest,
     TicketType,
     TypeDetection,
 )
 from ticketflow.ports import ApiEndpoint, FileHit
-from ticketflow.ports.llm import (
-    DraftPayload,
-    QuestionsPayload,
-    RefinePayload,
-    TicketRequest,
-    TypePayload,
-)
+from ticketflow.ports.llm import DraftPayload, QuestionsPayload, RefinePayload, TypePayload
 
 REQUEST = TicketRequest(title="Export invoices as CSV",
                         description="Admins want to download their invoices from billing.",
