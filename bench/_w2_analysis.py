@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ticketflow.adapters.libsql.database import Database
 from ticketflow.observability.summary import percentile, summary
 
 STEP_PAIRS = ((1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (8, 9), (10, 11))
@@ -183,20 +183,16 @@ def analyse(runs: list[Run], events: list[dict[str, Any]], page: Any) -> dict[st
     }
 
 
-def libsql_check(db_path: Path, run_ids: list[str]) -> dict[str, Any]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-    try:
-        marks = ",".join("?" for _ in run_ids)
-        statuses = dict(conn.execute(
-            f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})", run_ids).fetchall())
-        twice = conn.execute(
-            f"SELECT COUNT(*) FROM (SELECT run_id, step_index FROM step_outputs "
-            f"WHERE run_id IN ({marks}) GROUP BY run_id, step_index HAVING COUNT(*) > 1)",
-            run_ids).fetchone()[0]
-        outputs = conn.execute(
-            f"SELECT COUNT(*) FROM step_outputs WHERE run_id IN ({marks})", run_ids).fetchone()[0]
-    finally:
-        conn.close()
+def libsql_check(db: Database, run_ids: list[str]) -> dict[str, Any]:
+    marks = ",".join("?" for _ in run_ids)
+    statuses = {str(r[0]): str(r[1]) for r in db.execute(
+        f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})", run_ids).rows}
+    twice = db.execute(
+        f"SELECT COUNT(*) FROM (SELECT run_id, step_index FROM step_outputs "
+        f"WHERE run_id IN ({marks}) GROUP BY run_id, step_index HAVING COUNT(*) > 1)",
+        run_ids).rows[0][0]
+    outputs = db.execute(
+        f"SELECT COUNT(*) FROM step_outputs WHERE run_id IN ({marks})", run_ids).rows[0][0]
     return {"completed": sum(1 for s in statuses.values() if s == "completed"),
             "statuses": dict(sorted(_count(statuses.values()).items())),
             "steps_committed_twice": twice, "step_outputs": outputs}

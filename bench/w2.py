@@ -60,7 +60,6 @@ from _w2_analysis import (
     profile_top,
 )
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings, ensure_queue
-from ticketflow.dev.database import FileDatabase
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.stack import ACTION_CREATED, Stack
 from ticketflow.domain import AEC
@@ -248,7 +247,7 @@ def w2_stack(tmp: Path, profile: bool = False) -> Stack:
     if profile:
         env["TICKETFLOW_W2_PROFILE"] = str(profile_path(tmp))
     return (Stack(tmp, log_dir=LOG_DIR)
-            .with_database(FileDatabase(tmp / "w2.db"))
+            .with_database("w2")
             .with_tasks("w2-steps").with_firestore(triggers=[ACTION_CREATED]).with_auth()
             .with_functions(env=env, name="w2-functions"))
 
@@ -420,7 +419,8 @@ def main() -> int:
             events = load_events(events_path(Path(tmp)))
             seq_stats = analyse(seq_runs, events, drv.page)
             conc_stats = analyse(conc, events, drv.page)
-            check = libsql_check(Path(tmp) / "w2.db", [r.run_id for r in conc if r.run_id])
+            with s.connect() as db:
+                check = libsql_check(db, [r.run_id for r in conc if r.run_id])
             page_errors = list(drv.page.errors)
             callbacks = drv.page.callbacks
             callback_ms = drv.page.callback_ms

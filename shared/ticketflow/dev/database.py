@@ -7,8 +7,10 @@ A stack never builds a database URL itself: it asks its :class:`DatabasePart` fo
 :data:`DatabaseFactory` for each further database (one per test deployment, say).
 Today every part is a :class:`FileDatabase`. A libSQL server (sqld) is one more
 part: a :class:`~ticketflow.dev.emulators.Supervised` process that also has ``url``
-and ``auth_token``, and a factory that hands out one per name; making it the default
-is a change to :func:`file_databases`' callers, not to the stack or its users.
+and ``auth_token``, with a factory that hands out one per name; making it the
+default is a change to the default factory of
+:class:`~ticketflow.dev.stack.Stack`, not to the stacks the tests and benchmarks
+assemble (they name their databases and never build a URL).
 """
 
 from __future__ import annotations
@@ -94,10 +96,10 @@ class FileDatabase:
         return ""
 
 
-def file_databases(folder: Path) -> DatabaseFactory:
-    """A factory of fresh files ``folder/{name}.db``."""
+def file_databases(folder: Path, *, fresh: bool = True) -> DatabaseFactory:
+    """A factory of files ``folder/{name}.db``, emptied at start unless not ``fresh``."""
 
     def make(name: str) -> DatabasePart:
-        return FileDatabase(folder / f"{name}.db", fresh=True, name=f"database-{name}")
+        return FileDatabase(folder / f"{name}.db", fresh=fresh, name=f"database-{name}")
 
     return make

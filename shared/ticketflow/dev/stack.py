@@ -23,7 +23,7 @@ database or queue) can be started and killed; the test and benchmark convenience
 built on this (users, REST writes as a signed-in user, waiting) are in
 :mod:`ticketflow.testing`.
 
-    stack = (Stack(root / ".devstack").with_database(FileDatabase(path))
+    stack = (Stack(root / ".devstack").with_database("ticketflow")
              .with_tasks().with_firestore().with_auth().with_functions())
     with stack:
         ...
@@ -44,7 +44,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from ticketflow.dev.database import DatabaseFactory, DatabasePart, FileDatabase, file_databases
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.dev.database import DatabaseFactory, DatabasePart, file_databases
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
@@ -67,8 +68,8 @@ UPDATED = "google.cloud.firestore.document.v1.updated"
 RULES = PROJECT_ROOT / "firestore.rules"
 DEFAULT_QUEUE = "ticketflow-steps"
 
-__all__ = ["ACTION_CREATED", "AEC_UPDATED", "TRIGGERS", "EmulatorError", "FileDatabase",
-           "Stack", "Trigger", "serve_forever"]
+__all__ = ["ACTION_CREATED", "AEC_UPDATED", "TRIGGERS", "EmulatorError", "Stack", "Trigger",
+           "dev_stack", "serve_forever"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ class Stack:
 
     ``functions_port`` (a free one unless given) is where the first functions process
     listens and the Firestore emulator delivers events; ``secret`` is the task secret
-    the functions accept on ``/run_step`` and ``/sweep``; ``databases`` makes the
-    databases :meth:`new_database` hands out (fresh files under ``state_dir``).
+    the functions accept on ``/run_step`` and ``/sweep``; ``databases`` makes every
+    database of the stack, by name (default: fresh libSQL files under
+    ``state_dir/databases``): the one place that decides what a database is.
     """
 
     state_dir: Path
@@ -150,8 +152,12 @@ class Stack:
 
     # -- choosing the parts ---------------------------------------------------------------
 
-    def with_database(self, database: DatabasePart) -> Stack:
-        """The database of the functions (and of :attr:`db_url`)."""
+    def with_database(self, database: DatabasePart | str = "ticketflow") -> Stack:
+        """The database of the functions (and of :attr:`db_url`): a part, or the name
+        of one for :attr:`databases` to make."""
+        if isinstance(database, str):
+            assert self.databases is not None
+            database = self.databases(database)
         self.database = database
         return self
 
@@ -210,6 +216,13 @@ class Stack:
         if self.database is None:
             raise EmulatorError("this stack has no database part")
         return self.database.url
+
+    def connect(self, database: DatabasePart | None = None) -> Database:
+        """A connection of this process to ``database`` (default: the stack's)."""
+        database = database or self.database
+        if database is None:
+            raise EmulatorError("this stack has no database part")
+        return Database(database.url, auth_token=database.auth_token)
 
     def functions_env(self, port: int, *, database: DatabasePart | None = None,
                       queue: str | None = None, env: Mapping[str, str] | None = None,
@@ -375,11 +388,13 @@ def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
               tasks_port: int = 9022, hosting: bool = True, server: str = "gunicorn",
               state_dir: Path | None = None, dist: Path | None = None) -> Stack:
     """What ``ticketflow dev`` runs: every part, on fixed ports, state in
-    ``root/.devstack`` (the database ``ticketflow.db``, logs, the served page), the
-    page (``dist``, default ``root/web/dist``) served when it is built."""
+    ``root/.devstack`` (the database ``ticketflow.db``, kept from one start to the
+    next; logs; the served page), the page (``dist``, default ``root/web/dist``) served
+    when it is built."""
     state = state_dir or root / ".devstack"
-    stack = (Stack(state, functions_port=functions_port)
-             .with_database(FileDatabase(state / "ticketflow.db"))
+    stack = (Stack(state, functions_port=functions_port,
+                   databases=file_databases(state, fresh=False))
+             .with_database("ticketflow")
              .with_tasks(port=tasks_port)
              .with_firestore(port=firestore_port, rules=root / "firestore.rules")
              .with_auth(port=auth_port)

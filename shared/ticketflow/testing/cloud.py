@@ -112,7 +112,7 @@ class CloudDeployment:
     def db(self) -> Database:
         """A connection of this process to the deployment's database."""
         if self._db is None:
-            self._db = Database(self.database.url, auth_token=self.database.auth_token)
+            self._db = self.stack.connect(self.database)
         return self._db
 
     def runs(self) -> LibsqlRunStore:

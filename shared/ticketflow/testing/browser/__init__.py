@@ -26,9 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
-from ticketflow.dev.database import FileDatabase
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     PROJECT_ROOT,
@@ -102,12 +100,9 @@ class WebStack:
         return self.root / "logs"
 
     @property
-    def db_path(self) -> Path:
-        return self.root / "ticketflow.db"
-
-    @property
     def db_url(self) -> str:
-        return f"file:{self.db_path}"
+        assert self.stack is not None, "not started"
+        return self.stack.db_url
 
     @property
     def slow_repo(self) -> Path:
@@ -137,7 +132,7 @@ class WebStack:
             dist = built_page(self.root / "dist", self.log_dir / "vite-build.log")
             self.stack = (
                 Stack(self.root, log_dir=self.log_dir, project_id=self.project_id)
-                .with_database(FileDatabase(self.db_path, fresh=True))
+                .with_database("ticketflow")
                 .with_tasks(self.queue).with_firestore().with_auth()
                 .with_functions(env={"TICKETFLOW_LLM": "offline",
                                      "TICKETFLOW_INDEX_WAIT_S": str(self.index_wait_s),
@@ -156,7 +151,8 @@ class WebStack:
     def _index_repos(self) -> None:
         shutil.rmtree(self.slow_repo, ignore_errors=True)
         shutil.copytree(SAMPLE_REPO, self.slow_repo)
-        with Database(self.db_url) as db:
+        assert self.stack is not None
+        with self.stack.connect() as db:
             index = LibsqlRepoIndex(db)
             status = index.index(str(SAMPLE_REPO))
             if status.state != "ready":

@@ -30,7 +30,6 @@ from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.adapters.offline import OfflineLanguageModel
-from ticketflow.dev.database import FileDatabase
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.processes import FunctionsServer
 from ticketflow.dev.stack import ACTION_CREATED, Stack
@@ -90,9 +89,8 @@ class ChaosStack:
 
     def __init__(self, work: Path, llm_url: str, *, quick: bool,
                  faults: Counter[str], notes: Counter[str]) -> None:
-        self.db_path = work / "w3-cloud.db"
         self.stack = (Stack(work, log_dir=LOG_DIR)
-                      .with_database(FileDatabase(self.db_path))
+                      .with_database("w3-cloud")
                       .with_tasks(queue=f"w3c-{uuid.uuid4().hex[:6]}")
                       .with_firestore(triggers=[ACTION_CREATED]).with_auth()
                       .with_env(**chaos_env(llm_url, quick=quick)))
@@ -112,7 +110,7 @@ class ChaosStack:
 
     def start(self) -> None:
         self.stack.start()
-        with Database(self.stack.db_url) as db:
+        with self.stack.connect() as db:
             LibsqlRepoIndex(db).index(str(SAMPLE_REPO))
         self.start_functions()
 
@@ -201,7 +199,7 @@ class CloudSoakState:
         self.stack.start()
         stack = self.stack.stack
         assert stack.firestore is not None and stack.auth is not None
-        self.db = Database(stack.db_url)
+        self.db = stack.connect()
         self.runs = LibsqlRunStore(self.db)
         self.documents = document_store(stack, timeout_s=10.0)
         self.client = self.documents.client
