@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _workload import BLOB, FINDINGS, QUESTIONS, BenchOutput
+from _workload import BLOB, FINDINGS, QUESTIONS, bench_output
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.queue import LocalWorkerPool
 from ticketflow.cli.driver import LOCAL_UID, Reply, act, drive
@@ -90,6 +90,8 @@ GC_OBJECTS_AT_START = len(gc.get_objects())
 
 
 def _handler(index: int) -> Callable[[StepContext], StepOutput]:
+    output = bench_output(STEPS[index - 1].name)
+
     def handler(ctx: StepContext) -> StepOutput:
         t = time.perf_counter()
         if index in (5, 10):
@@ -108,13 +110,14 @@ def _handler(index: int) -> Callable[[StepContext], StepOutput]:
             raise Suspend("review", {"findings": FINDINGS})
         if index == 9:
             raise Suspend("questions", {"questions": QUESTIONS})
-        return BenchOutput(detail=f"no-op step {index}", blob=BLOB)
+        return output(detail=f"no-op step {index}", blob=BLOB)
 
     return handler
 
 
 def _bench_step(spec: StepSpec) -> StepSpec:
-    return dataclasses.replace(spec, handler=_handler(spec.index), output=BenchOutput)
+    return dataclasses.replace(spec, handler=_handler(spec.index),
+                               output=bench_output(spec.name))
 
 
 BENCH = WorkflowDefinition("w1-bench.1", tuple(_bench_step(s) for s in STEPS))
