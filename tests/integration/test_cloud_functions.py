@@ -174,6 +174,70 @@ def test_start_auth_validation_and_errors(app: CloudApp, clients: dict[str, Flas
     assert start.get("/", headers=auth).status_code == 405
 
 
+@pytest.mark.parametrize("aec_id", ["..", ".", "__x__", "__", "a/b", "aec\n1"],
+                         ids=["dotdot", "dot", "reserved", "underscores", "slash", "control"])
+def test_start_refuses_an_illegal_ticket_id_before_touching_firestore(
+        app: CloudApp, clients: dict[str, FlaskClient], auth_env: AuthEmulator,
+        monkeypatch: pytest.MonkeyPatch, aec_id: str) -> None:
+    _, token = auth_env.sign_in_anonymously()
+    touched: list[str] = []
+
+    def tripwire(aec_id: str) -> None:
+        touched.append(aec_id)
+        raise AssertionError("Firestore was read for an illegal ticket id")
+
+    monkeypatch.setattr(app.documents, "get", tripwire)
+    resp = clients["start_generation"].post(
+        "/", json={"aecId": aec_id}, headers={"Authorization": f"Bearer {token}",
+                                              "Origin": ORIGIN})
+    assert resp.status_code == 400 and _error(resp) == "invalid_request"
+    assert "not a valid ticket id" in resp.get_json()["error"]["message"]
+    assert touched == []
+
+
+def test_an_unexpected_start_error_is_json_500_with_cors(
+        app: CloudApp, clients: dict[str, FlaskClient], auth_env: AuthEmulator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    owner, token = auth_env.sign_in_anonymously()
+    aec = _ticket(app, owner, repo=False)
+
+    def boom(aec_id: str, *, uid: str, trace_id: str | None = None) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(app.engine, "start", boom)
+    resp = clients["start_generation"].post(
+        "/", json={"aecId": aec.id}, headers={"Authorization": f"Bearer {token}",
+                                              "Origin": ORIGIN})
+    assert resp.status_code == 500 and _error(resp) == "internal"
+    assert "RuntimeError: disk on fire" in resp.get_json()["error"]["message"]
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_disabled_user_gets_401(app: CloudApp, clients: dict[str, FlaskClient],
+                                  auth_env: AuthEmulator) -> None:
+    owner, token = auth_env.sign_up(f"d-{uuid.uuid4().hex[:6]}@example.com", "secret-pw")
+    aec = _ticket(app, owner, repo=False)
+    auth_env.disable_user(owner)
+    resp = clients["start_generation"].post(
+        "/", json={"aecId": aec.id}, headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401 and _error(resp) == "user_disabled"
+    assert app.runs.active_run(aec.id) is None
+
+
+def test_a_lock_that_cannot_be_written_leaves_no_run(
+        app: CloudApp, firestore_client: firestore.Client, auth_env: AuthEmulator) -> None:
+    """A ticket whose version cannot be incremented (written past the rules with the
+    admin client): start fails, and the run it created is cancelled, not left active."""
+    owner, _ = auth_env.sign_in_anonymously()
+    aec = _ticket(app, owner, repo=False)
+    firestore_client.collection("aecs").document(aec.id).update({"version": 2**63 - 1})
+    with pytest.raises(Exception, match=r"(?i)range|overflow|invalid"):
+        app.engine.start(aec.id, uid=owner)
+    assert app.runs.active_run(aec.id) is None
+    [run] = app.runs.list_runs(aec_id=aec.id)
+    assert run.status == "cancelled" and (run.cancel_reason or "").startswith("not started")
+
+
 # -- run_step / sweep ---------------------------------------------------------------------------
 
 
@@ -229,13 +293,38 @@ def test_oidc_mode_refuses_calls_without_a_google_token(
     assert resp.status_code == 401 and _error(resp) == "unauthenticated"
 
 
+DEPLOYED = {"K_SERVICE": "start-generation", "TICKETFLOW_DB_URL": "libsql://db.example"}
+
+
 def test_production_refuses_the_auth_emulator() -> None:
-    env = {"K_SERVICE": "start-generation", "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
+    env = {**DEPLOYED, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}
     with pytest.raises(UnsafeEnvironmentError, match="FIREBASE_AUTH_EMULATOR_HOST"):
         check_environment(env)
     check_environment({**env, "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1"})
-    check_environment({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
-    check_environment({"K_SERVICE": "start-generation"})
+    check_environment({**env, "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1",
+                       "FIREBASE_AUTH_EMULATOR_HOST": "[::1]:9099"})
+    check_environment({**env, "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1",
+                       "FIREBASE_AUTH_EMULATOR_HOST": "localhost:9099"})
+    check_environment({"FIREBASE_AUTH_EMULATOR_HOST": "10.0.0.5:9099"})  # not deployed
+    check_environment(DEPLOYED)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5:9099", "auth.example.com:9099", "0.0.0.0:9099"])
+def test_emulator_auth_allowed_only_on_a_loopback_address(host: str) -> None:
+    env = {**DEPLOYED, "FIREBASE_AUTH_EMULATOR_HOST": host,
+           "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1"}
+    with pytest.raises(UnsafeEnvironmentError, match="loopback"):
+        check_environment(env)
+
+
+@pytest.mark.parametrize("url", [None, "file:/tmp/tf.db", "/tmp/tf.db"],
+                         ids=["default", "file-url", "bare-path"])
+def test_a_deployed_function_refuses_a_file_database(url: str | None) -> None:
+    env = {"K_SERVICE": "run-step"}
+    if url is not None:
+        env["TICKETFLOW_DB_URL"] = url
+    with pytest.raises(UnsafeEnvironmentError, match="libSQL server"):
+        check_environment(env)
 
 
 # -- on_action_created ------------------------------------------------------------------------

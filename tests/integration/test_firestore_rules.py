@@ -59,16 +59,28 @@ class RestClient:
             ]
         return self.commit(write)
 
-    def update(self, path: str, fields: Mapping[str, Any]) -> httpx.Response:
-        """Update only ``fields`` of an existing document (an update mask)."""
-        return self.commit({
+    def update(self, path: str, fields: Mapping[str, Any], *,
+               request_time: tuple[str, ...] = ("updatedAt",)) -> httpx.Response:
+        """Update only ``fields`` of an existing document (an update mask), with the
+        ``request_time`` fields set to the server's REQUEST_TIME (as the page does)."""
+        write: dict[str, Any] = {
             "update": {"name": f"{self.name_root}/{path}", "fields": encode_fields(fields)},
             "updateMask": {"fieldPaths": [f"`{f}`" if "." in f else f for f in fields]},
             "currentDocument": {"exists": True},
-        })
+        }
+        if request_time:
+            write["updateTransforms"] = [
+                {"fieldPath": f, "setToServerValue": "REQUEST_TIME"} for f in request_time
+            ]
+        return self.commit(write)
 
     def delete(self, path: str) -> httpx.Response:
         return self.commit({"delete": f"{self.name_root}/{path}"})
+
+    def query_actions(self, aec_id: str) -> httpx.Response:
+        query: dict[str, Any] = {"from": [{"collectionId": "actions"}]}
+        return httpx.post(f"{self.root}/aecs/{aec_id}:runQuery",
+                          json={"structuredQuery": query}, headers=self.headers, timeout=10)
 
     def query_aecs(self, owner_id: str | None) -> httpx.Response:
         query: dict[str, Any] = {"from": [{"collectionId": "aecs"}]}
@@ -211,10 +223,17 @@ def test_owner_lists_only_with_own_filter(server: FirestoreDocumentStore, alice:
 # -- creating tickets --------------------------------------------------------------------------
 
 
+STAMPS = ("createdAt", "updatedAt")
+
+
+def new_draft(user: User, **change: Any) -> dict[str, Any]:
+    """What the page writes when it creates a ticket (timestamps: REQUEST_TIME)."""
+    return {"id": "aec-9", "ownerId": user.uid, "title": "New", "description": "",
+            "repo": None, "status": "draft", "locked": False, "version": 0, **change}
+
+
 def test_client_creates_own_draft(alice: User, as_alice: RestClient) -> None:
-    draft = {"id": "aec-9", "ownerId": alice.uid, "title": "New", "description": "",
-             "status": "draft", "locked": False}
-    assert_allowed(as_alice.create("aecs/aec-9", draft, request_time=("createdAt", "updatedAt")))
+    assert_allowed(as_alice.create("aecs/aec-9", new_draft(alice), request_time=STAMPS))
 
 
 @pytest.mark.parametrize("change", [
@@ -224,13 +243,47 @@ def test_client_creates_own_draft(alice: User, as_alice: RestClient) -> None:
     {"generationState": {"runId": RUN, "status": "running", "currentStep": 1}},
     {"lockedBy": RUN},
     {"title": ""},
+    {"title": "   "},
+    {"title": "x" * 201},
+    {"description": "x" * 20001},
+    {"repo": "x" * 501},
     {"surprise": 1},
+    {"version": 1},
+    {"version": 2**63 - 1},
+    {"findings": [{"id": "f1", "severity": "critical"}]},
+    {"acceptanceCriteria": ["it works"]},
+    {"generatedBy": {"name": "claude", "offline": False}},
+    {"error": None},
+    {"id": "aec-other"},
 ], ids=["other-owner", "not-draft", "locked", "generationState", "lockedBy", "empty-title",
-        "unknown-key"])
+        "blank-title", "long-title", "long-description", "long-repo", "unknown-key",
+        "version-1", "version-max", "findings", "acceptanceCriteria", "generatedBy",
+        "error-key", "other-id"])
 def test_client_cannot_create_other_tickets(alice: User, as_alice: RestClient,
                                             change: dict[str, Any]) -> None:
-    draft = {"ownerId": alice.uid, "title": "New", "status": "draft", "locked": False, **change}
-    assert_denied(as_alice.create("aecs/aec-9", draft))
+    assert_denied(as_alice.create("aecs/aec-9", new_draft(alice, **change),
+                                  request_time=STAMPS))
+
+
+@pytest.mark.parametrize("stamps", [(), ("createdAt",), ("updatedAt",)],
+                         ids=["no-stamps", "no-updatedAt", "no-createdAt"])
+def test_create_timestamps_must_be_request_time(alice: User, as_alice: RestClient,
+                                                stamps: tuple[str, ...]) -> None:
+    past = datetime(2020, 1, 1, tzinfo=UTC)
+    draft = new_draft(alice, **{f: past for f in STAMPS if f not in stamps})
+    assert_denied(as_alice.create("aecs/aec-9", draft, request_time=stamps))
+
+
+def test_signed_out_cannot_create_update_list_or_act(
+        server: FirestoreDocumentStore, alice: User,
+        firestore_emulator: FirestoreEmulator) -> None:
+    seed(server, alice, locked=True)
+    nobody = RestClient(firestore_emulator, None)
+    assert_denied(nobody.create("aecs/aec-9", new_draft(alice), request_time=STAMPS))
+    assert_denied(nobody.update("aecs/aec-1", {"title": "anonymous edit"}))
+    assert_denied(nobody.query_aecs(alice.uid))
+    assert_denied(create_action(nobody, action(alice)))
+    assert_denied(nobody.query_actions("aec-1"))
 
 
 # -- updating tickets --------------------------------------------------------------------------
@@ -243,6 +296,27 @@ def test_update_content_while_unlocked_allowed(server: FirestoreDocumentStore, a
                                                  "description": "more", "repo": "acme/app"}))
     got = server.get("aec-1")
     assert got is not None and got.title == "Export CSV and XLSX" and got.repo == "acme/app"
+
+
+def test_edit_must_stamp_updated_at_with_request_time(server: FirestoreDocumentStore,
+                                                      alice: User,
+                                                      as_alice: RestClient) -> None:
+    seed(server, alice)
+    assert_denied(as_alice.update("aecs/aec-1", {"title": "no stamp"}, request_time=()))
+    past = datetime(2020, 1, 1, tzinfo=UTC)
+    assert_denied(as_alice.update("aecs/aec-1", {"title": "old stamp", "updatedAt": past},
+                                  request_time=()))
+    got = server.get("aec-1")
+    assert got is not None and got.title == "Export CSV"
+
+
+@pytest.mark.parametrize("fields", [
+    {"title": "  "}, {"title": "x" * 201}, {"description": "x" * 20001}, {"repo": "x" * 501},
+], ids=["blank-title", "long-title", "long-description", "long-repo"])
+def test_edit_size_limits(server: FirestoreDocumentStore, alice: User, as_alice: RestClient,
+                          fields: dict[str, Any]) -> None:
+    seed(server, alice)
+    assert_denied(as_alice.update("aecs/aec-1", fields))
 
 
 def test_update_content_while_locked_denied(server: FirestoreDocumentStore, alice: User,
@@ -371,6 +445,29 @@ def test_other_user_cannot_read_actions(server: FirestoreDocumentStore, alice: U
     seed(server, alice, locked=True)
     assert_allowed(create_action(as_alice, action(alice)))
     assert_denied(as_bob.get("aecs/aec-1/actions/act-1"))
+    assert_allowed(as_alice.query_actions("aec-1"))
+    assert_denied(as_bob.query_actions("aec-1"))
+
+
+def test_action_must_name_the_tickets_current_run(server: FirestoreDocumentStore,
+                                                  alice: User, as_alice: RestClient) -> None:
+    seed(server, alice, locked=True)
+    assert_denied(create_action(as_alice, action(alice, runId="run-old")))
+    assert_allowed(create_action(as_alice, action(alice)))
+
+
+def test_action_on_a_never_generated_ticket_denied(server: FirestoreDocumentStore,
+                                                   alice: User, as_alice: RestClient) -> None:
+    seed(server, alice)  # no generationState: no run to act on
+    assert_denied(create_action(as_alice, action(alice)))
+
+
+@pytest.mark.parametrize("answers", [{}, {f"q{i}": "yes" for i in range(21)}],
+                         ids=["empty", "too-many"])
+def test_answers_size_limits(server: FirestoreDocumentStore, alice: User,
+                             as_alice: RestClient, answers: dict[str, str]) -> None:
+    seed(server, alice, locked=True)
+    assert_denied(create_action(as_alice, action(alice, "answer", answers=answers)))
 
 
 def test_everything_else_denied(alice: User, as_alice: RestClient) -> None:

@@ -106,3 +106,15 @@ def test_documents_use_camel_case() -> None:
     doc = locked().doc()
     assert {"ownerId", "lockedBy", "generationState", "acceptanceCriteria"} <= set(doc)
     assert AEC.model_validate(doc) == locked().model_copy(update={})
+
+
+def test_taking_the_lock_changes_only_the_run_fields() -> None:
+    """Regenerating a ready ticket keeps its content until the new run finalizes (a
+    failed regeneration loses nothing); the lock sets status, lock and progress and
+    clears the previous error, nothing else."""
+    ready = locked("r1").finalize("r1", content())
+    relocked = ready.lock_for("r2", gs("r2", 1))
+    changed = {k for k in AEC.model_fields if getattr(ready, k) != getattr(relocked, k)}
+    assert changed == {"status", "locked", "locked_by", "generation_state"}
+    failed = relocked.mark_as_failed("r2", RunError(code="x", message="model down", step=7))
+    assert failed.acceptance_criteria == ["exports a CSV"] and not failed.locked

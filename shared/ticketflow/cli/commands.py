@@ -18,12 +18,14 @@ from ticketflow.cli.common import (
     EXIT_FAILED,
     EXIT_WAITING,
     CliError,
+    database_name,
     embedded,
     err,
     one_line_errors,
     out,
 )
 from ticketflow.cli.driver import LOCAL_UID, Reply, act, drive, state_of
+from ticketflow.cli.text import term
 from ticketflow.compose.embedded import EmbeddedApp
 from ticketflow.domain import AEC, GenerationState
 from ticketflow.ports.records import RunRecord
@@ -62,7 +64,10 @@ def _load_answers(path: Path | None) -> dict[str, str] | None:
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not a text file: give a JSON object of question id "
+                       "-> answer text", 2) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise CliError(f"cannot read answers from {path}: {exc}", 2) from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -89,7 +94,7 @@ def _run(application: EmbeddedApp, run_id: str, policy: Callable[[GenerationStat
          as_json: bool, interactive: bool) -> RunRecord:
     printer = render.ProgressPrinter(err if as_json else out, quiet=as_json)
     return drive(application, run_id, policy, on_progress=printer,
-                 on_rejected=(lambda r: out.print(f"[yellow]rejected:[/] {r.reason}"))
+                 on_rejected=(lambda r: out.print(f"[yellow]rejected:[/] {term(r.reason)}"))
                  if interactive else None)
 
 
@@ -131,7 +136,7 @@ def generate(
             description=description, repo=repo_path))
         run = application.engine.start(aec.id, uid=LOCAL_UID)
         if not as_json:
-            out.print(f"ticket [bold]{aec.id}[/]  run [bold]{run.run_id}[/]  "
+            out.print(f"ticket [bold]{term(aec.id)}[/]  run [bold]{term(run.run_id)}[/]  "
                       f"({application.llm.provider.name}"
                       f"{', offline: no AI' if application.llm.provider.offline else ''})")
         run = _run(application, run.run_id,
@@ -216,7 +221,7 @@ def cancel(run_id: Annotated[str, typer.Argument()]) -> None:
         record = application.engine.cancel(run.run_id, uid=run.owner_id)
         if record.status == "rejected":
             raise CliError(f"cannot cancel: {record.reason}")
-        out.print(f"cancelled {run.run_id}; ticket {run.aec_id} is a draft again")
+        out.print(f"cancelled {term(run.run_id)}; ticket {term(run.aec_id)} is a draft again")
 
 
 @one_line_errors
@@ -225,7 +230,7 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List recent runs with their status and step."""
-    with embedded() as application:
+    with embedded(read_only=True) as application:
         items = application.runs.list_runs(limit)
         if as_json:
             data = []
@@ -243,13 +248,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a ticket: status, content, findings, and its latest run."""
-    with embedded() as application:
+    with embedded(read_only=True) as application:
         aec = application.documents.get(aec_id)
         if aec is None:
             run = application.runs.get_run(aec_id)
             aec = application.documents.get(run.aec_id) if run else None
         if aec is None:
-            raise CliError(f"no ticket or run {aec_id} in {application.settings.db_url}")
+            raise CliError(f"no ticket or run {aec_id} in {database_name()}")
         latest = application.runs.list_runs(1, aec_id=aec.id)
         if as_json:
             run_data = None
@@ -274,12 +279,12 @@ def edit(
     with embedded() as application:
         before = application.documents.get(aec_id)
         if before is None:
-            raise CliError(f"no ticket {aec_id} in {application.settings.db_url}")
+            raise CliError(f"no ticket {aec_id} in {database_name()}")
         application.documents.mutate(aec_id, lambda a: a.edit(title=title,
                                                               description=description))
         record_ticket_edit(application.db, aec_id, uid=LOCAL_UID, fields=changes,
                            status_before=before.status.value)
-        out.print(f"edited {aec_id}: {', '.join(sorted(changes))}")
+        out.print(f"edited {term(aec_id)}: {', '.join(sorted(changes))}")
 
 
 @one_line_errors
@@ -293,5 +298,5 @@ def index_cmd(path: Annotated[Path, typer.Argument(exists=True, file_okay=False)
 def _known_run(application: EmbeddedApp, run_id: str) -> RunRecord:
     run = application.runs.get_run(run_id)
     if run is None:
-        raise CliError(f"no run {run_id} in {application.settings.db_url}")
+        raise CliError(f"no run {run_id} in {database_name()}")
     return run

@@ -8,10 +8,12 @@ Exit codes: 0 done (ready, or a stop the user asked for), 1 error, 2 bad usage,
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -19,9 +21,12 @@ from libsql_client import LibsqlError
 from pydantic import ValidationError
 from rich.console import Console
 
+from ticketflow.adapters.libsql.database import file_path
 from ticketflow.cli.driver import ActionRejectedError
+from ticketflow.cli.text import term
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import DomainError
+from ticketflow.observability.redact import redact_text, redact_url
 from ticketflow.settings import Settings
 from ticketflow.workflow.runtime import FaultHook
 
@@ -51,6 +56,22 @@ class CliError(Exception):
         self.code = code
 
 
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` as one line on stderr (secrets redacted, markup and controls
+    neutralised) and return the exit to raise."""
+    err.print(f"[red]error:[/] {term(redact_text(message, _token()))}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _token() -> str | None:
+    return Settings().db_auth_token
+
+
+def database_name() -> str:
+    """The database the command uses, as it may be shown (tokens redacted)."""
+    return redact_url(options.db or Settings().db_url)
+
+
 def one_line_errors(fn: F) -> F:
     """Errors are one clear line on stderr, never a traceback."""
 
@@ -59,33 +80,36 @@ def one_line_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CliError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(exc.code) from None
+            raise fail(str(exc), exc.code) from None
         except (DomainError, ActionRejectedError, LookupError, PermissionError,
                 TimeoutError) as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
         except ValidationError as exc:
             e = exc.errors()[0]
             where = ".".join(str(p) for p in e.get("loc", ()))
-            err.print(f"[red]error:[/] invalid {where or 'input'}: {e.get('msg')}")
-            raise typer.Exit(2) from None
-        except (LibsqlError, OSError) as exc:
-            err.print(f"[red]error:[/] database {options.db or ''}: {exc}")
-            raise typer.Exit(1) from None
+            raise fail(f"invalid {where or 'input'}: {e.get('msg')}", 2) from None
+        except (LibsqlError, sqlite3.Error, OSError) as exc:
+            raise fail(f"database {database_name()}: {exc}") from None
 
     return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
-def embedded() -> Iterator[EmbeddedApp]:
-    """The embedded app on the database the options name, closed on exit."""
+def embedded(*, read_only: bool = False) -> Iterator[EmbeddedApp]:
+    """The embedded app on the database the options name, closed on exit.
+    ``read_only`` commands work on a database they cannot write."""
     settings = Settings()
     db = options.db
     if db:
         settings = settings.model_copy(update={"db_url": db if ":" in db else f"file:{db}"})
     options.db = settings.db_url
-    application = open_embedded(settings, faults=options.faults)
+    path = file_path(settings.db_url)
+    if read_only and path is not None and not Path(path).exists():
+        read_only = False  # nothing to protect: an empty database answers "none yet"
+    try:
+        application = open_embedded(settings, faults=options.faults, read_only=read_only)
+    except (LibsqlError, sqlite3.Error, OSError) as exc:
+        raise CliError(f"cannot open the database {database_name()}: {exc}") from None
     try:
         yield application
     finally:

@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 from ticketflow.compose.embedded import EmbeddedApp
 from ticketflow.domain import GenerationState
+from ticketflow.observability.redact import redact_url
 from ticketflow.ports.records import ActionRecord, RunRecord
 from ticketflow.workflow.actions import ActionRequest
 from ticketflow.workflow.projection import build_state
@@ -47,7 +48,7 @@ def act(app: EmbeddedApp, run: RunRecord, reply: Reply) -> ActionRecord:
 def state_of(app: EmbeddedApp, run_id: str) -> tuple[RunRecord, GenerationState]:
     run = app.runs.get_run(run_id)
     if run is None:
-        raise LookupError(f"no run {run_id} in {app.settings.db_url}")
+        raise LookupError(f"no run {run_id} in {redact_url(app.settings.db_url)}")
     return run, build_state(run, app.runs.steps(run_id), app.engine.definition)
 
 

@@ -20,6 +20,7 @@ import typer
 
 from ticketflow.cli import render
 from ticketflow.cli.common import CliError, embedded, err, one_line_errors, out
+from ticketflow.cli.text import term
 from ticketflow.compose.preflight import run_preflight
 
 
@@ -48,18 +49,18 @@ def preflight_command(
         return
     out.print(f"[bold]{report.detection.type.value}[/] "
               f"({report.detection.confidence:.0%}); repository context: "
-              f"{report.repo_detail}")
+              f"{term(report.repo_detail)}")
     out.print("[bold]retrieved files[/]")
     for hit in report.retrieved:
-        out.print(f"  {hit.score:6.3f}  {hit.path}")
+        out.print(f"  {hit.score:6.3f}  {term(hit.path)}")
     if not report.retrieved:
         out.print("  (none)")
     out.print("[bold]findings[/]")
     for f in report.findings:
         colour = {"critical": "red", "warning": "yellow"}.get(f.severity.value, "cyan")
-        out.print(f"  [{colour}]{f.severity.value}[/] {f.kind.value}: {f.message}")
-        out.print(f"      evidence: {f.evidence}")
+        out.print(f"  [{colour}]{f.severity.value}[/] {f.kind.value}: {term(f.message)}")
+        out.print(f"      evidence: {term(f.evidence)}")
         if f.suggestion:
-            out.print(f"      suggestion: {f.suggestion}")
+            out.print(f"      suggestion: {term(f.suggestion)}")
     if not report.findings:
         out.print("  (none)")

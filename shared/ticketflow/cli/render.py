@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.prompt import Prompt
 from rich.table import Table
 
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.cli.driver import Reply
+from ticketflow.cli.text import term
 from ticketflow.domain import AEC, GenerationState, Suspension
 from ticketflow.ports import IndexStatus
 from ticketflow.ports.records import RunRecord
+from ticketflow.workflow.definition import CURRENT, DEFINITIONS
 
 ICONS = {"waiting": "·", "running": "▶", "done": "✔", "skipped": "↷", "degraded": "⚠",
          "failed": "✖", "suspended": "⏸"}
@@ -42,20 +43,20 @@ class ProgressPrinter:
                 continue
             self.seen[step.index] = key
             style = STYLE.get(step.status, "")
-            detail = f" — {escape(step.detail)}" if step.detail else ""
+            detail = f" — {term(step.detail)}" if step.detail else ""
             self.console.print(
                 f"[{style}]{ICONS[step.status]} [{step.index:>2}/{state.total_steps}] "
-                f"{step.title}: {step.status}[/]{detail}")
+                f"{term(step.title)}: {step.status}[/]{detail}")
 
 
 def ask_review(console: Console, susp: Suspension) -> Reply:
     console.print("\n[bold red]Critical findings need your review[/]")
     for f in susp.findings:
         console.print(f"  [{SEVERITY[f.severity.value]}]{f.severity.value.upper()}[/] "
-                      f"{escape(f.message)}")
-        console.print(f"    evidence: [italic]{escape(f.evidence)}[/]")
+                      f"{term(f.message)}")
+        console.print(f"    evidence: [italic]{term(f.evidence)}[/]")
         if f.suggestion:
-            console.print(f"    suggestion: {escape(f.suggestion)}")
+            console.print(f"    suggestion: {term(f.suggestion)}")
     choice = Prompt.ask("proceed anyway, edit the request, or cancel (delete the ticket)?",
                         choices=["proceed", "edit", "cancel"], default="proceed",
                         console=console)
@@ -67,7 +68,7 @@ def ask_questions(console: Console, susp: Suspension) -> Reply:
                   "(empty answer skips a question; type 'skip all' to skip them all)")
     answers: dict[str, str] = {}
     for i, q in enumerate(susp.questions, 1):
-        console.print(f"[bold]{i}/{len(susp.questions)}[/] {escape(q.text)}")
+        console.print(f"[bold]{i}/{len(susp.questions)}[/] {term(q.text)}")
         a = Prompt.ask("  answer", default="", console=console).strip()
         if a.lower() == "skip all":
             return Reply("skip")
@@ -82,58 +83,62 @@ def outcome(console: Console, run: RunRecord, state: GenerationState, aec: AEC |
     elif run.status == "failed":
         e = run.error
         console.print(f"[bold red]failed[/] at step {e.step if e else '?'}: "
-                      f"{escape(e.message) if e else 'unknown error'}")
-        console.print(f"the error is kept on ticket {run.aec_id}; it is unlocked again")
+                      f"{term(e.message) if e else 'unknown error'}")
+        console.print(f"the error is kept on ticket {term(run.aec_id)}; it is unlocked again")
     elif run.status == "cancelled":
         what = {"deleted": "the ticket was deleted",
                 "edit": "the ticket is a draft again: edit it and generate again",
                 "wait_expired": "nobody answered in time; the ticket is a draft again",
                 }.get(run.cancel_reason or "", "the ticket is a draft again")
-        console.print(f"[yellow]cancelled[/] ({run.cancel_reason}): {what}")
+        console.print(f"[yellow]cancelled[/] ({term(run.cancel_reason)}): {what}")
     elif run.status == "suspended" and state.suspension is not None:
         if state.suspension.kind == "review":
             console.print(f"run {run.run_id} is waiting for a review of critical findings.\n"
                           f"  continue: ticketflow answer {run.run_id} --decision "
                           "proceed|edit|cancel")
         else:
-            ids = ", ".join(q.id for q in state.suspension.questions)
+            ids = term(", ".join(q.id for q in state.suspension.questions))
             console.print(f"run {run.run_id} is waiting for answers to {ids}.\n"
                           f"  continue: ticketflow answer {run.run_id} -a "
-                          f"{state.suspension.questions[0].id}=TEXT ...   (or --skip)")
+                          f"{term(state.suspension.questions[0].id)}=TEXT ...   (or --skip)")
 
 
 def aec_view(console: Console, aec: AEC) -> None:
     label = ""
     if aec.generated_by is not None:
         label = (" [yellow](offline heuristics, no AI)[/]" if aec.generated_by.offline
-                 else f" [dim]({aec.generated_by.name} {aec.generated_by.model or ''})[/]")
-    console.print(f"\n[bold]{escape(aec.title)}[/]  {escape('[' + aec.status.value + ']')}"
-                  f"{' locked by ' + (aec.locked_by or '') if aec.locked else ''}{label}")
+                 else f" [dim]({term(aec.generated_by.name)} "
+                      f"{term(aec.generated_by.model or '')})[/]")
+    console.print(f"\n[bold]{term(aec.title)}[/]  {term('[' + aec.status.value + ']')}"
+                  f"{' locked by ' + term(aec.locked_by or '') if aec.locked else ''}{label}")
     if aec.type:
         console.print(f"type: {aec.type.value} ({(aec.type_confidence or 0):.0%})")
     if aec.error:
-        console.print(f"[red]error:[/] {escape(aec.error.message)}")
+        console.print(f"[red]error:[/] {term(aec.error.message)}")
     for title, items in (("Acceptance criteria", aec.acceptance_criteria),
                          ("Assumptions", aec.assumptions), ("Repository paths", aec.repo_paths)):
         if items:
             console.print(f"\n[bold]{title}[/]")
             for it in items:
-                console.print(f"  • {escape(it)}")
+                console.print(f"  • {term(it)}")
     if aec.findings:
         console.print("\n[bold]Findings[/]")
         for f in aec.findings:
             console.print(f"  [{SEVERITY[f.severity.value]}]{f.severity.value}[/] "
-                          f"{escape(f.message)}")
+                          f"{term(f.message)}")
     if aec.refinements:
         console.print("\n[bold]Changed by your answers[/]")
         for r in aec.refinements:
-            console.print(f"  {r.question_id}: {escape(r.change)}")
+            console.print(f"  {term(r.question_id)}: {term(r.change)}")
 
 
 def runs_table(console: Console, runs: list[RunRecord]) -> None:
     t = Table("run", "ticket", "status", "step", "updated")
     for r in runs:
-        t.add_row(r.run_id, r.aec_id, r.status, f"{min(r.step_index, 11)}/11",
+        definition = DEFINITIONS.get(r.workflow_version, CURRENT)
+        total = definition.total
+        t.add_row(term(r.run_id), term(r.aec_id), r.status,
+                  f"{min(r.step_index, total)}/{total}",
                   r.updated_at.strftime("%Y-%m-%d %H:%M:%S"))
     console.print(t)
 
@@ -156,13 +161,13 @@ def run_json(run: RunRecord, state: GenerationState, aec: AEC | None) -> dict[st
 def index_with_progress(console: Console, index: LibsqlRepoIndex, repo: str) -> IndexStatus:
     with Progress(TextColumn("indexing {task.description}"), BarColumn(),
                   MofNCompleteColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(repo, total=None)
+        task = bar.add_task(term(repo), total=None)
 
         def progress(done: int, total: int, path: str) -> None:
             bar.update(task, completed=done, total=total)
 
         status = index.index(repo, progress=progress)
     if status.state == "failed":
-        console.print(f"[yellow]indexing failed:[/] {status.error}; "
+        console.print(f"[yellow]indexing failed:[/] {term(status.error)}; "
                       "the run continues without repository context")
     return status

@@ -80,7 +80,7 @@ def stats(
         start = parse_since(since)
     except ValueError as exc:
         raise CliError(str(exc), 2) from None
-    with embedded() as application:
+    with embedded(read_only=True) as application:
         data = compute_stats(application.db, since=start)
     if as_json:
         out.print_json(json.dumps(data))

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import flask
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from ticketflow.adapters.cloud_tasks import SECRET_HEADER, CloudTasksSettings
@@ -51,7 +51,18 @@ PERSON_FIELDS = ("title", "description", "repo")
 class StartBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    aec_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    aec_id: str = Field(min_length=1, max_length=200)
+
+    @field_validator("aec_id")
+    @classmethod
+    def _firestore_id(cls, v: str) -> str:
+        """A legal Firestore document id, checked before Firestore is touched: no ``/``,
+        not ``.`` or ``..``, not ``__x__`` (reserved), no control characters."""
+        if "/" in v or v in (".", "..") or (v.startswith("__") and v.endswith("__")):
+            raise ValueError("not a valid ticket id")
+        if any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("not a valid ticket id")
+        return v
 
 
 class StepBody(BaseModel):
@@ -137,13 +148,24 @@ def verify_firebase_user(request: flask.Request, project_id: str) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise HttpError(401, "unauthenticated",
                         "sign in first: missing 'Authorization: Bearer <ID token>'")
-    try:
-        claims = auth.verify_id_token(token.strip(), app=_firebase_app(project_id))
+    from firebase_admin import exceptions as fb_exc
+
+    try:  # check_revoked: a revoked token, or a disabled or deleted user, is refused
+        claims = auth.verify_id_token(token.strip(), app=_firebase_app(project_id),
+                                      check_revoked=True)
     except auth.CertificateFetchError as exc:
         raise HttpError(503, "auth_unavailable", f"cannot verify the token now: {exc}",
                         {"Retry-After": "5"}) from exc
-    except (auth.InvalidIdTokenError, auth.UserDisabledError, ValueError) as exc:
+    except auth.UserDisabledError as exc:
+        raise HttpError(401, "user_disabled", "this account is disabled") from exc
+    except auth.RevokedIdTokenError as exc:
+        raise HttpError(401, "unauthenticated",
+                        "the ID token was revoked: sign in again") from exc
+    except (auth.InvalidIdTokenError, auth.UserNotFoundError, ValueError) as exc:
         raise HttpError(401, "unauthenticated", f"invalid ID token: {exc}") from exc
+    except fb_exc.FirebaseError as exc:  # the user lookup could not reach Auth
+        raise HttpError(503, "auth_unavailable", f"cannot verify the token now: {exc}",
+                        {"Retry-After": "5"}) from exc
     uid = claims.get("uid") or claims.get("sub")
     if not uid:
         raise HttpError(401, "unauthenticated", "the ID token names no user")
@@ -229,6 +251,10 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
             raise HttpError(503, exc.code, str(exc), {"Retry-After": "5"}) from exc
     except HttpError as exc:
         return error_response(exc.status, exc.code, exc.message, {**exc.headers, **cors})
+    except Exception as exc:  # the page must be able to read what went wrong
+        log.exception("start_generation failed", extra={"error": str(exc)})
+        return error_response(500, "internal", "the generation service failed: "
+                              f"{type(exc).__name__}: {exc}"[:500], cors)
     log.info("generation started", extra={"run_id": run.run_id, "aec_id": body.aec_id})
     resp = flask.jsonify({"runId": run.run_id, "aecId": body.aec_id})
     resp.status_code = 202

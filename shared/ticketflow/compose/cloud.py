@@ -2,14 +2,19 @@
 Firestore document store, Cloud Tasks queue, repository index and LLM, built once
 per process on first use (a function instance serves many requests).
 
-Safety: ``FIREBASE_AUTH_EMULATOR_HOST`` makes firebase-admin accept unsigned tokens
-for the whole process, so a process that looks like production (``K_SERVICE`` is set
-by Cloud Functions / Cloud Run) refuses to start with it unless
-``TICKETFLOW_ALLOW_EMULATOR_AUTH`` is set (local runs under a ``K_SERVICE`` only).
+Safety, for a process that looks deployed (``K_SERVICE`` is set by Cloud Functions
+and Cloud Run):
+
+* ``FIREBASE_AUTH_EMULATOR_HOST`` makes firebase-admin accept unsigned tokens for the
+  whole process, so it is refused, unless ``TICKETFLOW_ALLOW_EMULATOR_AUTH`` is set
+  AND the emulator host is a loopback address (a local run under a ``K_SERVICE``);
+* a ``file:`` database URL is refused: a function's disk is per instance and
+  vanishes, so runs kept there would be lost; the deployed shape is a libSQL server.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -22,6 +27,7 @@ from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings
 from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
 from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_schema
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.compose.llm import build_llm, db_url_with_path
@@ -53,16 +59,43 @@ class CloudSettings(BaseSettings):
     allow_emulator_auth: bool = False
 
 
+def _is_loopback(host_port: str) -> bool:
+    host = host_port.strip()
+    if host.startswith("["):  # [::1]:9099
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_environment(env: Mapping[str, str] | None = None) -> None:
-    """Refuse emulator token verification in production (see module doc)."""
+    """Refuse what must never reach a deployed function (see module doc)."""
     env = os.environ if env is None else env
-    production = bool(env.get("K_SERVICE"))
+    service = env.get("K_SERVICE")
+    if not service:
+        return
+    emulator = env.get("FIREBASE_AUTH_EMULATOR_HOST")
     allowed = env.get("TICKETFLOW_ALLOW_EMULATOR_AUTH", "").lower() in ("1", "true", "yes")
-    if production and env.get("FIREBASE_AUTH_EMULATOR_HOST") and not allowed:
+    if emulator and not (allowed and _is_loopback(emulator)):
+        why = ("TICKETFLOW_ALLOW_EMULATOR_AUTH only applies to an emulator on a loopback "
+               f"address, not {emulator}" if allowed else
+               "set TICKETFLOW_ALLOW_EMULATOR_AUTH=1 only for a local run")
         raise UnsafeEnvironmentError(
-            "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function (K_SERVICE="
-            f"{env.get('K_SERVICE')}): it disables ID token verification for the whole "
-            "process. Unset it (or set TICKETFLOW_ALLOW_EMULATOR_AUTH=1 for a local run).")
+            f"FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function (K_SERVICE="
+            f"{service}): it disables ID token verification for the whole process. "
+            f"Unset it ({why}).")
+    db_url = env.get("TICKETFLOW_DB_URL", Settings.model_fields["db_url"].default)
+    if str(db_url).startswith("file:") or "://" not in str(db_url):
+        raise UnsafeEnvironmentError(
+            f"TICKETFLOW_DB_URL is a local file ({db_url}) in a deployed function "
+            f"(K_SERVICE={service}): a function's disk is per instance and is lost with "
+            "it, so runs and checkpoints would vanish. Point it at a libSQL server "
+            "(libsql://, https:// or wss://), see deploy/README.md.")
 
 
 @dataclass
@@ -95,13 +128,21 @@ def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | 
     t = tasks or CloudTasksSettings()
     clock = clock or SystemClock()
     db = Database(db_url_with_path(s), auth_token=s.db_auth_token, driver=s.db_driver)
-    runs = LibsqlRunStore(db)
-    documents = FirestoreDocumentStore(
-        firestore_client(c.project_id, c.firestore_emulator_host),
-        collection=c.firestore_collection, clock=clock, timeout_s=c.firestore_timeout_s)
-    queue = CloudTasksQueue(t)
-    index = LibsqlRepoIndex(db)
-    model = llm or build_llm(s)
+    client = None
+    try:  # a failed build closes what it opened: a function instance retries per request
+        runs = LibsqlRunStore(db)
+        ensure_metrics_schema(db)
+        client = firestore_client(c.project_id, c.firestore_emulator_host)
+        documents = FirestoreDocumentStore(client, collection=c.firestore_collection,
+                                           clock=clock, timeout_s=c.firestore_timeout_s)
+        queue = CloudTasksQueue(t)
+        index = LibsqlRepoIndex(db)
+        model = llm or build_llm(s)
+    except BaseException:
+        db.close()
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
+        raise
     deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
                     index_wait_s=s.index_wait_s)
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
+from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_schema
 from ticketflow.adapters.libsql.queue import LibsqlTaskQueue, LocalWorkerPool
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
@@ -45,17 +46,28 @@ class EmbeddedApp:
 
 
 def open_embedded(settings: Settings | None = None, *, llm: LanguageModel | None = None,
-                  clock: Clock | None = None, faults: FaultHook | None = None) -> EmbeddedApp:
+                  clock: Clock | None = None, faults: FaultHook | None = None,
+                  read_only: bool = False) -> EmbeddedApp:
     """Open (creating if needed) the database ``settings.db_url`` names and build the
-    engine on it. ``faults`` is the crash tests' hook (``None`` in real use)."""
+    engine on it. ``read_only`` opens an existing file without writing to it (for
+    commands that only read). ``faults`` is the crash tests' hook (``None`` in real
+    use). If anything fails, what was opened is closed before the error is raised
+    (a libSQL client left open keeps a thread, and the process, alive)."""
     s = settings or Settings()
     clock = clock or SystemClock()
-    db = Database(db_url_with_path(s), auth_token=s.db_auth_token, driver=s.db_driver)
-    runs = LibsqlRunStore(db)
-    documents = LibsqlDocumentStore(db, clock)
-    queue = LibsqlTaskQueue(db, clock=clock, max_deliveries=s.max_deliveries)
-    index = LibsqlRepoIndex(db)
-    model = llm or build_llm(s)
+    url = s.db_url if read_only else db_url_with_path(s)
+    db = Database(url, auth_token=s.db_auth_token, driver=s.db_driver, read_only=read_only)
+    try:
+        runs = LibsqlRunStore(db)
+        documents = LibsqlDocumentStore(db, clock)
+        queue = LibsqlTaskQueue(db, clock=clock, max_deliveries=s.max_deliveries)
+        index = LibsqlRepoIndex(db)
+        if not read_only:
+            ensure_metrics_schema(db)
+        model = llm or build_llm(s)
+    except BaseException:
+        db.close()
+        raise
     deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
                     index_wait_s=s.index_wait_s)
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,

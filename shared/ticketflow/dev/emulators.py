@@ -381,6 +381,12 @@ class AuthEmulator(Supervised):
         data = self._identity("accounts:signUp", {"returnSecureToken": True})
         return str(data["localId"]), str(data["idToken"])
 
+    def disable_user(self, uid: str) -> None:
+        """Disable an account (as the Firebase console or the Admin SDK would)."""
+        self._request("POST", f"/identitytoolkit.googleapis.com/v1/projects/{self.project_id}"
+                      "/accounts:update", json={"localId": uid, "disableUser": True},
+                      headers={"Authorization": "Bearer owner"})
+
     def reset(self) -> None:
         """Delete every user of the project."""
         self._request("DELETE", f"/emulator/v1/projects/{self.project_id}/accounts")

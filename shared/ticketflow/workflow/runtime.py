@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
@@ -60,6 +61,10 @@ def _no_faults(point: str, step: int) -> None:
     return None
 
 
+class _NothingToDo(Exception):
+    """A repair found nothing to do (the run moved on meanwhile)."""
+
+
 class StepMismatchError(RuntimeError):
     """Replaying a run whose recorded step name differs from the definition's."""
 
@@ -79,6 +84,7 @@ class SweepReport:
     overdue: int = 0
     stalled: int = 0
     reprojected: int = 0
+    failed: int = 0  # repairs that raised (one entry each in ``errors``)
     errors: list[str] = field(default_factory=list)
 
 
@@ -116,7 +122,9 @@ class Engine:
         """Create the run (step 1 in its outbox), lock the ticket, dispatch step 1.
 
         A crash after the run is created is repaired: the sweeper dispatches step 1,
-        which takes the lock itself if it is missing.
+        which takes the lock itself if it is missing. A lock that cannot be taken
+        cancels the run before the error is raised; a queue that cannot be reached
+        leaves step 1 in the outbox for the sweeper.
 
         Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner),
         ``ConflictError`` (a run is already active) or ``AECLockedError``.
@@ -139,12 +147,16 @@ class Engine:
         try:
             state = build_state(run, [], self.definition)
             self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state))
-        except DomainError as exc:
+        except Exception as exc:  # not locked: no half-started run is left behind
             self.runs.finish(run.run_id, "cancelled", self._now(),
-                             cancel_reason=f"not started: {exc}")
+                             cancel_reason=f"not started: {exc}"[:500])
             raise
         self.runs.mark_projected(run.run_id, run.seq)
-        self._dispatch([task])
+        try:
+            self._dispatch([task])
+        except RetryableError as exc:  # the outbox row stays: the sweeper dispatches it
+            log.warning("step 1 not dispatched yet; the sweeper will",
+                        extra={"run_id": run.run_id, "error": str(exc)})
         log.info("run started", extra={"run_id": run.run_id, "aec_id": aec_id,
                                        "trace_id": trace_id})
         return run
@@ -437,36 +449,67 @@ class Engine:
         """Repair what crashes left: undispatched outbox rows, lost tasks, expired waits,
         overdue runs, projections behind their run.
 
-        ``grace_s`` (default ``outbox_grace_s``) spares rows a live process is about to
-        dispatch; ``0`` at a worker's start is safe because task names are deduplicated.
+        Each run is repaired on its own: an error on one is logged with its run id and
+        counted in the report (``failed``, ``errors``), and every other run is still
+        repaired. ``grace_s`` (default ``outbox_grace_s``) spares rows a live process is
+        about to dispatch; ``0`` at a worker's start is safe because task names are
+        deduplicated.
         """
         s = self.settings
         now = self._now()
         grace = s.outbox_grace_s if grace_s is None else grace_s
         report = SweepReport()
-        pending = self.runs.outbox_pending(now - timedelta(seconds=grace))
-        if pending:
-            self._dispatch(pending)
-            report.redispatched = len(pending)
+        sent: list[str] = []
+        for task in self.runs.outbox_pending(now - timedelta(seconds=grace)):
+            if self._isolated(report, "dispatch", task.run_id,
+                              partial(self.queue.enqueue, task)):
+                sent.append(task.name)
+        if sent:
+            self.runs.mark_dispatched(sent, self._now())
+            report.redispatched = len(sent)
         view = self.runs.sweep_view(now, now - timedelta(seconds=s.stall_after_s),
                                     now - timedelta(seconds=grace))
         for run in view.expired_waits:
-            self._expire_wait(run, now)
-            report.expired_waits += 1
+            if self._isolated(report, "expire_wait", run.run_id,
+                              partial(self._expire_wait, run, now)):
+                report.expired_waits += 1
+        overdue = TerminalError(f"the run exceeded its time limit of {s.run_timeout_s:.0f}s",
+                                code="run_timeout")
         for run in view.overdue:
-            self._fail(run, None, TerminalError(
-                f"the run exceeded its time limit of {s.run_timeout_s:.0f}s",
-                code="run_timeout"))
-            report.overdue += 1
+            if self._isolated(report, "fail_overdue", run.run_id,
+                              partial(self._fail, run, None, overdue)):
+                report.overdue += 1
         for run in view.stalled:
-            task = self.runs.redispatch(run, now)
-            if task is not None:
-                self._dispatch([task])
+            if self._isolated(report, "redispatch", run.run_id,
+                              partial(self._redispatch, run, now)):
                 report.stalled += 1
         for run in view.unprojected:
-            self.project(run.run_id)
-            report.reprojected += 1
+            if self._isolated(report, "project", run.run_id,
+                              partial(self.project, run.run_id)):
+                report.reprojected += 1
         return report
+
+    def _redispatch(self, run: RunRecord, now: datetime) -> None:
+        task = self.runs.redispatch(run, now)
+        if task is None:
+            raise _NothingToDo
+        self._dispatch([task])
+
+    @staticmethod
+    def _isolated(report: SweepReport, repair: str, run_id: str,
+                  fn: Callable[[], object]) -> bool:
+        """Run one repair; a failure is logged and counted, never raised."""
+        try:
+            fn()
+        except _NothingToDo:
+            return False
+        except Exception as exc:
+            log.error("sweep could not repair a run", extra={
+                "run_id": run_id, "repair": repair, "error": f"{type(exc).__name__}: {exc}"})
+            report.failed += 1
+            report.errors.append(f"{repair} {run_id}: {type(exc).__name__}: {exc}"[:500])
+            return False
+        return True
 
     def _expire_wait(self, run: RunRecord, now: datetime) -> None:
         assert run.suspension is not None

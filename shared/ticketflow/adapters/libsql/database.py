@@ -19,10 +19,16 @@ process, and made durable by the next FULL commit. Remote executors ignore it.
 
 SQLITE_BUSY from other processes is retried with jittered backoff here, so
 callers never see it.
+
+``read_only=True`` (file URLs, native driver) opens the file read-only and sends
+every statement to a read-only connection: commands that only read work on a
+database they cannot write, and a write fails with SQLite's own "readonly" error.
+A constructor that fails closes whatever it opened first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 import threading
@@ -33,6 +39,8 @@ from typing import Any, Literal, TypeVar
 
 import libsql_client
 from libsql_client import LibsqlError, ResultSet, Row, Statement
+
+from ticketflow.observability.redact import redact_url
 
 Driver = Literal["native", "libsql-client"]
 Args = Sequence[Any] | dict[str, Any] | None
@@ -55,7 +63,8 @@ def _is_busy(exc: BaseException) -> bool:
     return False
 
 
-def _file_path(url: str) -> str | None:
+def file_path(url: str) -> str | None:
+    """The local path a ``file:`` URL (or a bare path) names; ``None`` for a server."""
     if url.startswith("file:"):
         path = url[len("file:") :]
         if path.startswith("//"):
@@ -76,12 +85,14 @@ class Database:
         auth_token: str | None = None,
         driver: Driver = "native",
         busy_budget_s: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         self.url = url
+        self.read_only = read_only
         self.busy_budget_s = busy_budget_s
         self._lock = threading.RLock()
         self._closed = False
-        path = _file_path(url)
+        path = file_path(url)
         self.is_file = path is not None
         self.driver: Driver = driver if self.is_file else "libsql-client"
         self._conn: sqlite3.Connection | None = None  # synchronous=FULL: durable writes
@@ -90,10 +101,21 @@ class Database:
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._client: Any = None
+        try:
+            self._open(path, url, auth_token, busy_budget_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, path: str | None, url: str, auth_token: str | None,
+              busy_budget_s: float) -> None:
+        if path is not None and self.read_only and self.driver == "native":
+            self._reader()  # fails now, with SQLite's reason, if it cannot be read
+            return
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # WAL is a property of the file: set once, kept by every later connection.
-            with sqlite3.connect(path, timeout=busy_budget_s) as boot:
+            with contextlib.closing(sqlite3.connect(path, timeout=busy_budget_s)) as boot:
                 boot.execute("PRAGMA journal_mode=WAL")
         if self.driver == "native":
             assert path is not None
@@ -109,16 +131,20 @@ class Database:
 
     def execute(self, sql: str, args: Args = None, *, durable: bool = True) -> ResultSet:
         """Run one statement in its own transaction."""
-        if self._conn is not None:
+        if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native([(sql, args)], durable, single=True)[0])
         return self._retry(lambda: self._client.execute(Statement(sql, _args(args))))
 
     def batch(self, stmts: Sequence[Stmt], *, durable: bool = True) -> list[ResultSet]:
         """Run statements atomically: all of them commit, or none does."""
-        if self._conn is not None:
+        if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native(list(stmts), durable, single=False))
         converted = [Statement(sql, _args(a)) for sql, a in stmts]
         return self._retry(lambda: list(self._client.batch(converted)))
+
+    @property
+    def _read_only_file(self) -> bool:
+        return self.read_only and self.driver == "native" and self._path is not None
 
     def close(self) -> None:
         """Close the connection; the libsql-client helper thread must be stopped too."""
@@ -156,7 +182,8 @@ class Database:
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseBusyError(
-                        f"database {self.url} stayed locked for {self.busy_budget_s:.0f}s"
+                        f"database {redact_url(self.url)} stayed locked for "
+                        f"{self.busy_budget_s:.0f}s"
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.1)
@@ -174,8 +201,10 @@ class Database:
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             assert self._path is not None
-            conn = sqlite3.connect(self._path, isolation_level=None, timeout=0.05,
-                                   check_same_thread=False)
+            target = f"file:{Path(self._path).resolve()}?mode=ro" if self.read_only \
+                else self._path
+            conn = sqlite3.connect(target, isolation_level=None, timeout=0.05,
+                                   check_same_thread=False, uri=self.read_only)
             conn.execute("PRAGMA query_only=ON")
             self._readers.conn = conn
             with self._lock:
@@ -184,6 +213,10 @@ class Database:
 
     def _native(self, stmts: list[Stmt], durable: bool, *, single: bool) -> list[ResultSet]:
         sql = stmts[0][0]
+        if self._read_only_file:  # a write fails here with SQLite's "readonly" error
+            if self._closed:
+                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+            return [_run(self._reader(), s, a) for s, a in stmts]
         if single and _is_read(sql) and not sql.lstrip().upper().startswith("PRAGMA"):
             if self._closed:
                 raise LibsqlError("The database was closed", "CLIENT_CLOSED")

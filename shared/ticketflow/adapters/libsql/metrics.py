@@ -68,6 +68,8 @@ ABANDONING_ACTIONS = ("abort", "edit", "cancel")  # the run ends at the suspensi
 
 
 def ensure_schema(db: Database) -> None:
+    """Create the metrics tables (the composition roots do it when they open the
+    database; readers rely on it and never write)."""
     apply_schema(db, "metrics", 1, SCHEMA)
     try:
         apply_schema(db, "metrics", 2, SCHEMA_V2)
@@ -245,7 +247,6 @@ def _rows(db: Database, sql: str, args: list[Any]) -> list[dict[str, Any]]:
 def run_metrics(db: Database, *, since: datetime | None = None,
                 now: datetime | None = None) -> list[RunMetrics]:
     """One :class:`RunMetrics` per run created at or after ``since``."""
-    ensure_schema(db)
     now = now or _now()
     where, args = _where_since(since)
     in_runs = f"run_id IN (SELECT run_id FROM runs WHERE {where})"
@@ -413,7 +414,6 @@ def step_stats(db: Database, *, since: datetime | None = None) -> list[dict[str,
 
 
 def llm_stats(db: Database, *, since: datetime | None = None) -> dict[str, Any]:
-    ensure_schema(db)
     where, args = _where_since(since)
     rows = _rows(db, f"SELECT task, outcome, input_tokens, output_tokens, cache_read_tokens, "
                      f"cache_write_tokens, cost_usd, latency_ms, http_attempts FROM llm_calls "
