@@ -4,7 +4,8 @@ platform delivers to the functions.
 
 :class:`User` is a person signed in on the Auth emulator; :class:`UserRest` makes the
 writes the page makes (an action document with ``createdAt`` set by the server, a
-content edit with an update mask) and reads a ticket. :func:`action_event` builds the
+content edit with an update mask and ``updatedAt`` stamped by the server) and reads
+a ticket. :func:`action_event` builds the
 ``document.v1.created`` CloudEvent of an action document, to deliver it again
 straight to ``/on_action_created`` (at-least-once delivery).
 """
@@ -78,17 +79,23 @@ def write_action(fs: FirestoreEmulator, id_token: str, aec_id: str, fields: dict
 def edit_aec(fs: FirestoreEmulator, id_token: str, aec_id: str, fields: dict[str, Any], *,
              must_exist: bool = False, http: httpx.Client | None = None) -> httpx.Response:
     """Update only ``fields`` of ``aecs/{aec}`` with the user's token, as the web page's
-    edit does (a PATCH with an update mask; the rules decide). ``must_exist`` adds the
-    precondition that the ticket exists (no PATCH creating it)."""
-    params = httpx.QueryParams([("updateMask.fieldPaths", k) for k in fields])
+    edit does: an update mask, and ``updatedAt`` set to the request time by a field
+    transform (the SDK's serverTimestamp); the rules decide. ``must_exist`` adds the
+    precondition that the ticket exists (no write creating it)."""
+    write: dict[str, Any] = {
+        "update": {"name": _doc_name(fs, f"aecs/{aec_id}"),
+                   "fields": {k: rest_value(v) for k, v in fields.items()}},
+        "updateMask": {"fieldPaths": list(fields)},
+        "updateTransforms": [{"fieldPath": "updatedAt", "setToServerValue": "REQUEST_TIME"}],
+    }
     if must_exist:
-        params = params.add("currentDocument.exists", "true")
-    url = f"{fs.base_url}/v1/{_doc_name(fs, f'aecs/{aec_id}')}"
-    body = {"fields": {k: rest_value(v) for k, v in fields.items()}}
+        write["currentDocument"] = {"exists": True}
+    url = f"{fs.documents_url}:commit"
+    body = {"writes": [write]}
     headers = {"Authorization": f"Bearer {id_token}"}
     if http is not None:
-        return http.patch(url, params=params, json=body, headers=headers)
-    return httpx.patch(url, params=params, json=body, headers=headers, timeout=10.0)
+        return http.post(url, json=body, headers=headers)
+    return httpx.post(url, json=body, headers=headers, timeout=10.0)
 
 
 class UserRest:
