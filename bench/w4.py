@@ -1,36 +1,32 @@
 """W4: ticket quality of the code-aware parts (definitions: docs/benchmarks.md).
 
-A labelled set of ticket requests (``bench/w4_cases.json``) over the bundled sample
-repository and over public code nobody on the team wrote: the source distributions
-of pinned PyPI releases, downloaded on first use with
-``pip download --no-deps --no-binary :all: NAME==VERSION`` into ``bench/.cache/``
-(git-ignored) and unpacked there.
+Two labelled request sets over public code nobody on the team wrote (``_w4_sets.py``):
+the development set, which the rules and the ranking are tuned on, and the held-out
+set, committed before any tuning and never tuned on. Both are reported, each per
+repository, with raw counts.
 
-Each case says which files a developer would touch (``relevant``), which references
-in its wording were planted and do not exist (``planted``) and whether it is
-``clean`` (grounded in real code, or only asks to create new things: no critical
-finding expected). The labels were written from reading the code, not from the
-system's output.
+For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then steps
+6 and 7 draft the ticket, and:
 
-For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then
-steps 6 and 7 draft the ticket, and:
+* retrieval: relevant files among the top 5 of step 5 (recall macro-averaged over
+  cases; precision is hits / 5);
+* critical recall: planted references that got a critical finding whose message
+  names them (a finding that only quotes the same sentence does not count);
+* critical precision: critical findings that name a planted reference, over all
+  critical findings;
+* clean criticals: requests without a planted reference (clean and warning-only)
+  given any critical finding;
+* warning recall: warning-only requests whose every labelled contradiction or
+  missing requirement got a warning of that kind quoting (only) those sentences;
+* step 7: paths the provider proposed that step 7 dropped because they are not in
+  the repository, and paths left in drafts that do not exist on disk (must be 0).
 
-* ``retrieval_recall_at_5`` / ``retrieval_precision_at_5``: relevant files in the
-  top 5 of step 5 (precision is hits / 5, so a case with one relevant file can
-  reach at most 0.2), averaged over cases;
-* ``critical_finding_recall``: planted references that got a critical finding
-  naming them;
-* ``clean_false_positive_rate``: clean cases with any critical finding;
-* ``draft_paths_nonexistent``: paths in drafts that are not files or directories
-  on disk (must be 0).
+Also: per-call latency and token figures of the Claude adapter against the local fake
+Messages API (they measure the adapter and HTTP stack, not the real service). With
+``ANTHROPIC_API_KEY`` set, ``--claude`` repeats the quality measurement with Claude.
 
-Also: per-call latency and token figures of the Claude adapter against the local
-fake Messages API (``fake_server_*``: they measure the adapter and HTTP stack, not
-the real service). With ``ANTHROPIC_API_KEY`` set, ``--claude`` repeats the quality
-measurement with Claude.
-
-    python bench/w4.py            # prints one JSON object as its last line
-    python bench/w4.py --verbose  # also prints every case's retrieval and findings
+    python bench/w4.py                 # both sets; one JSON object as the last line
+    python bench/w4.py --set development --verbose
 """
 
 from __future__ import annotations
@@ -38,184 +34,203 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "bench" / ".cache"
-CASES = ROOT / "bench" / "w4_cases.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _w4_sets import SETS, Case, Planted, RequestSet, Warned, fetch, load, log
+from ticketflow.adapters.offline import OfflineLanguageModel
+from ticketflow.compose.embedded import open_embedded
+from ticketflow.compose.preflight import run_preflight
+from ticketflow.domain import Severity
+from ticketflow.ports import LanguageModel
+from ticketflow.settings import Settings
+from ticketflow.workflow.steps.s06_api_context import gather_api_context
+from ticketflow.workflow.steps.s07_generate_draft import generate_draft
+
 K = 5
 
-sys.path.insert(0, str(ROOT))  # the fake Messages API lives in tests/fakes
 
-from ticketflow.adapters.offline import OfflineLanguageModel  # noqa: E402
-from ticketflow.compose.embedded import open_embedded  # noqa: E402
-from ticketflow.compose.preflight import run_preflight  # noqa: E402
-from ticketflow.domain import Severity  # noqa: E402
-from ticketflow.ports import LanguageModel  # noqa: E402
-from ticketflow.settings import Settings  # noqa: E402
-from ticketflow.workflow.steps.s06_api_context import gather_api_context  # noqa: E402
-from ticketflow.workflow.steps.s07_generate_draft import generate_draft  # noqa: E402
+# -- scoring one case ----------------------------------------------------------------------
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+def names_planted(message: str, planted: Planted) -> bool:
+    """Does a finding's message name the planted reference?"""
+    name = planted.name.removesuffix("()")
+    if planted.kind == "route":
+        parts = name.split(None, 1)
+        path = parts[-1]
+        norm = re.sub(r"[:{<]?([A-Za-z_]\w*)[}>]?", r"\1", path)
+        msg = re.sub(r"[:{<]?([A-Za-z_]\w*)[}>]?", r"\1", message)
+        return norm in msg
+    return name in message
 
 
-# -- setup: the repositories ---------------------------------------------------------------
+def _sentences(text: str) -> list[str]:
+    return [s.strip(" .") for s in re.split(r"\s*(?:/|…|\.\.\.)\s+|(?<=[.!?])\s+", text)
+            if s.strip(" .")]
 
 
-def fetch(spec: dict[str, str]) -> Path:
-    """The unpacked source distribution of ``spec['pypi']`` (downloaded once)."""
-    src = CACHE / "src"
-    target = src / spec["dir"]
-    if target.is_dir():
-        return _own_work_tree(target)
-    dl = CACHE / "dl"
-    dl.mkdir(parents=True, exist_ok=True)
-    src.mkdir(parents=True, exist_ok=True)
-    log(f"downloading {spec['pypi']} (source distribution)")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                    ":all:", "-q", "-d", str(dl), spec["pypi"]], check=True)
-    name, version = spec["pypi"].split("==")
-    archives = [p for p in dl.iterdir() if p.name.lower().startswith(
-        f"{name.lower().replace('-', '_')}-{version}") or p.name.lower().startswith(
-        f"{name.lower()}-{version}")]
-    if not archives:
-        raise SystemExit(f"pip download of {spec['pypi']} produced no archive in {dl}")
-    with tarfile.open(archives[0]) as tar:
-        tar.extractall(src, filter="data")
-    if not target.is_dir():
-        raise SystemExit(f"{archives[0].name} did not unpack to {target}")
-    return _own_work_tree(target)
+def warning_found(findings: list[dict[str, Any]], label: Warned) -> bool:
+    """A warning of the labelled kind whose evidence is quoted from the labelled
+    sentences only (each part of it lies inside them)."""
+    want = label.evidence
+    for f in findings:
+        if f["severity"] == Severity.CRITICAL.value or f["kind"] != label.kind:
+            continue
+        parts = _sentences(f["evidence"])
+        if parts and all(p in want for p in parts):
+            return True
+    return False
 
 
-def _own_work_tree(path: Path) -> Path:
-    """Make the unpacked source its own (empty) git work tree.
+def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str],
+               repo: Path) -> dict[str, Any]:
+    doc = report.as_json()
+    top = report.retrieved_files[:K]
+    hits = [p for p in top if p in case.relevant]
+    critical = [f for f in doc["findings"] if f["severity"] == Severity.CRITICAL.value]
+    planted_found = [p.name for p in case.planted
+                     if any(names_planted(f["message"], p) for f in critical)]
+    naming = [f for f in critical
+              if any(names_planted(f["message"], p) for p in case.planted)]
+    warnings_found = [w.kind for w in case.warnings if warning_found(doc["findings"], w)]
+    missing_on_disk = [p for p in draft_kept if not (repo / p).exists()]
+    return {
+        "case": case.id, "repo": case.repo, "kind": case.kind,
+        "relevant": len(case.relevant), "hits": len(hits), "top5": top,
+        "lost": [p for p in case.relevant if p not in top],
+        "planted": [f"{p.kind}:{p.name}" for p in case.planted],
+        "planted_found": planted_found,
+        "critical": [f["message"] for f in critical],
+        "critical_naming_planted": len(naming),
+        "warnings_labelled": [w.kind for w in case.warnings],
+        "warnings_found": warnings_found,
+        "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
+                     if f["severity"] != Severity.CRITICAL.value],
+        "draft_paths": draft_kept, "draft_dropped": dropped,
+        "draft_missing_on_disk": missing_on_disk,
+    }
 
-    ``bench/.cache`` is ignored by this project's git, and the indexer lists a git
-    work tree with ``git ls-files --exclude-standard``: without a repository of its
-    own, the unpacked source would be listed as empty."""
-    if not (path / ".git").exists():
-        subprocess.run(["git", "init", "-q", str(path)], check=True)
-    return path
+
+# -- aggregating -----------------------------------------------------------------------------
 
 
-def repositories(specs: dict[str, dict[str, str]]) -> dict[str, Path]:
-    return {name: (ROOT / spec["path"] if "path" in spec else fetch(spec)).resolve()
-            for name, spec in specs.items()}
+def _ratio(n: int, d: int) -> float | None:
+    return round(n / d, 3) if d else None
 
 
-# -- quality ---------------------------------------------------------------------------------
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Figures with their raw counts for a list of scored cases."""
+    with_relevant = [r for r in rows if r["relevant"]]
+    recalls = [r["hits"] / r["relevant"] for r in with_relevant]
+    planted_total = sum(len(r["planted"]) for r in rows)
+    planted_hit = sum(len(r["planted_found"]) for r in rows)
+    crit_total = sum(len(r["critical"]) for r in rows)
+    crit_naming = sum(r["critical_naming_planted"] for r in rows)
+    unplanted = [r for r in rows if not r["planted"]]
+    clean_crit = [r for r in unplanted if r["critical"]]
+    warned = [r for r in rows if r["kind"] == "warning"]
+    warned_hit = [r for r in warned if len(r["warnings_found"]) == len(r["warnings_labelled"])]
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        for p in r["planted"]:
+            kind = p.split(":", 1)[0]
+            by_kind[kind][1] += 1
+            if p.split(":", 1)[1] in r["planted_found"]:
+                by_kind[kind][0] += 1
+    return {
+        "cases": len(rows),
+        "retrieval_recall_at_5": round(statistics.fmean(recalls), 3) if recalls else None,
+        "retrieval_hits": f"{sum(r['hits'] for r in with_relevant)}/"
+                          f"{sum(r['relevant'] for r in with_relevant)} relevant files in top 5",
+        "retrieval_precision_at_5": round(statistics.fmean(r["hits"] / K for r in with_relevant),
+                                          3) if with_relevant else None,
+        "critical_recall": _ratio(planted_hit, planted_total),
+        "critical_recall_counts": f"{planted_hit}/{planted_total}",
+        "critical_recall_by_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
+        "critical_precision": _ratio(crit_naming, crit_total),
+        "critical_precision_counts": f"{crit_naming}/{crit_total}",
+        "clean_criticals": f"{len(clean_crit)}/{len(unplanted)}",
+        "clean_critical_rate": _ratio(len(clean_crit), len(unplanted)),
+        "warning_recall": _ratio(len(warned_hit), len(warned)),
+        "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
+        "draft_paths_dropped_by_step7": sum(len(r["draft_dropped"]) for r in rows),
+        "draft_paths_nonexistent": sum(len(r["draft_missing_on_disk"]) for r in rows),
+    }
 
 
-def _names_planted(finding: dict[str, Any], name: str) -> bool:
-    bare = name.removesuffix("()")
-    text = f"{finding['message']} {finding['evidence']}"
-    if " " in bare and bare.split(None, 1)[0].isupper():  # "GET /path"
-        bare = bare.split(None, 1)[1]
-    return bare in text
+def misses(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        if r["lost"]:
+            out.append({"case": r["case"], "miss": "relevant not in top 5", "files": r["lost"],
+                        "top5": r["top5"]})
+        for p in r["planted"]:
+            if p.split(":", 1)[1] not in r["planted_found"]:
+                out.append({"case": r["case"], "miss": "planted reference not named", "ref": p})
+        extra = len(r["critical"]) - r["critical_naming_planted"]
+        if extra:
+            out.append({"case": r["case"], "miss": f"{extra} critical finding(s) naming no "
+                        "planted reference", "critical": r["critical"]})
+        if len(r["warnings_found"]) < len(r["warnings_labelled"]):
+            out.append({"case": r["case"], "miss": "labelled warning not found",
+                        "labelled": r["warnings_labelled"], "warnings": r["warnings"]})
+    return out
 
 
-def quality(llm: LanguageModel, repos: dict[str, Path], cases: list[dict[str, Any]],
-            workdir: Path, verbose: bool) -> dict[str, Any]:
-    app = open_embedded(Settings(db_url=f"file:{workdir}/w4-{llm.provider.name}.db",
-                                 llm="offline", index_wait_s=0.0), llm=llm)
+# -- running a set -------------------------------------------------------------------------
+
+
+def measure(llm: LanguageModel, request_set: RequestSet, workdir: Path,
+            verbose: bool) -> dict[str, Any]:
+    repos = {name: fetch(spec) for name, spec in request_set.repos.items()}
+    db = workdir / f"w4-{request_set.name}-{llm.provider.name}.db"
+    app = open_embedded(Settings(db_url=f"file:{db}", llm="offline", index_wait_s=0.0), llm=llm)
     try:
         index_s: dict[str, float] = {}
         for name, path in repos.items():
             t0 = time.perf_counter()
             status = app.index.index(str(path))
             index_s[name] = round(time.perf_counter() - t0, 2)
-            log(f"indexed {name}: {status.state}, {status.files_done} files, {index_s[name]}s")
-        recalls: list[float] = []
-        precisions: list[float] = []
-        planted_total = planted_hit = 0
-        clean_total = clean_fp = 0
-        draft_paths = draft_missing = 0
-        per_case: list[dict[str, Any]] = []
-        misses: list[dict[str, Any]] = []
-        step_ms: list[float] = []
-        for case in cases:
-            repo = repos[case["repo"]]
+            log(f"[{request_set.name}] indexed {name}: {status.state}, "
+                f"{status.files_done} files, {index_s[name]}s")
+        rows: list[dict[str, Any]] = []
+        ms: list[float] = []
+        for case in request_set.cases:
+            repo = repos[case.repo]
             t0 = time.perf_counter()
-            report = run_preflight(case["title"], case["description"], repo=str(repo),
+            report = run_preflight(case.title, case.description, repo=str(repo),
                                    index=app.index, llm=llm)
-            step_ms.append((time.perf_counter() - t0) * 1000)
+            ms.append((time.perf_counter() - t0) * 1000)
             ctx = report.context
             assert ctx is not None
             ctx.outputs["gather_api_context"] = gather_api_context(ctx).model_dump(
                 mode="json", by_alias=True)
-            draft = generate_draft(ctx).draft
-            top = report.retrieved_files[:K]
-            relevant = set(case["relevant"])
-            hits = [p for p in top if p in relevant]
-            if relevant:
-                recalls.append(len(hits) / len(relevant))
-                precisions.append(len(hits) / K)
-            doc = report.as_json()
-            critical = [f for f in doc["findings"] if f["severity"] == Severity.CRITICAL.value]
-            found_planted = []
-            for planted in case["planted"]:
-                planted_total += 1
-                if any(_names_planted(f, planted["name"]) for f in critical):
-                    planted_hit += 1
-                    found_planted.append(planted["name"])
-                else:
-                    misses.append({"case": case["id"], "miss": "planted reference not flagged",
-                                   "reference": planted})
-            if case["clean"]:
-                clean_total += 1
-                if critical:
-                    clean_fp += 1
-                    misses.append({"case": case["id"], "miss": "critical finding on a clean "
-                                   "request", "findings": [f["message"] for f in critical]})
-            elif len(critical) > len(case["planted"]):
-                extra = [f["message"] for f in critical
-                         if not any(_names_planted(f, p["name"]) for p in case["planted"])]
-                if extra:
-                    misses.append({"case": case["id"], "miss": "critical finding besides "
-                                   "the planted ones", "findings": extra})
-            for p in draft.repo_paths:
-                draft_paths += 1
-                if not (repo / p).exists():
-                    draft_missing += 1
-                    misses.append({"case": case["id"], "miss": "draft path does not exist",
-                                   "path": p})
-            lost = sorted(relevant - set(top))
-            if lost:
-                misses.append({"case": case["id"], "miss": "relevant file not in top 5",
-                               "files": lost, "top5": top})
-            row = {"case": case["id"], "recall_at_5": round(len(hits) / len(relevant), 3)
-                   if relevant else None, "top5": top,
-                   "critical": [f["message"] for f in critical],
-                   "warnings": [f["kind"] for f in doc["findings"]
-                                if f["severity"] != Severity.CRITICAL.value],
-                   "planted_found": found_planted, "draft_paths": draft.repo_paths}
-            per_case.append(row)
+            drafted = generate_draft(ctx)
+            row = score_case(case, report, drafted.draft.repo_paths, drafted.dropped_paths,
+                             repo)
+            rows.append(row)
             if verbose:
                 log(json.dumps(row, indent=1))
+        per_repo = {name: aggregate([r for r in rows if r["repo"] == name])
+                    for name in request_set.repos}
         return {
-            "cases": len(cases),
-            "retrieval_recall_at_5": round(statistics.fmean(recalls), 3),
-            "retrieval_precision_at_5": round(statistics.fmean(precisions), 3),
-            "critical_finding_recall": round(planted_hit / planted_total, 3)
-            if planted_total else None,
-            "planted_references": planted_total,
-            "clean_false_positive_rate": round(clean_fp / clean_total, 3) if clean_total
-            else None,
-            "clean_cases": clean_total,
-            "draft_paths_total": draft_paths,
-            "draft_paths_nonexistent": draft_missing,
-            "preflight_ms_p50": round(statistics.median(step_ms), 1),
+            "written": request_set.written,
+            "overall": aggregate(rows),
+            "per_repository": per_repo,
+            "repositories": {n: s.get("pypi") or s.get("npm") or s.get("path")
+                             for n, s in request_set.repos.items()},
+            "preflight_ms_p50": round(statistics.median(ms), 1) if ms else None,
             "index_s": index_s,
-            "misses": misses,
+            "misses": misses(rows),
         }
     finally:
         app.close()
@@ -230,11 +245,10 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def fake_server_figures(repetitions: int) -> dict[str, Any]:
-    from tests.unit.test_anthropic_adapter import PAYLOADS
-
     from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings, UsageRecord
     from ticketflow.ports.llm import TASKS
     from ticketflow.testing.fake_messages_api import FakeMessagesAPI
+    from ticketflow.testing.llm_payloads import PAYLOADS
 
     per_task: dict[str, Any] = {}
     all_ms: list[float] = []
@@ -244,6 +258,8 @@ def fake_server_figures(repetitions: int) -> dict[str, Any]:
                                                  timeout_s=10.0, max_retries=0),
                                   on_usage=records.append)
         for name, task in sorted(TASKS.items()):
+            if name not in PAYLOADS:
+                continue
             llm.generate(task, PAYLOADS[name], task.output)  # warm the connection
             records.clear()
             ms: list[float] = []
@@ -252,51 +268,52 @@ def fake_server_figures(repetitions: int) -> dict[str, Any]:
                 llm.generate(task, PAYLOADS[name], task.output)
                 ms.append((time.perf_counter() - t0) * 1000)
             rec = records[-1]
-            request_chars = len(api.requests[-1].text())
             per_task[name] = {
                 "latency_ms_p50": _pct(ms, 0.5), "latency_ms_p95": _pct(ms, 0.95),
                 "input_tokens": rec.input_tokens, "output_tokens": rec.output_tokens,
                 "cache_read_tokens": rec.cache_read_tokens,
                 "cache_write_tokens": rec.cache_write_tokens, "cost_usd": rec.cost_usd,
-                "request_chars": request_chars,
+                "request_chars": len(api.requests[-1].text()),
             }
             all_ms.extend(ms)
     return {
         "note": "fake-server figures: local fake Messages API with recorded responses; "
                 "latency is the adapter + SDK + local HTTP, tokens are the recorded usage",
         "calls": len(all_ms),
-        "latency_ms_p50": _pct(all_ms, 0.5),
-        "latency_ms_p95": _pct(all_ms, 0.95),
+        "latency_ms_p50": _pct(all_ms, 0.5) if all_ms else None,
+        "latency_ms_p95": _pct(all_ms, 0.95) if all_ms else None,
         "per_task": per_task,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--set", choices=[*SETS, "both"], default="both")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--claude", action="store_true",
                         help="also measure quality with Claude (needs ANTHROPIC_API_KEY)")
     parser.add_argument("--fake-reps", type=int, default=30)
     args = parser.parse_args()
-    spec = json.loads(CASES.read_text())
-    repos = repositories(spec["repos"])
-    cases = spec["cases"]
-    result: dict[str, Any] = {"benchmark": "w4", "repos": {
-        n: spec["repos"][n].get("pypi", spec["repos"][n].get("path")) for n in repos}}
+    names = list(SETS) if args.set == "both" else [args.set]
+    result: dict[str, Any] = {"benchmark": "w4", "provider": "offline-heuristics"}
     with tempfile.TemporaryDirectory(prefix="w4-") as tmp:
-        offline = quality(OfflineLanguageModel(), repos, cases, Path(tmp), args.verbose)
-        result.update({k: v for k, v in offline.items()})
-        result["provider"] = "offline-heuristics"
+        for name in names:
+            request_set = load(name)
+            result[name] = measure(OfflineLanguageModel(), request_set, Path(tmp),
+                                   args.verbose)
         if args.claude and os.environ.get("ANTHROPIC_API_KEY"):
             from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 
-            result["claude"] = quality(ClaudeLanguageModel(ClaudeSettings()), repos, cases,
-                                       Path(tmp), args.verbose)
+            result["claude"] = {name: measure(ClaudeLanguageModel(ClaudeSettings()),
+                                              load(name), Path(tmp), args.verbose)
+                                for name in names}
         else:
             result["claude"] = "not measured (no ANTHROPIC_API_KEY, or --claude not given)"
-    result["claude_adapter_fake_server"] = fake_server_figures(args.fake_reps)
-    for miss in result["misses"]:
-        log(f"miss: {json.dumps(miss)}")
+    if args.fake_reps > 0:
+        result["claude_adapter_fake_server"] = fake_server_figures(args.fake_reps)
+    for name in names:
+        for miss in result[name]["misses"]:
+            log(f"[{name}] miss: {json.dumps(miss)}")
     print(json.dumps(result))
 
 

@@ -1,0 +1,161 @@
+"""W4's labelled request sets and the public code they are about.
+
+Two sets, kept apart on purpose: ``w4_dev.json`` (rules and ranking are tuned on it)
+and ``w4_heldout.json`` (written and committed first, never tuned on). Each names
+its repositories by pinned release: PyPI source distributions
+(``pip download --no-deps --no-binary :all: NAME==VERSION``) and npm tarballs
+(``npm pack NAME@VERSION``), downloaded once into ``bench/.cache/dl`` and unpacked
+into ``bench/.cache/src`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+SETS = {"development": ROOT / "bench" / "w4_dev.json",
+        "held_out": ROOT / "bench" / "w4_heldout.json"}
+KINDS = ("planted", "clean", "warning")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Planted:
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Warned:
+    kind: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled request (see the ``about`` text of the set files)."""
+
+    id: str
+    set: str
+    repo: str
+    kind: str
+    title: str
+    description: str
+    relevant: tuple[str, ...]
+    planted: tuple[Planted, ...] = ()
+    warnings: tuple[Warned, ...] = ()
+
+
+@dataclass
+class RequestSet:
+    name: str
+    written: str
+    repos: dict[str, dict[str, str]]
+    cases: list[Case] = field(default_factory=list)
+
+
+def load(name: str) -> RequestSet:
+    """The set called ``name`` (``development`` or ``held_out``), checked."""
+    doc: dict[str, Any] = json.loads(SETS[name].read_text())
+    out = RequestSet(name=name, written=doc.get("written", ""), repos=doc["repos"])
+    for raw in doc["cases"]:
+        if raw["kind"] not in KINDS:
+            raise SystemExit(f"{name}/{raw['id']}: unknown kind {raw['kind']!r}")
+        if raw["repo"] not in out.repos:
+            raise SystemExit(f"{name}/{raw['id']}: unknown repository {raw['repo']!r}")
+        case = Case(id=raw["id"], set=name, repo=raw["repo"], kind=raw["kind"],
+                    title=raw["title"], description=raw["description"],
+                    relevant=tuple(raw.get("relevant", [])),
+                    planted=tuple(Planted(p["kind"], p["name"]) for p in raw.get("planted", [])),
+                    warnings=tuple(Warned(w["kind"], w["evidence"])
+                                   for w in raw.get("warnings", [])))
+        if (case.kind == "planted") != bool(case.planted):
+            raise SystemExit(f"{name}/{case.id}: kind and planted references disagree")
+        if (case.kind == "warning") != bool(case.warnings):
+            raise SystemExit(f"{name}/{case.id}: kind and labelled warnings disagree")
+        out.cases.append(case)
+    return out
+
+
+# -- the repositories ------------------------------------------------------------------------
+
+
+def fetch(spec: dict[str, str]) -> Path:
+    """The unpacked release of ``spec`` (a ``pypi`` or ``npm`` pin; downloaded once)."""
+    if "path" in spec:
+        return (ROOT / spec["path"]).resolve()
+    target = CACHE / "src" / spec["dir"]
+    if not target.is_dir():
+        dl = CACHE / "dl"
+        dl.mkdir(parents=True, exist_ok=True)
+        archive = _download_pypi(spec["pypi"], dl) if "pypi" in spec else _download_npm(
+            spec["npm"], dl)
+        _unpack(archive, target, strip_top="npm" in spec)
+    return _own_work_tree(target).resolve()
+
+
+def _download_pypi(pin: str, dl: Path) -> Path:
+    name, version = pin.split("==")
+    stems = {f"{name.lower()}-{version}", f"{name.lower().replace('-', '_')}-{version}"}
+    found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
+    if not found:
+        log(f"downloading {pin} (source distribution)")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
+                        ":all:", "-q", "-d", str(dl), pin], check=True)
+        found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
+    if not found:
+        raise SystemExit(f"pip download of {pin} produced no archive in {dl}")
+    return found[0]
+
+
+def _download_npm(pin: str, dl: Path) -> Path:
+    name, version = pin.rsplit("@", 1)
+    expected = dl / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if not expected.is_file():
+        if shutil.which("npm") is None:
+            raise SystemExit(f"npm is needed to download {pin}")
+        log(f"downloading {pin} (npm tarball)")
+        subprocess.run(["npm", "pack", "-q", "--pack-destination", str(dl), pin], check=True,
+                       stdout=subprocess.DEVNULL)
+    if not expected.is_file():
+        raise SystemExit(f"npm pack of {pin} did not produce {expected.name}")
+    return expected
+
+
+def _unpack(archive: Path, target: Path, *, strip_top: bool) -> None:
+    """Unpack into ``target``; npm tarballs keep everything under ``package/``."""
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp, filter="data")
+    tops = list(tmp.iterdir())
+    if len(tops) != 1 or not tops[0].is_dir():
+        raise SystemExit(f"{archive.name} does not unpack to one folder")
+    inner = tops[0]
+    if not strip_top and inner.name != target.name:
+        raise SystemExit(f"{archive.name} unpacked to {inner.name}, expected {target.name}")
+    inner.rename(target)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _own_work_tree(path: Path) -> Path:
+    """Make the unpacked release its own (empty) git work tree.
+
+    ``bench/.cache`` is ignored by this project's git, and the indexer lists a git work
+    tree with ``git ls-files --exclude-standard``: without a repository of its own, the
+    unpacked source would be listed as empty."""
+    if not (path / ".git").exists():
+        subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path
