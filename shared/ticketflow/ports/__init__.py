@@ -32,10 +32,12 @@ from ticketflow.ports.records import (
 )
 from ticketflow.ports.repo_index import (
     ApiEndpoint,
+    Edge,
     FileHit,
     IndexState,
     IndexStatus,
     Lookup,
+    ModelRef,
     RefKind,
     RepoIndex,
 )
@@ -48,12 +50,14 @@ __all__ = [
     "AttemptRecord",
     "Clock",
     "DocumentStore",
+    "Edge",
     "FileHit",
     "IndexState",
     "IndexStatus",
     "LLMTask",
     "LanguageModel",
     "Lookup",
+    "ModelRef",
     "RefKind",
     "RepoIndex",
     "RunRecord",

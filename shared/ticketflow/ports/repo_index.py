@@ -1,5 +1,7 @@
 """The repository index port: what exists in a repository (files, symbols, routes,
-settings), readiness, and relevance search. Steps 3, 5, 6 and 7 read it."""
+settings, text shown to people), how its files hang together (imports, mounted
+routers, rendered templates and components, models), readiness, and relevance
+search. Steps 3, 5, 6 and 7 read it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pydantic import Field
 from ticketflow.domain.models import Model
 
 IndexState = Literal["none", "pending", "indexing", "ready", "failed"]
-RefKind = Literal["file", "symbol", "route", "setting"]
+RefKind = Literal["file", "symbol", "route", "setting", "ui_text"]
 
 
 class IndexStatus(Model):
@@ -34,14 +36,33 @@ class FileHit(Model):
 
 
 class Lookup(Model):
-    """Whether a named file / symbol / route / setting exists, where, and the closest
-    real name when it does not."""
+    """Whether a named file / symbol / route / setting / piece of UI text exists, where
+    (``matches``: locations or the matching declarations; ``files``: the files that
+    define, declare or show it), and the closest real name when it does not."""
 
     kind: RefKind
     name: str
     found: bool
     matches: list[str] = Field(default_factory=list)
     closest: str | None = None
+    files: list[str] = Field(default_factory=list)
+
+
+class Edge(Model):
+    """``src`` imports / mounts / renders ``dst`` (repo-relative paths)."""
+
+    src: str
+    dst: str
+    kind: Literal["import", "mounts", "renders"]
+
+
+class ModelRef(Model):
+    """A model or schema the repository defines (SQLAlchemy, Django, Prisma, TypeORM,
+    Drizzle, pydantic), with its table when known."""
+
+    name: str
+    table: str = ""
+    path: str
 
 
 class ApiEndpoint(Model):
@@ -63,7 +84,16 @@ class RepoIndex(Protocol):
         ...
 
     def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:
-        """Does a file / symbol / route / setting called ``name`` exist?"""
+        """Does a file / symbol / route / setting called ``name`` exist (or, for
+        ``ui_text``, does any template or component show that text)?"""
+        ...
+
+    def neighbours(self, repo: str, paths: list[str]) -> list[Edge]:
+        """Import, mount and render edges with one end in ``paths``."""
+        ...
+
+    def models(self, repo: str) -> list[ModelRef]:
+        """Models and schemas defined in the repository."""
         ...
 
     def endpoints(self, repo: str) -> list[ApiEndpoint]:

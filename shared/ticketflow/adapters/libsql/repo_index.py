@@ -26,12 +26,22 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ticketflow.adapters.libsql.database import Database, Stmt, apply_schema
-from ticketflow.ports import ApiEndpoint, Clock, FileHit, IndexState, IndexStatus, Lookup, RefKind
+from ticketflow.adapters.libsql.repo_lookup import lookup_route, lookup_ui_text
+from ticketflow.adapters.libsql.repo_structure import StructureStore
+from ticketflow.ports import (
+    ApiEndpoint,
+    Clock,
+    Edge,
+    FileHit,
+    IndexState,
+    IndexStatus,
+    Lookup,
+    ModelRef,
+    RefKind,
+)
 from ticketflow.repo_index.extract import (
     FileFacts,
     extract,
-    normalize_path,
-    route_key,
     split_words,
 )
 from ticketflow.repo_index.walker import MAX_BYTES, looks_binary, walk
@@ -133,6 +143,7 @@ class LibsqlRepoIndex:
         self.last_extracted: list[str] = []  # paths extracted by the latest index() run
         self.last_removed: list[str] = []
         apply_schema(db, "repo_index", SCHEMA_VERSION, SCHEMA)
+        self.structure = StructureStore(db)
 
     # -- status --------------------------------------------------------------------------
 
@@ -219,6 +230,8 @@ class LibsqlRepoIndex:
                 "SELECT path, sha256 FROM idx_files WHERE repo = ?", [key]
             ).rows
         }
+        with_structure = self.structure.paths(key)  # files indexed before it existed
+        known = {p: sha for p, sha in known.items() if p in with_structure}
         total = sum(1 for _ in walk(root))
         self.db.execute(*self._status_stmt(key, "indexing", total), durable=False)
         seen: set[str] = set()
@@ -251,8 +264,9 @@ class LibsqlRepoIndex:
         for path in removed:
             pending.extend(self._delete_stmts(key, path))
         self.last_removed = removed
-        pending.append(self._status_stmt(key, "ready", done, done))
-        self.db.batch(pending)
+        self._flush(key, pending, done, done)
+        self.db.batch([*self.structure.relink_stmts(key),
+                       self._status_stmt(key, "ready", done, done)])
 
     def _flush(self, key: str, stmts: list[Stmt], total: int, done: int) -> None:
         self.db.batch([*stmts, self._status_stmt(key, "indexing", total, done)], durable=False)
@@ -266,6 +280,7 @@ class LibsqlRepoIndex:
                 args,
             ),
             *[(f"DELETE FROM {t} WHERE repo = ? AND path = ?", args) for t in _FACT_TABLES],
+            *self.structure.delete_stmts(key, path),
             ("DELETE FROM idx_files WHERE repo = ? AND path = ?", args),
         ]
 
@@ -303,6 +318,7 @@ class LibsqlRepoIndex:
                     [key, path, r.method, r.path, r.key, r.summary, r.origin, r.line],
                 )
             )
+        stmts.extend(self.structure.file_stmts(key, path, text, facts.language))
         for st in _unique(facts.settings):
             stmts.append(
                 (
@@ -350,14 +366,33 @@ class LibsqlRepoIndex:
     def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:
         """Does a file / symbol / route / setting called ``name`` exist?"""
         key = self._require_ready(repo)
-        finder = {
-            "file": self._lookup_file,
-            "symbol": self._lookup_symbol,
-            "route": self._lookup_route,
-            "setting": self._lookup_setting,
-        }[kind]
-        found, matches, closest = finder(key, name.strip())
-        return Lookup(kind=kind, name=name, found=found, matches=matches, closest=closest)
+        if kind == "route":
+            found, matches, closest, files = lookup_route(self.db, self.structure, key,
+                                                          name.strip())
+        elif kind == "ui_text":
+            found, matches, closest, files = lookup_ui_text(self.structure, key, name.strip())
+        else:
+            finder = {
+                "file": self._lookup_file,
+                "symbol": self._lookup_symbol,
+                "setting": self._lookup_setting,
+            }[kind]
+            found, matches, closest = finder(key, name.strip())
+            files = list(dict.fromkeys(m if kind == "file" else m.rsplit(":", 1)[0]
+                                       for m in matches))
+        return Lookup(kind=kind, name=name, found=found, matches=matches, closest=closest,
+                      files=files)
+
+    def neighbours(self, repo: str, paths: list[str]) -> list[Edge]:
+        """Import, mount and render edges with one end in ``paths``."""
+        key = self._require_ready(repo)
+        return [Edge(src=s, dst=d, kind=k)  # type: ignore[arg-type]
+                for s, d, k in self.structure.edges(key, paths)]
+
+    def models(self, repo: str) -> list[ModelRef]:
+        """Models and schemas defined in the repository."""
+        key = self._require_ready(repo)
+        return [ModelRef(name=n, table=t, path=p) for n, t, p in self.structure.models(key)]
 
     def _column(self, sql: str, args: list[Any]) -> list[str]:
         return [str(r[0]) for r in self.db.execute(sql, args).rows]
@@ -397,37 +432,6 @@ class LibsqlRepoIndex:
             return True, [f"{r[0]}:{r[1]}" for r in rows], None
         names = self._column("SELECT DISTINCT name FROM idx_symbols WHERE repo = ?", [key])
         return False, [], _closest(name, names)
-
-    def _lookup_route(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
-        parts = name.split(None, 1)
-        method = parts[0].upper() if len(parts) == 2 else None
-        path = parts[1] if len(parts) == 2 else name
-        wanted = route_key(path)
-        rows = self.db.execute(
-            "SELECT DISTINCT method, route FROM idx_routes WHERE repo = ? AND route_key = ? "
-            "ORDER BY route, method",
-            [key, wanted],
-        ).rows
-        same_path = [f"{r[0]} {r[1]}" for r in rows]
-        matches = [
-            m
-            for m, r in zip(same_path, rows, strict=True)
-            if method is None or r[0] in (method, "ANY")
-        ]
-        if matches:
-            return True, matches, None
-        if same_path:
-            return False, [], same_path[0]
-        allr = self.db.execute(
-            "SELECT DISTINCT method, route FROM idx_routes WHERE repo = ?", [key]
-        ).rows
-        if method is None:
-            return False, [], _closest(normalize_path(path), [str(r[1]) for r in allr])
-        return (
-            False,
-            [],
-            _closest(f"{method} {normalize_path(path)}", [f"{r[0]} {r[1]}" for r in allr]),
-        )
 
     def _lookup_setting(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
         rows = self.db.execute(

@@ -1,0 +1,88 @@
+"""Route and UI-text lookups of the libSQL repository index.
+
+A route is found when a declared route has the same path (parameters compared by
+position, whatever their spelling) and a compatible method. Routes whose whole
+path is known come from the mounts the code declares (``app.use('/api', router)``,
+``url_prefix``, ``include_router(prefix=...)``); a route mounted under a prefix set
+outside the readable code (a Django project's url module, a NestJS global prefix
+from configuration) also matches a request that puts any prefix before it, provided
+the part that matches names at least one fixed path segment.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.repo_structure import StructureStore, fold
+from ticketflow.repo_index.extract import normalize_path, route_key
+
+__all__ = ["RouteMatch", "lookup_route", "lookup_ui_text"]
+
+RouteMatch = tuple[bool, list[str], str | None, list[str]]  # found, matches, closest, files
+
+
+def _segments(key: str) -> list[str]:
+    return [s for s in key.split("/") if s]
+
+
+def _method_ok(wanted: str | None, have: str) -> bool:
+    if wanted is None:
+        return True
+    return have in (wanted, "ANY") and have != "PAGE"
+
+
+def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -> RouteMatch:
+    parts = name.split(None, 1)
+    method = parts[0].upper() if len(parts) == 2 else None
+    path = parts[1] if len(parts) == 2 else name
+    wanted = route_key(path)
+    want_segs = _segments(wanted)
+    declared: list[tuple[str, str, str, bool]] = [
+        (str(m), str(r), str(p), True) for m, r, p in db.execute(
+            "SELECT DISTINCT method, route, path FROM idx_routes WHERE repo = ?", [key]).rows]
+    declared += structure.routes(key)
+    matches: list[str] = []
+    files: list[str] = []
+    same_path: list[str] = []
+    for m, route, file, resolved in declared:
+        segs = _segments(route_key(route))
+        exact = segs == want_segs
+        under_prefix = (not resolved and 0 < len(segs) < len(want_segs)
+                        and want_segs[-len(segs):] == segs and any(s != "{}" for s in segs))
+        if not (exact or under_prefix):
+            continue
+        label = f"{m} {route}" + ("" if exact else " (mounted under a prefix)")
+        if _method_ok(method, m):
+            if label not in matches:
+                matches.append(label)
+            if file not in files:
+                files.append(file)
+        elif m != "PAGE":
+            same_path.append(f"{m} {route}")
+    if matches:
+        return True, matches, None, files
+    if same_path:
+        return False, [], same_path[0], []
+    every = list(dict.fromkeys(f"{m} {r}" if method else r for m, r, _, _ in declared
+                               if m != "PAGE"))
+    target = f"{method} {normalize_path(path)}" if method else normalize_path(path)
+    return False, [], _closest(target, every), []
+
+
+def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch:
+    hits = structure.ui_text_files(key, text)
+    if hits:
+        shown = list(dict.fromkeys(t for _, t in hits))[:5]
+        return True, shown, None, list(dict.fromkeys(p for p, _ in hits))
+    wanted = fold(text)
+    short = [t for t in structure.ui_texts(key) if len(t) <= max(40, 2 * len(wanted))]
+    return False, [], _closest(text, short), []
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    lowered: dict[str, str] = {}
+    for c in candidates:
+        lowered.setdefault(c.lower(), c)
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[hits[0]] if hits else None

@@ -1,0 +1,295 @@
+"""Structure facts of a Python file (see :mod:`.structure`), read with :mod:`ast`."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import PurePosixPath
+
+from ticketflow.repo_index.structure import (
+    ImportDecl,
+    ModelDecl,
+    MountDecl,
+    RouteDecl,
+    RouterDecl,
+    StructureFacts,
+)
+
+_ROUTER_FACTORIES = {"Blueprint": ("blueprint", "url_prefix"), "APIRouter": ("apirouter", "prefix"),
+                     "FastAPI": ("app", "root_path"), "Flask": ("app", ""),
+                     "Starlette": ("app", "")}
+_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+_GETTEXT = {"_", "gettext", "gettext_lazy", "lazy_gettext", "ugettext", "ugettext_lazy",
+            "_l", "pgettext", "ngettext", "N_"}
+_RENDER_CALLS = {"render_template", "render", "TemplateResponse", "render_to_string",
+                 "get_template", "render_to_response", "select_template"}
+_TEMPLATE_EXT = re.compile(r"\.(html?|jinja2?|j2|txt|xml)$")
+_MODEL_BASES = {"Model": "django/sqlalchemy", "Base": "sqlalchemy", "DeclarativeBase": "sqlalchemy",
+                "SQLModel": "sqlmodel", "Document": "odm", "BaseModel": "pydantic"}
+_CONFIG_HOLDERS = ("config", "settings", "conf", "app_settings")
+
+
+def _str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):  # f"{PREFIX}/x": keep the literal parts
+        return None
+    return None
+
+
+def dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def _kw(call: ast.Call, name: str) -> ast.AST | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def expr_ref(node: ast.AST | None) -> str:
+    """A non-literal prefix or path as a constant reference: ``config:NAME`` for
+    ``app.config["NAME"]`` / ``settings.NAME``, ``const:dotted.name`` otherwise."""
+    if node is None:
+        return ""
+    if isinstance(node, ast.Subscript) and (key := _str(node.slice)):
+        holder = dotted(node.value).rsplit(".", 1)[-1].lower()
+        if holder in _CONFIG_HOLDERS:
+            return f"config:{key}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "get" and node.args and (key := _str(node.args[0])):
+        holder = dotted(node.func.value).rsplit(".", 1)[-1].lower()
+        if holder in _CONFIG_HOLDERS:
+            return f"config:{key}"
+    name = dotted(node)
+    if not name:
+        return ""
+    head, _, tail = name.rpartition(".")
+    if head and head.rsplit(".", 1)[-1].lower() in _CONFIG_HOLDERS:
+        return f"config:{tail}"
+    return f"const:{name}"
+
+
+def _methods(call: ast.Call, default: str) -> list[str]:
+    node = _kw(call, "methods")
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        found = [m.upper() for e in node.elts if (m := _str(e))]
+        return found or [default]
+    return [default]
+
+
+def _django_path(raw: str, regex: bool) -> str:
+    if regex:
+        raw = raw.lstrip("^").rstrip("$")
+        raw = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", raw)
+        raw = re.sub(r"\\(.)", r"\1", raw)
+    return raw
+
+
+class _Reader(ast.NodeVisitor):
+    def __init__(self, facts: StructureFacts, is_urls: bool) -> None:
+        self.f = facts
+        self.is_urls = is_urls
+        self.routers: dict[str, RouterDecl] = {}
+        self._class: list[str] = []
+        self._func: list[str] = []
+
+    # imports and constants ---------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            self.f.imports.append(ImportDecl(a.name, ((a.asname or a.name, "*"),)))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = tuple((a.asname or a.name, a.name) for a in node.names)
+        self.f.imports.append(ImportDecl(node.module or "", names, node.level))
+
+    def _constant(self, target: ast.AST, value: ast.AST) -> None:
+        s = _str(value)
+        if s is None or not isinstance(target, ast.Name) or self._func:
+            return
+        name = target.id
+        if self._class:
+            self.f.constants.setdefault(name, s)
+            self.f.constants[f"{self._class[-1]}.{name}"] = s
+        else:
+            self.f.constants[name] = s
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._constant(t, node.value)
+            if isinstance(t, ast.Name) and isinstance(node.value, ast.Call):
+                self._router(t.id, node.value)
+            if isinstance(t, ast.Name) and t.id == "urlpatterns":
+                self._urlpatterns(node.value, "")
+            if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
+                self.f.renders.append(s)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._constant(node.target, node.value)
+            if isinstance(node.target, ast.Name) and isinstance(node.value, ast.Call):
+                self._router(node.target.id, node.value)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name) and node.target.id == "urlpatterns":
+            self._urlpatterns(node.value, "")
+        self.generic_visit(node)
+
+    def _router(self, name: str, call: ast.Call) -> None:
+        factory = dotted(call.func).rsplit(".", 1)[-1]
+        if factory not in _ROUTER_FACTORIES:
+            return
+        kind, kw = _ROUTER_FACTORIES[factory]
+        node = _kw(call, kw) if kw else None
+        router = RouterDecl(name, kind, _str(node) or "", "" if _str(node) is not None
+                            else expr_ref(node))
+        self.routers[name] = router
+        self.f.routers.append(router)
+
+    # definitions ---------------------------------------------------------------------------
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [dotted(b) for b in node.bases]
+        short = {b.rsplit(".", 1)[-1] for b in bases}
+        framework = next((_MODEL_BASES[b] for b in short if b in _MODEL_BASES), "")
+        if framework:
+            table = ""
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == "__tablename__" for t in stmt.targets):
+                    table = _str(stmt.value) or ""
+            if framework == "django/sqlalchemy":
+                framework = "sqlalchemy" if any(b.startswith("db.") for b in bases) else "django"
+            self.f.models.append(ModelDecl(node.name, table, framework))
+        self._class.append(node.name)
+        self.generic_visit(node)
+        self._class.pop()
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for deco in node.decorator_list:
+            self._decorator_route(deco, node.name)
+        self._func.append(node.name)
+        self.generic_visit(node)
+        self._func.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._function(node)
+
+    def _decorator_route(self, deco: ast.AST, handler: str) -> None:
+        if not isinstance(deco, ast.Call) or not isinstance(deco.func, ast.Attribute):
+            return
+        attr = deco.func.attr
+        first = deco.args[0] if deco.args else (_kw(deco, "path") or _kw(deco, "rule"))
+        path = _str(first)
+        if attr in ("route", "api_route"):
+            methods = _methods(deco, "GET")
+        elif attr in _METHODS or attr == "websocket":
+            methods = ["WS" if attr == "websocket" else attr.upper()]
+        else:
+            return
+        owner = dotted(deco.func.value)
+        for m in methods:
+            self.f.routes.append(RouteDecl(m, path if path is not None else "", owner,
+                                           "" if path is not None else expr_ref(first),
+                                           deco.lineno, handler))
+
+    # calls: mounts, url rules, renders, UI text ------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        func = dotted(node.func)
+        short = func.rsplit(".", 1)[-1]
+        if isinstance(node.func, ast.Attribute):
+            self._method_call(node, node.func.attr, dotted(node.func.value))
+        if short in _RENDER_CALLS:
+            for arg in [*node.args[:2], _kw(node, "template_name"), _kw(node, "name")]:
+                s = _str(arg)
+                if s and _TEMPLATE_EXT.search(s):
+                    self.f.renders.append(s)
+                    break
+        if short in _GETTEXT and node.args and (s := _str(node.args[0])):
+            self.f.ui_text.append(s)
+        self._helper_routes(node)
+        self.generic_visit(node)
+
+    def _method_call(self, node: ast.Call, attr: str, owner: str) -> None:
+        if attr == "register_blueprint" and node.args:
+            prefix = _kw(node, "url_prefix")
+            self.f.mounts.append(MountDecl(owner, dotted(node.args[0]), _str(prefix) or "",
+                                           "" if _str(prefix) is not None else expr_ref(prefix),
+                                           node.lineno))
+        elif attr == "include_router" and (node.args or _kw(node, "router")):
+            child = node.args[0] if node.args else _kw(node, "router")
+            prefix = _kw(node, "prefix")
+            assert child is not None
+            self.f.mounts.append(MountDecl(owner, dotted(child), _str(prefix) or "",
+                                           "" if _str(prefix) is not None else expr_ref(prefix),
+                                           node.lineno))
+        elif attr == "mount" and len(node.args) >= 2 and (p := _str(node.args[0])) is not None:
+            self.f.mounts.append(MountDecl(owner, dotted(node.args[1]), p, "", node.lineno))
+        elif attr == "add_url_rule" and node.args and (p := _str(node.args[0])) is not None:
+            for m in _methods(node, "ANY"):
+                self.f.routes.append(RouteDecl(m, p, owner, "", node.lineno,
+                                               dotted(_kw(node, "view_func") or node.func)))
+
+    def _helper_routes(self, node: ast.Call) -> None:
+        """``register_view(bp, routes=['/a', '/b'], view_func=...)``: a helper handed a
+        router this file created, with a list of rules."""
+        if not node.args or not isinstance(node.args[0], ast.Name):
+            return
+        if node.args[0].id not in self.routers:
+            return
+        rules = _kw(node, "routes") or _kw(node, "rules") or _kw(node, "urls")
+        if not isinstance(rules, ast.List | ast.Tuple):
+            return
+        for e in rules.elts:
+            if (p := _str(e)) is not None and p.startswith("/"):
+                for m in _methods(node, "ANY"):
+                    self.f.routes.append(RouteDecl(m, p, node.args[0].id, "", node.lineno,
+                                                   dotted(_kw(node, "view_func") or node.func)))
+
+    # django url modules ---------------------------------------------------------------------
+    def _urlpatterns(self, value: ast.AST, prefix: str) -> None:
+        if isinstance(value, ast.BinOp):
+            self._urlpatterns(value.left, prefix)
+            self._urlpatterns(value.right, prefix)
+            return
+        if not isinstance(value, ast.List | ast.Tuple):
+            return
+        self.f.prefix_unresolved = True
+        for e in value.elts:
+            if not isinstance(e, ast.Call) or not e.args:
+                continue
+            fn = dotted(e.func).rsplit(".", 1)[-1]
+            raw = _str(e.args[0])
+            if fn not in ("path", "re_path", "url") or raw is None:
+                continue
+            here = prefix + _django_path(raw, fn != "path")
+            target = e.args[1] if len(e.args) > 1 else None
+            if isinstance(target, ast.Call) and dotted(target.func).endswith("include"):
+                inner = target.args[0] if target.args else None
+                if isinstance(inner, ast.List | ast.Tuple):
+                    self._urlpatterns(inner, here)
+                elif (spec := _str(inner)) is not None:
+                    self.f.mounts.append(MountDecl("urlpatterns", f"module:{spec}", "/" + here,
+                                                   "", e.lineno))
+                continue
+            handler = dotted(target) if target is not None else ""
+            self.f.routes.append(RouteDecl("ANY", "/" + here, "", "", e.lineno, handler))
+
+
+def read(path: str, text: str, facts: StructureFacts) -> None:
+    """Fill ``facts`` from a Python file (nothing when it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return
+    reader = _Reader(facts, PurePosixPath(path).name in ("urls.py", "routes.py"))
+    reader.visit(tree)
+    facts.renders = list(dict.fromkeys(facts.renders))
+    facts.ui_text = list(dict.fromkeys(t for t in facts.ui_text if t.strip()))

@@ -1,0 +1,287 @@
+"""Structure facts of a TypeScript / JavaScript file (see :mod:`.structure`), read with
+regular expressions and a small bracket matcher (no type checker, no bundler config)."""
+
+from __future__ import annotations
+
+import re
+
+from ticketflow.repo_index.structure import (
+    ImportDecl,
+    ModelDecl,
+    MountDecl,
+    RouteDecl,
+    RouterDecl,
+    StructureFacts,
+)
+
+_ID = r"[A-Za-z_$][\w$]*"
+_STR = r"""['"`]([^'"`\n]*)['"`]"""
+_IMPORT_FROM = re.compile(
+    rf"^\s*(?:import|export)\s+(?:type\s+)?(.*?)\s+from\s+{_STR}", re.M | re.S)
+_IMPORT_BARE = re.compile(rf"^\s*import\s+{_STR}", re.M)
+_REQUIRE = re.compile(rf"(?:const|let|var)\s+({_ID}|\{{[^}}]*\}})\s*=\s*require\(\s*{_STR}\s*\)")
+_DYNAMIC = re.compile(rf"\bimport\(\s*{_STR}\s*\)")
+_CONST_STR = re.compile(rf"^\s*(?:export\s+)?(?:const|let|var)\s+({_ID})\s*(?::[^=\n]+)?=\s*{_STR}",
+                        re.M)
+_CONST_OBJ = re.compile(rf"^\s*(?:export\s+)?(?:const|let|var)\s+({_ID})\s*(?::[^=\n]+)?=\s*\{{",
+                        re.M)
+_ROUTER_NEW = re.compile(
+    rf"(?:const|let|var)\s+({_ID})\s*(?::[^=\n]+)?=\s*(?:express\.)?(Router|express)\(\s*\)")
+_CLASS_ROUTER = re.compile(rf"(?:public\s+|readonly\s+)*({_ID})\s*(?::\s*Router)?\s*=\s*"
+                           rf"(?:express\.)?Router\(\s*\)")
+_METHOD_CALL = re.compile(
+    rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*(get|post|put|patch|delete|all|options|head)\s*\(\s*"
+    rf"(?:{_STR}|({_ID}(?:\.{_ID})+))\s*,")
+_ROUTE_CHAIN = re.compile(rf"((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:\s*\.\s*"
+                          rf"(?:get|post|put|patch|delete|all)\s*\()+)")
+_USE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))"
+                  rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*\)")
+_NEST_CONTROLLER = re.compile(
+    r"@Controller\(\s*(?:(['\"`])([^'\"`]*)\1|\{([^}]*)\})?\s*\)\s*(?:@[^\n]*\n\s*)*"
+    rf"export\s+(?:default\s+)?class\s+({_ID})")
+_NEST_ROUTE = re.compile(r"@(Get|Post|Put|Patch|Delete|All|Options|Head)\(\s*(?:(['\"`])"
+                         r"([^'\"`]*)\2)?\s*\)")
+_NEST_GLOBAL = re.compile(rf"\.setGlobalPrefix\(\s*(?:{_STR}|({_ID}(?:\.{_ID})*))")
+_JSX_ROUTE = re.compile(r"<Route\b([^>]*?)/?>", re.S)
+_ROUTE_OBJ = re.compile(r"\bpath\s*:\s*(['\"`])([^'\"`]*)\1")
+_ATTR = re.compile(r"\b(path|element|component|Component)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|"
+                   r"\{\s*<?\s*([A-Za-z_$][\w$.]*))")
+_RENDER = re.compile(rf"\.\s*render\(\s*{_STR}")
+_SEND_FILE = re.compile(r"sendFile\([^)]*?['\"`]([^'\"`]+\.html?)['\"`]")
+_ENTITY = re.compile(rf"@Entity\(\s*(?:{_STR})?[^)]*\)\s*(?:@[^\n]*\n\s*)*export\s+(?:default\s+)?"
+                     rf"class\s+({_ID})")
+_DRIZZLE = re.compile(rf"(?:const|let)\s+({_ID})\s*=\s*(?:pg|mysql|sqlite)Table\(\s*{_STR}")
+_MONGOOSE = re.compile(rf"\bmodel(?:<[^>]*>)?\(\s*{_STR}")
+_JSX_TEXT = re.compile(r">\s*([^<>{}\n][^<>{}]*?)\s*<")
+_JSX_PROP = re.compile(r"\b(?:title|label|text|placeholder|alt|aria-label|tooltip|heading|"
+                       r"header|description|buttonText|confirmText|cancelText|emptyText)\s*=\s*"
+                       r"(?:\"([^\"]+)\"|'([^']+)'|\{\s*['\"`]([^'\"`{}$]+)['\"`]\s*\})")
+_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _match(text: str, open_pos: int) -> int:
+    """Index of the bracket closing the one at ``open_pos`` (strings skipped)."""
+    pairs = {"{": "}", "[": "]", "(": ")"}
+    stack = [pairs[text[open_pos]]]
+    i = open_pos + 1
+    while i < len(text) and stack:
+        ch = text[i]
+        if ch in "'\"`":
+            end = text.find(ch, i + 1)
+            while end > 0 and text[end - 1] == "\\":
+                end = text.find(ch, end + 1)
+            i = end if end > 0 else len(text)
+        elif ch in pairs:
+            stack.append(pairs[ch])
+        elif ch == stack[-1]:
+            stack.pop()
+        i += 1
+    return i - 1
+
+
+_OBJ_ENTRY = re.compile(rf"\s*(?:({_ID})|{_STR})\s*:\s*")
+
+
+def _object_constants(text: str, prefix: str, out: dict[str, str], depth: int = 0) -> None:
+    """``{ a: '/x', b: { c: '/y' } }`` (``text`` without its braces) into dotted names."""
+    i = 0
+    while i < len(text) and depth < 6:
+        m = _OBJ_ENTRY.match(text, i)
+        if not m:
+            nxt = text.find(",", i)
+            if nxt < 0:
+                return
+            i = nxt + 1
+            continue
+        key = m.group(1) or m.group(3)
+        j = m.end()
+        if j < len(text) and text[j] in "'\"`":
+            end = text.find(text[j], j + 1)
+            if end < 0:
+                return
+            out[f"{prefix}.{key}"] = text[j + 1:end]
+            i = end + 1
+        elif j < len(text) and text[j] == "{":
+            end = _match(text, j)
+            _object_constants(text[j + 1:end], f"{prefix}.{key}", out, depth + 1)
+            i = end + 1
+        else:
+            nxt = text.find(",", j)
+            if nxt < 0:
+                return
+            i = nxt
+        if i < len(text) and text[i] == ",":
+            i += 1
+
+
+def _imports(text: str, facts: StructureFacts) -> None:
+    for m in _IMPORT_FROM.finditer(text):
+        clause, spec = m.group(1), m.group(2)
+        names: list[tuple[str, str]] = []
+        clause = clause.strip()
+        if clause.startswith("*"):
+            alias = re.search(rf"as\s+({_ID})", clause)
+            names.append((alias.group(1) if alias else "*", "*"))
+        else:
+            braces = re.search(r"\{([^}]*)\}", clause)
+            default = clause.split("{", 1)[0].strip().rstrip(",").strip()
+            if default and re.fullmatch(_ID, default):
+                names.append((default, "default"))
+            if braces:
+                for part in braces.group(1).split(","):
+                    part = part.strip().removeprefix("type ").strip()
+                    if not part:
+                        continue
+                    orig, _, alias = part.partition(" as ")
+                    names.append(((alias or orig).strip(), orig.strip()))
+        facts.imports.append(ImportDecl(spec, tuple(names)))
+    for m in _IMPORT_BARE.finditer(text):
+        facts.imports.append(ImportDecl(m.group(1)))
+    for m in _REQUIRE.finditer(text):
+        target = m.group(1)
+        if target.startswith("{"):
+            names = tuple((n.strip(), n.strip()) for n in target.strip("{} ").split(",") if n.strip())
+        else:
+            names = ((target, "default"),)
+        facts.imports.append(ImportDecl(m.group(2), names))
+    for m in _DYNAMIC.finditer(text):
+        facts.imports.append(ImportDecl(m.group(1)))
+
+
+_DEFAULT_EXPORT = re.compile(rf"^\s*export\s+default\s+(?:class\s+|function\s+|async\s+"
+                             rf"function\s+)?({_ID})\b", re.M)
+
+
+def _constants(text: str, facts: StructureFacts) -> None:
+    if m := _DEFAULT_EXPORT.search(text):
+        facts.constants["export default"] = m.group(1)
+    for m in _CONST_STR.finditer(text):
+        if "${" not in m.group(2):
+            facts.constants[m.group(1)] = m.group(2)
+    for m in _CONST_OBJ.finditer(text):
+        start = m.end() - 1
+        end = _match(text, start)
+        if end - start < 20_000:
+            _object_constants(text[start + 1:end], m.group(1), facts.constants)
+
+
+def _ref(dotted: str | None) -> str:
+    return f"const:{dotted}" if dotted else ""
+
+
+def _express(text: str, facts: StructureFacts) -> None:
+    for m in _ROUTER_NEW.finditer(text):
+        facts.routers.append(RouterDecl(m.group(1), "app" if m.group(2) == "express" else "express"))
+    for m in _CLASS_ROUTER.finditer(text):
+        facts.routers.append(RouterDecl(f"this.{m.group(1)}", "express"))
+    for m in _METHOD_CALL.finditer(text):
+        owner, method = m.group(1), m.group(2).upper()
+        if owner.split(".")[0] in ("res", "req", "axios", "http", "client", "api", "fetch",
+                                   "cache", "map", "params", "headers", "searchParams"):
+            continue
+        path, expr = m.group(3), m.group(4)
+        if path is not None and not path.startswith("/"):
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        facts.routes.append(RouteDecl("ANY" if method == "ALL" else method, path or "", owner,
+                                      _ref(expr) if path is None else "", line))
+    for m in _ROUTE_CHAIN.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        for method in re.findall(r"\.\s*(get|post|put|patch|delete|all)\s*\(", m.group(3)):
+            facts.routes.append(RouteDecl(method.upper(), m.group(2), m.group(1), "", line))
+    for m in _USE.finditer(text):
+        prefix, expr, child = m.group(2), m.group(3), m.group(4)
+        if child in ("express", "cors", "helmet", "morgan") or child.startswith("express."):
+            continue
+        facts.mounts.append(MountDecl(m.group(1), child, prefix or "",
+                                      _ref(expr) if prefix is None else "",
+                                      text.count("\n", 0, m.start()) + 1))
+    for m in _RENDER.finditer(text):
+        facts.renders.append(m.group(1))
+    for m in _SEND_FILE.finditer(text):
+        facts.renders.append(m.group(1))
+
+
+def _nest(text: str, facts: StructureFacts) -> None:
+    controllers = list(_NEST_CONTROLLER.finditer(text))
+    for i, m in enumerate(controllers):
+        path = m.group(2) or ""
+        version = ""
+        if m.group(3):
+            p = re.search(r"path\s*:\s*(['\"`])([^'\"`]*)\1", m.group(3))
+            v = re.search(r"version\s*:\s*(['\"`])([^'\"`]*)\1", m.group(3))
+            path = p.group(2) if p else ""
+            version = v.group(2) if v else ""
+        name = m.group(4)
+        facts.routers.append(RouterDecl(name, "nest", "/" + path.strip("/") if path else "",
+                                        f"version:{version}" if version else ""))
+        end = controllers[i + 1].start() if i + 1 < len(controllers) else len(text)
+        for r in _NEST_ROUTE.finditer(text, m.end(), end):
+            sub = r.group(3) or ""
+            facts.routes.append(RouteDecl(r.group(1).upper(), "/" + sub.strip("/") if sub else "",
+                                          name, "", text.count("\n", 0, r.start()) + 1))
+        facts.prefix_unresolved = True
+    for m in _NEST_GLOBAL.finditer(text):
+        facts.global_prefix_exprs.append(m.group(1) if m.group(1) is not None
+                                         else _ref(m.group(2)))
+
+
+def _react_routes(text: str, facts: StructureFacts) -> None:
+    for m in _JSX_ROUTE.finditer(text):
+        attrs = {a.group(1).lower(): a.group(2) or a.group(3) or a.group(4)
+                 for a in _ATTR.finditer(m.group(1))}
+        if "path" not in attrs or attrs["path"] is None:
+            continue
+        comp = attrs.get("element") or attrs.get("component") or ""
+        line = text.count("\n", 0, m.start()) + 1
+        facts.routes.append(RouteDecl("PAGE", "/" + attrs["path"].lstrip("/"), "", "", line, comp))
+        if comp:
+            facts.renders.append(comp)
+    for m in _ROUTE_OBJ.finditer(text):
+        window = text[m.end():m.end() + 400]
+        if not re.search(r"\b(element|lazy|Component|children|loader)\s*:", window):
+            continue
+        comp = re.search(r"(?:element\s*:\s*<\s*|Component\s*:\s*)([A-Z][\w$]*)", window)
+        line = text.count("\n", 0, m.start()) + 1
+        facts.routes.append(RouteDecl("PAGE", "/" + m.group(2).lstrip("/"), "", "", line,
+                                      comp.group(1) if comp else ""))
+        facts.prefix_unresolved = True
+
+
+def _models(text: str, facts: StructureFacts) -> None:
+    for m in _ENTITY.finditer(text):
+        facts.models.append(ModelDecl(m.group(2), m.group(1) or "", "typeorm"))
+    for m in _DRIZZLE.finditer(text):
+        facts.models.append(ModelDecl(m.group(1), m.group(2), "drizzle"))
+    for m in _MONGOOSE.finditer(text):
+        facts.models.append(ModelDecl(m.group(1), "", "mongoose"))
+
+
+def jsx_text(text: str) -> list[str]:
+    """Text people see in JSX: text between tags and string props that label things."""
+    out: list[str] = []
+    for m in _JSX_TEXT.finditer(text):
+        s = " ".join(m.group(1).split())
+        if _LETTER.search(s) and not re.search(r"[;=&|]|=>|\)\s*$", s) and len(s) <= 200:
+            out.append(s)
+    for m in _JSX_PROP.finditer(text):
+        s = m.group(1) or m.group(2) or m.group(3) or ""
+        if _LETTER.search(s):
+            out.append(" ".join(s.split()))
+    return out
+
+
+def read(path: str, text: str, facts: StructureFacts) -> None:
+    """Fill ``facts`` from a TypeScript / JavaScript file."""
+    _imports(text, facts)
+    _constants(text, facts)
+    _express(text, facts)
+    if "@Controller" in text:
+        _nest(text, facts)
+    if "Route" in text or "path:" in text:
+        _react_routes(text, facts)
+    _models(text, facts)
+    if path.endswith((".tsx", ".jsx")):
+        facts.ui_text.extend(jsx_text(text))
+    facts.renders = list(dict.fromkeys(facts.renders))
+    facts.ui_text = list(dict.fromkeys(facts.ui_text))
