@@ -18,6 +18,8 @@ For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then 
   given any critical finding;
 * warning recall: warning-only requests whose every labelled contradiction or
   missing requirement got a warning of that kind quoting (only) those sentences;
+* wording warnings on other requests: contradiction and missing-information warnings
+  given to requests that were not labelled with any (how noisy those rules are);
 * step 7: paths the provider proposed that step 7 dropped because they are not in
   the repository, and paths left in drafts that do not exist on disk (must be 0).
 
@@ -115,6 +117,8 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
         "warnings_found": warnings_found,
         "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
                      if f["severity"] != Severity.CRITICAL.value],
+        "wording_warnings": sum(1 for f in doc["findings"]
+                                if f["kind"] in ("contradiction", "missing_information")),
         "draft_paths": draft_kept, "draft_dropped": dropped,
         "draft_missing_on_disk": missing_on_disk,
     }
@@ -162,6 +166,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "clean_critical_rate": _ratio(len(clean_crit), len(unplanted)),
         "warning_recall": _ratio(len(warned_hit), len(warned)),
         "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
+        "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in rows if r['kind'] != 'warning')} on "
+                                              f"{sum(1 for r in rows if r['kind'] != 'warning')} requests",
         "draft_paths_dropped_by_step7": sum(len(r["draft_dropped"]) for r in rows),
         "draft_paths_nonexistent": sum(len(r["draft_missing_on_disk"]) for r in rows),
     }

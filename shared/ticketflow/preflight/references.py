@@ -1,8 +1,12 @@
-"""Find what a request refers to in the code: files, symbols, routes, settings.
+"""Find what a request refers to in the code: files, symbols, routes, settings, and
+quoted text shown to people ("the 'Save' button").
 
-Each reference keeps the exact phrase it came from (the evidence shown to the
-person) and whether the wording presents it as existing ("the `export_csv()`
-helper") or as something to create ("add a new `export_csv()` helper").
+Each reference keeps the sentence it came from (the evidence shown to the person)
+and whether the wording presents it as existing ("the `export_csv()` helper", "the
+existing GET /x endpoint") or as something to create ("add a new `export_csv()`
+helper", "users must be able to ... (DELETE /x)"): the nearest cue before the
+reference in its sentence decides; a route in a sentence that asks for a new
+capability is something to create.
 """
 
 from __future__ import annotations
@@ -24,12 +28,21 @@ _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _CAMEL = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
 _NAMED_CODE = re.compile(r"\b([A-Z][A-Za-z0-9]{2,})\s+(?:component|class|hook)\b")
 _SNAKE = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\b")
-_CREATE = re.compile(
-    r"\b(add(?:ing)?|create|creating|introduce|new|implement|build|write|define|expose)\b"
-    r"[^.;:]{0,40}$",
-    re.IGNORECASE,
-)
-_EXISTING_HINT = re.compile(r"\b(existing|current|the|our|in|from|uses?|calls?)\b", re.I)
+_CREATE_CUE = re.compile(
+    r"\b(add(?:s|ed|ing)?|create[sd]?|creating|introduc(?:e|es|ing)|new|implement(?:s|ing)?|"
+    r"build(?:s|ing)?|write|define|expose|another|additional|extra)\b", re.I)
+_FIRM_EXIST = re.compile(r"\b(existing|current(?:ly)?|already|reus(?:e|es|ing)|the same)\b",
+                         re.I)
+_CAPABILITY = re.compile(r"\b(must|should|need(?:s)? to) be able to\b|\b(allow|let)s?\b"
+                         r"\s+\w+\s+\w+", re.I)
+_UI_NOUN = (r"button|link|tab|menu|item|entry|action|label|field|heading|header|title|"
+            r"page|option|checkbox|column|message|tooltip|dialog|modal|section|toggle|icon|"
+            r"banner|placeholder|text|switch|filter|panel")
+_QUOTED = re.compile("['\u2018\"\u201c]([^'\"\u2018\u2019\u201c\u201d\n]{1,60})"
+                     "['\u2019\"\u201d]")
+_UI_BEFORE = re.compile(r"\b(click(?:s|ing|ed)?|press(?:es|ing)?|tap(?:s|ping)?|choos(?:e|es|ing)|"
+                        r"select(?:s|ing)?|hit(?:s|ting)?|open(?:s|ing)?|the|an?)\s*$", re.I)
+_UI_AFTER = re.compile(rf"^\s*(?:\w+\s+)?({_UI_NOUN})s?\b", re.I)
 # "text/csv", "and/or": slash words that are not paths
 _NOT_PATH_HEAD = re.compile(
     r"^(text|application|image|audio|video|multipart|font|and|yes|true|on|read|input|"
@@ -59,10 +72,38 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
-def _creates(text: str, start: int) -> bool:
-    before = text[max(0, start - 60):start]
-    before = re.split(r"[.;\n]", before)[-1]
-    return bool(_CREATE.search(before))
+def _creates(text: str, start: int, kind: str = "") -> bool:
+    """Does the wording ask to create the reference at ``start``? A creation cue close
+    before it in its sentence ("a new", "add") decides, unless a firm existence cue
+    ("the existing", "current", "already", "reuse") comes after that cue; with no cue,
+    a route in a sentence asking for a new capability is to be created."""
+    left = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        left = m.end()
+    before = text[left:start]
+    create = [m.end() for m in _CREATE_CUE.finditer(before)]
+    firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
+    if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
+        return True
+    if kind == "route" and not firm:
+        end = _SENTENCE_END.search(text, start)
+        sentence = text[left:end.start() if end else len(text)]
+        return bool(_CAPABILITY.search(sentence))
+    return False
+
+
+def _ui_label(text: str, m: re.Match[str]) -> bool:
+    """A quoted string that names something on screen: a UI noun right after it, or an
+    on-screen verb right before it ("click 'Save'"), and not a path or a code name."""
+    inner = m.group(1).strip()
+    if not re.search(r"[A-Za-z]", inner) or len(inner.split()) > 6:
+        return False
+    if re.fullmatch(r"[a-z0-9_.\-/]+", inner) and re.search(r"[._/]", inner):
+        return False  # 'text/csv', 'config.yml', 'user_id'
+    after = text[m.end():m.end() + 30]
+    before = text[max(0, m.start() - 20):m.start()]
+    return bool(_UI_AFTER.match(after) or (_UI_BEFORE.search(before)
+                                           and re.match(r"\s*(on|in|from|under|at)\b", after)))
 
 
 def extract_references(text: str) -> list[Reference]:
@@ -79,8 +120,12 @@ def extract_references(text: str) -> list[Reference]:
         spans.append((s, e))
         key = (kind, name)
         if key not in found:
-            found[key] = Reference(kind, name, _sentence_around(text, s, e), _creates(text, s))
+            found[key] = Reference(kind, name, _sentence_around(text, s, e),
+                                   _creates(text, s, kind))
 
+    for m in _QUOTED.finditer(text):
+        if _ui_label(text, m):
+            add("ui_text", m.group(1).strip(), m)
     for m in _ROUTE.finditer(text):
         add("route", f"{m.group(1)} {m.group(2).rstrip('.')}", m, 0)
     for m in _API_PATH.finditer(text):

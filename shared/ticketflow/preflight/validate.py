@@ -15,25 +15,17 @@ from pathlib import Path
 from ticketflow.domain import Finding, FindingKind, Severity
 from ticketflow.ports import RepoIndex
 from ticketflow.preflight.references import Reference, extract_references
+from ticketflow.preflight.wording import contradictions, unmeasurable
 
 _KIND_OF = {
     "file": FindingKind.MISSING_FILE,
     "symbol": FindingKind.MISSING_SYMBOL,
     "route": FindingKind.MISSING_ROUTE,
     "setting": FindingKind.MISSING_SETTING,
+    "ui_text": FindingKind.MISSING_ELEMENT,
 }
-_VAGUE = re.compile(
-    r"\b(fast|faster|quicker|quickly|slow(?:er)?|performance|speed up|better|improve[sd]?|"
-    r"optimi[sz]e|more responsive|scal(?:e|able)|large(?:r)? files?|soon|reasonable)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"\d")
-_CONTRADICTIONS = [
-    (re.compile(r"\bsynchronous(ly)?\b", re.I), re.compile(r"\basynchronous(ly)?\b", re.I)),
-    (re.compile(r"\brequired\b", re.I), re.compile(r"\boptional\b", re.I)),
-    (re.compile(r"\balways\b", re.I), re.compile(r"\bnever\b", re.I)),
-    (re.compile(r"\bpublic\b", re.I), re.compile(r"\bprivate\b", re.I)),
-]
+_WHAT = {"file": "file or path", "symbol": "symbol", "route": "route", "setting": "setting",
+         "ui_text": "text"}
 _RISKY = re.compile(
     r"\b(auth(?:entication|orization)?|passwords?|payments?|billing|migrations?|"
     r"delete all|drop table|permissions?|secrets?|encryption)\b",
@@ -46,8 +38,16 @@ def _fid(kind: str, name: str) -> str:
 
 
 def _missing(ref: Reference, closest: str | None) -> Finding:
-    what = {"file": "file or path", "symbol": "symbol", "route": "route",
-            "setting": "setting"}[ref.kind]
+    what = _WHAT[ref.kind]
+    if ref.kind == "ui_text":
+        return Finding(
+            id=_fid(ref.kind, ref.name), kind=_KIND_OF[ref.kind], severity=Severity.CRITICAL,
+            evidence=ref.evidence,
+            message=f"The request refers to '{ref.name}' on screen, but no template, "
+                    "component or translation in the repository shows that text.",
+            suggestion=(f"Did you mean '{closest}'?" if closest
+                        else "Check the wording on screen, or say that it is to be added."),
+        )
     suggestion = (f"Did you mean `{closest}`?" if closest
                   else f"Check the name, or say that the {what} is to be created.")
     return Finding(
@@ -82,7 +82,7 @@ def validate_request(
             message="The repository index is not ready, so code references were not checked.",
             suggestion="Run the request again once indexing has finished.",
         ))
-    findings.extend(_wording_findings(text))
+    findings.extend(_wording_findings(text, description))
     return findings
 
 
@@ -96,6 +96,13 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
         head = ref.name.strip("/").split("/", 1)[0]
         if not index.path_exists(repo, head):
             return None
+    if ref.kind == "symbol" and "." in ref.name:
+        # "Service.method()": the method may exist elsewhere; the owner must exist too
+        head = ref.name.split(".", 1)[0]
+        owner = index.lookup(repo, "symbol", head)
+        if head[:1].isupper() and not owner.found and not _mentioned_in_code(repo, index,
+                                                                               head):
+            return _missing(ref, owner.closest)
     if ref.kind in ("symbol", "setting") and _mentioned_in_code(repo, index, ref.name):
         return None  # a column, key, attribute or environment name read in the code
     if ref.kind == "symbol" and not _symbol_like(ref, text):
@@ -142,27 +149,24 @@ def _symbol_like(ref: Reference, text: str) -> bool:
     return bool(re.search(rf"\b{re.escape(n)}{code_noun}", text, re.IGNORECASE))
 
 
-def _wording_findings(text: str) -> list[Finding]:
+def _wording_findings(text: str, description: str) -> list[Finding]:
     out: list[Finding] = []
-    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
-        m = _VAGUE.search(sentence)
-        if m and not _NUMBER.search(sentence):
-            out.append(Finding(
-                id=_fid("missing", m.group(0).lower()), kind=FindingKind.MISSING_INFORMATION,
-                severity=Severity.WARNING, evidence=sentence.strip(),
-                message=f"'{m.group(0)}' has no target value, so it cannot be tested.",
-                suggestion="State a measurable target (a number with a unit).",
-            ))
-    for a, b in _CONTRADICTIONS:
-        ma, mb = a.search(text), b.search(text)
-        if ma and mb:
-            out.append(Finding(
-                id=_fid("contradiction", ma.group(0) + mb.group(0)),
-                kind=FindingKind.CONTRADICTION, severity=Severity.WARNING,
-                evidence=f"{ma.group(0)} / {mb.group(0)}",
-                message=f"The request says both '{ma.group(0)}' and '{mb.group(0)}'.",
-                suggestion="Say which one applies, and where.",
-            ))
+    for u in unmeasurable(text):
+        out.append(Finding(
+            id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
+            severity=Severity.WARNING, evidence=u.sentence,
+            message=f"'{u.term}' has no target value, so it cannot be tested.",
+            suggestion="State a measurable target (a number with a unit, or an observable "
+                       "behaviour).",
+        ))
+    for c in contradictions(description) or contradictions(text):
+        out.append(Finding(
+            id=_fid("contradiction", c.evidence.lower()), kind=FindingKind.CONTRADICTION,
+            severity=Severity.WARNING, evidence=c.evidence,
+            message=f"The request asks for opposite things ({c.why}): '{c.first}' and "
+                    f"'{c.second}'.",
+            suggestion="Say which one applies, and where.",
+        ))
     m = _RISKY.search(text)
     if m:
         out.append(Finding(

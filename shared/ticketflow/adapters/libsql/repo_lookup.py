@@ -12,10 +12,11 @@ the part that matches names at least one fixed path segment.
 from __future__ import annotations
 
 import difflib
+import re
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_structure import StructureStore, fold
-from ticketflow.repo_index.extract import normalize_path, route_key
+from ticketflow.repo_index.extract import normalize_path
 
 __all__ = ["RouteMatch", "lookup_route", "lookup_ui_text"]
 
@@ -24,6 +25,26 @@ RouteMatch = tuple[bool, list[str], str | None, list[str]]  # found, matches, cl
 
 def _segments(key: str) -> list[str]:
     return [s for s in key.split("/") if s]
+
+
+_ID_PARAM = re.compile(r"(^|_)(id|pk|uuid|key|num|number|index|idx)$|Id$", re.I)
+_ID_VALUE = re.compile(r"^(\d+|[0-9a-f]{8,}|[0-9a-f-]{32,36})$", re.I)
+
+
+def _seg_fits(declared: str, wanted: str) -> bool:
+    """A fixed segment must be equal; a parameter takes a placeholder, or a concrete value
+    (an identifier-named parameter only an identifier-looking value: ``/invoices/42``
+    fits ``/invoices/{invoice_id}``, ``/invoices/export`` does not)."""
+    if not declared.startswith("{"):
+        return declared == wanted
+    if wanted.startswith("{"):
+        return True
+    return not _ID_PARAM.search(declared.strip("{}")) or bool(_ID_VALUE.match(wanted))
+
+
+def _fits(route: list[str], wanted: list[str]) -> bool:
+    return len(route) == len(wanted) and all(_seg_fits(r, w) for r, w in zip(route, wanted,
+                                                                                strict=True))
 
 
 def _method_ok(wanted: str | None, have: str) -> bool:
@@ -36,8 +57,7 @@ def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -
     parts = name.split(None, 1)
     method = parts[0].upper() if len(parts) == 2 else None
     path = parts[1] if len(parts) == 2 else name
-    wanted = route_key(path)
-    want_segs = _segments(wanted)
+    want_segs = _segments(normalize_path(path))
     declared: list[tuple[str, str, str, bool]] = [
         (str(m), str(r), str(p), True) for m, r, p in db.execute(
             "SELECT DISTINCT method, route, path FROM idx_routes WHERE repo = ?", [key]).rows]
@@ -46,10 +66,11 @@ def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -
     files: list[str] = []
     same_path: list[str] = []
     for m, route, file, resolved in declared:
-        segs = _segments(route_key(route))
-        exact = segs == want_segs
+        segs = _segments(normalize_path(route))
+        exact = _fits(segs, want_segs)
         under_prefix = (not resolved and 0 < len(segs) < len(want_segs)
-                        and want_segs[-len(segs):] == segs and any(s != "{}" for s in segs))
+                        and _fits(segs, want_segs[-len(segs):])
+                        and any(not s.startswith("{") and s in want_segs for s in segs))
         if not (exact or under_prefix):
             continue
         label = f"{m} {route}" + ("" if exact else " (mounted under a prefix)")
