@@ -49,11 +49,12 @@ class Lookup(Model):
 
 
 class Edge(Model):
-    """``src`` imports / mounts / renders ``dst`` (repo-relative paths)."""
+    """``src`` imports / mounts / renders ``dst``, or routes requests to a handler in it
+    (repo-relative paths)."""
 
     src: str
     dst: str
-    kind: Literal["import", "mounts", "renders"]
+    kind: Literal["import", "mounts", "renders", "routes"]
 
 
 class ModelRef(Model):
@@ -94,6 +95,16 @@ class RepoIndex(Protocol):
 
     def models(self, repo: str) -> list[ModelRef]:
         """Models and schemas defined in the repository."""
+        ...
+
+    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+        """Files whose text contains ``name`` as a whole word (used, if not defined:
+        a dictionary key, a column, an environment variable read by a framework)."""
+        ...
+
+    def settings_files(self, repo: str) -> list[str]:
+        """Files that declare the most settings (configuration modules, ``.env``
+        examples), most first."""
         ...
 
     def endpoints(self, repo: str) -> list[ApiEndpoint]:

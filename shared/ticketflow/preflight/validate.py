@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from ticketflow.domain import Finding, FindingKind, Severity
 from ticketflow.ports import RepoIndex
@@ -118,24 +117,13 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
 
 
 def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:
-    """True when ``name`` appears verbatim (as a whole word) in a file the index finds for
-    it: a name that is used, though not defined (a dict key, a column, an environment
-    variable read through a framework), exists."""
+    """True when ``name`` appears verbatim (as a whole word) in the repository: a name
+    that is used, though not defined (a dict key, a column, an attribute, an
+    environment variable read through a framework), exists."""
     bare = name.removesuffix("()").rsplit(".", 1)[-1]
     if len(bare) < 3:
         return False
-    word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
-    root = Path(repo).expanduser()
-    for hit in index.search(repo, bare, limit=10):
-        try:
-            content = (root / hit.path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            if word.search(hit.snippet):
-                return True
-            continue
-        if word.search(content):
-            return True
-    return False
+    return bool(index.mentions(repo, bare, limit=1))
 
 
 def _symbol_like(ref: Reference, text: str) -> bool:

@@ -299,6 +299,13 @@ def link(facts: Mapping[str, StructureFacts],
                 out.routes.append(FullRoute(src, route.method, full,
                                             ok and not f.prefix_unresolved, route.line))
     out.routes = list(dict.fromkeys(out.routes))
+    for src, f in facts.items():  # a url module or router file -> its handlers' files
+        for route in f.routes:
+            if not route.handler or route.handler[:1] == "<":
+                continue
+            target = r.resolve_name(src, route.handler)
+            if target is not None and target[0] != src and target[0] in facts:
+                out.edges.add((src, target[0], "routes"))
     return out
 
 

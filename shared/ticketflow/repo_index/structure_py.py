@@ -24,6 +24,7 @@ _GETTEXT = {"_", "gettext", "gettext_lazy", "lazy_gettext", "ugettext", "ugettex
 _RENDER_CALLS = {"render_template", "render", "TemplateResponse", "render_to_string",
                  "get_template", "render_to_response", "select_template"}
 _TEMPLATE_EXT = re.compile(r"\.(html?|jinja2?|j2|txt|xml)$")
+_TEMPLATE_PATH = re.compile(r"^[\w][\w./-]*\.(html?|jinja2?|j2)$")
 _MODEL_BASES = {"Model": "django/sqlalchemy", "Base": "sqlalchemy", "DeclarativeBase": "sqlalchemy",
                 "SQLModel": "sqlmodel", "Document": "odm", "BaseModel": "pydantic"}
 _CONFIG_HOLDERS = ("config", "settings", "conf", "app_settings")
@@ -73,6 +74,14 @@ def expr_ref(node: ast.AST | None) -> str:
     return f"const:{name}"
 
 
+def _handler(node: ast.AST | None) -> str:
+    """The dotted name of a view: ``views.detail``, ``Detail.as_view()`` -> ``Detail``."""
+    if isinstance(node, ast.Call):
+        name = dotted(node.func)
+        return name.removesuffix(".as_view") if name.endswith(".as_view") else name
+    return dotted(node) if node is not None else ""
+
+
 def _methods(call: ast.Call, default: str) -> list[str]:
     node = _kw(call, "methods")
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
@@ -90,9 +99,10 @@ def _django_path(raw: str, regex: bool) -> str:
 
 
 class _Reader(ast.NodeVisitor):
-    def __init__(self, facts: StructureFacts, is_urls: bool) -> None:
+    def __init__(self, facts: StructureFacts, is_urls: bool, model_file: bool) -> None:
         self.f = facts
         self.is_urls = is_urls
+        self.model_file = model_file
         self.routers: dict[str, RouterDecl] = {}
         self._class: list[str] = []
         self._func: list[str] = []
@@ -156,12 +166,16 @@ class _Reader(ast.NodeVisitor):
         bases = [dotted(b) for b in node.bases]
         short = {b.rsplit(".", 1)[-1] for b in bases}
         framework = next((_MODEL_BASES[b] for b in short if b in _MODEL_BASES), "")
+        table = ""
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "__tablename__" for t in stmt.targets):
+                table = _str(stmt.value) or ""
+                framework = framework or "sqlalchemy"
+        if not framework and self.model_file and any(b.endswith(("Model", "Base"))
+                                                     for b in short):
+            framework = "orm"
         if framework:
-            table = ""
-            for stmt in node.body:
-                if isinstance(stmt, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == "__tablename__" for t in stmt.targets):
-                    table = _str(stmt.value) or ""
             if framework == "django/sqlalchemy":
                 framework = "sqlalchemy" if any(b.startswith("db.") for b in bases) else "django"
             self.f.models.append(ModelDecl(node.name, table, framework))
@@ -201,6 +215,11 @@ class _Reader(ast.NodeVisitor):
                                            deco.lineno, handler))
 
     # calls: mounts, url rules, renders, UI text ------------------------------------------
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # a template handed to any helper (FormHelper(Form, "auth/login.html"), ...)
+        if isinstance(node.value, str) and _TEMPLATE_PATH.match(node.value):
+            self.f.renders.append(node.value)
+
     def visit_Call(self, node: ast.Call) -> None:
         func = dotted(node.func)
         short = func.rsplit(".", 1)[-1]
@@ -235,7 +254,7 @@ class _Reader(ast.NodeVisitor):
         elif attr == "add_url_rule" and node.args and (p := _str(node.args[0])) is not None:
             for m in _methods(node, "ANY"):
                 self.f.routes.append(RouteDecl(m, p, owner, "", node.lineno,
-                                               dotted(_kw(node, "view_func") or node.func)))
+                                               _handler(_kw(node, "view_func"))))
 
     def _helper_routes(self, node: ast.Call) -> None:
         """``register_view(bp, routes=['/a', '/b'], view_func=...)``: a helper handed a
@@ -251,7 +270,7 @@ class _Reader(ast.NodeVisitor):
             if (p := _str(e)) is not None and p.startswith("/"):
                 for m in _methods(node, "ANY"):
                     self.f.routes.append(RouteDecl(m, p, node.args[0].id, "", node.lineno,
-                                                   dotted(_kw(node, "view_func") or node.func)))
+                                                   _handler(_kw(node, "view_func"))))
 
     # django url modules ---------------------------------------------------------------------
     def _urlpatterns(self, value: ast.AST, prefix: str) -> None:
@@ -279,7 +298,7 @@ class _Reader(ast.NodeVisitor):
                     self.f.mounts.append(MountDecl("urlpatterns", f"module:{spec}", "/" + here,
                                                    "", e.lineno))
                 continue
-            handler = dotted(target) if target is not None else ""
+            handler = _handler(target)
             self.f.routes.append(RouteDecl("ANY", "/" + here, "", "", e.lineno, handler))
 
 
@@ -289,7 +308,9 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return
-    reader = _Reader(facts, PurePosixPath(path).name in ("urls.py", "routes.py"))
+    parts = PurePosixPath(path).parts
+    reader = _Reader(facts, parts[-1] in ("urls.py", "routes.py"),
+                     any(p.startswith(("model", "schema", "entit")) for p in parts))
     reader.visit(tree)
     facts.renders = list(dict.fromkeys(facts.renders))
     facts.ui_text = list(dict.fromkeys(t for t in facts.ui_text if t.strip()))

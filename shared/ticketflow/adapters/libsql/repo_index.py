@@ -44,6 +44,7 @@ from ticketflow.repo_index.extract import (
     extract,
     split_words,
 )
+from ticketflow.repo_index.paths import demotion, singular
 from ticketflow.repo_index.walker import MAX_BYTES, looks_binary, walk
 
 Progress = Callable[[int, int, str], None]
@@ -88,7 +89,6 @@ _STOP_TEXT = """a about above after again against all also am an and any are as 
     able allow allows make new implement implementing feature support ability let lets so
     via using use etc"""
 STOP_WORDS = frozenset(_STOP_TEXT.split())
-_TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec)/|(^|/)test_|[._-](test|spec)\.")
 _FACT_TABLES = ("idx_symbols", "idx_routes", "idx_settings")
 
 
@@ -353,8 +353,8 @@ class LibsqlRepoIndex:
             score = -float(rank) / best
             score += 1.0 * _coverage(terms, str(path_words))
             score += 0.5 * _coverage(terms, str(symbol_words))
-            if _TEST_PATH.search(str(path)):
-                score -= 0.15  # prefer the code a change touches over its tests
+            # the code a change touches before its tests, migrations, translations, docs
+            score *= demotion(str(path))
             scored.append(
                 FileHit(
                     path=path, score=round(score, 4), snippet=_clean(snippet), language=language
@@ -388,6 +388,34 @@ class LibsqlRepoIndex:
         key = self._require_ready(repo)
         return [Edge(src=s, dst=d, kind=k)  # type: ignore[arg-type]
                 for s, d, k in self.structure.edges(key, paths)]
+
+    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+        """Files whose text contains ``name`` as a whole word (full-text match on its
+        words, then the exact spelling checked in the stored content)."""
+        key = self._require_ready(repo)
+        bare = name.strip().removesuffix("()")
+        words = [re.sub(r"[^0-9a-z]", "", w.lower()) for w in split_words(bare)]
+        words = [w for w in words if w]
+        if len(bare) < 3 or not words:
+            return []
+        rs = self.db.execute(
+            "SELECT f.path, substr(idx_fts.content, max(instr(idx_fts.content, ?) - 1, 1), "
+            "length(?) + 2), instr(idx_fts.content, ?) FROM idx_fts JOIN idx_files f "
+            "ON f.id = idx_fts.rowid WHERE idx_fts MATCH ? AND f.repo = ? "
+            "AND instr(idx_fts.content, ?) > 0 LIMIT ?",
+            [bare, bare, bare, 'content : "' + " ".join(words) + '"', key, bare, limit * 5])
+        word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
+        out = [str(p) for p, around, at in rs.rows
+               if word.search(str(around) if int(at) > 1 else " " + str(around))]
+        return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
+
+    def settings_files(self, repo: str) -> list[str]:
+        """Files that declare the most settings, most first."""
+        key = self._require_ready(repo)
+        rs = self.db.execute(
+            "SELECT path, COUNT(DISTINCT name) AS n FROM idx_settings WHERE repo = ? "
+            "GROUP BY path HAVING n >= 2 ORDER BY n DESC, path LIMIT 5", [key])
+        return [str(r[0]) for r in rs.rows]
 
     def models(self, repo: str) -> list[ModelRef]:
         """Models and schemas defined in the repository."""
@@ -498,8 +526,9 @@ def _searchable_content(facts: FileFacts, text: str) -> str:
 def _coverage(terms: list[str], words: str) -> float:
     if not terms:
         return 0.0
-    have = {w.lower() for w in split_words(words)}
-    hits = sum(1 for t in terms if t in have or any(w.startswith(t) for w in have))
+    have = {singular(w) for w in split_words(words)}
+    hits = sum(1 for t in terms if singular(t) in have
+               or any(w.startswith(singular(t)) for w in have if len(t) >= 4))
     return hits / len(terms)
 
 

@@ -85,10 +85,36 @@ def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -
         return True, matches, None, files
     if same_path:
         return False, [], same_path[0], []
+    return False, [], _closest_route(method, want_segs, declared), []
+
+
+def _closest_route(method: str | None, wanted: list[str],
+                   declared: list[tuple[str, str, str, bool]]) -> str | None:
+    """The declared route sharing the longest run of leading segments with the wanted
+    one (its parent resource), the same method first; ties by text similarity."""
+    best: tuple[int, int, float] | None = None
+    choice: str | None = None
+    text = "/" + "/".join(wanted)
+    for m, route, _, _ in declared:
+        if m == "PAGE":
+            continue
+        segs = _segments(normalize_path(route))
+        shared = 0
+        for a, b in zip(segs, wanted, strict=False):
+            if not _seg_fits(a, b):
+                break
+            shared += 1
+        if shared == 0:
+            continue
+        ratio = difflib.SequenceMatcher(None, route.lower(), text.lower()).ratio()
+        key = (shared, int(method is None or m == method), ratio)
+        if best is None or key > best:
+            best, choice = key, f"{m} {route}" if method else route
+    if choice is not None:
+        return choice
     every = list(dict.fromkeys(f"{m} {r}" if method else r for m, r, _, _ in declared
                                if m != "PAGE"))
-    target = f"{method} {normalize_path(path)}" if method else normalize_path(path)
-    return False, [], _closest(target, every), []
+    return _closest(f"{method} {text}" if method else text, every)
 
 
 def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch:

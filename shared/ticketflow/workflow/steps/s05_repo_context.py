@@ -3,10 +3,10 @@
 Ready: query it. Indexing: wait within a bound, then degrade and say "indexing in
 progress". Failed / none: degrade and say so. Never query a half-built index.
 
-The query is the request's own words plus the extracted intent. Files that define
-the code names the request mentions (a function, a component, a setting, a file,
-or the closest real match of a misspelt one) come first: a person naming them is
-the strongest relevance signal there is.
+The query is the request's own words plus the extracted intent; the ranking
+(:mod:`ticketflow.workflow.retrieval`) puts first the files that define what the
+request names, then the entities it talks about, then words, then their neighbours
+in the import, route and render graphs.
 """
 
 from __future__ import annotations
@@ -14,14 +14,11 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from ticketflow.ports import FileHit, RepoIndex
-from ticketflow.preflight import extract_references
+from ticketflow.ports import FileHit
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.retrieval import retrieve
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
-
-LIMIT = 8
-MAX_PINNED = 3
 
 
 class RepoContextOutput(StepOutput):
@@ -30,44 +27,6 @@ class RepoContextOutput(StepOutput):
     index_state: str
     files: list[FileHit] = []
     message: str = ""
-
-
-def _defining_files(index: RepoIndex, repo: str, text: str) -> list[str]:
-    """Files that define (or are) the code references in ``text``, in order of mention."""
-    paths: list[str] = []
-    for ref in extract_references(text):
-        if ref.kind == "route":
-            continue
-        look = index.lookup(repo, ref.kind, ref.name)
-        matches = list(look.matches)
-        if not matches and look.closest:
-            if ref.kind == "file":
-                matches = [look.closest]
-            else:
-                matches = list(index.lookup(repo, ref.kind, look.closest).matches)
-        for m in matches[:2]:
-            path = m if ref.kind == "file" else m.rsplit(":", 1)[0]
-            if path not in paths:
-                paths.append(path)
-    return paths
-
-
-def retrieve(index: RepoIndex, repo: str, query: str, text: str,
-             limit: int = LIMIT) -> list[FileHit]:
-    """Ranked files for a request: the files its code names point at, then search hits."""
-    hits = index.search(repo, query, limit=limit + MAX_PINNED)
-    by_path = {h.path: h for h in hits}
-    top = hits[0].score if hits else 1.0
-    pinned: list[FileHit] = []
-    for i, path in enumerate(_defining_files(index, repo, text)[:MAX_PINNED]):
-        if not index.path_exists(repo, path):
-            continue
-        hit = by_path.get(path)
-        pinned.append(FileHit(path=path, score=round(top + 1.0 - 0.01 * i, 4),
-                              snippet=hit.snippet if hit else "",
-                              language=hit.language if hit else None))
-    seen = {p.path for p in pinned}
-    return (pinned + [h for h in hits if h.path not in seen])[:limit]
 
 
 def gather_repo_context(ctx: StepContext) -> RepoContextOutput:

@@ -1,0 +1,53 @@
+"""What kind of file a path is, for ranking: the code a change touches comes before its
+tests, migrations, translations, lock files, packaging metadata and prose."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from ticketflow.repo_index.extract import split_words
+
+__all__ = ["demotion", "path_words", "singular"]
+
+_RULES: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(r"(^|/)(tests?|__tests__|spec|specs|e2e|e2e-tests|test_?utils)/|(^|/)test_|"
+                r"[._-](test|spec|e2e-spec)\.[a-z]+$|(^|/)conftest\.py$"), 0.45),
+    (re.compile(r"(^|/)(migrations|alembic|versions|drizzle)/|(^|/)\d{3,}_[\w-]+\.(py|sql)$"), 0.4),
+    (re.compile(r"(^|/)(locale|locales|translations|i18n|lang|langs)/|\.(po|pot|mo)$"), 0.45),
+    (re.compile(r"(^|/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|uv\.lock|"
+                r"Pipfile\.lock|Cargo\.lock)$|\.min\.(js|css)$|\.map$"), 0.3),
+    (re.compile(r"(^|/)(PKG-INFO|SOURCES\.txt|[\w.-]+\.egg-info/.*|MANIFEST\.in|LICENSE[\w.-]*|"
+                r"NOTICE|AUTHORS|CHANGES[\w.-]*|CHANGELOG[\w.-]*|HISTORY[\w.-]*)$"), 0.35),
+    (re.compile(r"(^|/)(docs?|documentation)/|(^|/)README[\w.-]*$|\.(md|rst|txt)$"), 0.55),
+    (re.compile(r"(^|/)(static|public|assets|vendor|third_party)/.*\.(js|css)$"), 0.6),
+    (re.compile(r"(^|/)(fixtures|snapshots?|__snapshots__|mocks?|__mocks__)/"), 0.7),
+)
+
+
+def demotion(path: str) -> float:
+    """A factor in (0, 1]: 1 for source code, lower for files a change rarely starts in."""
+    factor = 1.0
+    for pattern, f in _RULES:
+        if pattern.search(path):
+            factor = min(factor, f)
+    return factor
+
+
+def singular(word: str) -> str:
+    """A cheap singular: ``entries`` -> ``entry``, ``logs`` -> ``log``, ``class`` stays."""
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def path_words(path: str) -> set[str]:
+    """Singular lower-case words of a path (directories, file name, camelCase split)."""
+    p = PurePosixPath(path)
+    parts = [*p.parent.parts, p.name.split(".")[0], *p.name.split(".")[1:-1]]
+    return {singular(w) for part in parts for w in split_words(part) if len(w) > 1}

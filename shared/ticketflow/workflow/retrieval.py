@@ -1,0 +1,123 @@
+"""Which files of a repository a request is about (step 5's ranking).
+
+Four signals, strongest first:
+
+1. **What the request names.** Files that define (or are) the code names it mentions,
+   declare the routes it names, or show the labels it quotes; for a name that does not
+   exist, the files of the closest real one.
+2. **The entities it talks about.** Models and schemas whose name or table matches a
+   noun of the request, and files named after them (``repositories/webhook_log.py``).
+3. **Words.** The index's full-text ranking (identifier-aware: ``camelCase`` and
+   ``snake_case`` split, path segments weighed most), tests, migrations, translations,
+   lock files and prose demoted.
+4. **Structure.** Neighbours of the best files in the import, route and render graphs:
+   the template a view renders, the view that renders a template, the file that mounts
+   a router, the service a route imports; weighed by how many request words their path
+   carries.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from ticketflow.ports import FileHit, RepoIndex
+from ticketflow.preflight import extract_references
+from ticketflow.repo_index.extract import split_words
+from ticketflow.repo_index.paths import demotion, path_words, singular
+
+__all__ = ["LIMIT", "MAX_PINNED", "retrieve"]
+
+LIMIT = 8
+MAX_PINNED = 3
+_SEEDS = 4
+_EDGE_WEIGHT = {"renders": 0.9, "routes": 0.8, "mounts": 0.6, "import": 0.5}
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "then", "there", "these", "this", "to", "too", "was", "we", "were", "when", "which", "while", "who", "will", "with", "would", "you", "your", "must", "need", "needs", "want", "wants", "able", "page", "add", "new", "make", "use", "using", "allow", "let", "all", "any", "each", "every", "only", "also", "same"])
+
+
+def _terms(text: str) -> set[str]:
+    return {singular(w) for w in split_words(text) if len(w) > 2 and w.lower() not in _STOP}
+
+
+def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
+    """Files behind the code references and quoted labels of ``text``, in order."""
+    paths: list[str] = []
+    for ref in extract_references(text):
+        look = index.lookup(repo, ref.kind, ref.name)
+        files = list(look.files)
+        if not files and ref.kind in ("symbol", "setting"):
+            files = index.mentions(repo, ref.name, limit=2)
+        if ref.kind == "setting" and not look.found:
+            files += index.settings_files(repo)[:1]
+        if not files and look.closest:
+            files = [look.closest] if ref.kind == "file" else list(
+                index.lookup(repo, ref.kind, look.closest).files)
+        if ref.creates and ref.kind in ("file", "ui_text"):
+            continue  # a file or label still to be made points nowhere yet
+        for p in files[:2]:
+            if p not in paths:
+                paths.append(p)
+    return paths
+
+
+def _entity_files(index: RepoIndex, repo: str, terms: set[str]) -> list[str]:
+    """Model files of entities the request names, then files named after them."""
+    out: list[str] = []
+    for m in index.models(repo):
+        words = {singular(w) for w in split_words(m.name)}
+        table = {singular(w) for w in split_words(m.table)} if m.table else set()
+        if (words and words <= terms) or (table and table <= terms):
+            if m.path not in out:
+                out.append(m.path)
+    return out
+
+
+def _coverage(path: str, terms: set[str]) -> float:
+    if not terms:
+        return 0.0
+    words = path_words(path)
+    return len(words & terms) / min(len(terms), 4)
+
+
+def retrieve(index: RepoIndex, repo: str, query: str, text: str,
+             limit: int = LIMIT) -> list[FileHit]:
+    """Ranked files for a request (see the module doc)."""
+    terms = _terms(text)
+    hits = index.search(repo, query, limit=max(40, limit * 4))
+    by_path = {h.path: h for h in hits}
+    score: dict[str, float] = {h.path: h.score for h in hits}
+    top = hits[0].score if hits else 1.0
+    pinned = [p for p in _named_files(index, repo, text) if index.path_exists(repo, p)]
+    for i, p in enumerate(_entity_files(index, repo, terms)):
+        bonus = top * (0.9 - 0.05 * i) * demotion(p)
+        score[p] = max(score.get(p, 0.0), bonus)
+        for h in hits:  # repositories, schemas, services named like the entity
+            if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
+                score[h.path] = max(score[h.path], bonus * 0.8)
+    ranked = sorted(score, key=lambda p: (-score[p], p))
+    seeds = list(dict.fromkeys([*pinned[:MAX_PINNED], *ranked[:_SEEDS]]))
+    for edge in index.neighbours(repo, seeds):
+        for seed, other in ((edge.src, edge.dst), (edge.dst, edge.src)):
+            if seed not in seeds or other in pinned:
+                continue
+            base = top * 1.1 if seed in pinned else score.get(seed, 0.0)
+            cov = _coverage(other, terms)
+            if edge.kind == "import" and cov == 0:
+                continue  # a shared utility, not part of this change
+            s = base * _EDGE_WEIGHT[edge.kind] * (0.7 + 0.3 * min(cov, 1.0)) * demotion(other)
+            if s > score.get(other, 0.0):
+                score[other] = s
+    ordered = [*dict.fromkeys(pinned[:MAX_PINNED])]
+    ordered += [p for p in sorted(score, key=lambda p: (-score[p], p)) if p not in ordered]
+    out: list[FileHit] = []
+    for i, p in enumerate(ordered[:limit]):
+        hit = by_path.get(p)
+        s = top + 1.0 - 0.01 * i if i < len(pinned[:MAX_PINNED]) else score[p]
+        out.append(FileHit(path=p, score=round(s, 4), snippet=hit.snippet if hit else "",
+                           language=hit.language if hit else _language(p)))
+    return out
+
+
+def _language(path: str) -> str | None:
+    suffix = PurePosixPath(path).suffix.lower()
+    return {".py": "python", ".ts": "typescript", ".tsx": "typescript", ".js": "javascript",
+            ".jsx": "javascript", ".html": "html", ".vue": "vue"}.get(suffix)
