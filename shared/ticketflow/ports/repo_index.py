@@ -102,6 +102,10 @@ class RepoIndex(Protocol):
         a dictionary key, a column, an environment variable read by a framework)."""
         ...
 
+    def files(self, repo: str) -> list[str]:
+        """Every indexed file of ``repo`` (repo-relative paths)."""
+        ...
+
     def settings_files(self, repo: str) -> list[str]:
         """Files that declare the most settings (configuration modules, ``.env``
         examples), most first."""

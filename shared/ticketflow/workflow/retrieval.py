@@ -18,6 +18,7 @@ Four signals, strongest first:
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from ticketflow.ports import FileHit, RepoIndex
@@ -59,23 +60,56 @@ def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
     return paths
 
 
-def _entity_files(index: RepoIndex, repo: str, terms: set[str]) -> list[str]:
-    """Model files of entities the request names, then files named after them."""
-    out: list[str] = []
+def _entity_files(index: RepoIndex, repo: str, terms: set[str]) -> list[tuple[str, int]]:
+    """Model files of entities the request names, most specific entity first, with the
+    number of words the entity's name has."""
+    out: dict[str, int] = {}
     for m in index.models(repo):
         words = {singular(w) for w in split_words(m.name)}
         table = {singular(w) for w in split_words(m.table)} if m.table else set()
-        if (words and words <= terms) or (table and table <= terms):
-            if m.path not in out:
-                out.append(m.path)
-    return out
+        size = max(len(words) if words <= terms else 0, len(table) if table and
+                   table <= terms else 0)
+        if size and size > out.get(m.path, 0):
+            out[m.path] = size
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+_PAGE = re.compile(r"\b(?:the|on|in|to|from|a|an)\s+((?:[A-Za-z][\w'-]*\s+){0,3}?"
+                   r"[A-Za-z][\w'-]*)\s+(?:page|screen|view|form|dialog|modal|tab|panel)\b",
+                   re.I)
+_UI_FILE = re.compile(r"\.(html?|jinja2?|j2|vue|svelte|hbs|handlebars|ejs|njk|tsx|jsx)$|"
+                      r"(^|/)(templates|pages|views|components|screens)/")
+_GENERIC_UI = frozenset({"template", "page", "view", "component", "screen", "src", "app",
+                         "index", "layout", "base", "html", "tsx", "jsx", "vue", "lib",
+                         "project", "file", "package", "module", "the"})
+
+
+def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
+    """Templates and components for "the X page / form / dialog" of the request: the
+    UI files whose path carries the most words of X (and few others)."""
+    out: dict[str, float] = {}
+    for m in _PAGE.finditer(text):
+        name = {singular(w) for w in split_words(m.group(1))} - _STOP - {"s"}
+        if not name:
+            continue
+        for p in files:
+            if not _UI_FILE.search(p):
+                continue
+            words = path_words(p) - _GENERIC_UI
+            shared = words & name
+            if not shared:
+                continue
+            stem = {singular(w) for w in split_words(PurePosixPath(p).name.split(".")[0])}
+            frac = len(shared) / len(name) * (1.0 if stem & name else 0.7)
+            frac *= 1.0 / (1.0 + 0.1 * len(words - name))
+            out[p] = max(out.get(p, 0.0), frac)
+    return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
 
 
 def _coverage(path: str, terms: set[str]) -> float:
     if not terms:
         return 0.0
-    words = path_words(path)
-    return len(words & terms) / min(len(terms), 4)
+    return len(path_words(path) & terms) / min(len(terms), 4)
 
 
 def retrieve(index: RepoIndex, repo: str, query: str, text: str,
@@ -87,25 +121,29 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
     score: dict[str, float] = {h.path: h.score for h in hits}
     top = hits[0].score if hits else 1.0
     pinned = [p for p in _named_files(index, repo, text) if index.path_exists(repo, p)]
-    for i, p in enumerate(_entity_files(index, repo, terms)):
-        bonus = top * (0.9 - 0.05 * i) * demotion(p)
+    for p, size in _entity_files(index, repo, terms)[:3]:
+        bonus = top * min(0.8 + 0.1 * size, 1.05) * demotion(p)
         score[p] = max(score.get(p, 0.0), bonus)
         for h in hits:  # repositories, schemas, services named like the entity
             if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
-                score[h.path] = max(score[h.path], bonus * 0.8)
+                score[h.path] = max(score[h.path], bonus * 0.85)
+    for p, frac in _page_files(index.files(repo), text):
+        score[p] = max(score.get(p, 0.0), top * (0.8 + 0.25 * frac) * demotion(p))
     ranked = sorted(score, key=lambda p: (-score[p], p))
     seeds = list(dict.fromkeys([*pinned[:MAX_PINNED], *ranked[:_SEEDS]]))
+    bonus: dict[str, float] = {}
     for edge in index.neighbours(repo, seeds):
         for seed, other in ((edge.src, edge.dst), (edge.dst, edge.src)):
-            if seed not in seeds or other in pinned:
+            if seed not in seeds or other in pinned or other == seed:
                 continue
-            base = top * 1.1 if seed in pinned else score.get(seed, 0.0)
+            base = 1.0 if seed in pinned else min(score.get(seed, 0.0) / top, 1.0)
             cov = _coverage(other, terms)
             if edge.kind == "import" and cov == 0:
                 continue  # a shared utility, not part of this change
-            s = base * _EDGE_WEIGHT[edge.kind] * (0.7 + 0.3 * min(cov, 1.0)) * demotion(other)
-            if s > score.get(other, 0.0):
-                score[other] = s
+            b = top * 0.45 * base * _EDGE_WEIGHT[edge.kind] * (0.6 + 0.4 * min(cov, 1.0))
+            bonus[other] = max(bonus.get(other, 0.0), b * demotion(other))
+    for p, b in bonus.items():
+        score[p] = score.get(p, 0.0) + b
     ordered = [*dict.fromkeys(pinned[:MAX_PINNED])]
     ordered += [p for p in sorted(score, key=lambda p: (-score[p], p)) if p not in ordered]
     out: list[FileHit] = []

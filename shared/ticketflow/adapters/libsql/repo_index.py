@@ -409,6 +409,11 @@ class LibsqlRepoIndex:
                if word.search(str(around) if int(at) > 1 else " " + str(around))]
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
 
+    def files(self, repo: str) -> list[str]:
+        """Every indexed file of ``repo``."""
+        key = self._require_ready(repo)
+        return self._column("SELECT path FROM idx_files WHERE repo = ? ORDER BY path", [key])
+
     def settings_files(self, repo: str) -> list[str]:
         """Files that declare the most settings, most first."""
         key = self._require_ready(repo)
