@@ -48,7 +48,8 @@ def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
         if not files and ref.kind in ("symbol", "setting"):
             files = index.mentions(repo, ref.name, limit=2)
         if ref.kind == "setting" and not look.found:
-            files += index.settings_files(repo)[:1]
+            files += index.settings_files(repo)
+        files.sort(key=lambda p: _is_dotenv(p))  # the code that reads a setting first
         if not files and look.closest:
             files = [look.closest] if ref.kind == "file" else list(
                 index.lookup(repo, ref.kind, look.closest).files)
@@ -58,6 +59,10 @@ def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
             if p not in paths:
                 paths.append(p)
     return paths
+
+
+def _is_dotenv(path: str) -> bool:
+    return PurePosixPath(path).name.startswith(".env")
 
 
 def _entity_files(index: RepoIndex, repo: str, terms: set[str]) -> list[tuple[str, int]]:
@@ -77,6 +82,10 @@ def _entity_files(index: RepoIndex, repo: str, terms: set[str]) -> list[tuple[st
 _PAGE = re.compile(r"\b(?:the|on|in|to|from|a|an)\s+((?:[A-Za-z][\w'-]*\s+){0,3}?"
                    r"[A-Za-z][\w'-]*)\s+(?:page|screen|view|form|dialog|modal|tab|panel)\b",
                    re.I)
+_NOT_NAMES = frozenset({"s", "empty", "blank", "whole", "next", "previous", "main", "first",
+                        "last", "single", "different", "separate", "own", "current",
+                        "existing", "right", "wrong", "broken", "same", "other", "this",
+                        "that", "his", "her", "their", "my", "our", "each", "same"})
 _UI_FILE = re.compile(r"\.(html?|jinja2?|j2|vue|svelte|hbs|handlebars|ejs|njk|tsx|jsx)$|"
                       r"(^|/)(templates|pages|views|components|screens)/")
 _GENERIC_UI = frozenset({"template", "page", "view", "component", "screen", "src", "app",
@@ -89,9 +98,10 @@ def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
     UI files whose path carries the most words of X (and few others)."""
     out: dict[str, float] = {}
     for m in _PAGE.finditer(text):
-        name = {singular(w) for w in split_words(m.group(1))} - _STOP - {"s"}
+        name = {singular(w) for w in split_words(m.group(1))} - _STOP - _NOT_NAMES
         if not name:
             continue
+        specific = 1.0 + 0.25 * (len(name) - 1)
         for p in files:
             if not _UI_FILE.search(p):
                 continue
@@ -101,8 +111,8 @@ def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
                 continue
             stem = {singular(w) for w in split_words(PurePosixPath(p).name.split(".")[0])}
             frac = len(shared) / len(name) * (1.0 if stem & name else 0.7)
-            frac *= 1.0 / (1.0 + 0.1 * len(words - name))
-            out[p] = max(out.get(p, 0.0), frac)
+            frac *= specific / (1.0 + 0.1 * len(words - name))
+            out[p] = max(out.get(p, 0.0), min(frac, 1.0))
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
 
 
