@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     db_driver: Literal["native", "libsql-client"] = "native"
 
     llm: Literal["auto", "claude", "offline"] = "auto"
+    llm_fallback: bool = Field(True, description="when the model still fails after its "
+                               "retries, produce the step with the labelled offline "
+                               "provider instead of failing the run")
 
     step_timeout_s: float | None = Field(None, description="override every step's timeout")
     lease_grace_s: float = 10.0

@@ -465,6 +465,7 @@ def test_5_language_model_down_retries_then_fails_and_unlocks(cloud: CloudStory)
                       for i in range(60)])
         d.start_functions(
             port=port, name="claude", TICKETFLOW_LLM="claude", ANTHROPIC_API_KEY="test-key",
+            TICKETFLOW_LLM_FALLBACK="false",  # the fallback off: the run fails as it did
             TICKETFLOW_LLM_BASE_URL=api.url, TICKETFLOW_LLM_MAX_RETRIES="1",
             TICKETFLOW_LLM_BACKOFF_BASE_S="0.01", TICKETFLOW_LLM_BACKOFF_MAX_S="0.05",
             TICKETFLOW_LLM_TIMEOUT_S="5")

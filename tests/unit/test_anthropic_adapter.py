@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from ticketflow.adapters.claude import (
+    DEFAULT_MODEL,
     ClaudeLanguageModel,
     ClaudeSettings,
     UsageRecord,
@@ -35,8 +36,6 @@ from ticketflow.ports.llm import (
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 from ticketflow.testing.llm_payloads import KNOWN_PATHS, PAYLOADS, REQUEST
 
-# the SDK flags the configured default model as nearing end of life; not under test here
-pytestmark = pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning")
 
 EXPECTED_OUTPUT: dict[str, type[BaseModel]] = {
     "extract_intent": Intent, "detect_type": TypeDetection, "generate_draft": Draft,
@@ -86,7 +85,7 @@ def test_each_task_parses_into_its_output_model(harness: Harness, name: str) -> 
     (tool,) = request.body["tools"]
     assert tool["name"] == name
     assert tool["input_schema"] == task.output.model_json_schema()
-    assert request.body["model"] == "claude-sonnet-4-5"
+    assert request.body["model"] == DEFAULT_MODEL
     assert request.body["max_tokens"] == task.max_tokens
     assert request.system_blocks[0]["text"] == load_prompt(name)
     assert harness.sleeps == []
@@ -107,7 +106,7 @@ def test_parsed_values_come_from_the_tool_input(harness: Harness) -> None:
 def test_provider_identifies_claude(harness: Harness) -> None:
     assert harness.llm.provider.name == "claude"
     assert harness.llm.provider.offline is False
-    assert harness.llm.provider.model == "claude-sonnet-4-5"
+    assert harness.llm.provider.model == DEFAULT_MODEL
 
 
 def test_sdk_retries_are_disabled_and_api_key_is_sent(harness: Harness) -> None:
@@ -321,7 +320,7 @@ def test_usage_records_tokens_and_cost(harness: Harness) -> None:
     harness.run(GENERATE_QUESTIONS)
     (record,) = harness.records
     assert record == harness.llm.usage[0]
-    assert record.task == "generate_questions" and record.model == "claude-sonnet-4-5"
+    assert record.task == "generate_questions" and record.model == DEFAULT_MODEL
     assert (record.input_tokens, record.output_tokens) == (1322, 297)
     assert (record.cache_read_tokens, record.cache_write_tokens) == (2153, 0)
     expected = (1322 * 3.0 + 2153 * 3.0 * 0.1 + 297 * 15.0) / 1_000_000

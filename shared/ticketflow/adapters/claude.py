@@ -28,9 +28,10 @@ import random
 import re
 import threading
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypeVar
@@ -44,8 +45,8 @@ from ticketflow.domain import Provider
 from ticketflow.domain.errors import RetryableError, StepError, TerminalError
 from ticketflow.ports import LLMTask
 
-__all__ = ["CONTEXT_FIELDS", "ClaudeLanguageModel", "ClaudeSettings", "UsageRecord",
-           "load_prompt"]
+__all__ = ["CONTEXT_FIELDS", "DEFAULT_MODEL", "ClaudeLanguageModel", "ClaudeSettings",
+           "ModelNotUsableError", "UsageRecord", "check_model", "known_models", "load_prompt"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,56 @@ def _prompt_for(task: LLMTask) -> str:
     return task.prompt
 
 
+# -- the model -------------------------------------------------------------------------
+
+#: The default model: the current Sonnet of the pinned SDK (anthropic==2.14.0 lists it
+#: and marks no end of life for it; claude-sonnet-4-5 reached its end of life on
+#: November 30th, 2026).
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+class ModelNotUsableError(ValueError):
+    """The configured model is unknown to the pinned SDK, or has reached its end of life:
+    a configuration error to report at start-up, before any run is started."""
+
+
+def known_models() -> list[str]:
+    """Model ids the pinned ``anthropic`` SDK lists (``anthropic.types.ModelParam``)."""
+    from anthropic.types import ModelParam
+
+    literal = typing.get_args(ModelParam)[0]
+    return [str(m) for m in typing.get_args(literal)]
+
+
+def _end_of_life(model: str) -> date | None:
+    from anthropic._data import DEPRECATED_MODELS
+
+    raw = DEPRECATED_MODELS.get(model)
+    if raw is None:
+        return None
+    return datetime.strptime(re.sub(r"(\d)(st|nd|rd|th)", r"\1", raw), "%B %d, %Y").date()
+
+
+def check_model(model: str, *, today: date | None = None) -> None:
+    """Raise :class:`ModelNotUsableError` unless ``model`` is a current model of the
+    pinned SDK; log a warning when its end of life is announced but still ahead."""
+    known = known_models()
+    current = [m for m in known if (eol := _end_of_life(m)) is None
+               or eol > (today or datetime.now(UTC).date())]
+    setting = "TICKETFLOW_LLM_MODEL"
+    if model not in known:
+        raise ModelNotUsableError(
+            f"{setting}={model!r} is not a model the anthropic SDK knows; use one of: "
+            + ", ".join(current))
+    eol = _end_of_life(model)
+    if eol is not None and eol <= (today or datetime.now(UTC).date()):
+        raise ModelNotUsableError(
+            f"{setting}={model!r} reached its end of life on {eol.isoformat()}; use a current "
+            f"model such as {DEFAULT_MODEL} (or one of: {', '.join(current)})")
+    if eol is not None:
+        log.warning("model %s reaches its end of life on %s", model, eol.isoformat())
+
+
 # -- settings and usage ------------------------------------------------------------------
 
 
@@ -103,7 +154,8 @@ class ClaudeSettings(BaseSettings):
         env_prefix="TICKETFLOW_LLM_", populate_by_name=True, extra="ignore"
     )
 
-    model: str = "claude-sonnet-4-5"
+    model: str = Field(default=DEFAULT_MODEL, description="Checked at start-up: "
+                       "must be a current model of the pinned anthropic SDK.")
     max_tokens: int = Field(default=4096, ge=1, description="Cap on any task's max_tokens.")
     timeout_s: float = Field(default=60.0, gt=0, description="Per HTTP call.")
     max_retries: int = Field(default=4, ge=0, description="Transient-failure retries.")

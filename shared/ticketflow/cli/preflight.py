@@ -43,7 +43,8 @@ def preflight_command(
                                        repo_path)
         report = run_preflight(title, description, repo=repo_path,
                                index=application.index, llm=application.llm,
-                               index_wait_s=application.settings.index_wait_s)
+                               index_wait_s=application.settings.index_wait_s,
+                               fallback=application.engine.deps.fallback)
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
         return

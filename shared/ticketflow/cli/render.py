@@ -111,6 +111,9 @@ def aec_view(console: Console, aec: AEC) -> None:
                       f"{term(aec.generated_by.model or '')})[/]")
     console.print(f"\n[bold]{term(aec.title)}[/]  {term('[' + aec.status.value + ']')}"
                   f"{' locked by ' + term(aec.locked_by or '') if aec.locked else ''}{label}")
+    if aec.fallback_steps:
+        console.print("[yellow]produced without AI (offline fallback after the model failed):"
+                      f"[/] {term(', '.join(aec.fallback_steps))}")
     if aec.type:
         console.print(f"type: {aec.type.value} ({(aec.type_confidence or 0):.0%})")
     if aec.error:

@@ -50,6 +50,8 @@ def render_text(s: dict[str, Any]) -> list[str]:
         f"crash recovery  {_pct(cr['rate'])} ({cr['recovered']}/{cr['interrupted_runs']} runs "
         f"with a killed attempt completed)",
         f"degraded        {_pct(s['degradation']['rate'])} of finished runs",
+        f"without AI      {sum(st.get('fallbacks', 0) for st in s['steps'])} step(s) produced "
+        "by the offline fallback after the model failed",
         f"model           {llm['calls']} calls, {llm['tokens']} tokens, "
         f"${llm['cost_usd']:.4f}",
     ]
@@ -58,12 +60,13 @@ def render_text(s: dict[str, Any]) -> list[str]:
                                                    sorted(s["failures"].items())))
     if s["steps"]:
         lines.append("")
-        lines.append("step                      attempts  retries  unfinished  "
+        lines.append("step                      attempts  retries  unfinished  fallbacks  "
                      "p50 ms    p95 ms")
         for st in s["steps"]:
             d = st["duration_ms"]
             lines.append(f"{st['step']:>2} {st['name'][:22]:<22} {st['attempts']:>8} "
-                         f"{st['retries']:>8} {st['unfinished']:>11}  "
+                         f"{st['retries']:>8} {st['unfinished']:>11} "
+                         f"{st.get('fallbacks', 0):>10}  "
                          f"{_fmt(d['p50']):>8}  {_fmt(d['p95']):>8}")
     return lines
 

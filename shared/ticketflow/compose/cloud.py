@@ -30,7 +30,7 @@ from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_schema
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
-from ticketflow.compose.llm import build_llm, db_url_with_path
+from ticketflow.compose.llm import build_fallback, build_llm, db_url_with_path
 from ticketflow.ports import Clock, LanguageModel, TaskQueue
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
@@ -144,7 +144,8 @@ def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | 
             client.close()  # type: ignore[no-untyped-call]
         raise
     deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
-                    index_wait_s=s.index_wait_s)
+                    index_wait_s=s.index_wait_s,
+                    fallback=build_fallback(s, model))
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,
                     faults=faults)
     return CloudApp(s, c, t, db, runs, documents, queue, index, model, engine)

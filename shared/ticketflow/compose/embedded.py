@@ -13,7 +13,7 @@ from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_s
 from ticketflow.adapters.libsql.queue import LibsqlTaskQueue, LocalWorkerPool
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
-from ticketflow.compose.llm import build_llm, db_url_with_path
+from ticketflow.compose.llm import build_fallback, build_llm, db_url_with_path
 from ticketflow.ports import Clock, LanguageModel
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
@@ -69,7 +69,8 @@ def open_embedded(settings: Settings | None = None, *, llm: LanguageModel | None
         db.close()
         raise
     deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
-                    index_wait_s=s.index_wait_s)
+                    index_wait_s=s.index_wait_s,
+                    fallback=build_fallback(s, model))
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,
                     faults=faults)
     return EmbeddedApp(s, db, runs, documents, queue, index, model, engine)

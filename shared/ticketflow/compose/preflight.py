@@ -83,14 +83,15 @@ def _commit(ctx: StepContext, name: str, out: StepOutput) -> None:
 
 def run_preflight(title: str, description: str, *, repo: str | None, index: RepoIndex | None,
                   llm: LanguageModel, clock: Clock | None = None,
-                  index_wait_s: float = 0.0) -> PreflightReport:
+                  index_wait_s: float = 0.0,
+                  fallback: LanguageModel | None = None) -> PreflightReport:
     """Run steps 1, 2, 3 and 5 in memory for one request.
 
     The index is only queried when it is ``ready`` (step 5 waits up to
     ``index_wait_s`` for an index being built, then degrades)."""
     clock = clock or SystemClock()
     deps = StepDeps(llm=llm, documents=MemoryDocumentStore(clock), clock=clock, index=index,
-                    index_wait_s=index_wait_s)
+                    index_wait_s=index_wait_s, fallback=fallback)
     ctx = _context(title, description, repo, deps, clock)
     intent_out = extract_intent(ctx)
     _commit(ctx, "extract_intent", intent_out)

@@ -64,6 +64,7 @@ class StepProgress(Model):
     title: str
     status: StepState = "waiting"
     detail: str = ""
+    fallback: bool = False  # produced by the offline fallback: no AI
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
@@ -114,6 +115,10 @@ class AECContent(Model):
     answers: dict[str, str] = Field(default_factory=dict)
     refinements: list[Refinement] = Field(default_factory=list)
     generated_by: Provider | None = None
+    fallback_steps: list[str] = Field(default_factory=list,
+                                      description="steps produced without AI: the model "
+                                      "failed after its retries and the offline provider "
+                                      "stood in")
 
 
 class AEC(AECContent):

@@ -22,6 +22,7 @@ class StepDeps:
     clock: Clock
     index: RepoIndex | None = None
     index_wait_s: float = 0.0
+    fallback: LanguageModel | None = None  # stands in when ``llm`` fails after its retries
 
 
 @dataclass

@@ -29,9 +29,11 @@ def build_state(run: RunRecord, steps: list[StepRecord],
             if run.status == "suspended" and run.suspension is not None:
                 detail = ("waiting for your review of critical findings"
                           if run.suspension.kind == "review" else "waiting for your answers")
+        fallback = bool(rec is not None and isinstance(rec.output, dict)
+                        and rec.output.get("fallback"))
         rows.append(StepProgress(index=spec.index, name=spec.name, title=spec.title,
-                                 status=status, detail=detail, started_at=started,
-                                 finished_at=finished))
+                                 status=status, detail=detail, fallback=fallback,
+                                 started_at=started, finished_at=finished))
     suspension = None
     if run.status == "suspended" and run.suspension is not None:
         p = run.suspension.payload

@@ -380,7 +380,8 @@ def _dist(values: list[float]) -> dict[str, float | int | None]:
 
 def step_stats(db: Database, *, since: datetime | None = None) -> list[dict[str, Any]]:
     """Per step: attempts, outcomes, retries, interrupted attempts, p50/p95 duration of
-    the attempts that finished (ms) and degraded outputs."""
+    the attempts that finished (ms), degraded outputs, and fallbacks (outputs the
+    offline provider produced because the model failed after its retries)."""
     where, args = _where_since(since)
     in_runs = f"run_id IN (SELECT run_id FROM runs WHERE {where})"
     attempts = _rows(db, f"SELECT a.step_index, a.started_at, a.finished_at, a.outcome, "
@@ -390,6 +391,10 @@ def step_stats(db: Database, *, since: datetime | None = None) -> list[dict[str,
     degraded = Counter(int(r["step_index"]) for r in _rows(
         db, f"SELECT step_index FROM step_outputs WHERE status = 'degraded' AND {in_runs}",
         args))
+    # steps the offline provider produced because the model failed after its retries
+    fallbacks = Counter(int(r["step_index"]) for r in _rows(
+        db, f"SELECT step_index FROM step_outputs WHERE json_extract(output, '$.fallback') "
+            f"IS NOT NULL AND {in_runs}", args))
     names: dict[int, str] = {}
     outcomes: dict[int, Counter[str]] = defaultdict(Counter)
     durations: dict[int, list[float]] = defaultdict(list)
@@ -408,6 +413,7 @@ def step_stats(db: Database, *, since: datetime | None = None) -> list[dict[str,
             "step": i, "name": names.get(i, ""), "attempts": sum(o.values()),
             "committed": o["committed"], "suspended": o["suspended"], "retries": o["retry"],
             "failed": o["failed"], "unfinished": o["unfinished"], "degraded": degraded[i],
+            "fallbacks": fallbacks[i],
             "duration_ms": _dist(durations[i]),
         })
     return rows

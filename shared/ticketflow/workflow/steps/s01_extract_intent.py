@@ -7,6 +7,7 @@ from typing import ClassVar
 from ticketflow.domain import Intent, Provider
 from ticketflow.ports.llm import EXTRACT_INTENT
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 
 
@@ -19,7 +20,8 @@ class IntentOutput(StepOutput):
 
 def extract_intent(ctx: StepContext) -> IntentOutput:
     llm = ctx.deps.llm
-    intent = llm.generate(EXTRACT_INTENT, ctx.request, Intent)
-    label = " (offline heuristics)" if llm.provider.offline else ""
-    return IntentOutput(intent=intent, provider=llm.provider,
-                        detail=f"goal: {intent.goal[:80]}{label}")
+    intent, fallback = generate(ctx, EXTRACT_INTENT, ctx.request, Intent)
+    offline = " (offline heuristics)" if llm.provider.offline else ""
+    return IntentOutput(intent=intent, provider=llm.provider, fallback=fallback,
+                        outcome="degraded" if fallback else "done",
+                        detail=label(f"goal: {intent.goal[:80]}{offline}", fallback))

@@ -7,6 +7,7 @@ from typing import ClassVar
 from ticketflow.domain import Intent, TypeDetection
 from ticketflow.ports.llm import DETECT_TYPE, TypePayload
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 
@@ -19,6 +20,7 @@ class TypeOutput(StepOutput):
 
 def detect_type(ctx: StepContext) -> TypeOutput:
     intent: Intent = ctx.output(IntentOutput).intent
-    det = ctx.deps.llm.generate(DETECT_TYPE, TypePayload(request=ctx.request, intent=intent),
-                                TypeDetection)
-    return TypeOutput(detection=det, detail=f"{det.type.value} ({det.confidence:.0%})")
+    det, fallback = generate(ctx, DETECT_TYPE, TypePayload(request=ctx.request, intent=intent),
+                             TypeDetection)
+    return TypeOutput(detection=det, fallback=fallback, outcome="degraded" if fallback else "done",
+                      detail=label(f"{det.type.value} ({det.confidence:.0%})", fallback))

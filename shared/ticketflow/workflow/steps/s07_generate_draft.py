@@ -12,6 +12,7 @@ from ticketflow.domain import Draft
 from ticketflow.domain.errors import TerminalError
 from ticketflow.ports.llm import GENERATE_DRAFT, DraftPayload
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput
@@ -50,7 +51,7 @@ def generate_draft(ctx: StepContext) -> DraftOutput:
         endpoints=ctx.output(ApiContextOutput).endpoints,
         known_paths=[f.path for f in repo_ctx.files],
     )
-    draft = ctx.deps.llm.generate(GENERATE_DRAFT, payload, Draft)
+    draft, fallback = generate(ctx, GENERATE_DRAFT, payload, Draft)
     if not draft.acceptance_criteria:
         raise TerminalError("the draft has no acceptance criteria", code="empty_draft")
     keep, drop = existing_paths(ctx, draft.repo_paths)
@@ -58,4 +59,5 @@ def generate_draft(ctx: StepContext) -> DraftOutput:
     detail = f"{len(draft.acceptance_criteria)} acceptance criteria, {len(keep)} path(s)"
     if drop:
         detail += f"; dropped {len(drop)} path(s) not in the repository"
-    return DraftOutput(draft=draft, dropped_paths=drop, detail=detail)
+    return DraftOutput(draft=draft, dropped_paths=drop, detail=label(detail, fallback),
+                       fallback=fallback, outcome="degraded" if fallback else "done")

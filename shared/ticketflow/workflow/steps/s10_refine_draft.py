@@ -8,6 +8,7 @@ from ticketflow.domain import Draft, Refinement
 from ticketflow.domain.errors import TerminalError
 from ticketflow.ports.llm import REFINE_DRAFT, Refined, RefinePayload
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, existing_paths
 from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
@@ -32,10 +33,12 @@ def refine_draft(ctx: StepContext) -> RefineOutput:
         questions=ctx.output(QuestionsOutput).questions,
         answers=answers.answers, known_paths=draft_out.draft.repo_paths,
     )
-    refined = ctx.deps.llm.generate(REFINE_DRAFT, payload, Refined)
+    refined, fallback = generate(ctx, REFINE_DRAFT, payload, Refined)
     if not refined.draft.acceptance_criteria:
         raise TerminalError("the refined draft has no acceptance criteria", code="empty_draft")
     keep, _ = existing_paths(ctx, refined.draft.repo_paths)
     draft = refined.draft.model_copy(update={"repo_paths": keep})
-    return RefineOutput(draft=draft, refinements=refined.refinements,
-                        detail=f"{len(refined.refinements)} change(s) from answers")
+    return RefineOutput(draft=draft, refinements=refined.refinements, fallback=fallback,
+                        outcome="degraded" if fallback else "done",
+                        detail=label(f"{len(refined.refinements)} change(s) from answers",
+                                     fallback))

@@ -40,6 +40,7 @@ def build_content(ctx: StepContext) -> AECContent:
         questions=ctx.output(QuestionsOutput).questions,
         answers=answers.answers, refinements=refined.refinements,
         generated_by=intent_out.provider,
+        fallback_steps=[name for name, out in ctx.outputs.items() if out.get("fallback")],
     )
 
 
