@@ -8,6 +8,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ConfigurationError(Exception):
+    """A setting that cannot work (an unknown or retired model, say): reported when the
+    application is built, before any run starts."""
+
+
 class Settings(BaseSettings):
     """Everything a deployment may tune. Defaults suit the embedded default."""
 

@@ -44,6 +44,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ticketflow.domain import Provider
 from ticketflow.domain.errors import RetryableError, StepError, TerminalError
 from ticketflow.ports import LLMTask
+from ticketflow.settings import ConfigurationError
 
 __all__ = ["CONTEXT_FIELDS", "DEFAULT_MODEL", "ClaudeLanguageModel", "ClaudeSettings",
            "ModelNotUsableError", "UsageRecord", "check_model", "known_models", "load_prompt"]
@@ -101,7 +102,7 @@ def _prompt_for(task: LLMTask) -> str:
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
-class ModelNotUsableError(ValueError):
+class ModelNotUsableError(ConfigurationError):
     """The configured model is unknown to the pinned SDK, or has reached its end of life:
     a configuration error to report at start-up, before any run is started."""
 

@@ -27,7 +27,7 @@ from ticketflow.cli.text import term
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import DomainError
 from ticketflow.observability.redact import redact_text, redact_url
-from ticketflow.settings import Settings
+from ticketflow.settings import ConfigurationError, Settings
 from ticketflow.workflow.runtime import FaultHook
 
 out = Console(highlight=False, soft_wrap=True)
@@ -79,6 +79,8 @@ def one_line_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except ConfigurationError as exc:
+            raise fail(str(exc)) from None
         except CliError as exc:
             raise fail(str(exc), exc.code) from None
         except (DomainError, ActionRejectedError, LookupError, PermissionError,

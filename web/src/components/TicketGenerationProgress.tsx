@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { formatDuration, toMillis } from '../time';
 import type { StepProgress } from '../types';
 import { useWorkflowStore } from '../workflow/store';
-import { STEP_STATUS_LABELS, StepIcon } from './badges';
+import { FallbackBadge, STEP_STATUS_LABELS, StepIcon } from './badges';
 
 /** Start and end (or now) of a run, from its steps' timestamps. */
 export function runSpan(steps: StepProgress[]): { start: number | null; end: number | null } {
@@ -85,11 +85,13 @@ export function TicketGenerationProgress() {
             data-testid="step-row"
             data-step-index={s.index}
             data-status={s.status}
+            data-fallback={s.fallback ? 'true' : undefined}
             aria-current={s.index === currentStep ? 'step' : undefined}
           >
             <StepIcon status={s.status} />
             <span className="step-title">{s.title}</span>
             <span className="step-status">{STEP_STATUS_LABELS[s.status] ?? s.status}</span>
+            {s.fallback && <FallbackBadge />}
             {s.detail && s.index !== currentStep && (
               <span className="step-detail muted">{s.detail}</span>
             )}

@@ -87,3 +87,24 @@ export function ProviderLabel({
     </span>
   );
 }
+
+export const FALLBACK_TEXT = 'offline fallback (no AI)';
+
+/** A step the offline provider produced because the model failed after its retries. */
+export function FallbackBadge() {
+  return (
+    <span className="badge offline" data-testid="step-fallback" title="The language model failed; this step was produced by the offline heuristics.">
+      {FALLBACK_TEXT}
+    </span>
+  );
+}
+
+/** On a finished ticket: which steps were produced without AI. */
+export function FallbackNotice({ steps }: { steps: string[] | undefined }) {
+  if (!steps || steps.length === 0) return null;
+  return (
+    <span className="badge offline" data-testid="fallback-steps">
+      {steps.length} step{steps.length === 1 ? '' : 's'} without AI: {steps.join(', ')}
+    </span>
+  );
+}

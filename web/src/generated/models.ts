@@ -51,6 +51,10 @@ export interface AEC {
   };
   refinements?: Refinement[];
   generatedBy?: Provider | null;
+  /**
+   * steps produced without AI: the model failed after its retries and the offline provider stood in
+   */
+  fallbackSteps?: string[];
   id: string;
   ownerId: string;
   title: string;
@@ -128,6 +132,7 @@ export interface StepProgress {
   title: string;
   status?: 'waiting' | 'running' | 'done' | 'skipped' | 'degraded' | 'failed' | 'suspended';
   detail?: string;
+  fallback?: boolean;
   startedAt?: string | null;
   finishedAt?: string | null;
 }

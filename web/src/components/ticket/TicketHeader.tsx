@@ -1,9 +1,10 @@
 import { formatWhen } from '../../time';
 import type { AecDoc, AecStatus } from '../../types';
 import { useWorkflowStore } from '../../workflow/store';
-import { ProviderLabel, StatusBadge } from '../badges';
+import { FallbackNotice, ProviderLabel, StatusBadge } from '../badges';
 
-/** Back link, title, status, who wrote the content, and when it last changed. */
+/** Back link, title, status, who wrote the content (and which steps had no AI), and
+ * when it last changed. */
 export function TicketHeader({ aec, status }: { aec: AecDoc; status: AecStatus }) {
   const provider = useWorkflowStore((s) => s.provider);
   const offline = useWorkflowStore((s) => s.offline);
@@ -16,6 +17,7 @@ export function TicketHeader({ aec, status }: { aec: AecDoc; status: AecStatus }
       <div className="ticket-meta">
         <StatusBadge status={status} />
         <ProviderLabel provider={provider} offline={offline} />
+        <FallbackNotice steps={aec.fallbackSteps} />
         {aec.updatedAt != null && (
           <span className="muted">Updated {formatWhen(aec.updatedAt)}</span>
         )}
