@@ -24,13 +24,16 @@ def api() -> Iterator[FakeMessagesAPI]:
         yield fake
 
 
-def claude_app(tmp_path: Path, api: FakeMessagesAPI, **llm: object) -> EmbeddedApp:
+def claude_app(tmp_path: Path, api: FakeMessagesAPI, *, fallback: bool = False,
+               **llm: object) -> EmbeddedApp:
+    """The Claude adapter on the fake; the offline fallback off unless asked for, so a
+    failing model fails the run (the fallback itself: test_llm_fallback.py)."""
     options: dict[str, object] = {"base_url": api.url, "api_key": "sk-ant-test",
                                   "timeout_s": 5.0, "max_retries": 1, "backoff_base_s": 0.01,
                                   "backoff_max_s": 0.05}
     options.update(llm)
     model = ClaudeLanguageModel(ClaudeSettings(**options))  # type: ignore[arg-type]
-    return open_embedded(settings_for(tmp_path), llm=model)
+    return open_embedded(settings_for(tmp_path, llm_fallback=fallback), llm=model)
 
 
 @pytest.fixture

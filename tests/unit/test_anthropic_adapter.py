@@ -25,20 +25,22 @@ from ticketflow.domain.errors import RetryableError, TerminalError
 from ticketflow.ports import LLMTask
 from ticketflow.ports.llm import (
     DETECT_TYPE,
+    EXTRACT_CLAIMS,
     EXTRACT_INTENT,
     GENERATE_DRAFT,
     GENERATE_QUESTIONS,
     REFINE_DRAFT,
     TASKS,
+    Claims,
     Questions,
     Refined,
 )
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 from ticketflow.testing.llm_payloads import KNOWN_PATHS, PAYLOADS, REQUEST
 
-
 EXPECTED_OUTPUT: dict[str, type[BaseModel]] = {
-    "extract_intent": Intent, "detect_type": TypeDetection, "generate_draft": Draft,
+    "extract_intent": Intent, "detect_type": TypeDetection, "extract_claims": Claims,
+    "generate_draft": Draft,
     "generate_questions": Questions, "refine_draft": Refined,
 }
 
@@ -381,5 +383,5 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_all_tasks_are_covered() -> None:
-    assert {t.name for t in (EXTRACT_INTENT, DETECT_TYPE, GENERATE_DRAFT, GENERATE_QUESTIONS,
-                             REFINE_DRAFT)} == set(PAYLOADS) == set(TASKS)
+    assert {t.name for t in (EXTRACT_INTENT, DETECT_TYPE, EXTRACT_CLAIMS, GENERATE_DRAFT,
+                             GENERATE_QUESTIONS, REFINE_DRAFT)} == set(PAYLOADS) == set(TASKS)

@@ -30,6 +30,8 @@ from ticketflow.domain import (
 from ticketflow.domain.errors import TerminalError
 from ticketflow.ports import LLMTask
 from ticketflow.ports.llm import (
+    Claims,
+    ClaimsPayload,
     DraftPayload,
     Questions,
     QuestionsPayload,
@@ -74,6 +76,7 @@ class OfflineLanguageModel:
         self._tasks: dict[str, Callable[[Any], BaseModel]] = {
             "extract_intent": self._intent,
             "detect_type": self._type,
+            "extract_claims": self._claims,
             "generate_draft": self._draft,
             "generate_questions": self._questions,
             "refine_draft": self._refine,
@@ -107,6 +110,13 @@ class OfflineLanguageModel:
         in_scope = [_clean(s) for s in sents if _clean(s) not in constraints + out_scope]
         return Intent(goal=goal, actors=actors or ["user"], constraints=constraints[:6],
                       in_scope=in_scope[:6] or [_clean(req.title)], out_of_scope=out_scope[:4])
+
+    def _claims(self, p: ClaimsPayload) -> Claims:
+        # the rules of the preflight package: references and things named by description
+        from ticketflow.preflight import rule_claims
+
+        text = f"{p.request.title}.\n{p.request.description}".strip()
+        return Claims(claims=rule_claims(text))
 
     def _type(self, p: TypePayload) -> TypeDetection:
         # The title says what the ticket is; the description adds evidence, at half weight

@@ -7,7 +7,7 @@ adapter renders the prompt and asks for the output model as structured output.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -90,11 +90,33 @@ class Refined(Model):
     refinements: list[Refinement] = Field(default_factory=list)
 
 
+class ClaimsPayload(Model):
+    request: TicketRequest
+
+
+class Claim(Model):
+    """Something the request refers to in the code or on screen. ``name`` as written
+    (a path, a code name, ``METHOD /path``, a setting, a quoted label, or for
+    ``description`` the words that describe it: "the existing post endpoints");
+    ``quote`` is the request's sentence that holds it, verbatim; ``presented_as``
+    says whether the wording treats it as already there or as something to make."""
+
+    kind: Literal["file", "symbol", "route", "setting", "ui_text", "description"]
+    name: str
+    quote: str = ""
+    presented_as: Literal["existing", "new"] = "existing"
+
+
+class Claims(Model):
+    claims: list[Claim] = Field(default_factory=list, max_length=40)
+
+
 EXTRACT_INTENT = LLMTask(name="extract_intent", output=Intent, max_tokens=1024)
+EXTRACT_CLAIMS = LLMTask(name="extract_claims", output=Claims, max_tokens=1536)
 DETECT_TYPE = LLMTask(name="detect_type", output=TypeDetection, max_tokens=512)
 GENERATE_DRAFT = LLMTask(name="generate_draft", output=Draft, max_tokens=2048)
 GENERATE_QUESTIONS = LLMTask(name="generate_questions", output=Questions, max_tokens=1024)
 REFINE_DRAFT = LLMTask(name="refine_draft", output=Refined, max_tokens=2048)
 
-TASKS = {t.name: t for t in (EXTRACT_INTENT, DETECT_TYPE, GENERATE_DRAFT,
+TASKS = {t.name: t for t in (EXTRACT_INTENT, DETECT_TYPE, EXTRACT_CLAIMS, GENERATE_DRAFT,
                              GENERATE_QUESTIONS, REFINE_DRAFT)}

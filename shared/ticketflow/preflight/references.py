@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from ticketflow.ports import RefKind
+
+#: What a reference is: a kind the index can look up, or a thing named by description.
+ClaimKind = RefKind | Literal["description"]
 
 _EXT = (r"py|ts|tsx|js|jsx|mjs|json|ya?ml|toml|md|sql|html|css|scss|go|rs|java|kt|rb|php|"
         r"cfg|ini|env|sh|txt|vue|svelte")
@@ -52,7 +56,7 @@ _QUERY_PARAM = re.compile(r"[?&][\w.-]*$")
 
 @dataclass(frozen=True)
 class Reference:
-    kind: RefKind
+    kind: ClaimKind
     name: str
     evidence: str
     creates: bool
@@ -61,7 +65,7 @@ class Reference:
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 
 
-def _sentence_around(text: str, start: int, end: int) -> str:
+def sentence_around(text: str, start: int, end: int) -> str:
     """The sentence holding ``text[start:end]``: a period ends one only when followed by
     white space, so ``billing/pdf.py`` stays whole."""
     left = 0
@@ -111,7 +115,7 @@ def extract_references(text: str) -> list[Reference]:
     found: dict[tuple[str, str], Reference] = {}
     spans: list[tuple[int, int]] = []
 
-    def add(kind: RefKind, name: str, m: re.Match[str], group: int = 1) -> None:
+    def add(kind: ClaimKind, name: str, m: re.Match[str], group: int = 1) -> None:
         s, e = m.span(group)
         if any(s >= a and e <= b for a, b in spans):
             return
@@ -120,7 +124,7 @@ def extract_references(text: str) -> list[Reference]:
         spans.append((s, e))
         key = (kind, name)
         if key not in found:
-            found[key] = Reference(kind, name, _sentence_around(text, s, e),
+            found[key] = Reference(kind, name, sentence_around(text, s, e),
                                    _creates(text, s, kind))
 
     for m in _QUOTED.finditer(text):

@@ -60,11 +60,13 @@ def _missing(ref: Reference, closest: str | None) -> Finding:
 
 def validate_request(
     title: str, description: str, *, repo: str | None, index: RepoIndex | None,
+    references: list[Reference] | None = None,
 ) -> list[Finding]:
-    """Findings for a request; code references are checked only against a ready index."""
+    """Findings for a request; code references (the rules' own, or ``references`` from
+    the claims step 3 gathered) are checked only against a ready index."""
     text = f"{title}.\n{description}".strip()
     findings: list[Finding] = []
-    refs = extract_references(text)
+    refs = extract_references(text) if references is None else references
     ready = bool(repo and index and index.status(repo).state == "ready")
     if ready:
         assert repo is not None and index is not None
@@ -87,6 +89,8 @@ def validate_request(
 
 def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | None:
     """The finding for one reference the wording presents as existing, if any."""
+    if ref.kind == "description":
+        return _check_description(ref, repo, index)
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
@@ -114,6 +118,33 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
             + "if it is to be created, say that it is new.",
         )
     return _missing(ref, look.closest)
+
+
+_GENERIC = frozenset({"endpoint", "route", "api", "page", "screen", "form", "service", "helper",
+                      "component", "table", "model", "view", "template", "job", "task",
+                      "command", "hook", "setting", "the", "same", "existing", "current"})
+
+
+def _check_description(ref: Reference, repo: str, index: RepoIndex) -> Finding | None:
+    """Something named only by description ("the existing post endpoints"): a warning
+    when no route, file or code name in the repository carries its words."""
+    words = [w for w in re.findall(r"[a-z][a-z0-9]+", ref.name.lower())
+             if w.rstrip("s") not in _GENERIC and w not in _GENERIC]
+    if not words:
+        return None
+    for w in words:
+        stem = w[:-1] if len(w) > 3 and w.endswith("s") else w
+        if index.mentions(repo, stem, limit=1) or index.lookup(repo, "file", stem).closest:
+            return None
+        if any(stem in e.path.lower() for e in index.endpoints(repo)):
+            return None
+    return Finding(
+        id=_fid("described", ref.name), kind=FindingKind.MISSING_ELEMENT,
+        severity=Severity.WARNING, evidence=ref.evidence,
+        message=f"The request refers to the existing {ref.name}, but nothing in the "
+                "repository carries those words.",
+        suggestion="Name the route, file or code it means.",
+    )
 
 
 def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:

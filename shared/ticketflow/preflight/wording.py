@@ -40,7 +40,16 @@ _NOT_COMPARATIVE = re.compile(r"^(?:over|under|after|never|ever|other|either|nei
                               r"sender|customer|cluster|player|water|master)$", re.I)
 _ASK = re.compile(r"\b(should|must|needs?|has to|have to|want|wants|would like|make|"
                   r"improve|takes?|is|are|feel|look)\b", re.I)
-_STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "be", "been", "being", "was", "were", "it", "its", "this", "that", "these", "those", "there", "their", "them", "they", "we", "our", "you", "your", "must", "should", "shall", "will", "would", "can", "could", "may", "might", "need", "needs", "also", "only", "just", "all", "any", "every", "each", "no", "not", "never", "always", "must", "stay", "keep", "still", "when", "while", "so", "than", "then", "into", "one", "who", "which", "what", "where", "how", "do", "does", "did", "have", "has", "had", "same", "other"])
+_STOP = frozenset([
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by",
+    "from", "as", "is", "are", "be", "been", "being", "was", "were", "it", "its", "this",
+    "that", "these", "those", "there", "their", "them", "they", "we", "our", "you", "your",
+    "must", "should", "shall", "will", "would", "can", "could", "may", "might", "need",
+    "needs", "also", "only", "just", "all", "any", "every", "each", "no", "not", "never",
+    "always", "must", "stay", "keep", "still", "when", "while", "so", "than", "then",
+    "into", "one", "who", "which", "what", "where", "how", "do", "does", "did", "have",
+    "has", "had", "same", "other"
+])
 
 
 @dataclass(frozen=True)

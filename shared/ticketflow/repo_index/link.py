@@ -44,7 +44,8 @@ class Linked:
 
 
 class _Resolver:
-    def __init__(self, facts: Mapping[str, StructureFacts], symbols: Mapping[str, list[str]]) -> None:
+    def __init__(self, facts: Mapping[str, StructureFacts],
+                 symbols: Mapping[str, list[str]]) -> None:
         self.facts = facts
         self.symbols = symbols
         self.paths = set(facts)
@@ -206,7 +207,8 @@ class _Router:
 
     def __init__(self, r: _Resolver) -> None:
         self.r = r
-        self.mounted_by: dict[tuple[str, str], list[tuple[str, str, str | None]]] = defaultdict(list)
+        self.mounted_by: dict[tuple[str, str], list[tuple[str, str, str | None]]] = \
+            defaultdict(list)
         for src, f in r.facts.items():
             for m in f.mounts:
                 prefix: str | None = m.prefix
@@ -236,8 +238,8 @@ class _Router:
             value = self.r.constant(src, decl.prefix_expr)
             own, resolved = (value, True) if value is not None else ("", False)
         out: list[tuple[str, bool]] = []
-        for parent_src, parent, prefix in self.mounted_by.get((src, owner), []):
-            target = self.r.resolve_name(parent_src, parent) if parent else None
+        for parent_src, parent_name, prefix in self.mounted_by.get((src, owner), []):
+            target = self.r.resolve_name(parent_src, parent_name) if parent_name else None
             ups = (self.prefixes(target[0], target[1], depth + 1, parent=True)
                    if target is not None
                    and target[0] in self.r.facts and target != (src, owner) else [("", True)])
@@ -288,9 +290,9 @@ def link(facts: Mapping[str, StructureFacts],
                     continue
             if route.owner:
                 if route.owner not in cache:
-                    target = r.resolve_name(src, route.owner)
-                    cache[route.owner] = (router.prefixes(*target) if target is not None
-                                          and target[0] in facts else [("", False)])
+                    owner = r.resolve_name(src, route.owner)
+                    cache[route.owner] = (router.prefixes(*owner) if owner is not None
+                                          and owner[0] in facts else [("", False)])
                 prefixes = cache[route.owner]
             else:
                 prefixes = [("", not f.prefix_unresolved)]
@@ -303,9 +305,9 @@ def link(facts: Mapping[str, StructureFacts],
         for route in f.routes:
             if not route.handler or route.handler[:1] == "<":
                 continue
-            target = r.resolve_name(src, route.handler)
-            if target is not None and target[0] != src and target[0] in facts:
-                out.edges.add((src, target[0], "routes"))
+            handler = r.resolve_name(src, route.handler)
+            if handler is not None and handler[0] != src and handler[0] in facts:
+                out.edges.add((src, handler[0], "routes"))
     return out
 
 

@@ -132,18 +132,18 @@ def _imports(text: str, facts: StructureFacts) -> None:
                     part = part.strip().removeprefix("type ").strip()
                     if not part:
                         continue
-                    orig, _, alias = part.partition(" as ")
-                    names.append(((alias or orig).strip(), orig.strip()))
+                    orig, _, renamed = part.partition(" as ")
+                    names.append(((renamed or orig).strip(), orig.strip()))
         facts.imports.append(ImportDecl(spec, tuple(names)))
     for m in _IMPORT_BARE.finditer(text):
         facts.imports.append(ImportDecl(m.group(1)))
     for m in _REQUIRE.finditer(text):
         target = m.group(1)
+        bound: tuple[tuple[str, str], ...] = ((target, "default"),)
         if target.startswith("{"):
-            names = tuple((n.strip(), n.strip()) for n in target.strip("{} ").split(",") if n.strip())
-        else:
-            names = ((target, "default"),)
-        facts.imports.append(ImportDecl(m.group(2), names))
+            bound = tuple((n.strip(), n.strip()) for n in target.strip("{} ").split(",")
+                          if n.strip())
+        facts.imports.append(ImportDecl(m.group(2), bound))
     for m in _DYNAMIC.finditer(text):
         facts.imports.append(ImportDecl(m.group(1)))
 
@@ -171,7 +171,8 @@ def _ref(dotted: str | None) -> str:
 
 def _express(text: str, facts: StructureFacts) -> None:
     for m in _ROUTER_NEW.finditer(text):
-        facts.routers.append(RouterDecl(m.group(1), "app" if m.group(2) == "express" else "express"))
+        kind = "app" if m.group(2) == "express" else "express"
+        facts.routers.append(RouterDecl(m.group(1), kind))
     for m in _CLASS_ROUTER.finditer(text):
         facts.routers.append(RouterDecl(f"this.{m.group(1)}", "express"))
     for m in _METHOD_CALL.finditer(text):

@@ -19,7 +19,13 @@ from ticketflow.domain import (
     TypeDetection,
 )
 from ticketflow.ports import ApiEndpoint, FileHit
-from ticketflow.ports.llm import DraftPayload, QuestionsPayload, RefinePayload, TypePayload
+from ticketflow.ports.llm import (
+    ClaimsPayload,
+    DraftPayload,
+    QuestionsPayload,
+    RefinePayload,
+    TypePayload,
+)
 
 REQUEST = TicketRequest(title="Export invoices as CSV",
                         description="Admins want to download their invoices from billing.",
@@ -36,6 +42,7 @@ KNOWN_PATHS = ["billing/api/routes.py", "billing/services/invoices.py",
 PAYLOADS: dict[str, BaseModel] = {
     "extract_intent": REQUEST,
     "detect_type": TypePayload(request=REQUEST, intent=INTENT),
+    "extract_claims": ClaimsPayload(request=REQUEST),
     "generate_draft": DraftPayload(
         request=REQUEST, intent=INTENT,
         type=TypeDetection(type=TicketType.FEATURE, confidence=0.9),

@@ -32,7 +32,14 @@ LIMIT = 8
 MAX_PINNED = 3
 _SEEDS = 4
 _EDGE_WEIGHT = {"renders": 0.9, "routes": 0.8, "mounts": 0.6, "import": 0.5}
-_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "then", "there", "these", "this", "to", "too", "was", "we", "were", "when", "which", "while", "who", "will", "with", "would", "you", "your", "must", "need", "needs", "want", "wants", "able", "page", "add", "new", "make", "use", "using", "allow", "let", "all", "any", "each", "every", "only", "also", "same"])
+_STOP = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+    "has", "have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "should", "so",
+    "that", "the", "their", "them", "then", "there", "these", "this", "to", "too", "was",
+    "we", "were", "when", "which", "while", "who", "will", "with", "would", "you", "your",
+    "must", "need", "needs", "want", "wants", "able", "page", "add", "new", "make", "use",
+    "using", "allow", "let", "all", "any", "each", "every", "only", "also", "same"
+])
 
 
 def _terms(text: str) -> set[str]:
@@ -43,6 +50,8 @@ def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
     """Files behind the code references and quoted labels of ``text``, in order."""
     paths: list[str] = []
     for ref in extract_references(text):
+        if ref.kind == "description":
+            continue
         look = index.lookup(repo, ref.kind, ref.name)
         files = list(look.files)
         if not files and ref.kind in ("symbol", "setting"):
@@ -85,7 +94,7 @@ _PAGE = re.compile(r"\b(?:the|on|in|to|from|a|an)\s+((?:[A-Za-z][\w'-]*\s+){0,3}
 _NOT_NAMES = frozenset({"s", "empty", "blank", "whole", "next", "previous", "main", "first",
                         "last", "single", "different", "separate", "own", "current",
                         "existing", "right", "wrong", "broken", "same", "other", "this",
-                        "that", "his", "her", "their", "my", "our", "each", "same"})
+                        "that", "his", "her", "their", "my", "our", "each"})
 _UI_FILE = re.compile(r"\.(html?|jinja2?|j2|vue|svelte|hbs|handlebars|ejs|njk|tsx|jsx)$|"
                       r"(^|/)(templates|pages|views|components|screens)/")
 _GENERIC_UI = frozenset({"template", "page", "view", "component", "screen", "src", "app",
@@ -132,11 +141,11 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
     top = hits[0].score if hits else 1.0
     pinned = [p for p in _named_files(index, repo, text) if index.path_exists(repo, p)]
     for p, size in _entity_files(index, repo, terms)[:3]:
-        bonus = top * min(0.8 + 0.1 * size, 1.05) * demotion(p)
-        score[p] = max(score.get(p, 0.0), bonus)
+        entity = top * min(0.8 + 0.1 * size, 1.05) * demotion(p)
+        score[p] = max(score.get(p, 0.0), entity)
         for h in hits:  # repositories, schemas, services named like the entity
             if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
-                score[h.path] = max(score[h.path], bonus * 0.85)
+                score[h.path] = max(score[h.path], entity * 0.85)
     for p, frac in _page_files(index.files(repo), text):
         score[p] = max(score.get(p, 0.0), top * (0.8 + 0.25 * frac) * demotion(p))
     ranked = sorted(score, key=lambda p: (-score[p], p))

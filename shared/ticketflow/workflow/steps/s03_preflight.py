@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ticketflow.domain import Finding, Severity
-from ticketflow.preflight import validate_request
+from ticketflow.ports.llm import EXTRACT_CLAIMS, Claim, Claims, ClaimsPayload
+from ticketflow.preflight import merge, references_from, rule_claims, validate_request
 from ticketflow.workflow.context import StepContext
+from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 
 
@@ -15,6 +17,7 @@ class PreflightOutput(StepOutput):
 
     findings: list[Finding]
     index_state: str = "none"
+    claims: list[Claim] = []
 
     @property
     def critical(self) -> list[Finding]:
@@ -22,13 +25,26 @@ class PreflightOutput(StepOutput):
 
 
 def preflight(ctx: StepContext) -> PreflightOutput:
+    """What the request claims exists, each claim verified against the index.
+
+    The claims come from the rules and, when the provider is a language model, from the
+    ``extract_claims`` task too (merged); the index alone decides what is missing."""
     req = ctx.request
     index = ctx.deps.index
     state = index.status(req.repo).state if (index is not None and req.repo) else "none"
-    findings = validate_request(req.title, req.description, repo=req.repo, index=index)
+    text = f"{req.title}.\n{req.description}".strip()
+    rules = rule_claims(text)
+    claims, fallback = rules, None
+    if req.repo and state == "ready" and not ctx.deps.llm.provider.offline:
+        extracted, fallback = generate(ctx, EXTRACT_CLAIMS, ClaimsPayload(request=req), Claims)
+        claims = merge(rules, extracted.claims)
+    findings = validate_request(req.title, req.description, repo=req.repo, index=index,
+                                references=references_from(claims, text))
     crit = sum(1 for f in findings if f.severity is Severity.CRITICAL)
     detail = f"{len(findings)} finding(s), {crit} critical"
     if req.repo and state != "ready":
         detail += f"; repository index {state}: references not checked"
-    return PreflightOutput(findings=findings, index_state=state, detail=detail,
-                           outcome="degraded" if req.repo and state != "ready" else "done")
+    degraded = bool(req.repo and state != "ready") or fallback is not None
+    return PreflightOutput(findings=findings, index_state=state, claims=claims,
+                           fallback=fallback, detail=label(detail, fallback),
+                           outcome="degraded" if degraded else "done")
