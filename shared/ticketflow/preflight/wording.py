@@ -172,7 +172,7 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
             if shape.same_subject and not (_content(ca) & _content(cb)) - {ma.group(0).lower(),
                                                                           mb.group(0).lower()}:
                 continue
-            first, second = sorted({sa, sb})
+            first, second = min(sa, sb), max(sa, sb)
             evidence = sents[first] if first == second else f"{sents[first]} … {sents[second]}"
             return Contradiction(ma.group(0), mb.group(0), evidence, shape.why)
     return None

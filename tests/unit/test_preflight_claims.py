@@ -1,0 +1,102 @@
+"""What a request claims exists (existence against creation, quoted labels, things
+named by description) and the wording warnings, on sentences written here."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketflow.ports.llm import Claim
+from ticketflow.preflight import extract_references, merge, references_from, rule_claims
+from ticketflow.preflight.wording import contradictions, unmeasurable
+
+
+def _refs(text: str) -> dict[tuple[str, str], bool]:
+    return {(r.kind, r.name): r.creates for r in extract_references(text)}
+
+
+@pytest.mark.parametrize(("text", "ref", "creates"), [
+    ("Reuse the existing `format_money()` helper in billing/money.py.",
+     ("symbol", "format_money"), False),
+    ("Add a new `RefundService` class in billing/refunds.py.", ("file", "billing/refunds.py"),
+     True),
+    ("Admins must be able to archive a project (POST /projects/{id}/archive).",
+     ("route", "POST /projects/{id}/archive"), True),
+    ("The existing GET /projects/{id}/members endpoint returns removed members.",
+     ("route", "GET /projects/{id}/members"), False),
+    ("Clients must be able to page through GET /projects with a cursor.",
+     ("route", "GET /projects"), True),
+    ("Create a new `ArchiveBanner` component and show it on the project page.",
+     ("symbol", "ArchiveBanner"), True),
+])
+def test_existence_against_creation(text: str, ref: tuple[str, str], creates: bool) -> None:
+    assert _refs(text)[ref] is creates
+
+
+def test_quoted_labels_are_ui_text_and_paths_are_not() -> None:
+    refs = _refs("Clicking 'Archive project' in the settings menu does nothing. The "
+                 "'Export' button should send 'text/csv'. Add a new 'Restore' link.")
+    assert refs[("ui_text", "Archive project")] is False
+    assert refs[("ui_text", "Export")] is False
+    assert refs[("ui_text", "Restore")] is True
+    assert ("ui_text", "text/csv") not in refs
+
+
+def test_things_named_by_description() -> None:
+    claims = rule_claims("Use the same fields as the existing signup form for invites.")
+    described = [c for c in claims if c.kind == "description"]
+    assert [c.name for c in described] == ["signup form"]
+    assert described[0].quote == "Use the same fields as the existing signup form for invites."
+    concrete = rule_claims("The existing GET /invites endpoint is slow to answer.")
+    assert [c.kind for c in concrete] == ["route"]
+
+
+def test_model_claims_are_merged_and_quotes_come_from_the_request() -> None:
+    text = "Title.\nThe invite mail uses `send_invite()`. Add a 'Resend' button."
+    rules = rule_claims(text)
+    model = [Claim(kind="symbol", name="send_invite", quote="paraphrased, not verbatim",
+                   presented_as="existing"),
+             Claim(kind="ui_text", name="Resend", quote="Add a 'Resend' button.",
+                   presented_as="new"),
+             Claim(kind="symbol", name="not_in_the_text", presented_as="existing")]
+    refs = references_from(merge(rules, model), text)
+    by_name = {r.name: r for r in refs}
+    assert set(by_name) == {"send_invite", "Resend"}  # a name not in the request is dropped
+    assert by_name["send_invite"].evidence == "The invite mail uses `send_invite()`"
+    assert by_name["Resend"].creates is True
+
+
+@pytest.mark.parametrize("sentence", [
+    "The dashboard should load faster.",
+    "Exports need to be more reliable.",
+    "The search box should feel smarter.",
+    "Make the import page easier to use.",
+])
+def test_unmeasurable_requirements(sentence: str) -> None:
+    found = unmeasurable(f"Something.\n{sentence}")
+    assert [u.sentence for u in found] == [sentence]
+
+
+@pytest.mark.parametrize("text", [
+    "The dashboard should load in under 2 seconds for 10,000 rows.",
+    "Add a CSV export of the current filter to the invoice page.",
+    "Users must be able to rename a project from its settings.",
+])
+def test_measurable_or_plain_requests_get_no_warning(text: str) -> None:
+    assert unmeasurable(text) == [] and contradictions(text) == []
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Reports must be emailed immediately after they are generated. Reports are collected "
+     "into a single weekly digest.", "immediately / later in a batch"),
+    ("The comment field must stay optional. A comment cannot be posted without a field "
+     "value.", "optional / required"),
+    ("Every project member can see the budget. Only project owners may see the budget.",
+     "everyone / only"),
+    ("Show all results at once without paging, and keep 50 results per page.",
+     "all at once / paged"),
+])
+def test_contradictions_quote_only_their_sentences(text: str, why: str) -> None:
+    found = contradictions(text)
+    assert [c.why for c in found] == [why]
+    for part in found[0].evidence.split(" … "):
+        assert part in text
