@@ -147,7 +147,7 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
             if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
                 score[h.path] = max(score[h.path], entity * 0.85)
     for p, frac in _page_files(index.files(repo), text):
-        score[p] = max(score.get(p, 0.0), top * (0.8 + 0.25 * frac) * demotion(p))
+        score[p] = score.get(p, 0.0) + top * 0.6 * frac * demotion(p)
     ranked = sorted(score, key=lambda p: (-score[p], p))
     seeds = list(dict.fromkeys([*pinned[:MAX_PINNED], *ranked[:_SEEDS]]))
     bonus: dict[str, float] = {}
