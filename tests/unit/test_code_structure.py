@@ -314,3 +314,11 @@ def test_mentions_are_whole_words(index: LibsqlRepoIndex, tmp_path: Path) -> Non
                                       "b.py": "MAX_ROWS_PER_PAGE = 5\n"})
     assert index.mentions(repo, "MAX_ROWS") == ["a.py"]
     assert index.mentions(repo, "MAX_COLS") == []
+
+
+def test_a_new_dependency_brings_the_manifest(index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = _indexed(index, tmp_path, {**FLASK, "pyproject.toml": '[project]\nname = "shop"\n',
+                                      "docs/package.json": "{}"})
+    text = "Render the order details page as PDF with the weasyprint library."
+    top = [h.path for h in retrieve(index, repo, text, text, limit=5)]
+    assert "pyproject.toml" in top and "docs/package.json" not in top

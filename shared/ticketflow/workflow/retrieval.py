@@ -10,6 +10,7 @@ Four signals, strongest first:
 3. **Words.** The index's full-text ranking (identifier-aware: ``camelCase`` and
    ``snake_case`` split, path segments weighed most), tests, migrations, translations,
    lock files and prose demoted.
+   A request that brings in or upgrades a dependency also gets the package manifest.
 4. **Structure.** Neighbours of the best files in the import, route and render graphs:
    the template a view renders, the view that renders a template, the file that mounts
    a router, the service a route imports; weighed by how many request words their path
@@ -131,6 +132,25 @@ def _coverage(path: str, terms: set[str]) -> float:
     return len(path_words(path) & terms) / min(len(terms), 4)
 
 
+_NEW_DEPENDENCY = re.compile(r"\b(librar(?:y|ies)|packages?|dependenc(?:y|ies)|sdk|install|"
+                             r"npm|pip|pypi|upgrade|bump)\b", re.I)
+_MANIFESTS = frozenset({"package.json", "pyproject.toml", "setup.py", "setup.cfg",
+                        "requirements.txt", "Pipfile", "go.mod", "Cargo.toml", "Gemfile",
+                        "composer.json", "pom.xml", "build.gradle"})
+
+
+def _manifests(files: list[str], near: list[str]) -> list[str]:
+    """Package manifests, the one closest to the best-ranked files first."""
+    found = [p for p in files if PurePosixPath(p).name in _MANIFESTS]
+
+    def distance(manifest: str) -> int:
+        home = str(PurePosixPath(manifest).parent)
+        shared = [n for n in near if home == "." or n.startswith(home + "/")]
+        return (0 if shared else 100) + manifest.count("/")
+
+    return sorted(found, key=lambda p: (distance(p), p))[:1]
+
+
 def retrieve(index: RepoIndex, repo: str, query: str, text: str,
              limit: int = LIMIT) -> list[FileHit]:
     """Ranked files for a request (see the module doc)."""
@@ -149,6 +169,10 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
     for p, frac in _page_files(index.files(repo), text):
         score[p] = score.get(p, 0.0) + top * 0.6 * frac * demotion(p)
     ranked = sorted(score, key=lambda p: (-score[p], p))
+    if _NEW_DEPENDENCY.search(text):  # a new or upgraded dependency: its manifest
+        for p in _manifests(index.files(repo), ranked[:3]):
+            score[p] = max(score.get(p, 0.0), top * 0.95)
+        ranked = sorted(score, key=lambda p: (-score[p], p))
     seeds = list(dict.fromkeys([*pinned[:MAX_PINNED], *ranked[:_SEEDS]]))
     bonus: dict[str, float] = {}
     for edge in index.neighbours(repo, seeds):
