@@ -12,7 +12,7 @@ from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.repo_index.link import link
 from ticketflow.repo_index.paths import demotion, singular
-from ticketflow.repo_index.structure import extract_structure, from_json, to_json
+from ticketflow.repo_index.structure import StructureFacts, extract_structure, from_json, to_json
 from ticketflow.repo_index.structure_markup import is_catalogue, template_text
 from ticketflow.repo_index.structure_ts import jsx_text
 from ticketflow.workflow.retrieval import retrieve
@@ -322,3 +322,26 @@ def test_a_new_dependency_brings_the_manifest(index: LibsqlRepoIndex, tmp_path: 
     text = "Render the order details page as PDF with the weasyprint library."
     top = [h.path for h in retrieve(index, repo, text, text, limit=5)]
     assert "pyproject.toml" in top and "docs/package.json" not in top
+
+
+def test_quoted_keys_in_constant_objects() -> None:
+    facts = extract_structure("src/paths.ts", "const P = { 'base': '/api', \"v\": { one: '/1' } };",
+                              "typescript")
+    assert facts.constants == {"P.base": "/api", "P.v.one": "/1"}
+
+
+def test_a_file_whose_structure_cannot_be_read_does_not_fail_the_index(
+        index: LibsqlRepoIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ticketflow.adapters.libsql import repo_structure
+
+    real = repo_structure.extract_structure
+
+    def flaky(path: str, text: str, language: str | None) -> StructureFacts:
+        if path.endswith("views.py"):
+            raise IndexError("no such group")
+        return real(path, text, language)
+
+    monkeypatch.setattr(repo_structure, "extract_structure", flaky)
+    repo = _indexed(index, tmp_path, FLASK)
+    assert index.lookup(repo, "file", "shop/orders/views.py").found  # still indexed
+    assert index.lookup(repo, "ui_text", "Refund this order").found  # the rest is read

@@ -93,7 +93,7 @@ def _object_constants(text: str, prefix: str, out: dict[str, str], depth: int = 
                 return
             i = nxt + 1
             continue
-        key = m.group(1) or m.group(3)
+        key = m.group(1) or m.group(2)
         j = m.end()
         if j < len(text) and text[j] in "'\"`":
             end = text.find(text[j], j + 1)

@@ -19,6 +19,7 @@ indexing run (replaced as a whole):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -48,6 +49,7 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS idx_full_routes_key ON idx_full_routes(repo, route_key)",
 ]
 _PER_FILE = ("idx_structure", "idx_ui_text", "idx_models")
+log = logging.getLogger(__name__)
 _MAX_TEXTS = 5000
 
 
@@ -69,7 +71,12 @@ class StructureStore:
         return [(f"DELETE FROM {t} WHERE repo = ? AND path = ?", [key, path]) for t in _PER_FILE]
 
     def file_stmts(self, key: str, path: str, text: str, language: str | None) -> list[Stmt]:
-        facts = extract_structure(path, text, language)
+        try:
+            facts = extract_structure(path, text, language)
+        except Exception:  # one unreadable file must not fail the repository's index
+            log.warning("structure of a file could not be read", exc_info=True,
+                        extra={"repo": key, "path": path})
+            facts = StructureFacts()
         stmts = self.delete_stmts(key, path)
         stmts.append(("INSERT INTO idx_structure(repo, path, facts) VALUES (?, ?, ?)",
                       [key, path, to_json(facts)]))
