@@ -142,6 +142,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     unplanted = [r for r in rows if not r["planted"]]
     clean_crit = [r for r in unplanted if r["critical"]]
     warned = [r for r in rows if r["kind"] == "warning"]
+    others = [r for r in rows if r["kind"] != "warning"]
     warned_hit = [r for r in warned if len(r["warnings_found"]) == len(r["warnings_labelled"])]
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
@@ -166,8 +167,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "clean_critical_rate": _ratio(len(clean_crit), len(unplanted)),
         "warning_recall": _ratio(len(warned_hit), len(warned)),
         "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
-        "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in rows if r['kind'] != 'warning')} on "
-                                              f"{sum(1 for r in rows if r['kind'] != 'warning')} requests",
+        "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in others)} "
+                                              f"on {len(others)} requests",
         "draft_paths_dropped_by_step7": sum(len(r["draft_dropped"]) for r in rows),
         "draft_paths_nonexistent": sum(len(r["draft_missing_on_disk"]) for r in rows),
     }
