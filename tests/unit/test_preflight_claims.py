@@ -80,6 +80,7 @@ def test_unmeasurable_requirements(sentence: str) -> None:
     "The dashboard should load in under 2 seconds for 10,000 rows.",
     "Add a CSV export of the current filter to the invoice page.",
     "Users must be able to rename a project from its settings.",
+    "Backups always run at night and never during office hours.",
 ])
 def test_measurable_or_plain_requests_get_no_warning(text: str) -> None:
     assert unmeasurable(text) == [] and contradictions(text) == []
@@ -94,6 +95,8 @@ def test_measurable_or_plain_requests_get_no_warning(text: str) -> None:
      "everyone / only"),
     ("Show all results at once without paging, and keep 50 results per page.",
      "all at once / paged"),
+    ("The sync runs synchronously for small accounts and asynchronously for large ones.",
+     "synchronous / asynchronous"),
 ])
 def test_contradictions_quote_only_their_sentences(text: str, why: str) -> None:
     found = contradictions(text)

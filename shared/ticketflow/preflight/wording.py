@@ -99,6 +99,7 @@ class _Shape:
     a: _Side
     b: _Side
     same_subject: bool  # both sides must share a content word
+    one_clause: bool = False  # antonyms in one clause count too ("sync for X and async for Y")
 
 
 def _p(pattern: str) -> _Side:
@@ -128,7 +129,7 @@ _SHAPES = (
               r"(?:their|its|the) data is kept)\b"),
            _p(r"\b(restor\w+|undo\w*|recover\w*|reversible|undelet\w*)\b"), False),
     _Shape("synchronous / asynchronous", _p(r"\bsynchronous(?:ly)?\b"),
-           _p(r"\basynchronous(?:ly)?\b"), False),
+           _p(r"\basynchronous(?:ly)?\b"), False, True),
     _Shape("public / private", _p(r"\bpublic(?:ly)?\b"), _p(r"\bprivate(?:ly)?\b"), True),
 )
 
@@ -164,10 +165,11 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
         if not ma:
             continue
         for ib, (sb, cb) in enumerate(units):
-            if ib == ia:
-                continue
             mb = shape.b.search(cb)
-            if not mb or (shape.a.search(cb) and shape.b.search(ca)):
+            if ib == ia:
+                if not (shape.one_clause and mb):
+                    continue
+            elif not mb or (shape.a.search(cb) and shape.b.search(ca)):
                 continue
             if shape.same_subject and not (_content(ca) & _content(cb)) - {ma.group(0).lower(),
                                                                           mb.group(0).lower()}:
