@@ -235,7 +235,7 @@ def measure(llm: LanguageModel, request_set: RequestSet, workdir: Path,
             "per_repository": per_repo,
             "repositories": {n: s.get("pypi") or s.get("npm") or s.get("path")
                              for n, s in request_set.repos.items()},
-            "preflight_ms_p50": round(statistics.median(ms), 1) if ms else None,
+            "preflight_ms_p50": _pct(ms, 0.5) if ms else None,
             "index_s": index_s,
             "misses": misses(rows),
         }

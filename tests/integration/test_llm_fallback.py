@@ -4,6 +4,8 @@ fake Messages API answering 529/503 to every request for the whole run.
 With the fallback on (the default) every language-model step is produced by the
 offline provider, labelled on the step, the ticket and in ``ticketflow stats``, and the
 run reaches ``ready``. With ``llm_fallback`` off the run fails as before, error kept.
+The same outage across real processes: ``test_story.py`` (test_5 with the fallback off,
+test_5b with it on).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 
 from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 from ticketflow.adapters.libsql.metrics import compute_stats
@@ -20,6 +21,7 @@ from ticketflow.cli.driver import LOCAL_UID, Reply
 from ticketflow.cli.stats import render_text
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AECStatus
+from ticketflow.testing.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 from ticketflow.workflow.llm_call import FALLBACK_LABEL
 

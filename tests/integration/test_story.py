@@ -38,6 +38,7 @@ from ticketflow.testing.embedded import CLEAN, CRITICAL, QUESTIONS, SAMPLE_REPO,
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 from ticketflow.testing.rest import User, action_event
 from ticketflow.testing.story import CloudStory, EmbeddedStory, StoryDeployment
+from ticketflow.workflow.llm_call import FALLBACK_LABEL
 
 CLOUD = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -494,6 +495,56 @@ def test_5_language_model_down_retries_then_fails_and_unlocks(cloud: CloudStory)
     assert "unavailable" in gs.steps[0].detail
     # Unlocked for real: the owner's content edit passes the rules.
     assert story.edit(aec.id, title="Reset a forgotten password").accepted
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+def test_5b_language_model_down_falls_back_and_reaches_ready_labelled(
+        cloud: CloudStory) -> None:
+    """Cloud only: the same outage for the whole run with the offline fallback on (the
+    default): every language-model step is produced without AI, the run reaches ready,
+    and the ticket the page reads says which steps had no AI."""
+    d = CloudDeployment.create(cloud.deployment.stack, "llm-fallback")
+    story = CloudStory(d, cloud.documents, cloud.user)
+    port = free_port()
+    llm_steps = ["extract_intent", "detect_type", "generate_draft", "generate_questions"]
+    with FakeMessagesAPI() as api:
+        api.enqueue(*[Fault.server_error() if i % 2 else Fault.overloaded()
+                      for i in range(100)])
+        d.start_functions(
+            port=port, name="claude-down", TICKETFLOW_LLM="claude",
+            ANTHROPIC_API_KEY="test-key", TICKETFLOW_LLM_BASE_URL=api.url,
+            TICKETFLOW_LLM_MAX_RETRIES="1", TICKETFLOW_LLM_BACKOFF_BASE_S="0.01",
+            TICKETFLOW_LLM_BACKOFF_MAX_S="0.05", TICKETFLOW_LLM_TIMEOUT_S="5")
+        try:
+            aec = story.new_ticket(CLEAN)
+            run_id = story.start(aec.id, base=f"http://127.0.0.1:{port}")
+            ticket = story.ticket_when(
+                aec.id, "ready with its run completed",
+                lambda a: a.status is AECStatus.READY and a.generation_state is not None
+                and a.generation_state.status == "completed")
+            run = d.run(run_id)
+            outputs = {s.step_name: s.output for s in d.runs().steps(run_id)}
+        finally:
+            d.close()
+        called = [r.tool_name for r in api.requests]
+    # the fake saw every language-model step twice (1 call + 1 retry), each one refused
+    assert sorted(set(called)) == sorted(llm_steps)
+    assert all(called.count(t) == 2 for t in llm_steps), called
+    assert api.pending_faults == 100 - len(called)
+    # the run store: completed, each of those outputs keeps the fallback and its reason
+    assert run.status == "completed" and run.error is None
+    for name in llm_steps:
+        assert outputs[name]["fallback"]["provider"] == "offline-heuristics"
+        assert outputs[name]["fallback"]["reason"].startswith("llm_unavailable")
+    assert all(outputs[n].get("fallback") is None for n in outputs if n not in llm_steps)
+    # what the page reads in Firestore: ready, unlocked, which steps had no AI
+    assert not ticket.locked and ticket.acceptance_criteria
+    assert ticket.generated_by is not None and ticket.generated_by.name == "claude"
+    assert ticket.fallback_steps == llm_steps
+    gs = ticket.generation_state
+    assert gs is not None and [s.name for s in gs.steps if s.fallback] == llm_steps
+    assert all(FALLBACK_LABEL in s.detail for s in gs.steps if s.fallback)
 
 
 RACE_REASONS = re.compile(r"another action already resolved this step"
