@@ -173,8 +173,11 @@ def test_cancel_a_running_generation(app: EmbeddedApp) -> None:
 
 
 def test_expired_wait_is_resolved_by_policy(tmp_path: Path) -> None:
+    # No idle sweep while driving: only the explicit sweep below may resolve the wait
+    # (an idle sweep racing the driver's poll would finish the run before it is seen
+    # waiting).
     application = open_embedded(settings_for(tmp_path, questions_wait_s=0.0,
-                                             review_wait_s=0.0))
+                                             review_wait_s=0.0, sweep_interval_s=3600.0))
     try:
         waiting = _suspended_at(application, QUESTIONS, 9)
         report = application.engine.sweep()
