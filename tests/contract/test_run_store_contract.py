@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +15,10 @@ from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, Suspen
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["native", "libsql-client"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
-    db = Database(f"file:{tmp_path}/runs.db", driver=request.param)
-    yield LibsqlRunStore(db)
-    db.close()
+@pytest.fixture
+def store(libsql_db: Database) -> RunStore:
+    """The libSQL run store on a file (both drivers) and on a libSQL server (sqld)."""
+    return LibsqlRunStore(libsql_db)
 
 
 def new_run(run_id: str = "r1", aec_id: str = "a1") -> RunRecord:

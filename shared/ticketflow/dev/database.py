@@ -290,6 +290,23 @@ class SqldServer(Supervised):
         """SIGKILL the server at once (a crash); :meth:`start` brings it back."""
         self.stop(grace_s=0.0)
 
+    def reset(self) -> None:
+        """Drop every table, view and trigger: an empty database for the next test
+        (one server serves a whole test session; see the module doc on namespaces)."""
+        from ticketflow.adapters.libsql.database import Database
+
+        with Database(self.url, auth_token=self.auth_token) as db:
+            objects = db.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                "AND type IN ('table', 'view', 'trigger')").rows
+            # Virtual tables first: dropping one drops its shadow tables with it.
+            order = {"trigger": 0, "view": 1, "virtual": 2, "table": 3}
+            kinds = [("virtual" if str(sql or "").upper().startswith("CREATE VIRTUAL")
+                      else str(kind), str(name)) for kind, name, sql in objects]
+            for kind, name in sorted(kinds, key=lambda k: order[k[0]]):
+                word = "TABLE" if kind == "virtual" else kind.upper()
+                db.execute(f'DROP {word} IF EXISTS "{name}"')
+
 
 def sqld_databases(folder: Path, log_dir: Path, *, fresh: bool = True,
                    auth: bool = False) -> DatabaseFactory:

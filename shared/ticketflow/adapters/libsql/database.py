@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -169,14 +170,14 @@ class Database:
         """Run one statement in its own transaction."""
         if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native([(sql, args)], durable, single=True)[0])
-        return self._retry(lambda: self._remote(
-            lambda: self._client.execute(Statement(sql, _args(args)))))
+        stmt = Statement(sql, _remote_args(sql, args))
+        return self._retry(lambda: self._remote(lambda: self._client.execute(stmt)))
 
     def batch(self, stmts: Sequence[Stmt], *, durable: bool = True) -> list[ResultSet]:
         """Run statements atomically: all of them commit, or none does."""
         if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native(list(stmts), durable, single=False))
-        converted = [Statement(sql, _args(a)) for sql, a in stmts]
+        converted = [Statement(sql, _remote_args(sql, a)) for sql, a in stmts]
         return self._retry(lambda: self._remote(lambda: list(self._client.batch(converted))))
 
     @property
@@ -314,6 +315,14 @@ def _http_status(exc: LibsqlError) -> int | None:
 def _is_read(sql: str) -> bool:
     head = sql.lstrip()[:7].upper()
     return head.startswith("SELECT") or head.startswith("WITH") or head.startswith("PRAGMA")
+
+
+def _remote_args(sql: str, args: Args) -> Any:
+    """Named arguments the statement uses, only: sqld refuses a statement given more
+    (``ARGS_INVALID: too many parameters``) where SQLite ignores them."""
+    if isinstance(args, dict):
+        return {k: v for k, v in args.items() if re.search(rf"[:@$]{re.escape(k)}\b", sql)}
+    return _args(args)
 
 
 def _args(args: Args) -> Any:
