@@ -12,7 +12,9 @@ cloud path, every piece in its own process:
 * the Cloud Tasks emulator (``gcloud-tasks-emulator``) dispatching into ``run_step``;
 * the Cloud Firestore emulator with the ``aecs/{aecId}/actions/{actionId}`` trigger
   delivered to ``on_action_created``;
-* the Auth emulator (``start_generation`` needs an ID token).
+* the Auth emulator (``start_generation`` needs an ID token);
+* the database: a libSQL server (sqld, as deployed) by default, or with ``--db file``
+  a libSQL file shared by the functions (the pre-server shape), to compare the two.
 
 This process plays the web page: it starts runs with ``start_generation``, follows
 every ticket with one Python ``on_snapshot`` listener on the ``aecs`` collection, and
@@ -22,6 +24,7 @@ loaded and covered by the end-to-end tests).
 
     python bench/w2.py                   # prints one JSON object as its last line
     python bench/w2.py --sequential 5 --concurrent 20   # a quicker look
+    python bench/w2.py --db file         # the same on a libSQL file
 
 The stack is the one stack builder (``ticketflow.dev.stack``); the figures are
 computed in ``bench/_w2_analysis.py``. Logs of every process go to
@@ -60,6 +63,7 @@ from _w2_analysis import (
     profile_top,
 )
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings, ensure_queue
+from ticketflow.dev.database import file_databases
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.stack import ACTION_CREATED, Stack
 from ticketflow.domain import AEC
@@ -236,9 +240,10 @@ class Page:
 # -- the stack ------------------------------------------------------------------------------------
 
 
-def w2_stack(tmp: Path, profile: bool = False) -> Stack:
-    """The emulators (only the action trigger: no ``on_aec_updated`` load) and one
-    functions process running the no-op workload (not started)."""
+def w2_stack(tmp: Path, profile: bool = False, db: str = "sqld") -> Stack:
+    """The emulators (only the action trigger: no ``on_aec_updated`` load), the
+    database (``sqld``: the stack's default, a libSQL server; ``file``: a libSQL file)
+    and one functions process running the no-op workload (not started)."""
     env = {"TICKETFLOW_LLM": "offline", "TICKETFLOW_INDEX_WAIT_S": "0",
            "TICKETFLOW_APP_HOOK": "bench._w2_workload:install",
            "TICKETFLOW_W2_EVENTS": str(events_path(tmp)),
@@ -246,7 +251,8 @@ def w2_stack(tmp: Path, profile: bool = False) -> Stack:
                [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     if profile:
         env["TICKETFLOW_W2_PROFILE"] = str(profile_path(tmp))
-    return (Stack(tmp, log_dir=LOG_DIR)
+    databases = file_databases(tmp / "databases") if db == "file" else None
+    return (Stack(tmp, log_dir=LOG_DIR, databases=databases)
             .with_database("w2")
             .with_tasks("w2-steps").with_firestore(triggers=[ACTION_CREATED]).with_auth()
             .with_functions(env=env, name="w2-functions"))
@@ -388,6 +394,9 @@ def main() -> int:
                    "query listener on the collection")
     p.add_argument("--profile", action="store_true", help="cProfile every request in the "
                    "functions process (slower: timings are not comparable)")
+    p.add_argument("--db", choices=("sqld", "file"), default="sqld",
+                   help="the functions' database: a libSQL server (default, as deployed) "
+                   "or a libSQL file")
     p.add_argument("--details", action="store_true", help="print the full breakdown "
                    "on stderr as well")
     args = p.parse_args()
@@ -395,7 +404,7 @@ def main() -> int:
     load_before = os.getloadavg()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ticketflow-w2-") as tmp, \
-            w2_stack(Path(tmp), args.profile) as s:
+            w2_stack(Path(tmp), args.profile, args.db) as s:
         t_stack = time.time() - t_all
         probe = probe_dispatcher(s)
         drv = Driver(s, args.listener)
@@ -431,6 +440,7 @@ def main() -> int:
     completed = conc_stats["completed"]
     result: dict[str, Any] = {
         "benchmark": "W2",
+        "database": args.db,
         "per_step_overhead_ms_p50": seq_stats["step_cycle_ms"]["p50"],
         "per_step_overhead_ms_p95": seq_stats["step_cycle_ms"]["p95"],
         "in_function_overhead_ms_p50": seq_stats["in_function_ms"]["p50"],

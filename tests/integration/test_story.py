@@ -58,6 +58,7 @@ def cloud_base(tmp_path_factory: pytest.TempPathFactory,
     except EmulatorError as exc:
         pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
     deployment = CloudDeployment.create(stack, "story")
+    assert deployment.database.url.startswith("http://"), "the cloud story runs on sqld"
     try:
         deployment.index(SAMPLE_REPO)
         deployment.start_functions()
