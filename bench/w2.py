@@ -25,6 +25,7 @@ loaded and covered by the end-to-end tests).
     python bench/w2.py                   # prints one JSON object as its last line
     python bench/w2.py --sequential 5 --concurrent 20   # a quicker look
     python bench/w2.py --db file         # the same on a libSQL file
+    python bench/w2.py --db-witness      # count the requests that reach sqld (slower)
 
 The stack is the one stack builder (``ticketflow.dev.stack``); the figures are
 computed in ``bench/_w2_analysis.py``. Logs of every process go to
@@ -70,6 +71,7 @@ from ticketflow.domain import AEC
 from ticketflow.observability.summary import summary
 from ticketflow.ports import StepTask
 from ticketflow.testing.cloud import document_store
+from ticketflow.testing.proxy import CountingProxy
 from ticketflow.testing.receiver import TaskReceiver
 
 SEQUENTIAL_RUNS = 10
@@ -397,19 +399,33 @@ def main() -> int:
     p.add_argument("--db", choices=("sqld", "file"), default="sqld",
                    help="the functions' database: a libSQL server (default, as deployed) "
                    "or a libSQL file")
+    p.add_argument("--db-witness", action="store_true",
+                   help="put a counting HTTP proxy between the functions and sqld and "
+                   "report the requests that reached it per step (the proxy adds latency: "
+                   "timings are not comparable)")
     p.add_argument("--details", action="store_true", help="print the full breakdown "
                    "on stderr as well")
     args = p.parse_args()
     t_all = time.time()
     load_before = os.getloadavg()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    if args.db_witness and args.db != "sqld":
+        p.error("--db-witness counts requests to a server: use it with --db sqld")
+    proxy: CountingProxy | None = None
     with tempfile.TemporaryDirectory(prefix="ticketflow-w2-") as tmp, \
-            w2_stack(Path(tmp), args.profile, args.db) as s:
+            contextlib.ExitStack() as parts:
+        stack = w2_stack(Path(tmp), args.profile, args.db)
+        if args.db_witness:  # the functions reach sqld through the proxy
+            assert stack.database is not None
+            proxy = parts.enter_context(CountingProxy(stack.database.url))
+            stack.with_env(TICKETFLOW_DB_URL=proxy.url)
+        s = parts.enter_context(stack)
         t_stack = time.time() - t_all
         probe = probe_dispatcher(s)
         drv = Driver(s, args.listener)
         try:
             baseline = drv.firestore_baseline()
+            seq_requests = proxy.count() if proxy else 0
             seq_runs: list[Run] = []
             for i in range(WARMUP_RUNS + args.sequential):
                 run = drv.new_ticket()
@@ -417,6 +433,7 @@ def main() -> int:
                 drv.wait([run], RUN_TIMEOUT_S)
                 if i >= WARMUP_RUNS:
                     seq_runs.append(run)
+            seq_requests = (proxy.count() - seq_requests) if proxy else 0
             conc = [drv.new_ticket() for _ in range(args.concurrent)]
             t0 = time.time()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -466,6 +483,12 @@ def main() -> int:
         "concurrent_resume_latency_ms_p50": conc_stats["resume_ms"]["p50"],
         "concurrent_resume_latency_ms_p95": conc_stats["resume_ms"]["p95"],
         "libsql": check,
+        **({"db_witness": {
+            "sqld_requests_per_step": round(seq_requests / (
+                (WARMUP_RUNS + args.sequential) * 11), 2),
+            "what": "HTTP requests (Hrana round trips) that reached sqld during the "
+                    "sequential runs, every function included (start, steps, actions, "
+                    "projections' reads), per step executed"}} if proxy else {}),
         "listener": args.listener,
         "emulator_probe": probe,
         "firestore_emulator_from_bench_process": baseline,
