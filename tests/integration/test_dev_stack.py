@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
 from ticketflow.dev.stack import dev_stack
 from ticketflow.domain import AEC, AECStatus
@@ -65,4 +67,13 @@ def test_dev_stack_runs_a_ticket_and_stops_everything(tmp_path: Path) -> None:
     finally:
         stack.stop()
     assert not [p for p in parts if p is not None and p.running]
-    assert (tmp_path / ".devstack" / "sqld" / "ticketflow").is_dir()  # kept for next time
+    # The next `ticketflow dev` finds the run: sqld kept its data in .devstack/sqld/.
+    again = SqldServer(tmp_path / "logs", tmp_path / ".devstack" / "sqld" / "ticketflow",
+                       fresh=False)
+    again.start()
+    try:
+        with Database(again.url) as db:
+            assert db.execute("SELECT status FROM runs WHERE aec_id = ?",
+                              [aec.id]).rows[0][0] == "completed"
+    finally:
+        again.stop()
