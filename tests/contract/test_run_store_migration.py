@@ -1,7 +1,7 @@
 """The run store's schema migration to actions keyed by (ticket, action id), on a file
 (both drivers) and on a libSQL server: a database written by schema version 1 keeps
-every row, is migrated once (versioned, idempotent), and then takes two tickets'
-actions of the same id."""
+every row, is migrated once (versioned on its own, idempotent), and then takes two
+tickets' actions of the same id."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def test_version_1_rows_survive_the_migration_to_ticket_keys(libsql_db: Database
 
     store = LibsqlRunStore(libsql_db)  # migrates
     LibsqlRunStore(libsql_db)  # a second process: nothing more to do
-    version = libsql_db.execute(
-        "SELECT version FROM schema_versions WHERE component = 'runs'").rows[0][0]
-    assert version == 2
+    version = libsql_db.execute("SELECT version FROM schema_versions "
+                                "WHERE component = 'runs:actions_by_ticket'").rows[0][0]
+    assert version == 1
     pk = libsql_db.execute(
         "SELECT name FROM pragma_table_info('actions') WHERE pk > 0 ORDER BY pk").rows
     assert [r[0] for r in pk] == ["aec_id", "action_id"]
@@ -53,12 +53,12 @@ def test_version_1_rows_survive_the_migration_to_ticket_keys(libsql_db: Database
 
 
 def test_the_migration_is_idempotent_when_two_processes_race(libsql_db: Database) -> None:
-    """Both saw version 1 and both run the version 2 batch: no row is lost."""
-    from ticketflow.adapters.libsql.runs import SCHEMA_V2
+    """Both saw the migration missing and both run its batch: no row is lost."""
+    from ticketflow.adapters.libsql.runs import ACTIONS_BY_TICKET
 
     apply_schema(libsql_db, "runs", 1, SCHEMA)
     _v1_action(libsql_db, "act-1", "a1", "accepted")
     for _ in range(2):
-        libsql_db.batch([(s, None) for s in SCHEMA_V2])
+        libsql_db.batch([(s, None) for s in ACTIONS_BY_TICKET])
     rows = libsql_db.execute("SELECT aec_id, action_id, status FROM actions").rows
     assert [tuple(r) for r in rows] == [("a1", "act-1", "accepted")]

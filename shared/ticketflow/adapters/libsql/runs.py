@@ -12,8 +12,9 @@ Every state change is one atomic statement or batch, guarded in SQL:
 ``step_outputs`` has the primary key ``(run_id, step_index)``: a step cannot be
 committed twice, whatever the bugs above it. ``actions`` has ``(aec_id, action_id)``:
 an action id is the id of a document under its ticket, so two tickets may use the
-same one (schema version 2 rebuilt the table from the key ``action_id`` alone,
-keeping every row).
+same one (the migration ``runs:actions_by_ticket``, versioned on its own so that it
+never collides with the base schema's versions, rebuilt the table from the key
+``action_id`` alone, keeping every row).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ SCHEMA = [
 ]
 
 _ACTION_COLUMNS = "action_id, run_id, aec_id, type, token, uid, answers, status, reason, created_at"
-SCHEMA_V2 = [  # actions keyed by (ticket, action id); idempotent if two processes race
+ACTIONS_BY_TICKET = [  # actions keyed by (ticket, action id); idempotent if two race
     """CREATE TABLE IF NOT EXISTS actions_v2 (
         action_id TEXT NOT NULL, run_id TEXT NOT NULL, aec_id TEXT NOT NULL,
         type TEXT NOT NULL, token TEXT NOT NULL, uid TEXT NOT NULL, answers TEXT,
@@ -122,7 +123,7 @@ class LibsqlRunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         apply_schema(db, "runs", 1, SCHEMA)
-        apply_schema(db, "runs", 2, SCHEMA_V2)
+        apply_schema(db, "runs:actions_by_ticket", 1, ACTIONS_BY_TICKET)
 
     # -- reads ---------------------------------------------------------------------------
 
