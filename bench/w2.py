@@ -282,7 +282,10 @@ class Driver:
         self.store = document_store(s, timeout_s=10.0)
         self.client = self.store.client
         self.page = Page(self.client, self.uid, listener)
-        self.http = httpx.Client(timeout=30.0)
+        # No kept-alive connections: gunicorn closes an idle one after 2 s, and a start
+        # sent on it just then is reset (seen under load); a new connection is cheap.
+        self.http = httpx.Client(timeout=30.0,
+                                 limits=httpx.Limits(max_keepalive_connections=0))
 
     def close(self) -> None:
         self.page.close()
