@@ -218,7 +218,8 @@ class Supervised:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = httpx.request(method, f"{self.base_url}{path}", timeout=10.0, **kwargs)
+        # 30 s: compiling the rules on a just-started JVM took over 10 s on a loaded machine
+        response = httpx.request(method, f"{self.base_url}{path}", timeout=30.0, **kwargs)
         if response.status_code >= 300:
             raise EmulatorError(
                 f"{self.name}: {method} {path} -> HTTP {response.status_code}: {response.text}"
