@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-python test-web web-models lint bench dev clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-emulators.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -12,7 +12,9 @@ cloud path, every piece in its own process:
 * the Cloud Tasks emulator (``gcloud-tasks-emulator``) dispatching into ``run_step``;
 * the Cloud Firestore emulator with the ``aecs/{aecId}/actions/{actionId}`` trigger
   delivered to ``on_action_created``;
-* the Auth emulator (``start_generation`` needs an ID token).
+* the Auth emulator (``start_generation`` needs an ID token);
+* the database: a libSQL server (sqld, as deployed) by default, or with ``--db file``
+  a libSQL file shared by the functions (the pre-server shape), to compare the two.
 
 This process plays the web page: it starts runs with ``start_generation``, follows
 every ticket with one Python ``on_snapshot`` listener on the ``aecs`` collection, and
@@ -22,6 +24,8 @@ loaded and covered by the end-to-end tests).
 
     python bench/w2.py                   # prints one JSON object as its last line
     python bench/w2.py --sequential 5 --concurrent 20   # a quicker look
+    python bench/w2.py --db file         # the same on a libSQL file
+    python bench/w2.py --db-witness      # count the requests that reach sqld (slower)
 
 The stack is the one stack builder (``ticketflow.dev.stack``); the figures are
 computed in ``bench/_w2_analysis.py``. Logs of every process go to
@@ -60,12 +64,14 @@ from _w2_analysis import (
     profile_top,
 )
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings, ensure_queue
+from ticketflow.dev.database import file_databases
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.stack import ACTION_CREATED, Stack
 from ticketflow.domain import AEC
 from ticketflow.observability.summary import summary
 from ticketflow.ports import StepTask
 from ticketflow.testing.cloud import document_store
+from ticketflow.testing.proxy import CountingProxy
 from ticketflow.testing.receiver import TaskReceiver
 
 SEQUENTIAL_RUNS = 10
@@ -236,9 +242,10 @@ class Page:
 # -- the stack ------------------------------------------------------------------------------------
 
 
-def w2_stack(tmp: Path, profile: bool = False) -> Stack:
-    """The emulators (only the action trigger: no ``on_aec_updated`` load) and one
-    functions process running the no-op workload (not started)."""
+def w2_stack(tmp: Path, profile: bool = False, db: str = "sqld") -> Stack:
+    """The emulators (only the action trigger: no ``on_aec_updated`` load), the
+    database (``sqld``: the stack's default, a libSQL server; ``file``: a libSQL file)
+    and one functions process running the no-op workload (not started)."""
     env = {"TICKETFLOW_LLM": "offline", "TICKETFLOW_INDEX_WAIT_S": "0",
            "TICKETFLOW_APP_HOOK": "bench._w2_workload:install",
            "TICKETFLOW_W2_EVENTS": str(events_path(tmp)),
@@ -246,7 +253,8 @@ def w2_stack(tmp: Path, profile: bool = False) -> Stack:
                [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     if profile:
         env["TICKETFLOW_W2_PROFILE"] = str(profile_path(tmp))
-    return (Stack(tmp, log_dir=LOG_DIR)
+    databases = file_databases(tmp / "databases") if db == "file" else None
+    return (Stack(tmp, log_dir=LOG_DIR, databases=databases)
             .with_database("w2")
             .with_tasks("w2-steps").with_firestore(triggers=[ACTION_CREATED]).with_auth()
             .with_functions(env=env, name="w2-functions"))
@@ -274,7 +282,10 @@ class Driver:
         self.store = document_store(s, timeout_s=10.0)
         self.client = self.store.client
         self.page = Page(self.client, self.uid, listener)
-        self.http = httpx.Client(timeout=30.0)
+        # No kept-alive connections: gunicorn closes an idle one after 2 s, and a start
+        # sent on it just then is reset (seen under load); a new connection is cheap.
+        self.http = httpx.Client(timeout=30.0,
+                                 limits=httpx.Limits(max_keepalive_connections=0))
 
     def close(self) -> None:
         self.page.close()
@@ -388,19 +399,36 @@ def main() -> int:
                    "query listener on the collection")
     p.add_argument("--profile", action="store_true", help="cProfile every request in the "
                    "functions process (slower: timings are not comparable)")
+    p.add_argument("--db", choices=("sqld", "file"), default="sqld",
+                   help="the functions' database: a libSQL server (default, as deployed) "
+                   "or a libSQL file")
+    p.add_argument("--db-witness", action="store_true",
+                   help="put a counting HTTP proxy between the functions and sqld and "
+                   "report the requests that reached it per step (the proxy adds latency: "
+                   "timings are not comparable)")
     p.add_argument("--details", action="store_true", help="print the full breakdown "
                    "on stderr as well")
     args = p.parse_args()
     t_all = time.time()
     load_before = os.getloadavg()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    if args.db_witness and args.db != "sqld":
+        p.error("--db-witness counts requests to a server: use it with --db sqld")
+    proxy: CountingProxy | None = None
     with tempfile.TemporaryDirectory(prefix="ticketflow-w2-") as tmp, \
-            w2_stack(Path(tmp), args.profile) as s:
+            contextlib.ExitStack() as parts:
+        stack = w2_stack(Path(tmp), args.profile, args.db)
+        if args.db_witness:  # the functions reach sqld through the proxy
+            assert stack.database is not None
+            proxy = parts.enter_context(CountingProxy(stack.database.url))
+            stack.with_env(TICKETFLOW_DB_URL=proxy.url)
+        s = parts.enter_context(stack)
         t_stack = time.time() - t_all
         probe = probe_dispatcher(s)
         drv = Driver(s, args.listener)
         try:
             baseline = drv.firestore_baseline()
+            seq_requests = proxy.count() if proxy else 0
             seq_runs: list[Run] = []
             for i in range(WARMUP_RUNS + args.sequential):
                 run = drv.new_ticket()
@@ -408,6 +436,7 @@ def main() -> int:
                 drv.wait([run], RUN_TIMEOUT_S)
                 if i >= WARMUP_RUNS:
                     seq_runs.append(run)
+            seq_requests = (proxy.count() - seq_requests) if proxy else 0
             conc = [drv.new_ticket() for _ in range(args.concurrent)]
             t0 = time.time()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -431,6 +460,7 @@ def main() -> int:
     completed = conc_stats["completed"]
     result: dict[str, Any] = {
         "benchmark": "W2",
+        "database": args.db,
         "per_step_overhead_ms_p50": seq_stats["step_cycle_ms"]["p50"],
         "per_step_overhead_ms_p95": seq_stats["step_cycle_ms"]["p95"],
         "in_function_overhead_ms_p50": seq_stats["in_function_ms"]["p50"],
@@ -456,6 +486,12 @@ def main() -> int:
         "concurrent_resume_latency_ms_p50": conc_stats["resume_ms"]["p50"],
         "concurrent_resume_latency_ms_p95": conc_stats["resume_ms"]["p95"],
         "libsql": check,
+        **({"db_witness": {
+            "sqld_requests_per_step": round(seq_requests / (
+                (WARMUP_RUNS + args.sequential) * 11), 2),
+            "what": "HTTP requests (Hrana round trips) that reached sqld during the "
+                    "sequential runs, every function included (start, steps, actions, "
+                    "projections' reads), per step executed"}} if proxy else {}),
         "listener": args.listener,
         "emulator_probe": probe,
         "firestore_emulator_from_bench_process": baseline,

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Deploy ticketflow to a Google Cloud project (see deploy/README.md for what each
 # setting means). Needs: gcloud (authenticated), firebase-tools (npm ci), python3.11.
-#   PROJECT_ID=my-proj REGION=us-central1 TICKETFLOW_DB_URL=libsql://... \
+#   PROJECT_ID=my-proj REGION=us-central1 TICKETFLOW_DB_URL=https://... \
 #   TICKETFLOW_DB_AUTH_TOKEN=... HOSTING_ORIGIN=https://my-proj.web.app deploy/deploy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 : "${PROJECT_ID:?set PROJECT_ID}"
-: "${TICKETFLOW_DB_URL:?set TICKETFLOW_DB_URL (libsql://... of the Turso / sqld server)}"
+: "${TICKETFLOW_DB_URL:?set TICKETFLOW_DB_URL (https://... of the Turso / sqld server; libsql:// is read as https://)}"
 REGION="${REGION:-us-central1}"
 QUEUE="${QUEUE:-ticketflow-steps}"
 TASKS_SA="${TASKS_SA:-ticketflow-tasks@${PROJECT_ID}.iam.gserviceaccount.com}"

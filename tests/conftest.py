@@ -1,5 +1,10 @@
 """Shared pytest fixtures.
 
+``libsql_db`` is a fresh libSQL database on each of its three backends: a file through
+the native driver, a file through ``libsql-client``, and a libSQL server (one sqld for
+the session, emptied before each test) through ``libsql-client`` over HTTP; contract
+suites of the libSQL-backed ports take it.
+
 Emulators are session-scoped and started on first use; a test that needs one and
 cannot get it FAILS with the emulator's log tail (nothing is skipped silently).
 Emulator logs go to ``test-artifacts/emulators/`` (or ``$TICKETFLOW_TEST_ARTIFACTS``).
@@ -8,13 +13,15 @@ Emulator logs go to ``test-artifacts/emulators/`` (or ``$TICKETFLOW_TEST_ARTIFAC
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from google.cloud import firestore
 
 from ticketflow.adapters.firestore import firestore_client as make_firestore_client
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import (
     PROJECT_ROOT,
     AuthEmulator,
@@ -78,3 +85,58 @@ def firestore_client(
     """A server (rules-bypassing) client on an emptied emulator database."""
     firestore_emulator.reset()
     return _firestore_session_client
+
+
+# -- libSQL: two file drivers and a server ----------------------------------------------------
+
+LIBSQL_BACKENDS = ["native", "libsql-client", "sqld"]
+
+
+@pytest.fixture(scope="session")
+def sqld_server(emulator_log_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[SqldServer]:
+    """One libSQL server (sqld) for the session, on a free port."""
+    server = SqldServer(emulator_log_dir, tmp_path_factory.mktemp("sqld") / "data",
+                        name="sqld-contract")
+    try:
+        server.start()
+    except EmulatorError as exc:
+        pytest.fail(f"sqld did not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def open_libsql(request: pytest.FixtureRequest, tmp_path: Path,
+                ) -> Iterator[Callable[[str], Database]]:
+    """Opens a new, empty database on a backend of :data:`LIBSQL_BACKENDS` (the same
+    one again on a second call: a second connection); closed after the test."""
+    opened: list[Database] = []
+
+    def open_(backend: str) -> Database:
+        if backend == "sqld":
+            server: SqldServer = request.getfixturevalue("sqld_server")
+            if not opened:
+                server.reset()
+            db = Database(server.url, auth_token=server.auth_token)
+        elif backend in ("native", "libsql-client"):
+            db = Database(f"file:{tmp_path}/libsql.db", driver=backend)  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"unknown libSQL backend {backend!r}")
+        opened.append(db)
+        return db
+
+    try:
+        yield open_
+    finally:
+        for db in opened:
+            db.close()
+
+
+@pytest.fixture(params=LIBSQL_BACKENDS)
+def libsql_db(request: pytest.FixtureRequest, open_libsql: Callable[[str], Database],
+              ) -> Database:
+    """A fresh libSQL database on each backend (module doc)."""
+    return open_libsql(request.param)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -61,17 +60,16 @@ class TickingClock:
             return self._now
 
 
-@pytest.fixture(params=["memory", "libsql", "firestore"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreUnderTest]:
+@pytest.fixture(params=["memory", "libsql-native", "libsql-libsql-client", "libsql-sqld",
+                        "firestore"])
+def store(request: pytest.FixtureRequest,
+          open_libsql: Callable[[str], Database]) -> Iterator[StoreUnderTest]:
     clock = TickingClock()
     if request.param == "memory":
         yield MemoryDocumentStore(clock=clock)
-    elif request.param == "libsql":
-        db = Database(f"file:{tmp_path}/d.db")
-        try:
-            yield LibsqlDocumentStore(db, clock=clock)
-        finally:
-            db.close()
+    elif request.param.startswith("libsql-"):
+        yield LibsqlDocumentStore(open_libsql(request.param.removeprefix("libsql-")),
+                                  clock=clock)
     else:
         client: firestore.Client = request.getfixturevalue("firestore_client")
         yield FirestoreDocumentStore(client, clock=clock)

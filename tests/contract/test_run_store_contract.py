@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +15,10 @@ from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, Suspen
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["native", "libsql-client"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
-    db = Database(f"file:{tmp_path}/runs.db", driver=request.param)
-    yield LibsqlRunStore(db)
-    db.close()
+@pytest.fixture
+def store(libsql_db: Database) -> RunStore:
+    """The libSQL run store on a file (both drivers) and on a libSQL server (sqld)."""
+    return LibsqlRunStore(libsql_db)
 
 
 def new_run(run_id: str = "r1", aec_id: str = "a1") -> RunRecord:
@@ -113,6 +110,29 @@ def test_suspend_and_resume_compare_and_set(store: RunStore) -> None:
     assert rejected.status == "rejected"
     again = store.record_action(action("x1").model_copy(update={"status": "rejected"}))
     assert again.status == "accepted"  # the first record of an id stands
+
+
+def test_actions_are_keyed_by_ticket_and_action_id(store: RunStore) -> None:
+    """Two tickets' actions with the same id are two actions: the second is not given
+    the first one's verdict, and each ticket's redelivery gets its own back."""
+    for run_id, aec_id in (("r1", "a1"), ("r2", "a2")):
+        store.create_run(new_run(run_id, aec_id))
+
+    def action(run_id: str, aec_id: str, status: str, reason: str | None) -> ActionRecord:
+        return ActionRecord(action_id="same-id", run_id=run_id, aec_id=aec_id,
+                            type="proceed", token="T", status=status,  # type: ignore[arg-type]
+                            reason=reason, created_at=NOW)
+
+    first = store.record_action(action("r1", "a1", "rejected", "no suspension"))
+    second = store.record_action(action("r2", "a2", "accepted", None))
+    assert (first.aec_id, first.status) == ("a1", "rejected")
+    assert (second.aec_id, second.status, second.reason) == ("a2", "accepted", None)
+    got = store.get_action("a2", "same-id")
+    assert got is not None and (got.run_id, got.status) == ("r2", "accepted")
+    again = store.record_action(action("r2", "a2", "rejected", "late"))
+    assert again.status == "accepted"  # the first record under this ticket stands
+    assert store.get_action("a3", "same-id") is None
+    assert [a.aec_id for a in store.actions("r1")] == ["a1"]
 
 
 def test_outbox_dispatch_marks_and_sweep_view(store: RunStore) -> None:

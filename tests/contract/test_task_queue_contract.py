@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -49,8 +48,8 @@ class Harness(Protocol):
 
 
 class LibsqlHarness:
-    def __init__(self, path: Path) -> None:
-        self.db = Database(f"file:{path}")
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.queue = LibsqlTaskQueue(self.db)
         self._seen: set[str] = set()
 
@@ -116,12 +115,12 @@ def receiver() -> Iterator[TaskReceiver]:
         yield r
 
 
-@pytest.fixture(params=["libsql", "memory", "cloud_tasks"])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    if request.param == "libsql":
-        h = LibsqlHarness(tmp_path / "queue.db")
-        yield h
-        h.db.close()
+@pytest.fixture(params=["libsql-native", "libsql-libsql-client", "libsql-sqld", "memory",
+                        "cloud_tasks"])
+def harness(request: pytest.FixtureRequest,
+            open_libsql: Callable[[str], Database]) -> Iterator[Harness]:
+    if request.param.startswith("libsql-"):
+        yield LibsqlHarness(open_libsql(request.param.removeprefix("libsql-")))
     elif request.param == "memory":
         yield MemoryHarness()
     else:

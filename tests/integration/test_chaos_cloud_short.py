@@ -3,8 +3,8 @@
 ``kill -9`` mid-step and at crash points (between commit and enqueue among them),
 then restarted and swept; language-model faults; task deliveries and trigger events
 duplicated; racing and malformed action documents; edits of locked tickets through
-the rules. Every invariant must hold: nothing stuck, nothing committed or accepted
-twice, no content lost, no wrong verdict."""
+the rules; run state on a libSQL server (sqld). Every invariant must hold: nothing
+stuck, nothing committed or accepted twice, no content lost, no wrong verdict."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def test_short_cloud_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
     except EmulatorError as exc:
         pytest.fail(f"the emulator suite did not start: {exc}", pytrace=False)
     assert result["invariants_ok"] and result["violated"] == [], result
+    assert result["config"]["database"] == "sqld"  # the deployed shape
     assert result["runs"] >= 6
     for key in ("stuck", "steps_committed_twice", "steps_executed_after_commit",
                 "actions_accepted_twice", "content_lost", "other_violations"):

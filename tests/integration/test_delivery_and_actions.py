@@ -104,6 +104,24 @@ def test_same_action_delivered_twice_is_idempotent(app: EmbeddedApp) -> None:
     assert len([s for s in app.runs.steps(waiting.run_id) if s.step_index == 4]) == 1
 
 
+def test_two_tickets_actions_with_the_same_id_are_two_actions(app: EmbeddedApp) -> None:
+    """An action id names a document under its ticket: two tickets may use the same
+    one, and each gets its own verdict (the second is not given the first's)."""
+    first = _suspended_at(app, CRITICAL, 4)
+    second = _suspended_at(app, CRITICAL, 4)
+    assert first.aec_id != second.aec_id
+    one = app.engine.act(_action(first, "proceed", "act-same"))
+    two = app.engine.act(_action(second, "cancel", "act-same"))
+    assert (one.aec_id, one.type, one.status) == (first.aec_id, "proceed", "accepted")
+    assert (two.aec_id, two.type, two.status) == (second.aec_id, "cancel", "accepted")
+    after_first = app.runs.get_run(first.run_id)
+    after_second = app.runs.get_run(second.run_id)
+    assert after_first is not None and after_first.status == "running"
+    assert after_second is not None and after_second.status == "cancelled"
+    # Redelivered, each ticket's action gets its own first verdict back.
+    assert app.engine.act(_action(second, "cancel", "act-same")).type == "cancel"
+
+
 @pytest.mark.parametrize("case,kwargs,reason", [
     ("unknown question", {"answers": {"q99": "x"}}, "unknown question id(s): q99"),
     ("no answers", {"answers": {}}, "needs at least one answer"),

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ticketflow.adapters.libsql.database import Database
+from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
 from ticketflow.dev.stack import dev_stack
 from ticketflow.domain import AEC, AECStatus
@@ -29,13 +31,14 @@ def test_dev_stack_runs_a_ticket_and_stops_everything(tmp_path: Path) -> None:
         pytest.fail(str(exc), pytrace=False)
     stack = dev_stack(PROJECT_ROOT, functions_port=free_port(), firestore_port=free_port(),
                       auth_port=free_port(), hosting_port=free_port(), tasks_port=free_port(),
-                      state_dir=tmp_path / ".devstack", dist=dist)
+                      database_port=free_port(), state_dir=tmp_path / ".devstack", dist=dist)
     stack.with_env(TICKETFLOW_LLM="offline", TICKETFLOW_INDEX_WAIT_S="0")
     try:
         stack.start()
     except EmulatorError as exc:
         pytest.fail(f"the dev stack did not start: {exc}", pytrace=False)
-    parts = [stack.tasks, stack.firestore, stack.auth, stack.hosting, *stack.functions]
+    parts = [stack.database, stack.tasks, stack.firestore, stack.auth, stack.hosting,
+             *stack.functions]
     try:
         assert {"functions", "firestore", "auth", "tasks (gRPC)", "run_step secret",
                 "database", "web", "logs"} <= set(stack.urls)
@@ -56,7 +59,21 @@ def test_dev_stack_runs_a_ticket_and_stops_everything(tmp_path: Path) -> None:
                                     a.status is AECStatus.READY else None), 60,
                            what="the ticket ready", logs=stack.logs)
         assert not ready.locked and ready.acceptance_criteria
-        assert (tmp_path / ".devstack" / "ticketflow.db").exists()
+        assert stack.functions_env(stack.functions_port)["TICKETFLOW_DB_URL"] == \
+            stack.urls["database"] and stack.urls["database"].startswith("http://")
+        with stack.connect() as db:  # the functions kept the run on the sqld server
+            assert db.execute("SELECT status FROM runs WHERE aec_id = ?",
+                              [aec.id]).rows[0][0] == "completed"
     finally:
         stack.stop()
     assert not [p for p in parts if p is not None and p.running]
+    # The next `ticketflow dev` finds the run: sqld kept its data in .devstack/sqld/.
+    again = SqldServer(tmp_path / "logs", tmp_path / ".devstack" / "sqld" / "ticketflow",
+                       fresh=False)
+    again.start()
+    try:
+        with Database(again.url) as db:
+            assert db.execute("SELECT status FROM runs WHERE aec_id = ?",
+                              [aec.id]).rows[0][0] == "completed"
+    finally:
+        again.stop()

@@ -58,6 +58,7 @@ def cloud_base(tmp_path_factory: pytest.TempPathFactory,
     except EmulatorError as exc:
         pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
     deployment = CloudDeployment.create(stack, "story")
+    assert deployment.database.url.startswith("http://"), "the cloud story runs on sqld"
     try:
         deployment.index(SAMPLE_REPO)
         deployment.start_functions()
@@ -187,7 +188,7 @@ def test_3_suspension_on_critical_findings(d: StoryDeployment, decision: str) ->
     assert review.suspension is not None and susp.token == review.suspension.token
     verdict = d.act(review, decision)
     assert verdict.status == "accepted"
-    recorded = d.runs.get_action(verdict.action_id)
+    recorded = d.runs.get_action(aec.id, verdict.action_id)
     assert recorded is not None and recorded.status == "accepted"
     if decision == "proceed":
         asked = d.wait_suspended(run_id, 9)
@@ -409,7 +410,7 @@ def test_9_invalid_transitions_are_refused(d: StoryDeployment) -> None:
     assert verdict.status == "rejected"
     assert verdict.reason == ("'answer' does not answer a findings review "
                               "(use proceed, edit or cancel)")
-    recorded = d.runs.get_action(verdict.action_id)
+    recorded = d.runs.get_action(aec.id, verdict.action_id)
     assert recorded is not None and recorded.status == "rejected"
     assert recorded.reason == verdict.reason
     after = d.run(run_id)

@@ -1,17 +1,18 @@
-"""The repository index: walker, extraction, and the libSQL store (both drivers)."""
+"""The repository index: walker, extraction, and the libSQL store (FTS5 included) on a
+file through both drivers and on a libSQL server (sqld): the ``libsql_db`` fixture."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ticketflow.adapters.libsql import repo_index as store_module
-from ticketflow.adapters.libsql.database import Database, Driver
+from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import IndexNotReadyError, LibsqlRepoIndex, fts_query
 from ticketflow.ports import RepoIndex
 from ticketflow.repo_index.extract import extract, normalize_path, route_key, split_words
@@ -169,14 +170,9 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture(params=["native", "libsql-client"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    driver: Driver = request.param
-    database = Database(f"file:{tmp_path}/t.db", driver=driver)
-    try:
-        yield database
-    finally:
-        database.close()
+@pytest.fixture
+def db(libsql_db: Database) -> Database:
+    return libsql_db
 
 
 @pytest.fixture
@@ -463,13 +459,14 @@ def test_incremental_reindex(
     assert index.lookup(r, "setting", "PORT").matches == [".env.example:1"]
 
 
+@pytest.mark.parametrize("backend", ["native", "sqld"])
 def test_status_transitions_and_progress_persisted(
-    db: Database, repo: Path, tmp_path: Path
+    backend: str, open_libsql: Callable[[str], Database], repo: Path
 ) -> None:
-    index = LibsqlRepoIndex(db, chunk_size=2)
+    index = LibsqlRepoIndex(open_libsql(backend), chunk_size=2)
     r = str(repo)
     seen: list[tuple[int, int, str, int]] = []
-    with Database(f"file:{tmp_path}/t.db") as other:  # another reader of the same file
+    with open_libsql(backend) as other:  # another connection to the same database
         observer = LibsqlRepoIndex(other)
 
         def progress(done: int, total: int, path: str) -> None:

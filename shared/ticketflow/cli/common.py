@@ -21,7 +21,11 @@ from libsql_client import LibsqlError
 from pydantic import ValidationError
 from rich.console import Console
 
-from ticketflow.adapters.libsql.database import file_path
+from ticketflow.adapters.libsql.database import (
+    DatabaseAuthError,
+    DatabaseUnavailableError,
+    file_path,
+)
 from ticketflow.cli.driver import ActionRejectedError
 from ticketflow.cli.text import term
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
@@ -90,6 +94,8 @@ def one_line_errors(fn: F) -> F:
             e = exc.errors()[0]
             where = ".".join(str(p) for p in e.get("loc", ()))
             raise fail(f"invalid {where or 'input'}: {e.get('msg')}", 2) from None
+        except (DatabaseUnavailableError, DatabaseAuthError) as exc:
+            raise fail(str(exc)) from None  # it names the database (token redacted)
         except (LibsqlError, sqlite3.Error, OSError) as exc:
             raise fail(f"database {database_name()}: {exc}") from None
 
@@ -110,6 +116,8 @@ def embedded(*, read_only: bool = False) -> Iterator[EmbeddedApp]:
         read_only = False  # nothing to protect: an empty database answers "none yet"
     try:
         application = open_embedded(settings, faults=options.faults, read_only=read_only)
+    except (DatabaseUnavailableError, DatabaseAuthError) as exc:
+        raise CliError(f"cannot open the database: {exc}") from None
     except (LibsqlError, sqlite3.Error, OSError) as exc:
         raise CliError(f"cannot open the database {database_name()}: {exc}") from None
     try:

@@ -10,7 +10,10 @@
 Errors are JSON ``{"error": {"code", "message"}}``. ``run_step`` answers 503 (with
 ``Retry-After``) only for a retryable failure, so that Cloud Tasks retries it; every
 terminal outcome, and a body that can never succeed, is a 200 (Cloud Tasks retries
-4xx as well, so a 400 would be retried until the queue gives up).
+4xx as well, so a 400 would be retried until the queue gives up). A database that
+cannot be reached, or that refuses the credentials, is a 503 with the wait its error
+names (``Retry-After``) from every HTTP function, including before the process's app
+could be built: nothing was written, so the caller can simply try again.
 """
 
 from __future__ import annotations
@@ -219,8 +222,19 @@ def verify_task_caller(request: flask.Request, tasks: CloudTasksSettings) -> Non
 # -- the functions --------------------------------------------------------------------------
 
 
+def _retry_later(exc: RetryableError, headers: dict[str, str] | None = None,
+                 ) -> flask.Response:
+    """503 with ``Retry-After`` (whole seconds, at least 1) for a retryable failure."""
+    after = max(1, math.ceil(exc.retry_after_s or 1.0))
+    return error_response(503, exc.code, str(exc), {"Retry-After": str(after),
+                                                    **(headers or {})})
+
+
 def start_generation(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
-    app = app or get_app()
+    try:
+        app = app or get_app()
+    except RetryableError as exc:  # the database is down: nothing was created
+        return _retry_later(exc, _cors_headers(request, CloudSettings()))
     cors = _cors_headers(request, app.cloud)
     if request.method == "OPTIONS":
         resp = flask.Response(status=204)
@@ -248,7 +262,8 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
         except DomainError as exc:
             raise HttpError(409, exc.code, str(exc)) from exc
         except RetryableError as exc:
-            raise HttpError(503, exc.code, str(exc), {"Retry-After": "5"}) from exc
+            raise HttpError(503, exc.code, str(exc), {"Retry-After": str(
+                max(1, math.ceil(exc.retry_after_s or 5.0)))}) from exc
     except HttpError as exc:
         return error_response(exc.status, exc.code, exc.message, {**exc.headers, **cors})
     except Exception as exc:  # the page must be able to read what went wrong
@@ -263,7 +278,10 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
 
 
 def run_step(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
-    app = app or get_app()
+    try:
+        app = app or get_app()
+    except RetryableError as exc:  # before the caller is checked: reveals nothing of ours
+        return _retry_later(exc)
     try:
         verify_task_caller(request, app.tasks)
     except HttpError as exc:
@@ -280,10 +298,9 @@ def run_step(request: flask.Request, app: CloudApp | None = None) -> flask.Respo
     try:
         result = app.engine.run_step(task)
     except RetryableError as exc:
-        after = max(1, math.ceil(exc.retry_after_s or 1.0))
         log.warning("step will be retried", extra={"task": task.name, "error": str(exc),
                                                    "retry_count": retry_count})
-        return error_response(503, exc.code, str(exc), {"Retry-After": str(after)})
+        return _retry_later(exc)
     log.info("step delivered", extra={"task": task.name, "outcome": result.outcome,
                                       "retry_count": retry_count})
     return flask.jsonify({"outcome": result.outcome, "runId": result.run_id,
@@ -291,12 +308,18 @@ def run_step(request: flask.Request, app: CloudApp | None = None) -> flask.Respo
 
 
 def sweep(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
-    app = app or get_app()
+    try:
+        app = app or get_app()
+    except RetryableError as exc:
+        return _retry_later(exc)
     try:
         verify_task_caller(request, app.tasks)
     except HttpError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
-    report = app.engine.sweep()
+    try:
+        report = app.engine.sweep()
+    except RetryableError as exc:  # the run store cannot be read: the next sweep repairs
+        return _retry_later(exc)
     return flask.jsonify(asdict(report))
 
 

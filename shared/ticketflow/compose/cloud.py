@@ -10,13 +10,22 @@ and Cloud Run):
   AND the emulator host is a loopback address (a local run under a ``K_SERVICE``);
 * a ``file:`` database URL is refused: a function's disk is per instance and
   vanishes, so runs kept there would be lost; the deployed shape is a libSQL server.
+
+A build that fails closes what it opened and is tried again by the next request
+(the database may be back), except when the database refused the credentials: a
+wrong token stays wrong until the setting changes, so :func:`get_app` answers with
+that error, logged once, for the wait it names (60 s) without asking the server
+again: one database request and one error line per instance per minute, whatever
+the request rate.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -26,7 +35,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings
 from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
-from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql.database import Database, DatabaseAuthError
 from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_schema
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
@@ -35,6 +44,8 @@ from ticketflow.ports import Clock, LanguageModel, TaskQueue
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
 from ticketflow.workflow.runtime import Engine, FaultHook
+
+log = logging.getLogger("ticketflow.functions")
 
 
 class UnsafeEnvironmentError(RuntimeError):
@@ -154,28 +165,43 @@ def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | 
 _app: CloudApp | None = None
 _factory: Callable[[], CloudApp] = build_cloud_app
 _lock = threading.Lock()
+_refused: tuple[float, DatabaseAuthError] | None = None  # (until, error): module doc
 
 
 def get_app() -> CloudApp:
-    """The process's app, built on first use."""
-    global _app
+    """The process's app, built on first use (a failed build: see the module doc)."""
+    global _app, _refused
     if _app is None:
         with _lock:
             if _app is None:
-                _app = _factory()
+                now = time.monotonic()
+                if _refused is not None and now < _refused[0]:
+                    raise DatabaseAuthError(str(_refused[1]),
+                                            retry_after_s=max(1.0, _refused[0] - now))
+                try:
+                    _app = _factory()
+                except DatabaseAuthError as exc:
+                    wait = exc.retry_after_s or 60.0
+                    _refused = (now + wait, exc)
+                    log.error("the database refused the credentials; not asking it again "
+                              f"for {wait:.0f}s", extra={"error": str(exc)})
+                    raise
+                _refused = None
     return _app
 
 
 def set_app_factory(factory: Callable[[], CloudApp]) -> None:
     """Build the process's app with ``factory`` from now on (the dev entry point arms
     crash points and benchmark workloads this way; deployed functions never call it)."""
-    global _factory
+    global _factory, _refused
     with _lock:
         _factory = factory
+        _refused = None
 
 
 def set_app(app: CloudApp | None) -> None:
     """Install (tests) or drop the process's app."""
-    global _app
+    global _app, _refused
     with _lock:
         _app = app
+        _refused = None

@@ -138,6 +138,11 @@ class Supervised:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The process id while started (the leader of its process group)."""
+        return self._proc.pid if self._proc is not None else None
+
     def start(self) -> None:
         """Start the process and wait until it answers; ``EmulatorError`` if it cannot."""
         if self._proc is not None:
@@ -213,7 +218,8 @@ class Supervised:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = httpx.request(method, f"{self.base_url}{path}", timeout=10.0, **kwargs)
+        # 30 s: compiling the rules on a just-started JVM took over 10 s on a loaded machine
+        response = httpx.request(method, f"{self.base_url}{path}", timeout=30.0, **kwargs)
         if response.status_code >= 300:
             raise EmulatorError(
                 f"{self.name}: {method} {path} -> HTTP {response.status_code}: {response.text}"

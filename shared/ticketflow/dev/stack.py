@@ -3,7 +3,8 @@ tests and the benchmarks.
 
 A :class:`Stack` is assembled from parts, then started; each part is optional:
 
-* a database (:mod:`ticketflow.dev.database`: a libSQL file today), started first;
+* a database (:mod:`ticketflow.dev.database`: a libSQL server, sqld, unless the
+  stack's factory makes files), started first;
 * the Cloud Tasks emulator (``gcloud-tasks-emulator``) with the step queue created;
 * the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and the
   triggers it delivers to the functions (:data:`TRIGGERS`: action documents created
@@ -45,7 +46,7 @@ from types import TracebackType
 from typing import Protocol
 
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.dev.database import DatabaseFactory, DatabasePart, file_databases
+from ticketflow.dev.database import DatabaseFactory, DatabasePart, SqldServer, sqld_databases
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
@@ -115,8 +116,9 @@ class Stack:
     ``functions_port`` (a free one unless given) is where the first functions process
     listens and the Firestore emulator delivers events; ``secret`` is the task secret
     the functions accept on ``/run_step`` and ``/sweep``; ``databases`` makes every
-    database of the stack, by name (default: fresh libSQL files under
-    ``state_dir/databases``): the one place that decides what a database is.
+    database of the stack, by name (default: a fresh sqld server each, data under
+    ``state_dir/databases``, as deployed; :func:`~ticketflow.dev.database.file_databases`
+    makes libSQL files instead): the one place that decides what a database is.
     """
 
     state_dir: Path
@@ -143,7 +145,7 @@ class Stack:
         self.log_dir = self.log_dir or self.state_dir / "logs"
         self.functions_port = self.functions_port or free_port()
         if self.databases is None:
-            self.databases = file_databases(self.state_dir / "databases")
+            self.databases = sqld_databases(self.state_dir / "databases", self.logs_at)
 
     @property
     def logs_at(self) -> Path:
@@ -385,16 +387,19 @@ class Stack:
 
 def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
               firestore_port: int = 8080, auth_port: int = 9099, hosting_port: int = 5000,
-              tasks_port: int = 9022, hosting: bool = True, server: str = "gunicorn",
-              state_dir: Path | None = None, dist: Path | None = None) -> Stack:
+              tasks_port: int = 9022, database_port: int = 8091, hosting: bool = True,
+              server: str = "gunicorn", state_dir: Path | None = None,
+              dist: Path | None = None) -> Stack:
     """What ``ticketflow dev`` runs: every part, on fixed ports, state in
-    ``root/.devstack`` (the database ``ticketflow.db``, kept from one start to the
-    next; logs; the served page), the page (``dist``, default ``root/web/dist``) served
-    when it is built."""
+    ``root/.devstack`` (the database: a sqld server on ``database_port`` keeping its
+    data in ``sqld/ticketflow`` from one start to the next, as deployed; logs; the
+    served page), the page (``dist``, default ``root/web/dist``) served when it is
+    built."""
     state = state_dir or root / ".devstack"
-    stack = (Stack(state, functions_port=functions_port,
-                   databases=file_databases(state, fresh=False))
-             .with_database("ticketflow")
+    stack = Stack(state, functions_port=functions_port)
+    stack = (stack.with_database(SqldServer(stack.logs_at, state / "sqld" / "ticketflow",
+                                            name="sqld-ticketflow", port=database_port,
+                                            fresh=False))
              .with_tasks(port=tasks_port)
              .with_firestore(port=firestore_port, rules=root / "firestore.rules")
              .with_auth(port=auth_port)

@@ -47,8 +47,10 @@ class RunStore(Protocol):
         """Every claim of every step of the run, in the order they started."""
         ...
 
-    def get_action(self, action_id: str) -> ActionRecord | None:
-        """An action recorded with its verdict, or ``None`` if never seen."""
+    def get_action(self, aec_id: str, action_id: str) -> ActionRecord | None:
+        """An action recorded with its verdict, or ``None`` if never seen. Actions are
+        keyed by (ticket, action id): another ticket's action of the same id is another
+        action."""
         ...
 
     def actions(self, run_id: str) -> list[ActionRecord]:
@@ -102,8 +104,8 @@ class RunStore(Protocol):
         ...
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
-        """Record an action unless its id is already known; return what is stored (so
-        a redelivered action gets its first verdict back)."""
+        """Record an action unless its (ticket, action id) is already known; return what
+        is stored (so a redelivered action gets its first verdict back)."""
         ...
 
     # -- the outbox and repairs -------------------------------------------------------------

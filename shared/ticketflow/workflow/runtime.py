@@ -375,7 +375,7 @@ class Engine:
 
     def act(self, req: ActionRequest) -> ActionRecord:
         """Apply an action (see :mod:`ticketflow.workflow.actions`); always recorded."""
-        known = self.runs.get_action(req.action_id)
+        known = self.runs.get_action(req.aec_id, req.action_id)
         if known is not None:
             return known
         run = self.runs.get_run(req.run_id)
@@ -432,7 +432,7 @@ class Engine:
         return stored
 
     def _accepted(self, req: ActionRequest) -> ActionRecord:
-        stored = self.runs.get_action(req.action_id)
+        stored = self.runs.get_action(req.aec_id, req.action_id)
         assert stored is not None
         return stored
 

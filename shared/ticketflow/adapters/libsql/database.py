@@ -24,12 +24,24 @@ callers never see it.
 every statement to a read-only connection: commands that only read work on a
 database they cannot write, and a write fails with SQLite's own "readonly" error.
 A constructor that fails closes whatever it opened first.
+
+A libSQL server (remote executor): ``libsql://`` URLs are reached over HTTPS (Hrana
+over HTTP, as ``https://``): a function instance then holds no WebSocket, and a
+refused credential is an HTTP 401 that can be named (over a WebSocket, sqld just
+closes the connection). Failures reaching the server are never retried here (the
+caller's queue retries with backoff) and are raised as one of two
+:class:`~ticketflow.domain.errors.RetryableError` subclasses naming the database (its
+token redacted): :class:`DatabaseUnavailableError` (refused, reset, timed out, a 5xx)
+and :class:`DatabaseAuthError` (401/403: retrying cannot help until the token is
+fixed, so it asks for a long wait).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -37,9 +49,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import aiohttp
 import libsql_client
 from libsql_client import LibsqlError, ResultSet, Row, Statement
 
+from ticketflow.domain.errors import RetryableError
 from ticketflow.observability.redact import redact_url
 
 Driver = Literal["native", "libsql-client"]
@@ -52,6 +66,29 @@ _BUSY_CODES = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"}
 
 class DatabaseBusyError(RuntimeError):
     """The database stayed locked by other writers for longer than the budget."""
+
+
+class DatabaseUnavailableError(RetryableError):
+    """The libSQL server could not be reached or answered with a server error; the
+    statement may or may not have run (callers' writes are idempotent for that)."""
+
+    code = "database_unavailable"
+
+
+class DatabaseAuthError(RetryableError):
+    """The libSQL server refused the credentials (``TICKETFLOW_DB_AUTH_TOKEN``)."""
+
+    code = "database_auth"
+
+
+UNAVAILABLE_RETRY_S = 2.0
+AUTH_RETRY_S = 60.0  # a wrong token stays wrong until someone changes the setting
+_CONNECTION_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def remote_url(url: str) -> str:
+    """The URL the remote executor uses: ``libsql://`` becomes ``https://`` (module doc)."""
+    return "https://" + url[len("libsql://"):] if url.startswith("libsql://") else url
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -124,7 +161,7 @@ class Database:
             self._conn = self._writer(path, "FULL")
             self._relaxed = self._writer(path, "NORMAL")
         else:
-            client_url = f"file:{path}" if path is not None else url
+            client_url = f"file:{path}" if path is not None else remote_url(url)
             self._client = libsql_client.create_client_sync(client_url, auth_token=auth_token)
 
     # -- public API ---------------------------------------------------------------
@@ -133,14 +170,15 @@ class Database:
         """Run one statement in its own transaction."""
         if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native([(sql, args)], durable, single=True)[0])
-        return self._retry(lambda: self._client.execute(Statement(sql, _args(args))))
+        stmt = Statement(sql, _remote_args(sql, args))
+        return self._retry(lambda: self._remote(lambda: self._client.execute(stmt)))
 
     def batch(self, stmts: Sequence[Stmt], *, durable: bool = True) -> list[ResultSet]:
         """Run statements atomically: all of them commit, or none does."""
         if self._conn is not None or self._read_only_file:
             return self._retry(lambda: self._native(list(stmts), durable, single=False))
-        converted = [Statement(sql, _args(a)) for sql, a in stmts]
-        return self._retry(lambda: list(self._client.batch(converted)))
+        converted = [Statement(sql, _remote_args(sql, a)) for sql, a in stmts]
+        return self._retry(lambda: self._remote(lambda: list(self._client.batch(converted))))
 
     @property
     def _read_only_file(self) -> bool:
@@ -167,6 +205,30 @@ class Database:
         self.close()
 
     # -- internals ----------------------------------------------------------------
+
+    def _remote(self, fn: Callable[[], T]) -> T:
+        """One call to the client, its failures to reach the server named (module doc)."""
+        try:
+            return fn()
+        except LibsqlError as exc:
+            status = _http_status(exc)
+            if status in (401, 403):
+                raise DatabaseAuthError(
+                    f"database {redact_url(self.url)} refused the credentials (HTTP "
+                    f"{status}): check TICKETFLOW_DB_AUTH_TOKEN",
+                    retry_after_s=AUTH_RETRY_S) from None
+            if status is not None and status >= 500:
+                raise DatabaseUnavailableError(
+                    f"database {redact_url(self.url)} answered HTTP {status}",
+                    retry_after_s=UNAVAILABLE_RETRY_S) from None
+            raise
+        except _CONNECTION_ERRORS as exc:
+            if self._closed:
+                raise LibsqlError("The database was closed", "CLIENT_CLOSED") from None
+            raise DatabaseUnavailableError(
+                f"database {redact_url(self.url)} cannot be reached: "
+                f"{type(exc).__name__}: {redact_url(str(exc)) or 'no detail'}",
+                retry_after_s=UNAVAILABLE_RETRY_S) from exc
 
     def _retry(self, fn: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.busy_budget_s
@@ -239,9 +301,28 @@ class Database:
             return results
 
 
+def _http_status(exc: LibsqlError) -> int | None:
+    """The HTTP status in libsql-client's "Server returned HTTP status N"."""
+    text = str(exc)
+    marker = "HTTP status "
+    at = text.find(marker)
+    if at < 0:
+        return None
+    digits = text[at + len(marker):at + len(marker) + 3]
+    return int(digits) if digits.isdigit() else None
+
+
 def _is_read(sql: str) -> bool:
     head = sql.lstrip()[:7].upper()
     return head.startswith("SELECT") or head.startswith("WITH") or head.startswith("PRAGMA")
+
+
+def _remote_args(sql: str, args: Args) -> Any:
+    """Named arguments the statement uses, only: sqld refuses a statement given more
+    (``ARGS_INVALID: too many parameters``) where SQLite ignores them."""
+    if isinstance(args, dict):
+        return {k: v for k, v in args.items() if re.search(rf"[:@$]{re.escape(k)}\b", sql)}
+    return _args(args)
 
 
 def _args(args: Args) -> Any:

@@ -10,7 +10,11 @@ Every state change is one atomic statement or batch, guarded in SQL:
 * resume: the same shape, with a compare-and-set on the suspension token.
 
 ``step_outputs`` has the primary key ``(run_id, step_index)``: a step cannot be
-committed twice, whatever the bugs above it.
+committed twice, whatever the bugs above it. ``actions`` has ``(aec_id, action_id)``:
+an action id is the id of a document under its ticket, so two tickets may use the
+same one (the migration ``runs:actions_by_ticket``, versioned on its own so that it
+never collides with the base schema's versions, rebuilt the table from the key
+``action_id`` alone, keeping every row).
 """
 
 from __future__ import annotations
@@ -67,6 +71,19 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS actions_run ON actions(run_id)",
 ]
 
+_ACTION_COLUMNS = "action_id, run_id, aec_id, type, token, uid, answers, status, reason, created_at"
+ACTIONS_BY_TICKET = [  # actions keyed by (ticket, action id); idempotent if two race
+    """CREATE TABLE IF NOT EXISTS actions_v2 (
+        action_id TEXT NOT NULL, run_id TEXT NOT NULL, aec_id TEXT NOT NULL,
+        type TEXT NOT NULL, token TEXT NOT NULL, uid TEXT NOT NULL, answers TEXT,
+        status TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL,
+        PRIMARY KEY (aec_id, action_id))""",
+    f"INSERT OR IGNORE INTO actions_v2({_ACTION_COLUMNS}) SELECT {_ACTION_COLUMNS} FROM actions",
+    "DROP TABLE actions",
+    "ALTER TABLE actions_v2 RENAME TO actions",
+    "CREATE INDEX IF NOT EXISTS actions_run ON actions(run_id)",
+]
+
 _COMMITTED = "EXISTS (SELECT 1 FROM runs WHERE run_id = :run AND last_commit = :commit)"
 
 
@@ -106,6 +123,7 @@ class LibsqlRunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         apply_schema(db, "runs", 1, SCHEMA)
+        apply_schema(db, "runs:actions_by_ticket", 1, ACTIONS_BY_TICKET)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -145,10 +163,9 @@ class LibsqlRunStore:
         )
         return [AttemptRecord.model_validate(r) for r in rows_as_dicts(rs)]
 
-    def get_action(self, action_id: str) -> ActionRecord | None:
-        rows = rows_as_dicts(
-            self.db.execute("SELECT * FROM actions WHERE action_id = ?", [action_id])
-        )
+    def get_action(self, aec_id: str, action_id: str) -> ActionRecord | None:
+        rows = rows_as_dicts(self.db.execute(
+            "SELECT * FROM actions WHERE aec_id = ? AND action_id = ?", [aec_id, action_id]))
         return _action_from(rows[0]) if rows else None
 
     def actions(self, run_id: str) -> list[ActionRecord]:
@@ -322,9 +339,10 @@ class LibsqlRunStore:
         return bool(self.db.batch(stmts)[0].rows_affected == 1)
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
-        """Insert a (rejected) action unless its id is known; return what is stored."""
+        """Insert a (rejected) action unless its (ticket, id) is known; return what is
+        stored."""
         self.db.batch([_action_insert(action, conditional_on=None)])
-        stored = self.get_action(action.action_id)
+        stored = self.get_action(action.aec_id, action.action_id)
         assert stored is not None
         return stored
 
@@ -426,7 +444,7 @@ def _action_insert(action: ActionRecord, *, conditional_on: str | None) -> Stmt:
     if conditional_on is not None:
         sql += f" WHERE {_COMMITTED}"
         params["commit"] = conditional_on
-    return (sql + " ON CONFLICT(action_id) DO NOTHING", params)
+    return (sql + " ON CONFLICT(aec_id, action_id) DO NOTHING", params)
 
 
 def _action_from(row: dict[str, Any]) -> ActionRecord:

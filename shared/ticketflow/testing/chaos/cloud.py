@@ -7,7 +7,8 @@ Every piece in its own process, as in the end-to-end tests: the functions
 into ``/run_step``, the Cloud Firestore emulator evaluating ``firestore.rules`` and
 delivering the action trigger to ``/on_action_created``, the Auth emulator issuing ID
 tokens. The functions use the Claude adapter against the local fake Messages API (in
-this process), run state in a libSQL file, the ticket and its progress in Firestore.
+this process), run state on a libSQL server (sqld, the stack's default database, as
+deployed), the ticket and its progress in Firestore.
 
 This process plays the person and the platform: it creates tickets, starts runs with
 ``start_generation`` and an ID token, answers suspensions by creating action documents
@@ -51,6 +52,7 @@ from typing import Any
 
 import httpx
 
+from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.domain import AEC
 from ticketflow.ports.records import RunRecord
@@ -430,6 +432,8 @@ def run_cloud_soak(runs: int = 20, *, seed: int | None = None, quick: bool = Fal
             t_start = time.perf_counter()
             soak.start()
             startup_s = time.perf_counter() - t_start
+            database = soak.stack.stack.database
+            kind = "sqld" if isinstance(database, SqldServer) else "file"
             soak_s = soak.soak()
             result = soak.check()
         finally:
@@ -440,7 +444,8 @@ def run_cloud_soak(runs: int = 20, *, seed: int | None = None, quick: bool = Fal
         "invariants_ok": not broken,
         "violated": broken,
         "config": {"runs": runs, "quick": quick, "concurrency": concurrency,
-                   "kill_budget": kill_budget, "seed": seed, "server": "werkzeug"},
+                   "kill_budget": kill_budget, "seed": seed, "server": "werkzeug",
+                   "database": kind},
         "startup_s": round(startup_s, 1),
         "soak_s": round(soak_s, 1),
         "elapsed_s": round(time.perf_counter() - t0, 1),
