@@ -18,6 +18,10 @@ from ticketflow.observability.summary import percentile, summary
 STEP_PAIRS = ((1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (8, 9), (10, 11))
 
 
+ROUND_TRIPS = {"libsql_calls": "libsql", "firestore_rpcs": "firestore",
+               "enqueue_n": "cloud_tasks"}  # keys the functions process records
+
+
 def p50(values: list[float]) -> float | None:
     """The median (nearest rank) in ms, rounded to 0.01."""
     value = percentile(values, 50)
@@ -87,6 +91,8 @@ def analyse(runs: list[Run], events: list[dict[str, Any]], page: Any) -> dict[st
 
     cycle, in_function, dispatch_wait, request_ms = [], [], [], []
     parts: dict[str, list[float]] = defaultdict(list)
+    round_trips: dict[str, list[float]] = {k: [] for k in ROUND_TRIPS}
+    action_trips: dict[str, list[float]] = {k: [] for k in ROUND_TRIPS}
     for r in runs:
         for a, b in STEP_PAIRS:
             ea, eb = steps.get((r.run_id, a)), steps.get((r.run_id, b))
@@ -99,8 +105,12 @@ def analyse(runs: list[Run], events: list[dict[str, Any]], page: Any) -> dict[st
             if not e:
                 continue
             request_ms.append((e["t_exit"] - e["t_entry"]) * 1000)
-            if i not in (4, 9) and "mark_dispatched_t1" in e:
-                in_function.append((e["mark_dispatched_t1"] - e["t_entry"]) * 1000)
+            if i not in (4, 9):
+                for key, n in round_trips.items():
+                    n.append(e.get(key, 0))
+            dispatched = e.get("mark_dispatched_t1", e.get("enqueue_t1"))
+            if i not in (4, 9) and dispatched is not None:
+                in_function.append((dispatched - e["t_entry"]) * 1000)
                 h = handler.get((r.run_id, i))
                 for label in ("get_run", "claim", "steps", "mutate", "commit", "project",
                               "mark_projected", "enqueue", "mark_dispatched"):
@@ -150,6 +160,8 @@ def analyse(runs: list[Run], events: list[dict[str, Any]], page: Any) -> dict[st
                 rparts["trigger_decode_to_act"].append(
                     (trig["act_t0"] - trig["t_entry"]) * 1000)
         if ae:
+            for key, n in action_trips.items():
+                n.append(ae.get(key, 0))
             for label in ("resume", "project", "enqueue"):
                 if f"{label}_ms" in ae:
                     rparts[f"act_{label}"].append(ae[f"{label}_ms"])
@@ -171,6 +183,9 @@ def analyse(runs: list[Run], events: list[dict[str, Any]], page: Any) -> dict[st
         "run_step_request_ms": summary(request_ms),
         "dispatch_wait_ms": summary(dispatch_wait),
         "in_function_parts_ms_p50": {k: p50(v) for k, v in parts.items()},
+        "round_trips_per_step_p50": {ROUND_TRIPS[k]: p50(v) for k, v in round_trips.items()},
+        "round_trips_per_action_p50": {ROUND_TRIPS[k]: p50(v)
+                                       for k, v in action_trips.items()},
         "progress_ms": summary(progress),
         "progress_step_commits_ms": summary(progress_steps),
         "progress_resume_commits_ms": summary(progress_resume),

@@ -159,6 +159,20 @@ def _timed(obj: Any, name: str, label: str,
     setattr(obj, name, wrapper)
 
 
+def _count(key: str) -> None:
+    rec = REC.current
+    if rec is not None:
+        rec[key] = rec.get(key, 0) + 1
+
+
+def _counted(fn: Callable[..., Any], key: str) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _count(key)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _note_commit(rec: dict[str, Any], committed: Any, args: tuple[Any, ...]) -> None:
     if committed is not None:
         rec["seq"] = committed.seq
@@ -247,6 +261,12 @@ def install(app: CloudApp) -> CloudApp:
     _timed(app.documents, "mutate", "mutate")
     _timed(app.documents, "put_action_result", "put_result")
     _timed(app.queue, "enqueue", "enqueue")
+    _timed(app.runs, "claim_with_steps", "claim")
+    # round trips, attributed to the request being served: libSQL calls (each one a
+    # request to a libSQL server), Firestore calls (the adapter reports each one)
+    for name in ("execute", "batch"):
+        setattr(app.db, name, _counted(getattr(app.db, name), "libsql_calls"))
+    app.documents.on_rpc = lambda _kind: _count("firestore_rpcs")
     # The HTTP / CloudEvent entry points (main.py calls them through the module, so
     # this takes effect from the next request on: the first one is recorded from the
     # engine's entry only).

@@ -358,10 +358,9 @@ NOTES = [
     "dispatcher, not the functions' capacity. Real Cloud Tasks dispatches concurrently "
     "(max_concurrent_dispatches) with typically tens of ms of enqueue-to-delivery.",
     "in_function_ms is ours: from the run_step request entering the function to the "
-    "next task's enqueue being recorded in the outbox (claim, no-op handler in the step "
-    "pool, libSQL commit, Firestore projection transaction, Cloud Tasks CreateTask, "
-    "mark_dispatched). dispatch_wait_ms (enqueue returned -> next run_step entry) is "
-    "the emulator's.",
+    "next task's enqueue returning (claim, no-op handler in the step pool, libSQL "
+    "commit, Cloud Tasks CreateTask). dispatch_wait_ms (enqueue returned -> next "
+    "run_step entry) is the emulator's.",
     "progress latency starts at the functions process's timestamp taken right after the "
     "libSQL commit returned (step commits and resume commits) and ends when this "
     "process's Python on_snapshot listener (one query listener on 'aecs') first sees "
@@ -372,7 +371,7 @@ NOTES = [
     "recorded in the functions process; the Firestore emulator delivers the trigger "
     "over HTTP to on_action_created, which records the verdict, projects, then enqueues "
     "step 5 / 10, which again waits for the emulator's 0.1 s dispatcher sleep.",
-    "per_step_overhead_ms is the step-to-step cycle of one run (run_step entry of step N "
+    "step_cycle_ms is the step-to-step cycle of one run (run_step entry of step N "
     "to run_step entry of step N+1, for the 8 pairs not separated by a suspension): "
     "in_function_overhead_ms + the emulator's dispatch wait, the handler being a no-op. "
     "The headline numbers are the sequential runs (one run at a time); the concurrent_* "
@@ -461,8 +460,10 @@ def main() -> int:
     result: dict[str, Any] = {
         "benchmark": "W2",
         "database": args.db,
-        "per_step_overhead_ms_p50": seq_stats["step_cycle_ms"]["p50"],
-        "per_step_overhead_ms_p95": seq_stats["step_cycle_ms"]["p95"],
+        "step_cycle_ms_p50": seq_stats["step_cycle_ms"]["p50"],
+        "step_cycle_ms_p95": seq_stats["step_cycle_ms"]["p95"],
+        "round_trips_per_step": seq_stats["round_trips_per_step_p50"],
+        "round_trips_per_action": seq_stats["round_trips_per_action_p50"],
         "in_function_overhead_ms_p50": seq_stats["in_function_ms"]["p50"],
         "in_function_overhead_ms_p95": seq_stats["in_function_ms"]["p95"],
         "emulator_dispatch_interval_ms": probe["chain_enqueue_to_delivery_ms"]["p50"],
@@ -477,8 +478,8 @@ def main() -> int:
         "concurrent_wall_s": round(t_end - t0, 2),
         "concurrent_start_calls_s": round(t_started - t0, 2),
         "concurrent_runs_per_s": round(completed / (t_end - t0), 2) if completed else 0.0,
-        "concurrent_per_step_overhead_ms_p50": conc_stats["step_cycle_ms"]["p50"],
-        "concurrent_per_step_overhead_ms_p95": conc_stats["step_cycle_ms"]["p95"],
+        "concurrent_step_cycle_ms_p50": conc_stats["step_cycle_ms"]["p50"],
+        "concurrent_step_cycle_ms_p95": conc_stats["step_cycle_ms"]["p95"],
         "concurrent_in_function_overhead_ms_p50": conc_stats["in_function_ms"]["p50"],
         "concurrent_in_function_overhead_ms_p95": conc_stats["in_function_ms"]["p95"],
         "concurrent_progress_latency_ms_p50": conc_stats["progress_ms"]["p50"],

@@ -75,6 +75,22 @@ def store(request: pytest.FixtureRequest,
         yield FirestoreDocumentStore(client, clock=clock)
 
 
+@pytest.fixture(params=["libsql-native", "libsql-libsql-client", "libsql-sqld", "firestore"])
+def two_stores(request: pytest.FixtureRequest, open_libsql: Callable[[str], Database],
+               ) -> Iterator[tuple[StoreUnderTest, StoreUnderTest]]:
+    """Two instances of one adapter on the same backend, as two processes would be:
+    each remembers what it last saw, and neither sees the other's writes coming."""
+    clock = TickingClock()
+    if request.param.startswith("libsql-"):
+        backend = request.param.removeprefix("libsql-")
+        yield (LibsqlDocumentStore(open_libsql(backend), clock=clock),
+               LibsqlDocumentStore(open_libsql(backend), clock=clock))
+    else:
+        client: firestore.Client = request.getfixturevalue("firestore_client")
+        yield (FirestoreDocumentStore(client, clock=clock),
+               FirestoreDocumentStore(client, clock=clock))
+
+
 def new_aec(aec_id: str = "aec-1", owner: str = "alice", title: str = "Export CSV") -> AEC:
     return AEC.new(aec_id=aec_id, owner_id=owner, title=title, description="rough request")
 
@@ -284,6 +300,27 @@ def test_failed_projection_unlocks_with_the_error(store: StoreUnderTest) -> None
     store.project("aec-1", progress(3, status="running", step=8))
     again = store.get("aec-1")
     assert again is not None and again.status is AECStatus.FAILED
+
+
+def test_a_stale_copy_never_undoes_another_writers_change(
+        two_stores: tuple[StoreUnderTest, StoreUnderTest]) -> None:
+    """Each store writes from the ticket as it last saw it, under a precondition: when
+    the other one wrote in between, the write is made again from the current ticket."""
+    a, b = two_stores
+    generating(a)
+    b.project("aec-1", progress(2, step=3))
+    applied = a.project("aec-1", progress(3, step=4))  # a last saw seq 1
+    assert applied is not None and applied.generation_state is not None
+    assert (applied.generation_state.seq, applied.version) == (3, 4)
+    b.project("aec-1", progress(4, step=5))
+    a.project("aec-1", progress(3, step=9))  # older than what b wrote: no change
+    got = b.get("aec-1")
+    assert got is not None and got.generation_state is not None
+    assert (got.generation_state.seq, got.generation_state.current_step) == (4, 5)
+    b.project("aec-1", progress(5, step=6))
+    mutated = a.mutate("aec-1", lambda t: t.with_progress(progress(6, step=7)))
+    assert mutated is not None and mutated.version == 7
+    assert a.get("aec-1") == b.get("aec-1") == mutated
 
 
 # -- action results ----------------------------------------------------------------------------

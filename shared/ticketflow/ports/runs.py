@@ -65,19 +65,32 @@ class RunStore(Protocol):
         ...
 
     def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
-              now: datetime, *, steal_from: str | None = None) -> RunRecord | None:
+              now: datetime, *, steal_from: str | None = None,
+              projected_seq: int = 0) -> RunRecord | None:
         """Take the step's lease if it is free, expired, or held by ``steal_from`` (a
         holder known to be dead), count the attempt, and return the claimed run;
         ``None`` when the run is not at this step, not running, or leased by a live
-        worker."""
+        worker. ``projected_seq`` (progress the caller already projected) is noted in
+        the same transaction, as by :meth:`mark_projected`."""
+        ...
+
+    def claim_with_steps(self, run_id: str, step_index: int, lease_id: str,
+                         lease_until: datetime, now: datetime, *,
+                         steal_from: str | None = None, projected_seq: int = 0,
+                         ) -> tuple[RunRecord, list[StepRecord]] | None:
+        """:meth:`claim`, returning the run's committed steps too, read in the same
+        round trip."""
         ...
 
     def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
                step: StepRecord | None = None, next_task: StepTask | None = None,
                suspension: SuspensionRecord | None = None, complete: bool = False,
                provider: Provider | None = None) -> RunRecord | None:
-        """Output + pointer + outbox in one transaction, only if still leased by us;
-        returns the run as committed, or ``None`` when the commit was refused."""
+        """Output + pointer + outbox in one transaction, only if still leased by us:
+        the next task's outbox row is written and the committed step's row is marked
+        done with. Returns the run as committed, or ``None`` when the commit was refused.
+        ``next_task`` is the task the commit makes due (``None`` when it suspends or
+        completes the run)."""
         ...
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
@@ -96,11 +109,14 @@ class RunStore(Protocol):
 
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
-               cancel_reason: str | None = None) -> bool:
+               cancel_reason: str | None = None,
+               run: RunRecord | None = None) -> RunRecord | None:
         """Compare-and-set on the suspension token: the first valid action wins. In one
         transaction: the run resumes (or is cancelled with ``cancel_reason``), the
         suspended step's output and the next task are written, and the action is
-        recorded as accepted. False when the token no longer matches."""
+        recorded as accepted. Returns the run as committed; ``None`` when the token no
+        longer matches or the action id is already recorded. ``run``: the caller's
+        copy of the suspended run, which spares the store a read."""
         ...
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
@@ -130,5 +146,6 @@ class RunStore(Protocol):
     def sweep_view(self, now: datetime, stalled_before: datetime,
                    unprojected_before: datetime, limit: int = 100) -> SweepView:
         """What a sweep must repair, read in one pass: expired waits, overdue runs,
-        stalled runs (no lease, no pending outbox row), projections behind the run."""
+        stalled runs (no lease, no pending outbox row), projections behind the run,
+        and the runs holding a lease (whose holder may have died)."""
         ...

@@ -4,9 +4,10 @@ execute a run whose version is not registered here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ticketflow.ports.records import StepRecord
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput, extract_intent
@@ -23,6 +24,10 @@ from ticketflow.workflow.steps.s08_generate_questions import (
 from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput, ask_questions
 from ticketflow.workflow.steps.s10_refine_draft import RefineOutput, refine_draft
 from ticketflow.workflow.steps.s11_finalize import FinalizeOutput, finalize
+
+
+class StepMismatchError(RuntimeError):
+    """Replaying a run whose recorded step name differs from the definition's."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,24 @@ class WorkflowDefinition:
     def by_name(self, name: str) -> StepSpec:
         return next(s for s in self.steps if s.name == name)
 
+    def check_recorded(self, run_id: str, steps: Sequence[StepRecord]) -> None:
+        """``StepMismatchError`` if a committed step's recorded name is not this
+        definition's name for that index (replaying it would silently drift)."""
+        for rec in steps:
+            expected = self.step(rec.step_index).name if self.has_step(rec.step_index) \
+                else None
+            if rec.step_name != expected:
+                raise StepMismatchError(
+                    f"run {run_id} step {rec.step_index} was recorded as "
+                    f"'{rec.step_name}' but the definition says '{expected}'")
+
 
 CURRENT = WorkflowDefinition(VERSION, STEPS)
 DEFINITIONS: dict[str, WorkflowDefinition] = {VERSION: CURRENT}
+
+
+def longest_timeout(index: int, default: float = 60.0) -> float:
+    """Step ``index``'s timeout in the deployed version that allows it the longest (a
+    lease is taken before the run, and so the version it pinned, is read)."""
+    return max((d.step(index).timeout_s for d in DEFINITIONS.values() if d.has_step(index)),
+               default=default)

@@ -2,52 +2,50 @@
 
 from __future__ import annotations
 
-from ticketflow.domain import Draft, Finding, GenerationState, Question, StepProgress, Suspension
-from ticketflow.domain.aec import StepState
+from typing import Any
+
+from ticketflow.domain import GenerationState
 from ticketflow.ports.records import RunRecord, StepRecord
 from ticketflow.workflow.definition import WorkflowDefinition
+
+_AT_REST = {"running": "running", "suspended": "suspended", "failed": "failed"}
 
 
 def build_state(run: RunRecord, steps: list[StepRecord],
                 definition: WorkflowDefinition) -> GenerationState:
+    """The progress of ``run``: one row per step of its definition, the suspension
+    with what the person must answer, the error. Built as plain data and validated
+    once (a model per row costs twice as much, on every step of every run)."""
     done = {s.step_index: s for s in steps}
-    rows: list[StepProgress] = []
+    rows: list[dict[str, Any]] = []
     for spec in definition.steps:
+        row: dict[str, Any] = {"index": spec.index, "name": spec.name, "title": spec.title,
+                               "status": "waiting"}
         rec = done.get(spec.index)
-        status: StepState = "waiting"
-        detail = ""
-        started = finished = None
         if rec is not None:
-            status = "done" if rec.status == "done" else rec.status
-            detail, started, finished = rec.detail, rec.started_at, rec.finished_at
+            row.update(status=rec.status, detail=rec.detail, started_at=rec.started_at,
+                       finished_at=rec.finished_at,
+                       fallback=bool(isinstance(rec.output, dict) and rec.output.get("fallback")))
         elif spec.index == run.step_index:
-            status = {
-                "running": "running", "suspended": "suspended", "failed": "failed",
-            }.get(run.status, "waiting")  # type: ignore[assignment]
+            row["status"] = _AT_REST.get(run.status, "waiting")
             if run.status == "failed" and run.error is not None:
-                detail = run.error.message
+                row["detail"] = run.error.message
             if run.status == "suspended" and run.suspension is not None:
-                detail = ("waiting for your review of critical findings"
-                          if run.suspension.kind == "review" else "waiting for your answers")
-        fallback = bool(rec is not None and isinstance(rec.output, dict)
-                        and rec.output.get("fallback"))
-        rows.append(StepProgress(index=spec.index, name=spec.name, title=spec.title,
-                                 status=status, detail=detail, fallback=fallback,
-                                 started_at=started, finished_at=finished))
+                row["detail"] = ("waiting for your review of critical findings"
+                                 if run.suspension.kind == "review"
+                                 else "waiting for your answers")
+        rows.append(row)
     suspension = None
     if run.status == "suspended" and run.suspension is not None:
         p = run.suspension.payload
-        suspension = Suspension(
-            kind=run.suspension.kind, token=run.suspension.token,
-            findings=[Finding.model_validate(f) for f in p.get("findings", [])],
-            questions=[Question.model_validate(q) for q in p.get("questions", [])],
-            draft=Draft.model_validate(p["draft"]) if p.get("draft") else None,
-            expires_at=run.suspension.expires_at,
-        )
-    return GenerationState(
-        run_id=run.run_id, status=run.status,
-        current_step=min(run.step_index, definition.steps[-1].index),
-        total_steps=len(definition.steps), steps=rows, suspension=suspension,
-        error=run.error, cancel_reason=run.cancel_reason, provider=run.provider,
-        seq=run.seq, updated_at=run.updated_at,
-    )
+        suspension = {"kind": run.suspension.kind, "token": run.suspension.token,
+                      "findings": p.get("findings", []), "questions": p.get("questions", []),
+                      "draft": p.get("draft") or None,
+                      "expires_at": run.suspension.expires_at}
+    return GenerationState.model_validate({
+        "run_id": run.run_id, "status": run.status,
+        "current_step": min(run.step_index, definition.steps[-1].index),
+        "total_steps": len(definition.steps), "steps": rows, "suspension": suspension,
+        "error": run.error, "cancel_reason": run.cancel_reason, "provider": run.provider,
+        "seq": run.seq, "updated_at": run.updated_at,
+    })

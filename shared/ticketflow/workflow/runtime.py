@@ -3,15 +3,21 @@
 ``run_step`` is what every delivery of a step task calls, in the embedded worker
 and in the Cloud Function alike:
 
-1. load the run; a finished, suspended, or already-advanced run makes the task a
-   no-op (duplicate deliveries return normally);
-2. claim the step with one conditional UPDATE (a lease with expiry);
-3. execute the handler with the step's timeout, or replay nothing: a committed
-   step is never executed again because the pointer has moved past it;
-4. commit output + run pointer + outbox row in one batch, guarded by the lease;
-5. dispatch the outbox rows to the task queue, then project progress to the
-   document store (guarded by ``seq``). A crash between 4 and 5 is repaired by
-   :meth:`Engine.sweep`.
+1. claim the step with one conditional UPDATE (a lease with expiry; the committed
+   steps are read in the same round trip unless this process holds them); a
+   finished, suspended or already-advanced run makes the task a no-op;
+2. execute the handler with the step's timeout; a committed step is never executed
+   again because the pointer has moved past it;
+3. commit output + run pointer + outbox row in one batch guarded by the lease (the
+   step's one fsync);
+4. dispatch the next task, then project progress to the document store (guarded by
+   ``seq``). A crash between 3 and 4 is repaired by :meth:`Engine.sweep`.
+
+With ``chain`` (the embedded workers) the worker that commits step N claims and
+runs N+1 itself; ``handoff`` (set while an embedded worker pool runs) gives a task
+that a start or an action dispatches straight to an idle worker. Either way the
+outbox row was written and stays pending until the step commits, so after a crash
+the sweeper dispatches it (or re-dispatches a step leased by a dead process).
 
 Retryable errors propagate (the queue retries with backoff) until the step's
 attempts run out; terminal errors mark the run and the ticket failed and return.
@@ -25,9 +31,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel, ValidationError
@@ -41,54 +45,37 @@ from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, Suspen
 from ticketflow.settings import Settings
 from ticketflow.workflow.actions import ActionRequest, Decision, Rejection, decide
 from ticketflow.workflow.context import StepContext, StepDeps
-from ticketflow.workflow.definition import CURRENT, DEFINITIONS, StepSpec, WorkflowDefinition
+from ticketflow.workflow.definition import (
+    CURRENT,
+    DEFINITIONS,
+    StepSpec,
+    WorkflowDefinition,
+    longest_timeout,
+)
+from ticketflow.workflow.outcomes import (
+    ClaimedStep,
+    FaultHook,
+    Outcome,
+    RunMemory,
+    StepMismatchError,
+    StepResult,
+    SweepReport,
+    TimedOut,
+    no_faults,
+)
 from ticketflow.workflow.projection import build_state
 from ticketflow.workflow.signals import Suspend
+from ticketflow.workflow.steps.base import StepOutput
+from ticketflow.workflow.sweeper import Sweeping
+from ticketflow.workflow.watchdog import Watchdog
+
+__all__ = ["Engine", "FaultHook", "Outcome", "StepMismatchError", "StepResult",
+           "SweepReport"]
 
 log = logging.getLogger("ticketflow.runtime")
 
-Outcome = Literal[
-    "committed", "suspended", "completed", "failed", "duplicate", "not_active", "lost",
-    "unknown_run",
-]
 
-
-FaultHook = Callable[[str, int], None]
-"""Called with ``(point, step_index)`` at each crash point (see :mod:`ticketflow.testing.crash`)."""
-
-
-def _no_faults(point: str, step: int) -> None:
-    return None
-
-
-class _NothingToDo(Exception):
-    """A repair found nothing to do (the run moved on meanwhile)."""
-
-
-class StepMismatchError(RuntimeError):
-    """Replaying a run whose recorded step name differs from the definition's."""
-
-
-@dataclass
-class StepResult:
-    outcome: Outcome
-    run_id: str
-    step_index: int
-    detail: str = ""
-
-
-@dataclass
-class SweepReport:
-    redispatched: int = 0
-    expired_waits: int = 0
-    overdue: int = 0
-    stalled: int = 0
-    reprojected: int = 0
-    failed: int = 0  # repairs that raised (one entry each in ``errors``)
-    errors: list[str] = field(default_factory=list)
-
-
-class Engine:
+class Engine(Sweeping):
     """Runs the workflow against the ports it is given (see module doc)."""
 
     def __init__(self, *, runs: RunStore, documents: DocumentStore, queue: TaskQueue,
@@ -101,13 +88,17 @@ class Engine:
         self.deps = deps
         self.settings = settings or Settings()
         self.definition = definition
-        self._fault = faults or _no_faults
+        self.handoff: Callable[[StepTask], bool] | None = None
+        self._fault = faults or no_faults
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="step"
         )
+        self._watchdog: Watchdog[ClaimedStep] = Watchdog(self._timed_out)
+        self._memory = RunMemory()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._watchdog.stop()
 
     def _definition_of(self, run: RunRecord) -> WorkflowDefinition:
         """The definition the run pinned when it started."""
@@ -122,9 +113,9 @@ class Engine:
         """Create the run (step 1 in its outbox), lock the ticket, dispatch step 1.
 
         A crash after the run is created is repaired: the sweeper dispatches step 1,
-        which takes the lock itself if it is missing. A lock that cannot be taken
-        cancels the run before the error is raised; a queue that cannot be reached
-        leaves step 1 in the outbox for the sweeper.
+        which takes the lock itself if it is missing (so the lock needs no fsync). A
+        lock that cannot be taken cancels the run before the error is raised; a queue
+        that cannot be reached leaves step 1 in the outbox for the sweeper.
 
         Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner),
         ``ConflictError`` (a run is already active) or ``AECLockedError``.
@@ -146,12 +137,14 @@ class Engine:
         task = self.runs.create_run(run)  # ConflictError if another run is active
         try:
             state = build_state(run, [], self.definition)
-            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state))
+            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state),
+                                  durable=False)
         except Exception as exc:  # not locked: no half-started run is left behind
             self.runs.finish(run.run_id, "cancelled", self._now(),
                              cancel_reason=f"not started: {exc}"[:500])
             raise
-        self.runs.mark_projected(run.run_id, run.seq)
+        self._memory.note_projected(run.run_id, run.seq)
+        self._memory.keep_steps(run.run_id, [])
         try:
             self._dispatch([task])
         except RetryableError as exc:  # the outbox row stays: the sweeper dispatches it
@@ -163,103 +156,138 @@ class Engine:
 
     # -- one step --------------------------------------------------------------------------
 
-    def run_step(self, task: StepTask) -> StepResult:
-        run = self.runs.get_run(task.run_id)
-        if run is None:
-            log.warning("task for unknown run", extra={"run_id": task.run_id})
-            return StepResult("unknown_run", task.run_id, task.step_index)
-        if task.step_index < run.step_index:
-            self._repair_after_commit(run)
-            return StepResult("duplicate", run.run_id, task.step_index)
-        if run.status != "running" or task.step_index > run.step_index:
-            return StepResult("not_active", run.run_id, task.step_index, run.status)
+    def run_step(self, task: StepTask, *, chain: bool = False) -> StepResult:
+        """Run the step ``task`` names (see module doc); with ``chain`` (the embedded
+        workers), and the steps after it until one suspends, ends the run, or fails."""
+        got = self._claim(task)
+        if isinstance(got, StepResult):
+            return got
+        try:
+            self._definition_of(got.run).check_recorded(got.run.run_id, got.steps)
+        except StepMismatchError as exc:
+            log.error("step mismatch on replay", extra={"run_id": got.run.run_id,
+                                                        "error": str(exc)})
+            return self._fail(got.run, got.lease, TerminalError(str(exc),
+                                                                 code="step_mismatch"))
+        result: StepResult | None = None
+        while True:
+            try:
+                nxt = self._execute(got, chain)
+            except Exception as exc:
+                if result is None:
+                    raise  # the delivered task itself: the queue retries it
+                self._retry_later(got, exc)
+                return result
+            if isinstance(nxt, StepResult):
+                return nxt
+            result = StepResult("committed", got.run.run_id, got.spec.index)
+            got = nxt
+
+    def _claim(self, task: StepTask) -> ClaimedStep | StepResult:
+        now, lease = self._now(), new_lease_id()
+        until = now + timedelta(seconds=self._lease_s(task.step_index))
+        projected = self._memory.projected(task.run_id)
+        held = self._memory.steps_before(task.run_id, task.step_index)
+        if held is not None:  # a run this process suspended or started: steps known
+            run = self.runs.claim(task.run_id, task.step_index, lease, until, now,
+                                  projected_seq=projected)
+            got = (run, held) if run is not None else None
+        else:
+            got = self.runs.claim_with_steps(task.run_id, task.step_index, lease, until,
+                                             now, projected_seq=projected)
+        if got is None:
+            run = self.runs.get_run(task.run_id)
+            if run is None:
+                log.warning("task for unknown run", extra={"run_id": task.run_id})
+                return StepResult("unknown_run", task.run_id, task.step_index)
+            if task.step_index < run.step_index:
+                if run.projected_seq < run.seq:  # repair a projection a crash lost
+                    self.project(run.run_id)
+                return StepResult("duplicate", run.run_id, task.step_index)
+            if run.status != "running" or task.step_index > run.step_index:
+                return StepResult("not_active", run.run_id, task.step_index, run.status)
+            if lease_holder_dead(run.lease_id):
+                got = self.runs.claim_with_steps(
+                    run.run_id, task.step_index, lease, until, now, steal_from=run.lease_id,
+                    projected_seq=projected)
+            if got is None:
+                raise RetryableError(f"step {task.step_index} of {run.run_id} is being "
+                                     "executed by another worker", code="step_busy",
+                                     retry_after_s=max(self._lease_s(task.step_index) / 4,
+                                                       0.5))
+        return self._admit(got[0], lease, now, got[1])
+
+    def _admit(self, run: RunRecord, lease: str, now: datetime,
+               steps: list[StepRecord]) -> ClaimedStep | StepResult:
+        """The checks a claimed step passes before it runs (failing them ends the run)."""
         definition = DEFINITIONS.get(run.workflow_version)
         if definition is None:
-            return self._fail(run, None, TerminalError(
+            return self._fail(run, lease, TerminalError(
                 f"workflow version {run.workflow_version} is not deployed",
                 code="unknown_workflow_version"))
         spec = definition.step(run.step_index)
-        now = self._now()
         if now > run.deadline_at:
-            return self._fail(run, None, TerminalError(
+            return self._fail(run, lease, TerminalError(
                 f"the run exceeded its time limit of {self.settings.run_timeout_s:.0f}s",
                 code="run_timeout"))
-        lease = new_lease_id()
-        timeout = self.settings.step_timeout_s or spec.timeout_s
-        until = now + timedelta(seconds=timeout + self.settings.lease_grace_s)
-        claimed = self.runs.claim(run.run_id, spec.index, lease, until, now)
-        if claimed is None and lease_holder_dead(run.lease_id):
-            claimed = self.runs.claim(run.run_id, spec.index, lease, until, now,
-                                      steal_from=run.lease_id)
-        if claimed is None:
-            raise RetryableError(f"step {spec.index} of {run.run_id} is being executed "
-                                 "by another worker", code="step_busy",
-                                 retry_after_s=max(timeout / 4, 0.5))
-        if claimed.attempt > spec.retry.max_attempts:
-            return self._fail(claimed, lease, TerminalError(
+        if run.attempt > spec.retry.max_attempts:
+            return self._fail(run, lease, TerminalError(
                 f"step '{spec.title}' failed {spec.retry.max_attempts} times; giving up",
                 code="attempts_exhausted"))
-        try:
-            return self._execute(claimed, spec, lease, timeout)
-        except StepMismatchError as exc:
-            log.error("step mismatch on replay", extra={"run_id": run.run_id,
-                                                        "error": str(exc)})
-            return self._fail(claimed, lease, TerminalError(str(exc), code="step_mismatch"))
+        timeout = self.settings.step_timeout_s or spec.timeout_s
+        return ClaimedStep(run, definition, spec, lease, timeout, steps)
 
-    def _execute(self, run: RunRecord, spec: StepSpec, lease: str,
-                 timeout: float) -> StepResult:
-        steps = self.runs.steps(run.run_id)
-        for rec in steps:
-            expected = self._definition_of(run).step(rec.step_index).name
-            if rec.step_name != expected:
-                raise StepMismatchError(
-                    f"run {run.run_id} step {rec.step_index} was recorded as "
-                    f"'{rec.step_name}' but the definition says '{expected}'")
+    def _lease_s(self, index: int) -> float:
+        return (self.settings.step_timeout_s or longest_timeout(index)) \
+            + self.settings.lease_grace_s
+
+    def _execute(self, c: ClaimedStep, chain: bool) -> StepResult | ClaimedStep:
+        run, spec = c.run, c.spec
         ctx = StepContext(run=run, deps=self.deps,
-                          outputs={s.step_name: s.output for s in steps})
+                          outputs={s.step_name: s.output for s in c.steps})
         scope = StepScope(run_id=run.run_id, aec_id=run.aec_id, step=spec.index,
                           step_name=spec.name, attempt=run.attempt, trace_id=run.trace_id)
         token = current_step.set(scope)
         t0 = time.perf_counter()
-        result: StepResult | None = None
+        result: StepResult | ClaimedStep | None = None
         try:
-            result = self._execute_scoped(run, spec, lease, timeout, ctx, steps)
+            result = self._execute_scoped(c, ctx, chain)
             return result
         finally:
             current_step.reset(token)
             if log.isEnabledFor(logging.INFO):
+                outcome = "committed" if isinstance(result, ClaimedStep) else \
+                    result.outcome if result else "retry"
                 log.info("step attempt", extra={
                     **scope.log_fields(),
                     "duration_ms": round((time.perf_counter() - t0) * 1e3, 2),
-                    "outcome": result.outcome if result else "retry"})
+                    "outcome": outcome})
 
-    def _execute_scoped(self, run: RunRecord, spec: StepSpec, lease: str, timeout: float,
-                        ctx: StepContext, ctx_steps: list[StepRecord]) -> StepResult:
+    def _execute_scoped(self, c: ClaimedStep, ctx: StepContext,
+                        chain: bool) -> StepResult | ClaimedStep:
+        run, spec, lease = c.run, c.spec, c.lease
         started = self._now()
         self._fault("before_execute", spec.index)
         try:
             if spec.index == 1:
                 self._ensure_locked(run)
-            future = self._pool.submit(contextvars.copy_context().run, spec.handler, ctx)
-            try:
-                output = future.result(timeout=timeout)
-            except concurrent.futures.TimeoutError:
-                future.cancel()
-                raise RetryableError(f"step '{spec.title}' timed out after {timeout:.0f}s",
-                                     code="step_timeout") from None
+            output = self._call(c, ctx, inline=chain)
+        except TimedOut:
+            return StepResult("lost", run.run_id, spec.index, "timed out; retried")
         except Suspend as sig:
-            return self._suspend(run, spec, lease, sig, ctx_steps)
+            return self._suspend(c, sig)
         except (TerminalError, DomainError, ValidationError) as exc:
             return self._fail(run, lease, exc)
         except Exception as exc:
             return self._retry_or_fail(run, spec, lease, exc)
         self._fault("mid_step", spec.index)
-        record = StepRecord(
+        # built here from a validated output: no need to validate it again
+        record = StepRecord.model_construct(
             run_id=run.run_id, step_index=spec.index, step_name=spec.name,
             status=output.outcome, output=output.doc(), detail=output.detail,
             attempts=run.attempt, started_at=started, finished_at=self._now(),
         )
-        last = spec.index == len(self._definition_of(run).steps)
+        last = spec.index == c.definition.total
         nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
                                          epoch=run.epoch)
         committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
@@ -267,14 +295,82 @@ class Engine:
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
+        steps = [*c.steps, record]
+        if nxt is not None and chain:
+            # project first, so that the claim of the next step records it
+            self._project_run(committed, steps, c.definition)
+            chained = self._claim_next(nxt, steps)
+            if chained is None:
+                self._dispatch([nxt])
+            self._fault("after_dispatch", spec.index)
+            if chained is not None:
+                return chained
+            return StepResult("committed", run.run_id, spec.index, output.detail)
         self._dispatch([nxt] if nxt else [])
-        self._project_run(committed, [*ctx_steps, record])
+        self._project_run(committed, steps, c.definition)
         self._fault("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
 
-    def _suspend(self, run: RunRecord, spec: StepSpec, lease: str, sig: Suspend,
-                 ctx_steps: list[StepRecord]) -> StepResult:
+    def _call(self, c: ClaimedStep, ctx: StepContext, *, inline: bool) -> StepOutput:
+        """The handler, within the step's timeout: on this thread (the embedded workers:
+        no hand-over per step, the watchdog ends a late attempt), or in the pool."""
+        if inline:
+            token = self._watchdog.watch(c.timeout, c)
+            try:
+                output = c.spec.handler(ctx)
+            finally:
+                if not self._watchdog.done(token):
+                    raise TimedOut()  # whatever the handler returned or raised
+            return output
+        future = self._pool.submit(contextvars.copy_context().run, c.spec.handler, ctx)
+        try:
+            return future.result(timeout=c.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise RetryableError(f"step '{c.spec.title}' timed out after {c.timeout:.0f}s",
+                                 code="step_timeout") from None
+
+    def _timed_out(self, c: ClaimedStep) -> None:
+        """A step run inline outlived its timeout (the watchdog's thread): end the
+        attempt as a pool-run step's timeout does, then retry it."""
+        now = self._now()
+        error = RetryableError(f"step '{c.spec.title}' timed out after {c.timeout:.0f}s",
+                               code="step_timeout")
+        self.runs.release(c.run.run_id, c.spec.index, c.lease, now, str(error))
+        if c.run.attempt >= c.spec.retry.max_attempts:
+            self._fail(c.run, None, error, exhausted=True)
+            return
+        self._retry_later(c, error)
+
+    def _claim_next(self, task: StepTask,
+                    steps: list[StepRecord]) -> ClaimedStep | StepResult | None:
+        """Claim the step just committed into the outbox, to run it here; ``None`` if it
+        cannot be claimed (it is then dispatched like any other)."""
+        now, lease = self._now(), new_lease_id()
+        run = self.runs.claim(task.run_id, task.step_index, lease,
+                              now + timedelta(seconds=self._lease_s(task.step_index)), now,
+                              projected_seq=self._memory.projected(task.run_id))
+        return None if run is None else self._admit(run, lease, now, steps)
+
+    def _retry_later(self, c: ClaimedStep, exc: Exception) -> None:
+        """Retry a step that was not delivered by the queue (chained, or handed over)
+        through the queue, after its backoff, as a task of a new epoch (the task its
+        worker holds may still be unacknowledged)."""
+        delay = getattr(exc, "retry_after_s", None)
+        if delay is None:
+            delay = c.spec.retry.delay(c.run.attempt) * self.settings.retry_backoff_scale
+        now = self._now()
+        task = self.runs.redispatch(c.run, now)
+        if task is not None:
+            self.queue.enqueue(task, delay_s=delay)
+            self.runs.mark_dispatched([task.name], now)
+        log.warning("step will be retried from the queue", extra={
+            "run_id": c.run.run_id, "step": c.spec.index, "attempt": c.run.attempt,
+            "error": str(exc), "retry_after_s": delay})
+
+    def _suspend(self, c: ClaimedStep, sig: Suspend) -> StepResult:
+        run, spec, lease = c.run, c.spec, c.lease
         now = self._now()
         wait = (self.settings.review_wait_s if sig.kind == "review"
                 else self.settings.questions_wait_s)
@@ -285,7 +381,8 @@ class Engine:
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
-        self._project_run(committed, ctx_steps)
+        self._memory.keep_steps(run.run_id, c.steps)  # for the step after the resume
+        self._project_run(committed, c.steps, c.definition)
         self._fault("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
@@ -356,46 +453,55 @@ class Engine:
         run = self.runs.get_run(run_id)
         if run is None or run.projected_seq >= run.seq:
             return
-        self._project_run(run, self.runs.steps(run_id))
+        self._project_run(run, self.runs.steps(run_id), self._definition_of(run))
 
-    def _project_run(self, run: RunRecord, steps: list[StepRecord]) -> None:
-        self.documents.project(run.aec_id, build_state(run, steps, self._definition_of(run)))
-        self.runs.mark_projected(run.run_id, run.seq)
+    def _project_run(self, run: RunRecord, steps: list[StepRecord],
+                     definition: WorkflowDefinition) -> None:
+        self.documents.project(run.aec_id, build_state(run, steps, definition))
+        if run.status == "running":
+            self._memory.note_projected(run.run_id, run.seq)  # the next claim records it
+        else:  # at rest: no claim follows
+            self.runs.mark_projected(run.run_id, run.seq)
+            if run.status != "suspended":
+                self._memory.forget(run.run_id)
 
-    def _dispatch(self, tasks: list[StepTask]) -> None:
+    def _dispatch(self, tasks: list[StepTask], *, mark: bool = False) -> None:
+        """Hand each task to an in-process worker, or enqueue it. A task's outbox row
+        stays pending until its step commits; ``mark`` (the sweeper's re-dispatches,
+        always through the queue) marks them at once, so that they are not dispatched
+        again on every sweep."""
         for t in tasks:
+            if not mark and self.handoff is not None and self.handoff(t):
+                continue
             self.queue.enqueue(t)
-        self.runs.mark_dispatched([t.name for t in tasks], self._now())
-
-    def _repair_after_commit(self, run: RunRecord) -> None:
-        if run.projected_seq < run.seq:
-            self.project(run.run_id)
+        if mark and tasks:
+            self.runs.mark_dispatched([t.name for t in tasks], self._now())
 
     # -- a person's action -----------------------------------------------------------------------
 
     def act(self, req: ActionRequest) -> ActionRecord:
-        """Apply an action (see :mod:`ticketflow.workflow.actions`); always recorded."""
-        known = self.runs.get_action(req.aec_id, req.action_id)
-        if known is not None:
-            return known
+        """Apply an action (see :mod:`ticketflow.workflow.actions`); always recorded.
+        An action id seen before gets its first verdict back."""
         run = self.runs.get_run(req.run_id)
         now = self._now()
         decision = decide(req, run)
         if isinstance(decision, Rejection):
-            return self._reject(req, decision, now)
+            known = self.runs.get_action(req.aec_id, req.action_id)
+            return known or self._reject(req, decision, now)
         assert run is not None
         if req.type == "abort":
             if not self.runs.finish(run.run_id, "cancelled", now, cancel_reason="user"):
-                return self._reject(req, Rejection("run_finished", "the run already finished"),
-                                    now)
-            self.runs.record_action(self._record(req, "accepted", None, now))
+                return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
+                    req, Rejection("run_finished", "the run already finished"), now)
+            stored = self.runs.record_action(self._record(req, "accepted", None, now))
             self._after_commit(run.run_id, [])
-            return self._accepted(req)
+            return stored
         return self._resume(req, run, decision, now)
 
     def _resume(self, req: ActionRequest, run: RunRecord, d: Decision,
                 now: datetime) -> ActionRecord:
-        spec = self._definition_of(run).step(run.step_index)
+        definition = self._definition_of(run)
+        spec = definition.step(run.step_index)
         record = None
         if d.output is not None:
             out: BaseModel = d.output
@@ -408,15 +514,23 @@ class Engine:
         nxt = None
         if d.cancel_reason is None:
             nxt = StepTask(run_id=run.run_id, step_index=spec.index + 1, epoch=run.epoch)
-        ok = self.runs.resume(run.run_id, req.token, self._record(req, "accepted", None, now),
-                              now, step=record, next_task=nxt, cancel_reason=d.cancel_reason)
-        if not ok:
-            return self._reject(req, Rejection("already_resolved",
-                                               "another action already resolved this step"),
-                                now)
+        action = self._record(req, "accepted", None, now)
+        committed = self.runs.resume(run.run_id, req.token, action, now, step=record,
+                                     next_task=nxt, cancel_reason=d.cancel_reason, run=run)
+        if committed is None:
+            return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
+                req, Rejection("already_resolved", "another action already resolved this "
+                                                   "step"), now)
         self._fault("after_resume_commit", spec.index)
-        self._after_commit(run.run_id, [nxt] if nxt else [])
-        return self._accepted(req)
+        steps = self._memory.steps_before(run.run_id, spec.index)
+        if steps is None:
+            steps = [s for s in self.runs.steps(run.run_id) if s.step_index != spec.index]
+        if record is not None:
+            steps.append(record)
+            self._memory.keep_steps(run.run_id, steps)  # the next step's claim uses them
+        self._dispatch([nxt] if nxt else [])
+        self._project_run(committed, steps, definition)
+        return action  # exactly what the resume stored with it
 
     def _record(self, req: ActionRequest, status: Literal["accepted", "rejected"],
                 reason: str | None, now: datetime) -> ActionRecord:
@@ -431,95 +545,9 @@ class Engine:
                                            "code": why.code, "reason": why.reason})
         return stored
 
-    def _accepted(self, req: ActionRequest) -> ActionRecord:
-        stored = self.runs.get_action(req.aec_id, req.action_id)
-        assert stored is not None
-        return stored
-
     def cancel(self, run_id: str, *, uid: str) -> ActionRecord:
         """A person cancels a running (or waiting) generation."""
         run = self.runs.get_run(run_id)
         return self.act(ActionRequest(
             action_id=f"abort-{uuid.uuid4().hex[:12]}", run_id=run_id,
             aec_id=run.aec_id if run else "", type="abort", uid=uid))
-
-    # -- sweep -------------------------------------------------------------------------------
-
-    def sweep(self, *, grace_s: float | None = None) -> SweepReport:
-        """Repair what crashes left: undispatched outbox rows, lost tasks, expired waits,
-        overdue runs, projections behind their run.
-
-        Each run is repaired on its own: an error on one is logged with its run id and
-        counted in the report (``failed``, ``errors``), and every other run is still
-        repaired. ``grace_s`` (default ``outbox_grace_s``) spares rows a live process is
-        about to dispatch; ``0`` at a worker's start is safe because task names are
-        deduplicated.
-        """
-        s = self.settings
-        now = self._now()
-        grace = s.outbox_grace_s if grace_s is None else grace_s
-        report = SweepReport()
-        sent: list[str] = []
-        for task in self.runs.outbox_pending(now - timedelta(seconds=grace)):
-            if self._isolated(report, "dispatch", task.run_id,
-                              partial(self.queue.enqueue, task)):
-                sent.append(task.name)
-        if sent:
-            self.runs.mark_dispatched(sent, self._now())
-            report.redispatched = len(sent)
-        view = self.runs.sweep_view(now, now - timedelta(seconds=s.stall_after_s),
-                                    now - timedelta(seconds=grace))
-        for run in view.expired_waits:
-            if self._isolated(report, "expire_wait", run.run_id,
-                              partial(self._expire_wait, run, now)):
-                report.expired_waits += 1
-        overdue = TerminalError(f"the run exceeded its time limit of {s.run_timeout_s:.0f}s",
-                                code="run_timeout")
-        for run in view.overdue:
-            if self._isolated(report, "fail_overdue", run.run_id,
-                              partial(self._fail, run, None, overdue)):
-                report.overdue += 1
-        for run in view.stalled:
-            if self._isolated(report, "redispatch", run.run_id,
-                              partial(self._redispatch, run, now)):
-                report.stalled += 1
-        for run in view.unprojected:
-            if self._isolated(report, "project", run.run_id,
-                              partial(self.project, run.run_id)):
-                report.reprojected += 1
-        return report
-
-    def _redispatch(self, run: RunRecord, now: datetime) -> None:
-        task = self.runs.redispatch(run, now)
-        if task is None:
-            raise _NothingToDo
-        self._dispatch([task])
-
-    @staticmethod
-    def _isolated(report: SweepReport, repair: str, run_id: str,
-                  fn: Callable[[], object]) -> bool:
-        """Run one repair; a failure is logged and counted, never raised."""
-        try:
-            fn()
-        except _NothingToDo:
-            return False
-        except Exception as exc:
-            log.error("sweep could not repair a run", extra={
-                "run_id": run_id, "repair": repair, "error": f"{type(exc).__name__}: {exc}"})
-            report.failed += 1
-            report.errors.append(f"{repair} {run_id}: {type(exc).__name__}: {exc}"[:500])
-            return False
-        return True
-
-    def _expire_wait(self, run: RunRecord, now: datetime) -> None:
-        assert run.suspension is not None
-        kind = run.suspension.kind
-        policy = (self.settings.review_expiry_policy if kind == "review"
-                  else self.settings.questions_expiry_policy)
-        type_ = {"cancel": "edit", "proceed": "proceed", "skip": "skip"}[policy]
-        req = ActionRequest(action_id=f"expire-{run.run_id}-{run.suspension.token[:8]}",
-                            run_id=run.run_id, aec_id=run.aec_id, type=type_,
-                            token=run.suspension.token, uid="system:expiry",
-                            expired=True)
-        self.act(req)
-

@@ -7,15 +7,22 @@ Two executors sit behind the same small API (``execute`` / ``batch`` returning
   ``https://``, ``wss://``) and, when asked with ``driver="libsql-client"``, for
   files too. For ``file:`` URLs that client opens a new ``sqlite3`` connection per
   call with a busy timeout of 0, which costs about 1 ms per write here.
-* ``native`` (the default for ``file:`` URLs): one persistent ``sqlite3``
-  connection per process, WAL journal, guarded by a lock. Same file format, same
-  statements, same result types.
+* ``native`` (the default for ``file:`` URLs): persistent ``sqlite3`` connections
+  per process, WAL journal. Same file format, same statements, same result types.
 
 Durability classes: ``durable=True`` (checkpoints, outbox, answers) commits with
-``synchronous=FULL`` (an fsync of the WAL); ``durable=False`` is for writes that
-can be derived again from durable ones (leases, queue acknowledgements, progress
-projections) and commits with ``synchronous=NORMAL``: safe against a killed
-process, and made durable by the next FULL commit. Remote executors ignore it.
+``synchronous=FULL`` (an fsync of the WAL before the call returns); ``durable=False``
+is for writes that can be derived again from durable ones (leases, queue
+acknowledgements, progress projections) and commits with ``synchronous=NORMAL``:
+safe against a killed process, and made durable by the next FULL commit. Remote
+executors ignore it.
+
+Group commit (native): writers queue their batch; whichever thread finds no
+commit in progress leads, and commits every queued batch in one transaction, each
+batch inside its own savepoint (a batch whose statement fails is rolled back alone
+and gets its error). So when many runs commit at once, one fsync carries several
+commits, each still atomic; a writer alone pays one transaction, as before. The
+group is committed with FULL when any of its batches is durable.
 
 SQLITE_BUSY from other processes is retried with jittered backoff here, so
 callers never see it.
@@ -34,6 +41,13 @@ caller's queue retries with backoff) and are raised as one of two
 token redacted): :class:`DatabaseUnavailableError` (refused, reset, timed out, a 5xx)
 and :class:`DatabaseAuthError` (401/403: retrying cannot help until the token is
 fixed, so it asks for a long wait).
+
+:class:`DbStats` counts, with ``witness=True`` (or :meth:`Database.set_witness`),
+what the database really did: every call (a round trip for the remote executor),
+every statement SQLite executed (its trace callback, ``BEGIN`` and ``COMMIT``
+included), and every write transaction committed with ``synchronous=FULL`` (in WAL
+mode, exactly one fsync of the WAL each) or by a checkpoint. Benchmarks read it;
+nothing else depends on it, and nothing is counted without it.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -62,6 +77,8 @@ Stmt = tuple[str, Args]
 T = TypeVar("T")
 
 _BUSY_CODES = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"}
+MAX_GROUP = 64  # batches per group commit: bounds how long the leader holds the lock
+CHECKPOINT_EVERY = 200  # write transactions between WAL checkpoints (counted, see DbStats)
 
 
 class DatabaseBusyError(RuntimeError):
@@ -91,6 +108,51 @@ def remote_url(url: str) -> str:
     return "https://" + url[len("libsql://"):] if url.startswith("libsql://") else url
 
 
+_COUNTS = ("calls", "statements", "trigger_programs", "transactions", "synced_commits",
+           "checkpoints", "grouped_batches")
+
+
+@dataclass
+class DbStats:
+    """What one ``Database`` did since it opened (or since :meth:`reset`)."""
+
+    calls: int = 0
+    """``execute`` and ``batch`` calls: round trips for the remote executor."""
+    statements: int = 0
+    """SQL statements SQLite executed, from its trace callback (``witness`` only)."""
+    trigger_programs: int = 0
+    """Trigger programs those statements ran (the trace callback again, same text)."""
+    transactions: int = 0
+    """Write transactions committed (``witness`` only)."""
+    synced_commits: int = 0
+    """Write transactions committed with ``synchronous=FULL``: one WAL fsync each
+    (native executor)."""
+    checkpoints: int = 0
+    """WAL checkpoints run (each syncs the WAL and the database file)."""
+    grouped_batches: int = 0
+    """Batches that shared their transaction with at least one other batch."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for k, v in counts.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {k: getattr(self, k) for k in _COUNTS}
+
+    def reset(self) -> None:
+        with self._lock:
+            for k in _COUNTS:
+                setattr(self, k, 0)
+
+    @property
+    def fsyncs(self) -> int:
+        """WAL fsyncs of commits plus the two of each checkpoint."""
+        return self.synced_commits + 2 * self.checkpoints
+
+
 def _is_busy(exc: BaseException) -> bool:
     if isinstance(exc, LibsqlError):
         return exc.code in _BUSY_CODES or "database is locked" in str(exc)
@@ -112,6 +174,18 @@ def file_path(url: str) -> str | None:
     return None
 
 
+@dataclass(eq=False)
+class _Write:
+    """One caller's batch waiting for (or in) a group commit."""
+
+    stmts: Sequence[Stmt]
+    durable: bool
+    single: bool
+    results: list[ResultSet] | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Database:
     """A libSQL database reached through one of two executors (see module doc)."""
 
@@ -123,20 +197,26 @@ class Database:
         driver: Driver = "native",
         busy_budget_s: float = 30.0,
         read_only: bool = False,
+        witness: bool = False,
     ) -> None:
         self.url = url
         self.read_only = read_only
         self.busy_budget_s = busy_budget_s
-        self._lock = threading.RLock()
+        self.stats = DbStats()
+        self._witness = witness
         self._closed = False
         path = file_path(url)
         self.is_file = path is not None
         self.driver: Driver = driver if self.is_file else "libsql-client"
-        self._conn: sqlite3.Connection | None = None  # synchronous=FULL: durable writes
-        self._relaxed: sqlite3.Connection | None = None  # synchronous=NORMAL
+        self._conn: sqlite3.Connection | None = None  # the writer (group leaders only)
+        self._synchronous = ""  # the writer's current synchronous mode
         self._path = path
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        self._cv = threading.Condition(threading.Lock())
+        self._pending: list[_Write] = []
+        self._leading = False
+        self._since_checkpoint = 0
         self._client: Any = None
         try:
             self._open(path, url, auth_token, busy_budget_s)
@@ -156,10 +236,11 @@ class Database:
                 boot.execute("PRAGMA journal_mode=WAL")
         if self.driver == "native":
             assert path is not None
-            # Two writer connections, used one at a time under the lock: switching a
-            # single connection's synchronous mode costs a statement per write.
-            self._conn = self._writer(path, "FULL")
-            self._relaxed = self._writer(path, "NORMAL")
+            # One writer connection: a second one for relaxed writes would find its
+            # page cache stale after every write of the other (measured: a one-row
+            # update then costs about 10x more); switching its synchronous mode costs
+            # one statement, and only when the mode changes.
+            self._conn = self._writer(path)
         else:
             client_url = f"file:{path}" if path is not None else remote_url(url)
             self._client = libsql_client.create_client_sync(client_url, auth_token=auth_token)
@@ -168,15 +249,27 @@ class Database:
 
     def execute(self, sql: str, args: Args = None, *, durable: bool = True) -> ResultSet:
         """Run one statement in its own transaction."""
-        if self._conn is not None or self._read_only_file:
-            return self._retry(lambda: self._native([(sql, args)], durable, single=True)[0])
+        if self._witness:
+            self.stats.add(calls=1)
+        if self._conn is not None:
+            if _is_read(sql):
+                return self._read(sql, args)
+            return self._write(_Write([(sql, args)], durable, single=True))[0]
+        if self._read_only_file:  # a write fails here with SQLite's "readonly" error
+            return self._read(sql, args)
         stmt = Statement(sql, _remote_args(sql, args))
         return self._retry(lambda: self._remote(lambda: self._client.execute(stmt)))
 
     def batch(self, stmts: Sequence[Stmt], *, durable: bool = True) -> list[ResultSet]:
         """Run statements atomically: all of them commit, or none does."""
-        if self._conn is not None or self._read_only_file:
-            return self._retry(lambda: self._native(list(stmts), durable, single=False))
+        if self._witness:
+            self.stats.add(calls=1)
+        if self._conn is not None:
+            return self._write(_Write(list(stmts), durable, single=False))
+        if self._read_only_file:
+            if self._closed:
+                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+            return [self._read(sql, args) for sql, args in stmts]
         converted = [Statement(sql, _remote_args(sql, a)) for sql, a in stmts]
         return self._retry(lambda: self._remote(lambda: list(self._client.batch(converted))))
 
@@ -184,15 +277,24 @@ class Database:
     def _read_only_file(self) -> bool:
         return self.read_only and self.driver == "native" and self._path is not None
 
+    def set_witness(self, on: bool) -> None:
+        """Count statements and synced commits from now on (or stop); see :class:`DbStats`."""
+        with self._cv:
+            self._witness = on
+            for conn in (self._conn, *self._reader_conns):
+                if conn is not None:
+                    self._trace(conn, stop=not on)
+
     def close(self) -> None:
-        """Close the connection; the libsql-client helper thread must be stopped too."""
-        with self._lock:
+        """Close the connections; the libsql-client helper thread must be stopped too."""
+        with self._cv:
+            while self._leading:
+                self._cv.wait()
             if self._closed:
                 return
             self._closed = True
-            for writer in (self._conn, self._relaxed):
-                if writer is not None:
-                    writer.close()
+            if self._conn is not None:
+                self._conn.close()
             for reader in self._reader_conns:
                 reader.close()
             if self._client is not None:
@@ -239,8 +341,7 @@ class Database:
             except (LibsqlError, sqlite3.Error) as exc:
                 if not _is_busy(exc):
                     if isinstance(exc, sqlite3.Error):
-                        code = getattr(exc, "sqlite_errorname", "SQLITE")
-                        raise LibsqlError(str(exc), code) from exc
+                        raise _mapped(exc) from exc
                     raise
                 if time.monotonic() > deadline:
                     raise DatabaseBusyError(
@@ -250,13 +351,32 @@ class Database:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.1)
 
-    @staticmethod
-    def _writer(path: str, synchronous: str) -> sqlite3.Connection:
+    def _writer(self, path: str) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                timeout=0.05)
-        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints are run (and counted) by the group leader, not inside a commit.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._trace(conn)
         return conn
+
+    def _trace(self, conn: sqlite3.Connection, *, stop: bool = False) -> None:
+        if not self._witness:
+            if stop:
+                conn.set_trace_callback(None)
+            return
+        last = [""]
+
+        def seen(sql: str) -> None:
+            # SQLite calls back again, with the same statement, as each trigger program
+            # of that statement starts: those are counted apart
+            if sql == last[0]:
+                self.stats.add(trigger_programs=1)
+            else:
+                last[0] = sql
+                self.stats.add(statements=1)
+
+        conn.set_trace_callback(seen)
 
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection per thread: in WAL mode reads never wait for a writer."""
@@ -268,37 +388,118 @@ class Database:
             conn = sqlite3.connect(target, isolation_level=None, timeout=0.05,
                                    check_same_thread=False, uri=self.read_only)
             conn.execute("PRAGMA query_only=ON")
+            self._trace(conn)
             self._readers.conn = conn
-            with self._lock:
+            with self._cv:
                 self._reader_conns.append(conn)
         return conn
 
-    def _native(self, stmts: list[Stmt], durable: bool, *, single: bool) -> list[ResultSet]:
-        sql = stmts[0][0]
-        if self._read_only_file:  # a write fails here with SQLite's "readonly" error
-            if self._closed:
-                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
-            return [_run(self._reader(), s, a) for s, a in stmts]
-        if single and _is_read(sql) and not sql.lstrip().upper().startswith("PRAGMA"):
-            if self._closed:
-                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
-            return [_run(self._reader(), *stmts[0])]
-        with self._lock:
-            if self._closed:
-                raise LibsqlError("The database was closed", "CLIENT_CLOSED")
-            conn = self._conn if durable else self._relaxed
-            assert conn is not None
-            if single:  # one statement in autocommit mode is its own transaction
-                return [_run(conn, *stmts[0])]
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                results = [_run(conn, sql, args) for sql, args in stmts]
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return results
+    def _read(self, sql: str, args: Args) -> ResultSet:
+        if self._closed:
+            raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+        return self._retry(lambda: _run(self._reader(), sql, args))
+
+    def _write(self, w: _Write) -> list[ResultSet]:
+        """Queue ``w``; lead group commits until it is done (see module doc)."""
+        with self._cv:
+            self._pending.append(w)
+            while True:
+                while self._leading and not w.done:
+                    self._cv.wait()
+                if w.done:
+                    break
+                if self._closed:
+                    self._pending.remove(w)
+                    raise LibsqlError("The database was closed", "CLIENT_CLOSED")
+                self._leading = True
+                group = self._pending[:MAX_GROUP]
+                del self._pending[:len(group)]
+                self._cv.release()
+                try:
+                    self._commit_group(group)
+                finally:
+                    self._cv.acquire()
+                    for g in group:
+                        g.done = True
+                    self._leading = False
+                    self._cv.notify_all()
+        if w.error is not None:
+            raise w.error
+        assert w.results is not None
+        return w.results
+
+    def _commit_group(self, group: list[_Write]) -> None:
+        durable = any(g.durable for g in group)
+        conn = self._conn
+        assert conn is not None
+        mode = "FULL" if durable else "NORMAL"
+        try:
+            if mode != self._synchronous:  # set outside a transaction, where it applies
+                conn.execute(f"PRAGMA synchronous={mode}")
+                self._synchronous = mode
+            if len(group) == 1 and group[0].single:
+                # one statement in autocommit mode is its own transaction
+                before = conn.total_changes
+                sql, args = group[0].stmts[0]
+                group[0].results = [self._retry(lambda: _run(conn, sql, args))]
+                wrote = conn.total_changes != before
+            else:
+                wrote = self._transaction(conn, group)
+        except BaseException as exc:
+            for g in group:
+                if g.results is None and g.error is None:
+                    g.error = _mapped(exc) if isinstance(exc, sqlite3.Error) else exc
+            return
+        if wrote:
+            if self._witness:
+                self.stats.add(transactions=1, synced_commits=1 if durable else 0,
+                               grouped_batches=len(group) if len(group) > 1 else 0)
+            self._since_checkpoint += 1
+            if self._since_checkpoint >= CHECKPOINT_EVERY:
+                self._checkpoint(conn)
+
+    def _transaction(self, conn: sqlite3.Connection, group: list[_Write]) -> bool:
+        """Commit ``group`` in one transaction; True if it wrote anything."""
+        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        before = conn.total_changes
+        try:
+            if len(group) == 1:
+                group[0].results = [_run(conn, sql, args) for sql, args in group[0].stmts]
+            else:
+                for g in group:
+                    conn.execute("SAVEPOINT batch")
+                    try:
+                        g.results = [_run(conn, sql, args) for sql, args in g.stmts]
+                    except sqlite3.Error as exc:
+                        conn.execute("ROLLBACK TO batch")
+                        g.results, g.error = None, _mapped(exc)
+                    conn.execute("RELEASE batch")
+            wrote = conn.total_changes != before
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for g in group:
+                g.results = None
+            raise
+        return wrote
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        self._since_checkpoint = 0
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if self._witness:
+                self.stats.add(checkpoints=1)
+        except sqlite3.Error:  # another process checkpointing: it will be done again
+            pass
+
+
+def _mapped(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.Error):
+        mapped: BaseException = LibsqlError(str(exc), getattr(exc, "sqlite_errorname",
+                                                              "SQLITE"))
+        return mapped
+    return exc
 
 
 def _http_status(exc: LibsqlError) -> int | None:
@@ -313,8 +514,8 @@ def _http_status(exc: LibsqlError) -> int | None:
 
 
 def _is_read(sql: str) -> bool:
-    head = sql.lstrip()[:7].upper()
-    return head.startswith("SELECT") or head.startswith("WITH") or head.startswith("PRAGMA")
+    head = sql.lstrip()[:6].upper()
+    return head.startswith("SELECT") or head.startswith("WITH")
 
 
 def _remote_args(sql: str, args: Args) -> Any:
@@ -333,14 +534,19 @@ def _args(args: Args) -> Any:
     return list(args)
 
 
+_INDEXES: dict[tuple[str, ...], dict[str, int]] = {}
+
+
 def _run(conn: sqlite3.Connection, sql: str, args: Args) -> ResultSet:
-    cursor = conn.execute(sql, _args(args) or ())
+    cursor = conn.execute(sql, args if args is not None else ())
     try:
         rows_raw = cursor.fetchall()
         columns = tuple(str(d[0]) for d in cursor.description or ())
-        idx = {c: i for i, c in enumerate(columns)}
-        rows = [Row(idx, tuple(r)) for r in rows_raw]
-        return ResultSet(columns, rows, cursor.rowcount, cursor.lastrowid)
+        idx = _INDEXES.get(columns)
+        if idx is None:
+            idx = _INDEXES.setdefault(columns, {c: i for i, c in enumerate(columns)})
+        return ResultSet(columns, [Row(idx, r) for r in rows_raw], cursor.rowcount,
+                         cursor.lastrowid)
     finally:
         cursor.close()
 
@@ -352,7 +558,7 @@ def apply_schema(db: Database, name: str, version: int, statements: Sequence[str
     )
     rs = db.execute("SELECT version FROM schema_versions WHERE component = ?", [name])
     current = int(rs.rows[0][0]) if rs.rows else 0
-    if current >= version:
+    if current >= version or (current and db.read_only):  # a reader reads what exists
         return
     db.batch(
         [(s, None) for s in statements]

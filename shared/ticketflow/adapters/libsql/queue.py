@@ -7,6 +7,10 @@ backoff (or the handler's ``retry_after_s``), and a delivery cap after which the
 task is parked as ``dead`` with its last error. A lease held by a process on this
 host that no longer exists is taken over at once, so a restarted CLI resumes
 without waiting for the visibility timeout.
+
+:meth:`LocalWorkerPool.offer` hands a task straight to an idle worker of this
+process, without a row in the queue: for tasks whose outbox row is already durable
+(the row stays pending until the step's claim, so a crash leaves it to the sweeper).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -59,10 +64,14 @@ class LibsqlTaskQueue:
              (now + timedelta(seconds=delay_s)).isoformat(), now.isoformat()],
             durable=False,  # the run store's outbox is the durable copy
         )
+        self.notify()
+        return bool(rs.rows_affected == 1)
+
+    def notify(self) -> None:
+        """Wake one waiting worker: there is work."""
         with self._wake:
             self._generation += 1
             self._wake.notify()
-        return bool(rs.rows_affected == 1)
 
     def claim(self, worker: str, visibility_s: float, *,
               ack: StepTask | None = None) -> tuple[StepTask, int] | None:
@@ -165,7 +174,8 @@ class LocalWorkerPool:
                  workers: int = 2, visibility_s: float = 600.0, poll_s: float = 0.5,
                  backoff_s: float = 0.5, max_backoff_s: float = 60.0,
                  on_idle: Callable[[], object] | None = None, idle_every_s: float = 5.0,
-                 on_start: Callable[[], object] | None = None) -> None:
+                 on_start: Callable[[], object] | None = None,
+                 on_stop: Callable[[], object] | None = None) -> None:
         self.queue = queue
         self.handler = handler
         self.workers = workers
@@ -176,7 +186,10 @@ class LocalWorkerPool:
         self.on_idle = on_idle
         self.idle_every_s = idle_every_s
         self.on_start = on_start
+        self.on_stop = on_stop
         self.worker_id = new_lease_id()
+        self._offered: deque[StepTask] = deque()
+        self._running = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._busy = 0
@@ -185,6 +198,7 @@ class LocalWorkerPool:
 
     def start(self) -> LocalWorkerPool:
         self.queue.reap_dead_leases()
+        self._running = True
         if self.on_start is not None:
             self.on_start()
         for i in range(self.workers):
@@ -194,6 +208,9 @@ class LocalWorkerPool:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._running = False
+        if self.on_stop is not None:
+            self.on_stop()
         self._stop.set()
         with self.queue._wake:
             self.queue._wake.notify_all()
@@ -211,11 +228,28 @@ class LocalWorkerPool:
     def busy(self) -> int:
         return self._busy
 
+    def offer(self, task: StepTask) -> bool:
+        """Hand ``task`` to the next free worker; False when the pool is not running
+        (the caller then enqueues it). A task offered when the process dies is lost
+        from memory only: its outbox row is still pending."""
+        if not self._running:
+            return False
+        self._offered.append(task)
+        self.queue.notify()
+        return True
+
     def _loop(self, i: int) -> None:
-        last_idle = 0.0
+        last_idle = time.monotonic()  # ``on_start`` has just done what an idle call does
         done: StepTask | None = None  # acknowledged together with the next claim
         while not self._stop.is_set():
             seen = self.queue.generation
+            try:
+                offered = self._offered.popleft()
+            except IndexError:
+                offered = None
+            if offered is not None:
+                self._deliver(offered, None)
+                continue
             try:
                 claimed = self.queue.claim(self.worker_id, self.visibility_s, ack=done)
                 done = None
@@ -234,27 +268,44 @@ class LocalWorkerPool:
                 self.queue.wait_for_work(self.poll_s, seen)
                 continue
             task, deliveries = claimed
-            with self._busy_lock:
-                self._busy += 1
-            try:
-                self.handler(task)
+            if self._deliver(task, deliveries):
                 done = task
-            except RetryableError as exc:
-                delay = exc.retry_after_s if exc.retry_after_s is not None else \
-                    self._backoff(deliveries)
-                self.queue.retry(task, self.worker_id, delay, str(exc), deliveries)
-            except Exception as exc:
-                log.exception("task handler failed", extra={"task": task.name})
-                self.queue.retry(task, self.worker_id, self._backoff(deliveries),
-                                 f"{type(exc).__name__}: {exc}", deliveries)
-            finally:
-                with self._busy_lock:
-                    self._busy -= 1
         if done is not None:
             try:
                 self.queue.ack(done, self.worker_id)
             except Exception:  # unacknowledged: redelivered later, a no-op then
                 log.exception("final acknowledgement failed")
+
+    def _deliver(self, task: StepTask, deliveries: int | None) -> bool:
+        """Run the handler; True when the task is done. A failure is retried with
+        backoff: through the task's queue row, or (``deliveries`` None: an offered
+        task, which has none) as a new queue row."""
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            self.handler(task)
+            return True
+        except Exception as exc:
+            if isinstance(exc, RetryableError) and exc.retry_after_s is not None:
+                delay = exc.retry_after_s
+            else:
+                delay = self._backoff(deliveries or 1)
+            if not isinstance(exc, RetryableError):
+                log.exception("task handler failed", extra={"task": task.name})
+            error = str(exc) if isinstance(exc, RetryableError) else \
+                f"{type(exc).__name__}: {exc}"
+            try:
+                if deliveries is None:
+                    self.queue.enqueue(task, delay_s=delay)
+                else:
+                    self.queue.retry(task, self.worker_id, delay, error, deliveries)
+            except Exception as again:  # left to the visibility timeout or the sweeper
+                log.exception("could not schedule the retry", extra={"task": task.name})
+                self.errors.append(str(again))
+            return False
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
 
     def _backoff(self, deliveries: int) -> float:
         base = min(self.backoff_s * 2 ** max(deliveries - 1, 0), self.max_backoff_s)
