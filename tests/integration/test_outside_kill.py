@@ -90,6 +90,7 @@ def _judge(side: list[dict[str, Any]], served: list[Served], run_id: str, killed
     asked = model_requests(served, run_id)
     assert asked[KILLED_STEP] == [killed, again], asked
     assert all(len(p) == 1 for s, p in asked.items() if s != KILLED_STEP), asked
+    assert ticket.fallback_steps == []  # every model call in it was answered
     assert commits_twice(side) == []
     assert executed_after_commit(side, served) == []
     # the ticket carries the second call's draft, and that is the uninterrupted run's
@@ -99,12 +100,14 @@ def _judge(side: list[dict[str, Any]], served: list[Served], run_id: str, killed
     runner = ReferenceRunner(work / "reference", SAMPLE_REPO)
     try:
         answers = witnessed_answers(mine, run_id)
-        status, want = runner.content(REQUEST, answers, mine[0].model, decisions)
+        status, want = runner.content(REQUEST, answers, mine[0].model, decisions,
+                                      ticket.fallback_steps)
         assert status == "ready" and want is not None
         assert content_of(ticket) == want
         # and a run that had used the killed call's answer would show it
         first = {**answers, "generate_draft": calls[0].tool_input or {}}
-        _, other = runner.content(REQUEST, first, mine[0].model, decisions)
+        _, other = runner.content(REQUEST, first, mine[0].model, decisions,
+                                  ticket.fallback_steps)
         assert other is not None and other != want
     finally:
         runner.close()

@@ -27,7 +27,7 @@ from ticketflow.testing.embedded import CLEAN, SAMPLE_REPO
 from ticketflow.testing.fake_messages_api import FIXTURES_DIR, Served, vary
 
 RUN = "run-1"
-STEP_OF = {"extract_intent": 1, "detect_type": 2, "generate_draft": 7,
+STEP_OF = {"extract_intent": 1, "detect_type": 2, "extract_claims": 3, "generate_draft": 7,
            "generate_questions": 8, "refine_draft": 10}
 
 
@@ -131,5 +131,9 @@ def test_a_ticket_carrying_another_calls_output_is_content_lost(tmp_path: Path) 
         assert len(lost.lost) == 1 and "content differs" in lost.lost[0]
         gone = check_tickets(started, {"aec-1": None}, skip, log, runner)
         assert gone.lost and "without an accepted cancel" in gone.lost[0]
+        # a ticket saying a step was made without AI, when the model's answer is in it
+        claims = ticket.model_copy(update={"fallback_steps": ["generate_draft"]})
+        wrong = check_tickets(started, {"aec-1": claims}, skip, log, runner)
+        assert len(wrong.lost) == 1 and "content differs" in wrong.lost[0]
     finally:
         runner.close()

@@ -136,7 +136,19 @@ class CloudSoak(CloudSoakState):
         return {**base, "type": "skip"}
 
     def write_reply(self, run: RunRecord, fields: dict[str, Any], kind: str) -> str | None:
-        action_id, resp = self.rest_action(run.aec_id, fields)
+        assert run.suspension is not None
+        action_id = f"w3c-{uuid.uuid4().hex[:12]}"
+        try:
+            _, resp = self.rest_action(run.aec_id, fields, action_id)
+        except httpx.HTTPError:
+            # the emulator did not answer in time: the write may still land; its
+            # verdict is collected if it did (see collect_verdicts)
+            self.notes["action_write_unanswered"] += 1
+            with self.lock:
+                self.actions[action_id] = WrittenAction(
+                    run.aec_id, action_id, fields, kind, time.monotonic(), run.run_id,
+                    run.suspension.kind, uncertain=True)
+            return action_id
         if resp.status_code == 403 and self.documents.get(run.aec_id) is None:
             # the racing 'cancel' deleted the ticket first: nothing left to act on
             self.notes["action_denied_ticket_deleted"] += 1
@@ -145,7 +157,6 @@ class CloudSoak(CloudSoakState):
             self.violations.append(f"a valid action was denied by the rules: "
                                    f"{resp.status_code} {resp.text[:200]}")
             return None
-        assert run.suspension is not None
         with self.lock:
             self.actions[action_id] = WrittenAction(run.aec_id, action_id, fields, kind,
                                                     time.monotonic(), run.run_id,
@@ -186,7 +197,11 @@ class CloudSoak(CloudSoakState):
             {"runId": "", "type": "proceed", "token": token, "uid": self.uid},
         ]
         for doc in self.rng.sample(through, 2):
-            _, resp = self.rest_action(run.aec_id, doc)
+            try:
+                _, resp = self.rest_action(run.aec_id, doc)
+            except httpx.HTTPError:
+                self.notes["malformed_action_unanswered"] += 1
+                continue
             self.effect["malformed_action_through_rules"] += 1
             if resp.status_code != 403:
                 self.violations.append(f"the rules let a malformed action in: {doc} -> "
@@ -209,7 +224,8 @@ class CloudSoak(CloudSoakState):
         fb.result()
         self.races.append(race)
         self.effect["racing_actions"] += 1
-        if len(race.action_ids) == 2 and self.stack.alive and rng.random() < 0.5:
+        certain = all(not self.actions[a].uncertain for a in race.action_ids)
+        if len(race.action_ids) == 2 and certain and self.stack.alive and rng.random() < 0.5:
             # and their events delivered at once, besides the trigger's own deliveries:
             # two requests deciding one suspension in the same functions process
             ready = threading.Barrier(2)
@@ -336,7 +352,11 @@ class CloudSoak(CloudSoakState):
         aec = self.documents.get(run.aec_id)
         if aec is None or not aec.locked:
             return
-        resp = self.rest_edit(run.aec_id, aec.description + " (edited)")
+        try:
+            resp = self.rest_edit(run.aec_id, aec.description + " (edited)")
+        except httpx.HTTPError:
+            self.notes["locked_edit_unanswered"] += 1
+            return
         self.effect["edit_on_locked_ticket"] += 1
         if resp.status_code == 200:
             after = self.documents.get(run.aec_id)
@@ -355,7 +375,11 @@ class CloudSoak(CloudSoakState):
         aec = self.documents.get(run.aec_id)
         if aec is None or aec.locked:
             return
-        resp = self.rest_edit(run.aec_id, aec.description + " (v2)")
+        try:
+            resp = self.rest_edit(run.aec_id, aec.description + " (v2)")
+        except httpx.HTTPError:
+            self.notes["unlocked_edit_unanswered"] += 1
+            return
         self.notes[f"unlocked_edit_{resp.status_code}"] += 1
 
     # -- main loop ----------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class WrittenAction:
     written_at: float
     run_id: str = ""
     suspension: str = ""  # review | questions
+    uncertain: bool = False  # the write was not answered: it may or may not have landed
     redelivered: int = 0
     verdict: str | None = None
     reason: str | None = None
@@ -299,12 +300,23 @@ class CloudSoakState:
                     self.violations.append(f"malformed action {w.fields} got {result.status} "
                                            f"({result.reason!r})")
                 continue
+            if w.uncertain and now - w.written_at > 10.0 and not self.action_exists(w):
+                with self.lock:
+                    self.actions.pop(w.action_id, None)  # the unanswered write never landed
+                self.notes["action_write_never_landed"] += 1
+                continue
             undecided += 1
             if (now - w.written_at > redeliver_after_s * (1 + w.redelivered)
-                    and self.stack.alive and self.post_event(w) == 200):
+                    and self.stack.alive and (not w.uncertain or self.action_exists(w))
+                    and self.post_event(w) == 200):
                 w.redelivered += 1
                 self.notes["trigger_event_redelivered_after_loss"] += 1
         return undecided
+
+    def action_exists(self, w: WrittenAction) -> bool:
+        ref = (self.client.collection("aecs").document(w.aec_id).collection("actions")
+               .document(w.action_id))
+        return bool(ref.get(timeout=10.0).exists)
 
     def unprojected(self) -> int:
         assert self.db is not None
@@ -331,7 +343,8 @@ class CloudSoakState:
         assert self.db is not None
         race_outcomes: Counter[str] = Counter()
         for race in self.races:
-            verdicts = sorted(str(self.actions[a].verdict) for a in race.action_ids)
+            verdicts = sorted(str(self.actions[a].verdict) for a in race.action_ids
+                              if a in self.actions)
             race_outcomes["_".join(verdicts)] += 1
         by_aec = {r.aec_id: r for r in sorted(self.all_runs(), key=lambda r: r.created_at)}
         started = [StartedRun(run_id, aec_id, self.requests[aec_id])

@@ -276,7 +276,7 @@ def check_tickets(started: Sequence[StartedRun], tickets: Mapping[str, AEC | Non
             answers = [s for s in served if s.run_id == run.run_id]
             model = next((s.model for s in answers if s.model), None)
             ref_status, want = reference.content(run.request, witnessed_answers(
-                answers, run.run_id), model, accepted)
+                answers, run.run_id), model, accepted, aec.fallback_steps)
             if want is None:
                 out.lost.append(f"{run.run_id}: ready, but the uninterrupted run ended "
                                 f"{ref_status}")

@@ -8,7 +8,10 @@ gave that run's step last and cleanly (:func:`witnessed_answers`), and the perso
 decisions as their action documents record them (or the expiry policy when no action
 of theirs was accepted). The model's outputs vary per call (``vary=True``), so a
 ticket whose content came from any other call than the last one its step made, from
-a step executed twice, or from another run, differs from this one.
+a step executed twice, or from another run, differs from this one. The steps the
+ticket says were produced without AI (``fallback_steps``: the model failed after its
+retries) are produced by the same offline fallback here, so a ticket that says so
+wrongly differs too.
 
 Nothing here reads the soak's run store.
 """
@@ -30,8 +33,10 @@ from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.adapters.memory import MemoryTaskQueue
+from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.domain import AEC, AECContent, Provider
 from ticketflow.domain.errors import TerminalError
+from ticketflow.observability.tracing import current_step
 from ticketflow.ports import LLMTask, StepTask
 from ticketflow.settings import Settings
 from ticketflow.testing.fake_messages_api import Served
@@ -62,16 +67,24 @@ def witnessed_answers(served: Sequence[Served], run_id: str) -> dict[str, dict[s
 
 class ReplayModel:
     """A language model answering each task with the tool input it was given, parsed
-    as the Claude adapter parses a tool call (the output model validates it)."""
+    as the Claude adapter parses a tool call (the output model validates it); in the
+    steps named in ``failed``, and for a task it has no answer for, it fails as a model
+    that gave up after its retries does (so the fallback, if any, stands in)."""
 
-    def __init__(self, answers: Mapping[str, dict[str, Any]], provider: Provider) -> None:
+    def __init__(self, answers: Mapping[str, dict[str, Any]], provider: Provider,
+                 failed: Sequence[str] = ()) -> None:
         self.answers = answers
         self.provider = provider
+        self.failed = set(failed)
 
     def generate(self, task: LLMTask, payload: BaseModel, output: type[Any]) -> Any:
+        scope = current_step.get()
+        if scope is not None and scope.step_name in self.failed:
+            raise TerminalError(f"{task.name}: the model failed in the run",
+                                code="llm_failed_in_the_run")
         if task.name not in self.answers:
             raise TerminalError(f"no clean answer of the model was witnessed for "
-                                f"{task.name}", code="not_witnessed")
+                                f"{task.name}", code="llm_not_witnessed")
         return output.model_validate(self.answers[task.name])
 
 
@@ -89,25 +102,28 @@ class ReferenceRunner:
         index.index(str(repo))
         self.deps = StepDeps(llm=ReplayModel({}, Provider(name="none", offline=True)),
                              documents=self.documents, clock=clock, index=index,
-                             index_wait_s=0.0)
+                             index_wait_s=0.0,
+                             fallback=OfflineLanguageModel() if self.settings.llm_fallback
+                             else None)
 
     def close(self) -> None:
         self.db.close()
 
     def content(self, request: Mapping[str, Any], answers: Mapping[str, dict[str, Any]],
                 model: str | None, decisions: Mapping[str, Decision | None],
-                ) -> tuple[str, AECContent | None]:
+                fallback_steps: Sequence[str] = ()) -> tuple[str, AECContent | None]:
         """The uninterrupted run's final ticket status and, when ``ready``, content.
 
         ``request``: title, description, repo (a path or None); ``answers``: per tool,
         the model's answer (:func:`witnessed_answers`); ``model``: the model name the
         requests carried; ``decisions``: per suspension kind (``review``,
-        ``questions``), the accepted action, ``None`` when the expiry policy decided.
+        ``questions``), the accepted action, ``None`` when the expiry policy decided;
+        ``fallback_steps``: the steps whose model failed in the run (see module doc).
         """
         provider = Provider(name="claude", offline=False, model=model)
+        model_ = ReplayModel(answers, provider, fallback_steps)
         engine = Engine(runs=self.runs, documents=self.documents, queue=MemoryTaskQueue(),
-                        deps=dataclasses.replace(self.deps,
-                                                 llm=ReplayModel(answers, provider)),
+                        deps=dataclasses.replace(self.deps, llm=model_),
                         settings=self.settings)
         aec = self.documents.create(AEC.new(
             aec_id=f"ref-{uuid.uuid4().hex[:12]}", owner_id=OWNER, title=request["title"],
