@@ -164,11 +164,6 @@ class Supervised:
             self.stop()
             raise
 
-    @property
-    def pid(self) -> int | None:
-        """The process id of the group's leader (``None`` when not started)."""
-        return self._proc.pid if self._proc is not None else None
-
     def kill(self) -> int | None:
         """A crash, not a shutdown: SIGKILL to the whole group at once (no SIGTERM
         first, so nothing in it gets to clean up), then reap the leader. Returns the
