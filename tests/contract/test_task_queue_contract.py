@@ -5,10 +5,15 @@ Contract: a new name is accepted (True); the same name again is a successful no-
 (False); another epoch of the same step is a new task; a delayed task is not
 delivered before its delay.
 
-Emulator gap: the emulator never rejects duplicate names; ``CloudTasksQueue``
-remembers the names it created in its process when an emulator is configured (see
-its module doc). How the adapter maps the real service's ``AlreadyExists`` and its
-transient errors is tested with the real client against fake gRPC errors.
+Cloud Tasks runs against ``gcloud-tasks-emulator`` with nothing in between: the
+adapter keeps no memory of the names it created. The emulator accepts a duplicate
+name (the real service answers ``AlreadyExists``), so the duplicate case is a strict
+expected failure there: it fails today for that reason alone, and turns into an
+error the day the emulator starts rejecting duplicates. How the adapter maps the
+real service's ``AlreadyExists`` and its transient errors can only be tested with
+the real client against fake gRPC errors (below). That a duplicate delivery is
+harmless is the runtime's job, tested across processes in
+``tests/integration/test_outside_kill.py``.
 """
 
 from __future__ import annotations
@@ -141,7 +146,17 @@ def _task(step: int = 1, epoch: int = 0) -> StepTask:
     return StepTask(run_id=f"run-{uuid.uuid4().hex[:12]}", step_index=step, epoch=epoch)
 
 
-def test_new_name_accepted_and_duplicate_is_a_successful_noop(harness: Harness) -> None:
+EMULATOR_ACCEPTS_DUPLICATES = (
+    "gcloud-tasks-emulator accepts a task whose name already exists (the real service "
+    "answers ALREADY_EXISTS), so the second enqueue returns True and the task is "
+    "delivered twice")
+
+
+def test_new_name_accepted_and_duplicate_is_a_successful_noop(
+        harness: Harness, request: pytest.FixtureRequest) -> None:
+    if isinstance(harness, CloudHarness):
+        request.applymarker(pytest.mark.xfail(strict=True,
+                                              reason=EMULATOR_ACCEPTS_DUPLICATES))
     task = _task()
     assert harness.queue.enqueue(task) is True
     assert harness.queue.enqueue(task) is False

@@ -172,10 +172,10 @@ def _through_review(d: CloudDeployment, stack: Stack, documents: FirestoreDocume
     d.wait_run(run_id, lambda r: r.status == "completed", "run completed")
 
 
-def test_kill_9_mid_step_then_restart(stack: Stack, deployment: CloudDeployment,
+def test_kill_9_after_execute_then_restart(stack: Stack, deployment: CloudDeployment,
                                       documents: FirestoreDocumentStore) -> None:
     d = deployment
-    proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="mid_step:2")
+    proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="after_execute:2")
     assert stack.auth is not None
     owner, token = User.anonymous(stack.auth)
     aec = _ticket(documents, owner)

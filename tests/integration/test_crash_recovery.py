@@ -1,6 +1,7 @@
-"""Crash recovery with real processes: ``kill -9`` at a step boundary, in the middle of
-a step, and between a step's commit and the dispatch of the next one; then
-``ticketflow resume`` in a new process.
+"""Crash recovery with real processes: ``kill -9`` at a step boundary, after a step's
+handler returned and before its commit (``after_execute``), and between a step's
+commit and the dispatch of the next one; then ``ticketflow resume`` in a new process.
+(A kill from outside while a handler runs: ``test_outside_kill.py``.)
 
 Each case checks that the run completes, that the ticket equals the one an
 uninterrupted run produces, and that no committed step executed again (read from
@@ -49,7 +50,7 @@ class Kill:
     @property
     def before_commit(self) -> bool:
         """The killed step had not committed: it runs again, exactly once more."""
-        return self.point in ("before_execute", "mid_step")
+        return self.point in ("before_execute", "after_execute")
 
 
 def _boundary(n: int) -> Kill:
@@ -60,7 +61,7 @@ def _boundary(n: int) -> Kill:
 
 KILLS = (
     [_boundary(n) for n in range(1, 11)]
-    + [Kill("mid_step", n) for n in (1, 5, 7, 11)]
+    + [Kill("after_execute", n) for n in (1, 5, 7, 11)]
     + [Kill("after_commit", n) for n in (3, 7, 10)]
 )
 

@@ -435,7 +435,9 @@ def test_9_invalid_transitions_are_refused(d: StoryDeployment) -> None:
 
 
 def test_10_resume_after_restart(d: StoryDeployment) -> None:
-    """The processes stop at a suspension; new ones finish the run."""
+    """The processes stop at a suspension; new ones finish the run. (A process
+    SIGKILLed while a handler runs and a new process resuming the run:
+    ``test_outside_kill.py``, on the embedded default and on the emulator suite.)"""
     aec = d.new_ticket(CRITICAL, SAMPLE_REPO)
     run_id = d.start(aec.id)
     review = d.wait_suspended(run_id, 4)

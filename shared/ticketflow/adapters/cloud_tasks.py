@@ -18,12 +18,12 @@ create is safe because the name is deterministic (a retry after a lost reply see
 :class:`~ticketflow.workflow.signals.RetryableError`: the caller's outbox row stays
 pending and the sweeper dispatches it again.
 
-Known emulator gap: ``gcloud-tasks-emulator`` accepts duplicate task names (and has
-no ``GetTask``), so against it (``emulator_host`` set) this adapter also remembers
-the names it created in this process (a bounded set) and answers ``False`` for a
-repeat. Duplicates from other processes still reach the handler twice there, which
-the runtime tolerates (a finished step is a no-op). Against the real service the
-service alone decides.
+The service alone decides what a duplicate is; this adapter keeps no memory of its
+own. Known emulator gap: ``gcloud-tasks-emulator`` accepts duplicate task names, so
+locally a double enqueue is delivered twice (the contract test states it as an
+expected failure). The runtime makes a second delivery a no-op either way: a
+finished step's task finds the run's pointer moved on, and a step in flight is
+refused by its lease.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,7 +83,6 @@ class CloudTasksSettings(BaseSettings):
     dispatch_deadline_s: float = Field(600.0, ge=15.0, le=1800.0)
     rpc_timeout_s: float = Field(10.0, gt=0)
     rpc_retry_deadline_s: float = Field(30.0, gt=0)
-    max_remembered_names: int = 10_000
 
     @property
     def queue_path(self) -> str:
@@ -145,9 +142,6 @@ class CloudTasksQueue:
                 "Cloud Tasks needs TICKETFLOW_TASKS_SERVICE_ACCOUNT_EMAIL (OIDC, production) "
                 "or TICKETFLOW_TASKS_SECRET (local header) so run_step can authenticate")
         self.client = client if client is not None else make_client(self.settings)
-        self._remember = bool(self.settings.emulator_host)
-        self._created: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
 
     def task_path(self, task: StepTask) -> str:
         return f"{self.settings.queue_path}/tasks/{sanitize_task_id(task.name)}"
@@ -178,11 +172,6 @@ class CloudTasksQueue:
         return proto
 
     def enqueue(self, task: StepTask, *, delay_s: float = 0.0) -> bool:
-        path = self.task_path(task)
-        if self._remember:
-            with self._lock:
-                if path in self._created:
-                    return False
         s = self.settings
         try:
             self.client.create_task(
@@ -195,11 +184,6 @@ class CloudTasksQueue:
         except _GIVE_UP as exc:
             raise RetryableError(f"Cloud Tasks unavailable: {exc}",
                                  code="tasks_unavailable") from exc
-        if self._remember:
-            with self._lock:
-                self._created[path] = None
-                while len(self._created) > s.max_remembered_names:
-                    self._created.popitem(last=False)
         return True
 
 

@@ -42,11 +42,13 @@ EXIT_WAITING, EXIT_FAILED = 3, 4
 
 @dataclass
 class Options:
-    """The global options of one invocation (``--db``), and the engine's fault hook
-    (``None`` except under the crash-test entry point, :mod:`ticketflow.testing.crash`)."""
+    """The global options of one invocation (``--db``), and what only the crash-test
+    entry point (:mod:`ticketflow.testing.crash`) sets: the engine's fault hook and a
+    ``prepare`` call given each app before use (its instrumentation)."""
 
     db: str | None = None
     faults: FaultHook | None = None
+    prepare: Callable[[EmbeddedApp], object] | None = None
 
 
 options = Options()
@@ -120,6 +122,8 @@ def embedded(*, read_only: bool = False) -> Iterator[EmbeddedApp]:
         raise CliError(f"cannot open the database: {exc}") from None
     except (LibsqlError, sqlite3.Error, OSError) as exc:
         raise CliError(f"cannot open the database {database_name()}: {exc}") from None
+    if options.prepare is not None:
+        options.prepare(application)
     try:
         yield application
     finally:

@@ -164,6 +164,17 @@ class Supervised:
             self.stop()
             raise
 
+    def kill(self) -> int | None:
+        """A crash, not a shutdown: SIGKILL to the whole group at once (no SIGTERM
+        first, so nothing in it gets to clean up), then reap the leader. Returns the
+        leader's exit status (``-9`` when the signal killed it), ``None`` if none ran."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait()
+
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``grace_s``."""
         proc, self._proc = self._proc, None

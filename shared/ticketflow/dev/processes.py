@@ -118,10 +118,6 @@ class FunctionsServer(Supervised):
     def extra_env(self) -> Mapping[str, str]:
         return {"PYTHONUNBUFFERED": "1", **self.env}
 
-    def kill(self) -> None:
-        """SIGKILL the whole group at once (a crash, not a shutdown)."""
-        self.stop(grace_s=0.0)
-
     def __enter__(self) -> FunctionsServer:
         self.start()
         return self

@@ -301,8 +301,12 @@ class Stack:
         return proc
 
     def stop_functions(self, proc: FunctionsServer, *, kill: bool = False) -> None:
-        """Stop one functions process (``kill``: SIGKILL at once, a crash)."""
-        proc.stop(grace_s=0.0 if kill else 10.0)
+        """Stop one functions process (``kill``: SIGKILL to its group, no SIGTERM
+        first: a crash)."""
+        if kill:
+            proc.kill()
+        else:
+            proc.stop(grace_s=10.0)
         if proc in self.functions:
             self.functions.remove(proc)
         if proc in self._started:

@@ -4,7 +4,14 @@ It replays recorded responses per task, keyed by the tool the request forces
 (``tool_choice.name``), from ``ticketflow/testing/recorded_llm/*.json``, and injects scripted faults
 from a FIFO queue: rate limits with ``retry-after``, 529 overloaded, 5xx, a hang longer
 than the client timeout, truncated output, schema-violating tool input and an answer
-without a tool call. Every request is recorded for assertions.
+without a tool call. Every request is recorded for assertions (:attr:`requests`),
+and every answer in :attr:`served`: the step it served (from the headers a witnessed
+process adds, see :mod:`ticketflow.testing.witness`), when, which fault it consumed
+(a fault counts only once a request consumed it), and the tool input it carried.
+
+``vary=True`` makes the outputs differ per call: each successful answer carries its
+call's serial number in free-text fields that reach the ticket (and in the type's
+confidence), so a step executed again leaves a different trace in the content.
 
 Usage::
 
@@ -21,6 +28,7 @@ import copy
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,12 +151,68 @@ class RecordedRequest:
         return json.dumps(self.body)
 
 
+@dataclass(frozen=True)
+class Served:
+    """One answer, as the fake gave it. ``run_id`` / ``step`` / ``attempt`` / ``pid``
+    come from the request's ``x-ticketflow-*`` headers (``None`` without them);
+    ``clean``: a 200 carrying the recorded (varied) tool input with no fault applied
+    (not even a hang), i.e. an answer the client could use; ``tool_input``: what it
+    carried."""
+
+    serial: int
+    tool: str | None
+    run_id: str | None
+    step: int | None
+    attempt: int | None
+    pid: int | None
+    received_at: float
+    answered_at: float
+    status: int
+    fault: str | None
+    clean: bool
+    model: str | None
+    tool_input: dict[str, Any] | None
+
+
+VARIED = {
+    "extract_intent": ("goal",),
+    "detect_type": ("rationale",),
+    "generate_draft": ("acceptanceCriteria",),
+    "generate_questions": ("questions",),
+    "refine_draft": ("draft",),
+}
+"""Per tool, the fields a varied answer marks with its serial (see :func:`vary`)."""
+
+
+def vary(tool: str, tool_input: dict[str, Any], serial: int) -> None:
+    """Mark ``tool_input`` with ``serial`` where it reaches the ticket: a suffix on the
+    goal, the first acceptance criterion (of the draft, or of the refined draft), every
+    question's text, the type's rationale; the type's confidence becomes
+    ``0.5 + (serial % 500) / 1000``. Identifiers, enums and paths are left alone."""
+    mark = f" [call {serial}]"
+    for key in VARIED.get(tool, ()):
+        value = tool_input.get(key)
+        if isinstance(value, str):
+            tool_input[key] = value + mark
+        elif key == "acceptanceCriteria" and isinstance(value, list) and value:
+            value[0] = str(value[0]) + mark
+        elif key == "questions" and isinstance(value, list):
+            for q in value:
+                q["text"] = str(q["text"]) + mark
+        elif key == "draft" and isinstance(value, dict):
+            vary("generate_draft", value, serial)
+    if tool == "detect_type":
+        tool_input["confidence"] = round(0.5 + (serial % 500) / 1000, 3)
+
+
 class FakeMessagesAPI:
     """A ``ThreadingHTTPServer`` on 127.0.0.1 (free port) in a background thread."""
 
-    def __init__(self, fixtures_dir: Path | None = None) -> None:
+    def __init__(self, fixtures_dir: Path | None = None, *, vary: bool = False) -> None:
         self.responses: dict[str, dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
+        self.served: list[Served] = []
+        self.vary = vary
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -176,6 +240,20 @@ class FakeMessagesAPI:
     def pending_faults(self) -> int:
         with self._lock:
             return len(self._faults)
+
+    def served_log(self) -> list[Served]:
+        """A copy of :attr:`served`, in the order the answers were given."""
+        with self._lock:
+            return list(self.served)
+
+    def consumed_faults(self) -> dict[str, int]:
+        """Faults that took effect (a request consumed them), by kind; an HTTP error
+        is named by its status (``status_429``)."""
+        out: dict[str, int] = {}
+        for s in self.served_log():
+            if s.fault:
+                out[s.fault] = out.get(s.fault, 0) + 1
+        return out
 
     def requests_for(self, tool: str) -> list[RecordedRequest]:
         with self._lock:
@@ -222,9 +300,31 @@ class FakeMessagesAPI:
             self.requests.append(request)
             return self._faults.popleft() if self._faults else None
 
-    def _answer(self, request: RecordedRequest,
-                fault: Fault | None) -> tuple[int, dict[str, str], dict[str, Any]]:
-        request_id = f"req_fake{next(self._ids):06d}"
+    def _serve(self, request: RecordedRequest) -> tuple[int, dict[str, str], dict[str, Any]]:
+        received = time.time()
+        fault = self._record(request)
+        serial = next(self._ids)
+        status, headers, body = self._answer(request, fault, serial)
+        tool_block = next((b for b in body.get("content", [])
+                           if isinstance(b, dict) and b.get("type") == "tool_use"), None)
+        h = request.headers
+        fault_name = None if fault is None else (
+            f"status_{fault.status}" if fault.kind == "status" else fault.kind)
+        served = Served(
+            serial=serial, tool=request.tool_name, run_id=h.get("x-ticketflow-run"),
+            step=_int(h.get("x-ticketflow-step")), attempt=_int(h.get("x-ticketflow-attempt")),
+            pid=_int(h.get("x-ticketflow-pid")), received_at=received, answered_at=time.time(),
+            status=status, fault=fault_name,
+            clean=status == 200 and fault is None and tool_block is not None,
+            model=request.body.get("model"),
+            tool_input=copy.deepcopy(tool_block["input"]) if tool_block else None)
+        with self._lock:
+            self.served.append(served)
+        return status, headers, body
+
+    def _answer(self, request: RecordedRequest, fault: Fault | None,
+                serial: int) -> tuple[int, dict[str, str], dict[str, Any]]:
+        request_id = f"req_fake{serial:06d}"
         headers = {"request-id": request_id}
         if fault is not None and fault.kind == "status":
             return fault.status, {**headers, **fault.headers}, _error(fault.error_type,
@@ -245,11 +345,18 @@ class FakeMessagesAPI:
                                         f"fake: no recorded response for tool {tool!r}",
                                         request_id)
         body = copy.deepcopy(recorded)
-        body["id"] = f"msg_fake{next(self._ids):06d}"
+        body["id"] = f"msg_fake{serial:06d}"
         body["model"] = request.body["model"]
+        if self.vary and tool:
+            block = next(b for b in body["content"] if b.get("type") == "tool_use")
+            vary(tool, block["input"], serial)
         if fault is not None:
             _apply(fault, body, int(request.body["max_tokens"]))
         return 200, headers, body
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _error(error_type: str, message: str, request_id: str) -> dict[str, Any]:
@@ -306,8 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
             method="POST", path=path,
             headers={k.lower(): v for k, v in self.headers.items()}, body=body,
         )
-        fake = self.server.fake
-        status, headers, payload = fake._answer(request, fake._record(request))
+        status, headers, payload = self.server.fake._serve(request)
         self._send(status, headers, payload)
 
     def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any]) -> None:

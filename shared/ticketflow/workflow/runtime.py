@@ -280,7 +280,7 @@ class Engine(Sweeping):
             return self._fail(run, lease, exc)
         except Exception as exc:
             return self._retry_or_fail(run, spec, lease, exc)
-        self._fault("mid_step", spec.index)
+        self._fault("after_execute", spec.index)
         # built here from a validated output: no need to validate it again
         record = StepRecord.model_construct(
             run_id=run.run_id, step_index=spec.index, step_name=spec.name,

@@ -1,19 +1,22 @@
-"""The cloud chaos soak's state: the stack under test, what the soak wrote, and the
-invariants checked at the end (:meth:`CloudSoakState.check`). The soak itself, which
-drives the runs and injects the faults, is :mod:`ticketflow.testing.chaos.cloud`.
+"""The cloud chaos soak's state: the stack under test, what the soak wrote and saw,
+and the evidence handed to the invariants at the end (:meth:`CloudSoakState.check`,
+computed by :mod:`ticketflow.testing.chaos.report` from the witness: the side file
+the functions processes append to, the fake Messages API's log, the verdicts read
+back from the action documents in Firestore, and the tickets in Firestore against
+uninterrupted runs). The soak itself, which drives the runs and injects the faults,
+is :mod:`ticketflow.testing.chaos.cloud`.
 
-Invariants, from libSQL and Firestore: ``stuck`` (runs neither finished nor waiting
-for a person, tickets left locked or unprojected, failures without the error on the
-ticket), ``steps_committed_twice``, ``steps_executed_after_commit``,
-``actions_accepted_twice``, ``content_lost`` (every ready ticket in Firestore carries
-the content of its run's step outputs), ``other_violations`` (wrong verdicts, rules
-that let a bad write in).
+Every functions process is witnessed through
+``TICKETFLOW_APP_HOOK=ticketflow.testing.witness:install``. A kill is a real SIGKILL
+of the functions process group (no SIGTERM first); when the stack's database is a
+server process (a part with ``kill()``, such as a supervised libSQL server), it is
+killed and restarted the same way (:meth:`ChaosStack.kill_database`); with a libSQL
+file there is no such process, and the result says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 import time
 import uuid
@@ -25,41 +28,41 @@ from typing import Any
 
 import httpx
 
-from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
-from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.processes import FunctionsServer
 from ticketflow.dev.stack import ACTION_CREATED, Stack
-from ticketflow.domain import AECContent
 from ticketflow.ports.records import RunRecord
 from ticketflow.testing.chaos.common import (
-    FINISHED,
     LLM_SETTINGS,
     RUN_SETTINGS,
     SAMPLE_REPO,
+    SLOW_HANDLERS,
     fake_llm,
-    store_invariants,
+    rng_for,
     unprojected,
 )
+from ticketflow.testing.chaos.invariants import ActionSeen, Kill, StartedRun, leases_of
+from ticketflow.testing.chaos.report import Evidence, report
 from ticketflow.testing.cloud import SECRET_HEADER, document_store
 from ticketflow.testing.crash import ENV as CRASH_ENV
 from ticketflow.testing.rest import User, UserRest, action_event
-from ticketflow.workflow.context import StepContext, StepDeps
-from ticketflow.workflow.steps.s11_finalize import build_content
+from ticketflow.testing.witness import APP_HOOK, FILE_ENV, SLOW_ENV, SideFile
 
 LOG_DIR = PROJECT_ROOT / "test-artifacts" / "w3-cloud"
 
 
-def chaos_env(llm_url: str, *, quick: bool) -> dict[str, str]:
+def chaos_env(llm_url: str, side: Path, *, quick: bool) -> dict[str, str]:
     """The functions' settings in the soak: short timeouts and waits so faults resolve
-    fast (the embedded soak's values, with waits long enough for the trigger path)."""
+    fast (the embedded soak's values, with waits long enough for the trigger path),
+    and the witness installed."""
     wait = "10" if quick else "15"
     return {**LLM_SETTINGS, "TICKETFLOW_LLM_BASE_URL": llm_url, **RUN_SETTINGS,
             "TICKETFLOW_REVIEW_WAIT_S": wait, "TICKETFLOW_QUESTIONS_WAIT_S": wait,
-            "TICKETFLOW_FIRESTORE_TIMEOUT_S": "5"}
+            "TICKETFLOW_FIRESTORE_TIMEOUT_S": "5", "TICKETFLOW_APP_HOOK": APP_HOOK,
+            FILE_ENV: str(side), SLOW_ENV: SLOW_HANDLERS}
 
 
 @dataclass
@@ -69,6 +72,9 @@ class WrittenAction:
     fields: dict[str, Any]
     kind: str  # reply | race | bad_server
     written_at: float
+    run_id: str = ""
+    suspension: str = ""  # review | questions
+    uncertain: bool = False  # the write was not answered: it may or may not have landed
     redelivered: int = 0
     verdict: str | None = None
     reason: str | None = None
@@ -87,18 +93,19 @@ class ChaosStack:
     """The emulators (started once) and the functions process (killed and restarted),
     on the one stack builder."""
 
-    def __init__(self, work: Path, llm_url: str, *, quick: bool,
-                 faults: Counter[str], notes: Counter[str]) -> None:
+    def __init__(self, work: Path, llm_url: str, side: Path, *, quick: bool,
+                 notes: Counter[str]) -> None:
         self.stack = (Stack(work, log_dir=LOG_DIR)
                       .with_database("w3-cloud")
                       .with_tasks(queue=f"w3c-{uuid.uuid4().hex[:6]}")
                       .with_firestore(triggers=[ACTION_CREATED]).with_auth()
-                      .with_env(**chaos_env(llm_url, quick=quick)))
-        self.faults = faults
+                      .with_env(**chaos_env(llm_url, side, quick=quick)))
         self.notes = notes
         self.functions: FunctionsServer | None = None
         self.spec: str | None = None
         self.started = 0
+        self.kills: list[Kill] = []
+        self.db: Database | None = None  # the driver's connection (leases of the dead)
 
     @property
     def url(self) -> str:
@@ -125,23 +132,52 @@ class ChaosStack:
     def alive(self) -> bool:
         return self.functions is not None and self.functions.running
 
-    def restart(self, spec: str | None = None) -> None:
+    @property
+    def pid(self) -> int | None:
+        return self.functions.pid if self.functions is not None else None
+
+    def leases(self, pid: int | None) -> list[tuple[str, int]]:
+        return leases_of(self.db, pid) if self.db is not None and pid else []
+
+    def restart(self, spec: str | None = None, *, how: str | None = None) -> None:
+        """SIGKILL the functions process group (written down as ``how`` when given),
+        then start a new process carrying ``spec``."""
         if self.functions is not None:
-            self.stack.stop_functions(self.functions, kill=True)  # SIGKILL to the group
+            pid = self.functions.pid
+            self.stack.stop_functions(self.functions, kill=True)
+            if how and pid:
+                self.kills.append(Kill(pid, how, self.leases(pid)))
         self.functions = None
         self.start_functions(spec)
 
     def reap(self) -> bool:
-        """A functions process a crash point killed: count it, start a clean one, sweep."""
+        """A functions process a crash point killed: write it down, start a clean one,
+        sweep."""
         if self.functions is None or self.functions.running:
             return False
-        spec = self.spec
-        if spec:
-            self.faults[f"kill9_at_{spec.split(':')[0]}"] += 1
+        pid, spec = self.functions.pid, self.spec
+        if spec and pid:
+            self.kills.append(Kill(pid, f"at_{spec.split(':')[0]}", self.leases(pid)))
         else:
-            self.faults["functions_exit_unexpected"] += 1
-        self.restart(None)
+            self.notes["functions_exit_unexpected"] += 1
+        self.stack.stop_functions(self.functions, kill=True)  # reaped; its group gone too
+        self.functions = None
+        self.start_functions(None)
         self.post_sweep()
+        return True
+
+    @property
+    def database_killable(self) -> bool:
+        """The database is a server process this soak can SIGKILL (see module doc)."""
+        return callable(getattr(self.stack.database, "kill", None))
+
+    def kill_database(self) -> bool:
+        """SIGKILL the database server and start it again (False: it is a file)."""
+        part: Any = self.stack.database
+        if not self.database_killable:
+            return False
+        part.kill()
+        part.start()
         return True
 
     def post_sweep(self) -> dict[str, Any] | None:
@@ -167,16 +203,22 @@ class CloudSoakState:
     def __init__(self, *, runs: int, seed: int, quick: bool, concurrency: int,
                  kill_budget: int, drain_s: float, work: Path) -> None:
         self.n_runs = runs
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self.rng = rng_for(seed, "ticks")
         self.quick = quick
         self.concurrency = concurrency
         self.kill_budget = kill_budget
         self.drain_s = drain_s
-        self.faults: Counter[str] = Counter()
+        self.effect: Counter[str] = Counter()     # what the driver saw take effect
+        self.injected: Counter[str] = Counter()   # what was decided
         self.notes: Counter[str] = Counter()
         self.violations: list[str] = []
+        self.work = work
         self.api = fake_llm(self.notes)
-        self.stack = ChaosStack(work, self.api.url, quick=quick, faults=self.faults,
+        self.side = SideFile(work / "witness.jsonl")
+        self.side_at = 0
+        self.running: Counter[tuple[int, str, int, int]] = Counter()
+        self.stack = ChaosStack(work, self.api.url, self.side.path, quick=quick,
                                 notes=self.notes)
         self.db: Database | None = None
         self.client: Any = None
@@ -186,11 +228,13 @@ class CloudSoakState:
         self.pending: list[Future[Any]] = []
         self.run_ids: list[str] = []
         self.aec_ids: list[str] = []
+        self.requests: dict[str, dict[str, Any]] = {}  # aec -> the request made
         self.handled: set[str] = set()
         self.ignored: set[str] = set()
         self.actions: dict[str, WrittenAction] = {}
         self.races: list[Race] = []
         self.kills = 0
+        self.armed = 0  # functions processes started with a crash point
         self.lock = threading.Lock()
 
     # -- setup ------------------------------------------------------------------------------
@@ -200,6 +244,7 @@ class CloudSoakState:
         stack = self.stack.stack
         assert stack.firestore is not None and stack.auth is not None
         self.db = stack.connect()
+        self.stack.db = self.db
         self.runs = LibsqlRunStore(self.db)
         self.documents = document_store(stack, timeout_s=10.0)
         self.client = self.documents.client
@@ -255,102 +300,76 @@ class CloudSoakState:
                     self.violations.append(f"malformed action {w.fields} got {result.status} "
                                            f"({result.reason!r})")
                 continue
+            if w.uncertain and now - w.written_at > 10.0 and not self.action_exists(w):
+                with self.lock:
+                    self.actions.pop(w.action_id, None)  # the unanswered write never landed
+                self.notes["action_write_never_landed"] += 1
+                continue
             undecided += 1
             if (now - w.written_at > redeliver_after_s * (1 + w.redelivered)
-                    and self.stack.alive and self.post_event(w) == 200):
+                    and self.stack.alive and (not w.uncertain or self.action_exists(w))
+                    and self.post_event(w) == 200):
                 w.redelivered += 1
                 self.notes["trigger_event_redelivered_after_loss"] += 1
         return undecided
+
+    def action_exists(self, w: WrittenAction) -> bool:
+        ref = (self.client.collection("aecs").document(w.aec_id).collection("actions")
+               .document(w.action_id))
+        return bool(ref.get(timeout=10.0).exists)
 
     def unprojected(self) -> int:
         assert self.db is not None
         return unprojected(self.db)
 
+    def read_side(self) -> None:
+        """Follow the side file: which handlers are running now, in which process."""
+        records, self.side_at = self.side.read(self.side_at)
+        for r in records:
+            if r["e"] in ("start", "end"):
+                key = (int(r["pid"]), str(r["run"]), int(r["step"]), int(r["attempt"]))
+                self.running[key] += 1 if r["e"] == "start" else -1
+                if not self.running[key]:
+                    del self.running[key]
+
+    def handler_running(self) -> bool:
+        pid = self.stack.pid
+        return pid is not None and any(n > 0 and k[0] == pid for k, n in self.running.items())
+
     # -- checks -----------------------------------------------------------------------------------
 
     def check(self) -> dict[str, Any]:
+        """The invariants, from the witness (:func:`ticketflow.testing.chaos.report.report`)."""
         assert self.db is not None
-        db = self.db
-        runs = self.all_runs()
-        status = Counter(r.status for r in runs)
-        deps = StepDeps(llm=OfflineLanguageModel(), documents=self.documents,
-                        clock=SystemClock(), index=LibsqlRepoIndex(db))
-        stuck: list[str] = []
-        content_lost: list[str] = []
-        failed_persisted = 0
-        by_aec = {r.aec_id: r for r in sorted(runs, key=lambda r: r.created_at)}
-        for run in runs:
-            aec = self.documents.get(run.aec_id)
-            if run.status == "running":
-                stuck.append(f"{run.run_id}: still running at step {run.step_index}")
-                continue
-            if aec is None:  # 'cancel' at a review deletes the ticket
-                if not (run.status == "cancelled" and run.cancel_reason == "deleted"):
-                    content_lost.append(f"{run.run_id}: ticket {run.aec_id} missing")
-                continue
-            if run.status in FINISHED and aec.locked:
-                stuck.append(f"{run.run_id}: {run.status} but ticket still locked")
-            if run.status == "suspended" and not aec.locked:
-                stuck.append(f"{run.run_id}: waiting for a person on an unlocked ticket")
-            if run.projected_seq < run.seq:
-                stuck.append(f"{run.run_id}: progress not projected")
-            if run.status == "failed":
-                if run.error is not None and aec.status.value == "failed" and aec.error:
-                    failed_persisted += 1
-                else:
-                    stuck.append(f"{run.run_id}: failed without a persisted error on the "
-                                 f"ticket ({aec.status.value})")
-            if run.status == "completed" and aec.status.value != "ready":
-                content_lost.append(f"{run.run_id}: completed, ticket {aec.status.value}")
-        for aec_id in self.aec_ids:  # every ready ticket carries its run's outputs
-            aec = self.documents.get(aec_id)
-            if aec is None or aec.status.value != "ready":
-                continue
-            last = by_aec.get(aec_id)
-            if last is None or last.status != "completed":
-                content_lost.append(f"{aec_id}: ready without a completed run")
-                continue
-            outputs = {s.step_name: s.output for s in self.runs.steps(last.run_id)}
-            try:
-                want = build_content(StepContext(run=last, deps=deps, outputs=outputs))
-            except (KeyError, ValueError) as exc:
-                content_lost.append(f"{last.run_id}: step outputs incomplete: {exc}")
-                continue
-            have = AECContent.model_validate(
-                {k: getattr(aec, k) for k in AECContent.model_fields})
-            if have != want:
-                content_lost.append(f"{last.run_id}: ticket content differs from its outputs")
-        broken = store_invariants(db)
         race_outcomes: Counter[str] = Counter()
         for race in self.races:
-            verdicts = sorted(str(self.actions[a].verdict) for a in race.action_ids)
+            verdicts = sorted(str(self.actions[a].verdict) for a in race.action_ids
+                              if a in self.actions)
             race_outcomes["_".join(verdicts)] += 1
-            if verdicts.count("accepted") > 1:
-                self.violations.append(f"two racing actions accepted on {race.run_id}")
-        undecided = [w.action_id for w in self.actions.values() if w.verdict is None]
-        return {
-            "runs": len(runs),
-            "completed": status.get("completed", 0),
-            "failed_with_persisted_error": failed_persisted,
-            "cancelled": status.get("cancelled", 0),
-            "waiting_for_person": status.get("suspended", 0),
-            "stuck": len(stuck),
-            **{k: len(v) for k, v in broken.items()},
-            "content_lost": len(content_lost),
-            "other_violations": len(self.violations),
-            "actions_written": len(self.actions),
-            "actions_without_verdict": len(undecided),
-            "racing_outcomes": dict(race_outcomes),
-            "faults_injected": dict(sorted(self.faults.items())),
-            "faults_total": sum(self.faults.values()),
-            "llm_faults_left_unconsumed": self.api.pending_faults,
-            "llm_requests": len(self.api.requests),
-            "functions_processes_started": self.stack.started,
-            "failures_by_code": dict(Counter(r.error.code for r in runs
-                                             if r.status == "failed" and r.error)),
-            "cancel_reasons": dict(Counter(r.cancel_reason or "" for r in runs
-                                           if r.status == "cancelled")),
-            "observed": dict(sorted(self.notes.items())),
-            "details": {"stuck": stuck[:5], "content_lost": content_lost[:5],
-                        "violations": self.violations[:5], "undecided": undecided[:5]},
-        }
+        by_aec = {r.aec_id: r for r in sorted(self.all_runs(), key=lambda r: r.created_at)}
+        started = [StartedRun(run_id, aec_id, self.requests[aec_id])
+                   for run_id, aec_id in zip(self.run_ids, self.aec_ids, strict=False)
+                   if by_aec.get(aec_id) is not None]
+        seen = [ActionSeen(w.run_id, w.aec_id, w.action_id, w.suspension,
+                           str(w.fields.get("type")), str(w.fields.get("token") or ""),
+                           w.fields.get("answers") if isinstance(w.fields.get("answers"), dict)
+                           else None, "bad" if w.kind == "bad_server" else w.kind,
+                           w.verdict, w.reason)
+                for w in self.actions.values()]
+        evidence = Evidence(
+            side=self.side.records(), served=self.api.served_log(), started=started,
+            tickets={s.aec_id: self.documents.get(s.aec_id) for s in started},
+            actions=seen, kills=self.stack.kills,
+            running=[f"{r.run_id}: still running at step {r.step_index}"
+                     for r in self.all_runs() if r.status == "running"],
+            violations=self.violations, effect=self.effect, injected=self.injected,
+            llm_faults_queued_unconsumed=self.api.pending_faults, notes=self.notes,
+            extra={"actions_written": len(self.actions),
+                   "actions_without_verdict": sum(w.verdict is None
+                                                  for w in self.actions.values()),
+                   "racing_outcomes": dict(race_outcomes),
+                   "functions_processes_started": self.stack.started,
+                   "database_server": ("killed with SIGKILL and restarted"
+                                       if self.stack.database_killable else
+                                       "none: the stack's database is a libSQL file")})
+        return report(evidence, self.db, self.work)

@@ -1,18 +1,22 @@
 """What the chaos soaks share: the requests they run, the crash points they arm, the
-language-model faults they inject, and the invariants read from the run store."""
+language-model faults they inject, the settings, the seed, and the verdict."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.dev.emulators import PROJECT_ROOT
-from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
+from ticketflow.testing.chaos.invariants import INVARIANTS
+from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault, Served
+
+log = logging.getLogger("ticketflow.chaos")
 
 SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
 REQUESTS: list[dict[str, Any]] = [
@@ -29,11 +33,15 @@ REQUESTS: list[dict[str, Any]] = [
                     "component to a CSV file. It should be fast for large lists.",
      "repo": True},
 ]
-CRASH_POINTS = ("before_execute", "mid_step", "after_commit", "after_dispatch")
+CRASH_POINTS = ("before_execute", "after_execute", "after_commit", "after_dispatch")
 NON_SUSPENDING = (1, 2, 3, 5, 6, 7, 8, 10, 11)
 FINISHED = ("completed", "failed", "cancelled")
-INVARIANTS = ("stuck", "steps_committed_twice", "steps_executed_after_commit",
-              "actions_accepted_twice", "content_lost", "other_violations")
+LLM_FAULTS = ("rate_limited", "overloaded", "server_error", "hang", "malformed",
+              "truncated", "no_tool_use")
+SEED_ENV = "TICKETFLOW_CHAOS_SEED"
+SLOW_HANDLERS = "3:0.15,7:0.15"
+"""Handlers slowed in the soaks (``TICKETFLOW_WITNESS_SLOW``), so that a kill from
+outside lands while one runs, in a step without a model call and in one with."""
 
 LLM_SETTINGS = {
     "TICKETFLOW_LLM": "claude", "ANTHROPIC_API_KEY": "test-key",
@@ -52,22 +60,42 @@ RUN_SETTINGS = {
 """Short step timeouts, leases and sweeps, so that every fault resolves quickly."""
 
 
+def chaos_seed(seed: int | None = None) -> int:
+    """``seed``, else ``$TICKETFLOW_CHAOS_SEED``, else a fresh random one; logged, so
+    that a failing soak can be run again with the same fault schedule."""
+    if seed is None:
+        env = os.environ.get(SEED_ENV)
+        seed = int(env) if env else random.SystemRandom().randrange(1 << 30)
+    log.warning("chaos seed %d (again: %s=%d)", seed, SEED_ENV, seed)
+    return seed
+
+
+def rng_for(seed: int, *parts: object) -> random.Random:
+    """A generator of its own for one thing the soak decides (a run's replies, a
+    worker's crash point), so that a seed gives each the same choices however the
+    processes' timing interleaves the rest."""
+    return random.Random(":".join(str(p) for p in (seed, *parts)))
+
+
 def fake_llm(notes: Counter[str]) -> FakeMessagesAPI:
-    """The fake Messages API, started; a killed client resetting its connection is
-    counted in ``notes`` (expected, not worth a traceback)."""
-    api = FakeMessagesAPI().start()
+    """The fake Messages API, started, its outputs varying per call; a killed client
+    resetting its connection is counted in ``notes`` (expected, not worth a traceback)."""
+    api = FakeMessagesAPI(vary=True).start()
     server: Any = api._server
     server.handle_error = lambda *a: notes.update(["llm_connection_reset"])
     return api
 
 
-def inject_llm_fault(api: FakeMessagesAPI, rng: random.Random, faults: Counter[str]) -> None:
-    """Queue one random language-model fault on ``api`` and count it in ``faults``:
-    429 with retry-after, 529, 500, a hang past the client timeout, a schema-violating,
-    truncated or tool-less answer (a quarter of the malformed ones twice, so the
-    corrective retry fails too and the step fails for good)."""
-    kind = rng.choice(["rate_limited", "overloaded", "server_error", "hang",
-                       "malformed", "truncated", "no_tool_use"])
+def inject_llm_fault(api: FakeMessagesAPI, rng: random.Random,
+                     injected: Counter[str]) -> None:
+    """Queue one language-model fault on ``api``: each kind in turn first (so even a
+    short soak meets every kind), then at random. 429 with retry-after, 529, 500, a
+    hang past the client timeout, a schema-violating, truncated or tool-less answer (a
+    quarter of the malformed ones twice, so the corrective retry fails too and the
+    step fails for good). ``injected`` counts what was queued; a fault counts as
+    taken effect only when a request consumed it (the fake's log)."""
+    n = sum(injected.values())
+    kind = LLM_FAULTS[n] if n < len(LLM_FAULTS) else rng.choice(LLM_FAULTS)
     fault = {
         "rate_limited": lambda: Fault.rate_limited(retry_after=0.05),
         "overloaded": Fault.overloaded, "server_error": Fault.server_error,
@@ -76,27 +104,16 @@ def inject_llm_fault(api: FakeMessagesAPI, rng: random.Random, faults: Counter[s
     }[kind]()
     if kind == "malformed" and rng.random() < 0.25:
         api.enqueue(fault, Fault.malformed())
-        faults["llm_malformed_twice"] += 1
+        injected["malformed_twice"] += 1
         return
     api.enqueue(fault)
-    faults[f"llm_{kind}"] += 1
+    injected[kind] += 1
 
 
-def store_invariants(db: Database) -> dict[str, list[Any]]:
-    """Rows that break the run store's guarantees: a step committed twice, a step
-    executed after its commit, two actions accepted for one suspension token."""
-    twice = db.execute(
-        "SELECT run_id, step_index FROM step_attempts WHERE outcome = 'committed' "
-        "GROUP BY run_id, step_index HAVING COUNT(*) > 1").rows
-    after = db.execute(
-        "SELECT a.run_id, a.step_index FROM step_attempts a JOIN step_outputs o "
-        "ON o.run_id = a.run_id AND o.step_index = a.step_index "
-        "WHERE a.started_at > o.finished_at").rows
-    accepted_twice = db.execute(
-        "SELECT run_id, token FROM actions WHERE status = 'accepted' AND token != '' "
-        "GROUP BY run_id, token HAVING COUNT(*) > 1").rows
-    return {"steps_committed_twice": list(twice), "steps_executed_after_commit": list(after),
-            "actions_accepted_twice": list(accepted_twice)}
+def llm_faults_taken_from(served: Iterable[Served]) -> dict[str, int]:
+    """The faults requests consumed (the fake's log), as ``llm_<kind>`` (an HTTP error
+    by its status: ``llm_status_429``)."""
+    return dict(Counter(f"llm_{s.fault}" for s in served if s.fault))
 
 
 def unprojected(db: Database) -> int:
@@ -104,11 +121,14 @@ def unprojected(db: Database) -> int:
     return int(db.execute("SELECT COUNT(*) FROM runs WHERE projected_seq < seq").rows[0][0])
 
 
-def violated(result: Mapping[str, Any], runs: int) -> list[str]:
-    """The invariants ``result`` breaks (and ``runs`` when fewer runs were made)."""
+def violated(result: Mapping[str, Any], runs: int, floor: float) -> list[str]:
+    """The invariants ``result`` breaks, ``runs`` when fewer runs were made, and
+    ``completion_rate`` when fewer than ``floor`` of them ended ready."""
     out = [k for k in INVARIANTS if result[k]]
     if result["runs"] < runs:
         out.append("runs")
+    if result["completion_rate"] < floor:
+        out.append("completion_rate")
     return out
 
 

@@ -2,40 +2,43 @@
 ``docs/benchmarks.md``).
 
 Runs the real 11-step workflow (Claude adapter against the local fake Messages API,
-the real preflight against ``examples/sample-repo``) in worker *processes*
-(:mod:`ticketflow.testing.chaos.worker`) sharing one libSQL file, and injects at random:
+whose outputs vary per call; the real preflight against ``examples/sample-repo``) in
+worker *processes* (:mod:`ticketflow.testing.chaos.worker`) sharing one libSQL file,
+every process witnessed (:mod:`ticketflow.testing.witness`: a side file of handler
+executions and accepted commits, model requests tagged by step), and injects:
 
-* ``kill -9`` of a worker process while it holds a step (mid-step), and through
-  ``TICKETFLOW_CRASH_AT`` at ``before_execute | mid_step | after_commit |
-  after_dispatch`` of a random step (``after_commit`` = between commit and enqueue);
+* SIGKILL from outside of a worker while one of its handlers runs (the side file
+  says which are running; steps 3 and 7 are slowed a little so kills land there), and
+  crash points ``before_execute | after_execute | after_commit | after_dispatch`` of a
+  random step armed in workers (``TICKETFLOW_CRASH_AT``; the first four workers get
+  one each);
 * language-model faults: 429 with retry-after, 529, 500, hangs past the client
-  timeout, schema-violating, truncated and tool-less answers;
-* duplicated task deliveries: ``run_step`` called again for committed steps, an
-  in-flight step delivered a second time, and finished queue tasks put back;
+  timeout, schema-violating, truncated and tool-less answers (each kind first once);
+* duplicated task deliveries: ``run_step`` again for a committed step, the step in
+  flight delivered a second time, finished queue tasks put back;
 * two actions racing for one suspension (two database connections, two threads);
 * malformed action documents and well-formed but invalid actions;
 * edits of tickets locked by their run; deadlines that pass mid-run;
 * waits left unanswered until they expire (resolved by policy by the sweep).
 
-The driver answers the other suspensions (proceed / edit / cancel at a review,
-answers or skip at questions). Then every fault stops, the workers drain, and the
-invariants are checked from the database (:func:`run_embedded_soak`).
+Each kind is forced at its first chance, then comes at random. The driver answers
+the other suspensions (proceed / edit / cancel at a review, answers or skip at
+questions), its choices per run drawn from the seed. Then every fault stops, the
+workers drain, and the invariants are computed from the witness
+(:mod:`ticketflow.testing.chaos.invariants`); a fault counts only where it took
+effect (a kill only if it landed while a lease was held or between a commit and what
+follows, a model fault only if a request consumed it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import random
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,40 +47,41 @@ from typing import Any
 from ticketflow.adapters.libsql.metrics import compute_stats, record_ticket_edit
 from ticketflow.cli.driver import LOCAL_UID
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
-from ticketflow.dev.emulators import PROJECT_ROOT
-from ticketflow.domain import AEC, AECContent, AECLockedError
+from ticketflow.domain import AEC, AECLockedError
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import StepTask
 from ticketflow.ports.records import RunRecord
 from ticketflow.settings import Settings
 from ticketflow.testing.chaos.common import (
-    CRASH_POINTS,
-    FINISHED,
+    LLM_FAULTS,
     LLM_SETTINGS,
-    NON_SUSPENDING,
     REQUESTS,
     RUN_SETTINGS,
     SAMPLE_REPO,
+    SLOW_HANDLERS,
+    chaos_seed,
     environment,
     fake_llm,
     inject_llm_fault,
-    store_invariants,
+    rng_for,
     unprojected,
     violated,
 )
+from ticketflow.testing.chaos.invariants import ActionSeen, StartedRun
+from ticketflow.testing.chaos.report import Evidence, report
+from ticketflow.testing.chaos.workers import Workers
+from ticketflow.testing.witness import FILE_ENV, SLOW_ENV, SideFile, instrument
 from ticketflow.workflow.actions import ActionRequest, parse_action
-from ticketflow.workflow.context import StepContext
-from ticketflow.workflow.steps.s11_finalize import build_content
-
-WORKER = "ticketflow.testing.chaos.worker"
 
 
 @dataclass(frozen=True)
 class EmbeddedSoakConfig:
     """``runs`` in all, ``concurrency`` executing at once on ``workers`` processes;
-    ``kill_rate``: chance per 20 ms tick of a ``kill -9`` of a worker holding a step;
+    ``kill_rate``: chance per 20 ms tick of a SIGKILL of a worker running a handler;
     ``ignore_rate``: share of suspensions left to expire; ``quick``: shorter waits and
-    drain; ``seed`` makes the faults repeatable."""
+    drain; ``seed`` (``None``: :func:`~ticketflow.testing.chaos.common.chaos_seed`)
+    fixes the fault schedule's choices; ``completion_floor``: the least share of runs
+    that must end ready."""
 
     runs: int = 200
     quick: bool = False
@@ -86,130 +90,58 @@ class EmbeddedSoakConfig:
     kill_rate: float = 0.03
     ignore_rate: float = 0.05
     drain_s: float = 180.0
-    seed: int = 0
+    seed: int | None = None
+    completion_floor: float = 0.5
 
 
-def chaos_env(db: Path, llm_url: str, *, quick: bool) -> dict[str, str]:
-    """Settings of the soak: short timeouts, waits and sweeps so faults resolve fast."""
+def chaos_env(db: Path, llm_url: str, side: Path, *, quick: bool) -> dict[str, str]:
+    """Settings of the soak: short timeouts, waits and sweeps so faults resolve fast;
+    the witness's side file and slowed handlers."""
     return {
         "TICKETFLOW_DB_URL": f"file:{db}", **LLM_SETTINGS, "TICKETFLOW_LLM_BASE_URL": llm_url,
         **RUN_SETTINGS, "TICKETFLOW_POLL_S": "0.02", "TICKETFLOW_SWEEP_INTERVAL_S": "0.5",
         "TICKETFLOW_REVIEW_WAIT_S": "2" if quick else "3",
         "TICKETFLOW_QUESTIONS_WAIT_S": "2" if quick else "3",
         "TICKETFLOW_WORKERS": "2", "PYTHONUNBUFFERED": "1",
+        FILE_ENV: str(side), SLOW_ENV: SLOW_HANDLERS,
     }
-
-
-class Workers:
-    """Worker subprocesses; each may carry a ``TICKETFLOW_CRASH_AT`` point."""
-
-    def __init__(self, n: int, env: dict[str, str], log_dir: Path, rng: random.Random,
-                 faults: Counter[str]) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.rng = rng
-        self.faults = faults
-        self.procs: dict[int, tuple[subprocess.Popen[bytes], str | None]] = {}
-        self.spawned = 0
-        self.chaos = True
-        for _ in range(n):
-            self.spawn()
-
-    def spawn(self) -> None:
-        spec = None
-        if self.chaos and self.rng.random() < 0.5:
-            point = self.rng.choice(CRASH_POINTS)
-            steps = range(1, 12) if point == "before_execute" else NON_SUSPENDING
-            spec = f"{point}:{self.rng.choice(list(steps))}"
-        env = {k: v for k, v in os.environ.items() if k != "TICKETFLOW_CRASH_AT"}
-        env |= self.env
-        if spec:
-            env["TICKETFLOW_CRASH_AT"] = spec
-        self.spawned += 1
-        log = open(self.log_dir / f"worker-{self.spawned}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", WORKER], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-        log.close()
-        self.procs[proc.pid] = (proc, spec)
-
-    def reap(self) -> None:
-        """Count the workers a crash point killed and start new ones in their place."""
-        for pid, (proc, spec) in list(self.procs.items()):
-            code = proc.poll()
-            if code is None:
-                continue
-            del self.procs[pid]
-            if code == -signal.SIGKILL and spec:
-                self.faults[f"kill9_at_{spec.split(':')[0]}"] += 1
-            elif code != 0:
-                self.faults["worker_exit_unexpected"] += 1
-            self.spawn()
-
-    def kill(self, pid: int) -> bool:
-        if pid not in self.procs:
-            return False
-        proc, _ = self.procs.pop(pid)
-        proc.kill()
-        proc.wait()  # no zombie: a dead lease holder must look dead to the others
-        self.spawn()
-        return True
-
-    def calm(self) -> None:
-        """No more crash points: replace the workers that carry one."""
-        self.chaos = False
-        for pid, (proc, spec) in list(self.procs.items()):
-            if spec:
-                del self.procs[pid]
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                self.spawn()
-
-    def stop(self) -> None:
-        for proc, _ in self.procs.values():
-            proc.terminate()
-        for proc, _ in self.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.procs.clear()
-
-
-# -- the driver --------------------------------------------------------------------------------
 
 
 class Soak:
     """The driver of the embedded soak (see the module doc); one instance per soak."""
 
-    def __init__(self, config: EmbeddedSoakConfig, work: Path) -> None:
+    def __init__(self, config: EmbeddedSoakConfig, seed: int, work: Path) -> None:
         self.args = config
-        self.rng = random.Random(config.seed)
-        self.faults: Counter[str] = Counter()
+        self.seed = seed
+        self.rng = rng_for(seed, "ticks")
+        self.injected: Counter[str] = Counter()   # what was decided (not what took effect)
+        self.effect: Counter[str] = Counter()     # what the driver saw take effect
         self.violations: list[str] = []
         self.notes: Counter[str] = Counter()
         self.work = work
         self.db = work / "w3.db"
+        self.side = SideFile(work / "witness.jsonl")
+        self.side_at = 0
+        self.running: Counter[tuple[int, str, int, int]] = Counter()  # pid, run, step, attempt
         self.api = fake_llm(self.notes)
-        self.env = chaos_env(self.db, self.api.url, quick=config.quick)
-        # this process runs steps too (duplicate deliveries): it reads the same settings
+        self.env = chaos_env(self.db, self.api.url, self.side.path, quick=config.quick)
+        # this process runs steps too (duplicate deliveries): same settings, witnessed
         self._restore = contextlib.ExitStack()
         self._restore.enter_context(environment(self.env))
         self.app = open_embedded(Settings())
+        instrument(self.app.engine, self.app.settings, self.side)
         self.app2 = open_embedded(Settings())  # a second connection: racing actions
         self.app.index.index(str(SAMPLE_REPO))
-        self.run_ids: list[str] = []
+        self.started: list[StartedRun] = []
+        self.actions: list[ActionSeen] = []
         self.handled: set[str] = set()  # suspension tokens already dealt with
         self.ignored: set[str] = set()
-        self.deadline_runs: set[str] = set()
+        self.deadline_plan: dict[str, tuple[int, float]] = {}  # run -> (step, planned at)
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chaos")
-        self.pending: list[Any] = []
+        self.pending: list[Future[Any]] = []
         (work / "logs").mkdir(exist_ok=True)
-        self.workers = Workers(config.workers, self.env, work / "logs", self.rng, self.faults)
+        self.workers = Workers(config.workers, self.env, work / "logs", self.app.db, seed,
+                               self.notes)
 
     def close(self) -> None:
         self.workers.stop()
@@ -219,45 +151,64 @@ class Soak:
         self.api.stop()
         self._restore.close()
 
+    def want(self, kind: str, rate: float) -> bool:
+        """Inject ``kind`` now: always until it first happened, then at ``rate``."""
+        return not (self.effect[kind] or self.injected[kind]) or self.rng.random() < rate
+
     # -- runs ----------------------------------------------------------------------------
 
     def start_run(self) -> None:
-        req = REQUESTS[len(self.run_ids) % len(REQUESTS)]
+        req = REQUESTS[len(self.started) % len(REQUESTS)]
+        request = {"title": req["title"], "description": req["description"],
+                   "repo": str(SAMPLE_REPO) if req["repo"] else None}
         aec = self.app.documents.create(AEC.new(
-            aec_id="aec-" + uuid.uuid4().hex[:12], owner_id=LOCAL_UID, title=req["title"],
-            description=req["description"], repo=str(SAMPLE_REPO) if req["repo"] else None))
+            aec_id="aec-" + uuid.uuid4().hex[:12], owner_id=LOCAL_UID, **request))
         run = self.app.engine.start(aec.id, uid=LOCAL_UID, trace_id=uuid.uuid4().hex)
-        self.run_ids.append(run.run_id)
+        rng = rng_for(self.seed, "run", len(self.started), "deadline")
+        forced = not self.effect["deadline_passed"] and not self.deadline_plan
+        if forced or rng.random() < 0.015:  # its deadline will pass mid-run
+            step = 2 if forced else rng.choice((2, 5, 7, 8, 10))
+            self.deadline_plan[run.run_id] = (step, time.monotonic())
+        self.started.append(StartedRun(run.run_id, aec.id, request))
 
     def active(self) -> list[RunRecord]:
         return [r for r in self.app.runs.list_runs(10_000) if r.active]
 
+    def read_side(self) -> None:
+        """Follow the side file: which handlers are running now, in which process."""
+        records, self.side_at = self.side.read(self.side_at)
+        for r in records:
+            if r["e"] in ("start", "end"):
+                key = (int(r["pid"]), str(r["run"]), int(r["step"]), int(r["attempt"]))
+                self.running[key] += 1 if r["e"] == "start" else -1
+                if not self.running[key]:
+                    del self.running[key]
+
     # -- faults --------------------------------------------------------------------------------
 
-    def kill_mid_step(self) -> None:
-        rs = self.app.db.execute("SELECT lease_id FROM runs WHERE status = 'running' "
-                                 "AND lease_id IS NOT NULL")
-        pids = [int(str(r[0]).split(":")[1]) for r in rs.rows
-                if str(r[0]).count(":") >= 2 and str(r[0]).split(":")[1].isdigit()]
-        pids = [p for p in pids if p in self.workers.procs]
-        if pids and self.workers.kill(self.rng.choice(pids)):
-            self.faults["kill9_mid_step_random"] += 1
+    def kill_mid_handler(self) -> None:
+        """SIGKILL a worker while the side file says one of its handlers runs."""
+        busy = {pid for (pid, *_), n in self.running.items() if n > 0} & set(self.workers.procs)
+        if busy and self.workers.kill(self.rng.choice(sorted(busy))):
+            self.injected["kill9_outside"] += 1  # where it landed: from the side file
 
     def duplicate_delivery(self, runs: list[RunRecord]) -> None:
         running = [r for r in runs if r.status == "running"]
         if not running:
             return
         run = self.rng.choice(running)
-        mode = self.rng.random()
-        if mode < 0.4 and run.step_index > 1:
+        modes = ("duplicate_delivery_committed_step", "duplicate_delivery_inflight_step",
+                 "duplicate_delivery_requeued_tasks")
+        mode = next((m for m in modes if not self.effect[m]), None) or self.rng.choice(modes)
+        if mode == modes[0] and run.step_index > 1:
             step = self.rng.randint(1, run.step_index - 1)
             res = self.app.engine.run_step(StepTask(run_id=run.run_id, step_index=step,
                                                     epoch=run.epoch))
             if res.outcome != "duplicate":
                 self.violations.append(f"duplicate delivery of committed step {step} of "
                                        f"{run.run_id} returned {res.outcome}")
-            self.faults["duplicate_delivery_committed_step"] += 1
-        elif mode < 0.7:
+            self.effect[mode] += 1
+        elif mode == modes[1]:
             task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch)
 
             def deliver() -> None:
@@ -268,14 +219,13 @@ class Soak:
                     self.notes[f"inflight_duplicate_{exc.code}"] += 1
 
             self.pending.append(self.pool.submit(deliver))
-            self.faults["duplicate_delivery_inflight_step"] += 1
-        else:
+            self.effect[mode] += 1
+        elif mode == modes[2]:
             rs = self.app.db.execute(
                 "UPDATE queue_tasks SET status = 'pending', available_at = ?, "
                 "lease_owner = NULL, leased_until = NULL WHERE run_id = ? AND status = 'done'",
                 [datetime.now(UTC).isoformat(), run.run_id], durable=False)
-            if rs.rows_affected:
-                self.faults["duplicate_delivery_requeued_tasks"] += rs.rows_affected
+            self.effect[mode] += rs.rows_affected
 
     def locked_edit(self, runs: list[RunRecord]) -> None:
         if not runs:
@@ -286,27 +236,40 @@ class Soak:
             self.app.documents.mutate(
                 run.aec_id, lambda a: a.edit(description=a.description + " (edited)"))
         except AECLockedError:
-            self.faults["edit_on_locked_ticket"] += 1
+            self.effect["edit_on_locked_ticket"] += 1
             return
         # accepted: the ticket was unlocked (the run just finalized it at step 11)
         self.notes["edit_accepted_while_run_finishing"] += 1
         record_ticket_edit(self.app.db, run.aec_id, uid=LOCAL_UID, fields=["description"],
                            status_before=before.status.value if before else None)
 
-    def pass_deadline(self, runs: list[RunRecord]) -> None:
-        running = [r for r in runs if r.status == "running" and r.run_id not in
-                   self.deadline_runs]
-        if not running:
-            return
-        run = self.rng.choice(running)
-        rs = self.app.db.execute(
-            "UPDATE runs SET deadline_at = ? WHERE run_id = ? AND status = 'running'",
-            [(datetime.now(UTC) - timedelta(seconds=1)).isoformat(), run.run_id])
-        if rs.rows_affected:
-            self.deadline_runs.add(run.run_id)
-            self.faults["deadline_passed"] += 1
+    def pass_deadlines(self, runs: list[RunRecord]) -> None:
+        """The runs planned for it have their deadline pass once at their step (a plan
+        whose run ended first is dropped)."""
+        live = {r.run_id for r in runs}
+        for run_id, (_, at) in list(self.deadline_plan.items()):
+            if run_id not in live and time.monotonic() - at > 2.0:
+                del self.deadline_plan[run_id]
+        for run in runs:
+            step, _ = self.deadline_plan.get(run.run_id, (None, 0.0))
+            if step is None or run.status != "running" or run.step_index < step:
+                continue
+            del self.deadline_plan[run.run_id]
+            rs = self.app.db.execute(
+                "UPDATE runs SET deadline_at = ? WHERE run_id = ? AND status = 'running'",
+                [(datetime.now(UTC) - timedelta(seconds=1)).isoformat(), run.run_id])
+            self.effect["deadline_passed"] += rs.rows_affected
 
     # -- people ---------------------------------------------------------------------------------
+
+    def act(self, app: EmbeddedApp, run: RunRecord, req: ActionRequest, source: str) -> str:
+        """Apply ``req``; the verdict handed back is what the person sees."""
+        assert run.suspension is not None
+        rec = app.engine.act(req)
+        self.actions.append(ActionSeen(
+            run.run_id, run.aec_id, req.action_id, run.suspension.kind, req.type, req.token,
+            req.answers, source, rec.status, rec.reason))
+        return rec.status
 
     def request(self, run: RunRecord, type_: str, *, answers: dict[str, str] | None = None,
                 token: str | None = None, uid: str = LOCAL_UID) -> ActionRequest:
@@ -316,12 +279,11 @@ class Soak:
                              token=run.suspension.token if token is None else token,
                              uid=uid, answers=answers)
 
-    def reply(self, run: RunRecord) -> ActionRequest:
+    def reply(self, run: RunRecord, x: float) -> ActionRequest:
         assert run.suspension is not None
-        x = self.rng.random()
         if run.suspension.kind == "review":
-            t = "proceed" if x < 0.85 else ("edit" if x < 0.95 else "cancel")
-            return self.request(run, t)
+            return self.request(run, "proceed" if x < 0.85 else ("edit" if x < 0.95
+                                                                 else "cancel"))
         if x < 0.6:
             qs = [q["id"] for q in run.suspension.payload.get("questions", [])]
             return self.request(run, "answer", answers={q: f"answer to {q}" for q in qs})
@@ -339,13 +301,15 @@ class Soak:
             {"runId": run.run_id, "type": "proceed", "token": token * 20},
         ]
         for doc in self.rng.sample(docs, 2):
-            parsed = parse_action(doc, action_id=f"w3-bad-{uuid.uuid4().hex[:8]}",
-                                  aec_id=run.aec_id)
-            self.faults["malformed_action_document"] += 1
+            action_id = f"w3-bad-{uuid.uuid4().hex[:8]}"
+            parsed = parse_action(doc, action_id=action_id, aec_id=run.aec_id)
+            self.effect["malformed_action_document"] += 1
             if isinstance(parsed, ActionRequest):
-                rec = self.app.engine.act(parsed)
-                if rec.status == "accepted":
-                    self.violations.append(f"malformed action accepted: {doc}")
+                self.act(self.app, run, parsed, "bad")
+            else:
+                self.actions.append(ActionSeen(run.run_id, run.aec_id, action_id, "",
+                                               str(doc.get("type")), token, None, "bad",
+                                               "rejected", parsed.reason))
         wrong_kind = "answer" if run.suspension.kind == "review" else "proceed"
         invalid = [
             self.request(run, "proceed", token="0" * 32),
@@ -357,11 +321,8 @@ class Soak:
         if run.suspension.kind == "questions":
             invalid.append(self.request(run, "answer", answers={"nope": "x"}))
         for req in self.rng.sample(invalid, 2):
-            rec = self.app.engine.act(req)
-            self.faults["invalid_action"] += 1
-            if rec.status == "accepted":
-                self.violations.append(f"invalid action accepted: {req.type} on "
-                                       f"{run.run_id}")
+            self.act(self.app, run, req, "invalid")
+            self.effect["invalid_action"] += 1
 
     def answer(self, run: RunRecord) -> None:
         assert run.suspension is not None
@@ -369,36 +330,37 @@ class Soak:
         if token in self.handled:
             return
         self.handled.add(token)
-        if self.rng.random() < self.args.ignore_rate:
+        index = next((i for i, s in enumerate(self.started) if s.run_id == run.run_id), -1)
+        rng = rng_for(self.seed, "run", index, run.suspension.kind)
+        first = len(self.handled)  # the first suspensions get every kind, short soaks too
+        if first == 3 or (first > 3 and rng.random() < self.args.ignore_rate):
             self.ignored.add(token)
-            self.faults["wait_left_to_expire"] += 1
+            self.effect["wait_left_to_expire"] += 1
             return
-        if self.rng.random() < 0.25:
+        if first == 1 or rng.random() < 0.25:
             self.bad_actions(run)
-        if self.rng.random() < 0.3:
-            a, b = self.reply(run), self.reply(run)
+        if first == 2 or rng.random() < 0.3:
+            a, b = self.reply(run, rng.random()), self.reply(run, rng.random())
             barrier = threading.Barrier(2)
 
             def go(app: EmbeddedApp, req: ActionRequest) -> str:
                 barrier.wait()
-                return app.engine.act(req).status
+                return self.act(app, run, req, "race")
 
             fa = self.pool.submit(go, self.app, a)
             fb = self.pool.submit(go, self.app2, b)
             statuses = sorted([fa.result(), fb.result()])
-            self.faults["racing_actions"] += 1
+            self.effect["racing_actions"] += 1
             self.notes[f"race_{'_'.join(statuses)}"] += 1
-            if statuses.count("accepted") > 1:
-                self.violations.append(f"two racing actions accepted on {run.run_id}")
             return
-        rec = self.app.engine.act(self.reply(run))
-        if rec.status != "accepted":
-            self.notes[f"reply_rejected: {rec.reason}"] += 1
+        if self.act(self.app, run, self.reply(run, rng.random()), "reply") != "accepted":
+            self.notes["reply_rejected"] += 1
 
     # -- main loop --------------------------------------------------------------------------------
 
     def tick(self, chaos: bool) -> list[RunRecord]:
         self.workers.reap()
+        self.read_side()
         runs = self.active()
         for run in runs:
             if run.status == "suspended" and run.suspension is not None and (
@@ -406,36 +368,40 @@ class Soak:
                 self.answer(run)
         if chaos:
             r = self.rng.random
-            if r() < self.args.kill_rate:
-                self.kill_mid_step()
+            if self.want("kill9_outside", self.args.kill_rate):
+                self.kill_mid_handler()
             if r() < 0.15 and self.api.pending_faults == 0:
-                inject_llm_fault(self.api, self.rng, self.faults)
+                inject_llm_fault(self.api, self.rng, self.injected)
             if r() < 0.08:
                 self.duplicate_delivery(runs)
-            if r() < 0.04:
+            if self.want("edit_on_locked_ticket", 0.04):
                 self.locked_edit(runs)
-            if r() < 0.002:
-                self.pass_deadline(runs)
+            self.pass_deadlines(runs)
         self.pending = [f for f in self.pending if not f.done()]
         return runs
 
     def soak(self) -> float:
         t0 = time.monotonic()
         last_sweep = 0.0
-        while len(self.run_ids) < self.args.runs:
+        while len(self.started) < self.args.runs:
             runs = self.tick(chaos=True)
-            running = sum(r.status == "running" for r in runs)
-            if running < self.args.concurrency:
+            if sum(r.status == "running" for r in runs) < self.args.concurrency:
                 self.start_run()
             if time.monotonic() - last_sweep > 0.5:
                 self.app.engine.sweep()
                 last_sweep = time.monotonic()
             self.maybe_edit_completed()
             time.sleep(0.02)
-        # let the last runs take faults too, then stop injecting and drain
-        until = time.monotonic() + (5 if self.args.quick else 10)
-        while time.monotonic() < until:
-            self.tick(chaos=True)
+        # the last runs take faults too: on until they are done (or most of them), for
+        # at least a few seconds, longer while a kind was never injected
+        tail = time.monotonic()
+        cap = tail + (30 if self.args.quick else 60)
+        while time.monotonic() < cap:
+            runs = self.tick(chaos=True)
+            elapsed = time.monotonic() - tail
+            if elapsed > 5 and self.all_kinds_met() and (
+                    sum(r.status == "running" for r in runs) <= self.args.concurrency // 4):
+                break
             time.sleep(0.02)
         self.workers.calm()
         drain_until = time.monotonic() + self.args.drain_s
@@ -444,15 +410,24 @@ class Soak:
             if time.monotonic() - last_sweep > 0.5:
                 self.app.engine.sweep()
                 last_sweep = time.monotonic()
-            if not runs and not self.unprojected():
+            if not runs and not unprojected(self.app.db):
                 break
             time.sleep(0.05)
         for f in self.pending:
             f.result(timeout=30)
         return time.monotonic() - t0
 
-    def unprojected(self) -> int:
-        return unprojected(self.app.db)
+    FORCED = ("kill9_outside", "edit_on_locked_ticket", "deadline_passed",
+              "duplicate_delivery_committed_step", "duplicate_delivery_inflight_step",
+              "duplicate_delivery_requeued_tasks", "racing_actions",
+              "malformed_action_document", "wait_left_to_expire")
+
+    def all_kinds_met(self) -> bool:
+        """Every kind the driver injects happened, and every model fault kind was
+        consumed by a request."""
+        consumed = {s.fault for s in self.api.served_log() if s.fault}
+        return (all(self.effect[k] or self.injected[k] for k in self.FORCED)
+                and len(consumed) >= len(LLM_FAULTS))
 
     def maybe_edit_completed(self) -> None:
         """Now and then a person edits a ticket after its run completed."""
@@ -472,100 +447,48 @@ class Soak:
                            status_before=before.status.value if before else None)
         self.notes["edit_after_completion"] += 1
 
-    # -- checks --------------------------------------------------------------------------------
-
-    def check(self) -> dict[str, Any]:
-        db = self.app.db
-        runs = self.app.runs.list_runs(10_000)
-        status = Counter(r.status for r in runs)
-        stuck: list[str] = []
-        content_lost: list[str] = []
-        failed_persisted = 0
-        for run in runs:
-            aec = self.app.documents.get(run.aec_id)
-            if run.status == "running":
-                stuck.append(f"{run.run_id}: still running at step {run.step_index}")
-                continue
-            if aec is None:
-                if not (run.status == "cancelled" and run.cancel_reason == "deleted"):
-                    content_lost.append(f"{run.run_id}: ticket {run.aec_id} missing")
-                continue
-            if run.status in FINISHED and aec.locked:
-                stuck.append(f"{run.run_id}: {run.status} but ticket still locked")
-            if run.projected_seq < run.seq:
-                stuck.append(f"{run.run_id}: progress not projected")
-            if run.status == "failed":
-                if run.error is not None and aec.status.value == "failed" and aec.error:
-                    failed_persisted += 1
-                else:
-                    stuck.append(f"{run.run_id}: failed without a persisted error on the "
-                                 f"ticket ({aec.status.value})")
-            if run.status == "completed":
-                outputs = {s.step_name: s.output for s in self.app.runs.steps(run.run_id)}
-                try:
-                    want = build_content(StepContext(run=run, deps=self.app.engine.deps,
-                                                     outputs=outputs))
-                except (KeyError, ValueError) as exc:
-                    content_lost.append(f"{run.run_id}: step outputs incomplete: {exc}")
-                    continue
-                have = AECContent.model_validate(
-                    {k: getattr(aec, k) for k in AECContent.model_fields})
-                if aec.status.value != "ready" or have != want:
-                    content_lost.append(f"{run.run_id}: ticket {aec.status.value}, content "
-                                        f"{'differs' if have != want else 'ok'}")
-        broken = store_invariants(db)
-        consumed = {k: v for k, v in self.faults.items()}
-        pending_llm = self.api.pending_faults
-        return {
-            "runs": len(runs),
-            "completed": status.get("completed", 0),
-            "failed_with_persisted_error": failed_persisted,
-            "cancelled": status.get("cancelled", 0),
-            "waiting_for_person": status.get("suspended", 0),
-            "stuck": len(stuck),
-            **{k: len(v) for k, v in broken.items()},
-            "content_lost": len(content_lost),
-            "other_violations": len(self.violations),
-            "faults_injected": dict(sorted(consumed.items())),
-            "faults_total": sum(consumed.values()),
-            "llm_faults_left_unconsumed": pending_llm,
-            "failures_by_code": dict(Counter(r.error.code for r in runs
-                                             if r.status == "failed" and r.error)),
-            "cancel_reasons": dict(Counter(r.cancel_reason or "" for r in runs
-                                           if r.status == "cancelled")),
-            "observed": dict(sorted(self.notes.items())),
-            "details": {"stuck": stuck[:5], "content_lost": content_lost[:5],
-                        "violations": self.violations[:5]},
-        }
+    def evidence(self) -> Evidence:
+        return Evidence(
+            side=self.side.records(), served=self.api.served_log(), started=self.started,
+            tickets={s.aec_id: self.app.documents.get(s.aec_id) for s in self.started},
+            actions=self.actions, kills=self.workers.kills,
+            running=[f"{r.run_id}: still running at step {r.step_index}"
+                     for r in self.app.runs.list_runs(10_000) if r.status == "running"],
+            violations=self.violations, effect=self.effect, injected=self.injected,
+            llm_faults_queued_unconsumed=self.api.pending_faults, notes=self.notes)
 
 
 def run_embedded_soak(config: EmbeddedSoakConfig, *, keep: Path | None = None,
                       ) -> dict[str, Any]:
-    """One soak; the database and the workers' logs go to ``keep`` (default: a
-    temporary folder, removed). The result has the counts of the outcomes and of each
-    invariant, ``violated`` (empty when every invariant held), the faults injected,
-    the story's metrics of the soak's database (``stats``) and the configuration."""
+    """One soak; the database, the side file and the workers' logs go to ``keep``
+    (default: a temporary folder, removed). The result has the outcomes, each
+    invariant's count and witness, ``violated`` (empty when every invariant held and
+    enough runs completed), the faults that took effect, the seed, the story's
+    metrics of the soak's database (``stats``) and the configuration."""
+    seed = chaos_seed(config.seed)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ticketflow-w3-") as tmp:
         work = keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        soak = Soak(config, work)
+        soak = Soak(config, seed, work)
         try:
             soak_s = soak.soak()
             soak.workers.stop()
-            result = soak.check()
+            result = report(soak.evidence(), soak.app.db, work)
             stats = compute_stats(soak.app.db)
         finally:
             soak.close()
-    broken = violated(result, config.runs)
+    broken = violated(result, config.runs, config.completion_floor)
     return {
+        "seed": seed,
         **result,
         "invariants_ok": not broken,
         "violated": broken,
         "stats": {k: stats[k] for k in ("completion_rate", "time_to_ready_s", "abandonment",
                                         "crash_recovery", "retries_total")},
         "llm_calls": stats["llm"]["calls"], "llm_outcomes": stats["llm"]["outcomes"],
-        "config": {**asdict(config), "worker_processes_started": soak.workers.spawned},
+        "config": {**asdict(config), "seed": seed,
+                   "worker_processes_started": soak.workers.spawned},
         "soak_s": round(soak_s, 1),
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }

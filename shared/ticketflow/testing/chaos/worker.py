@@ -1,5 +1,7 @@
 """A worker process of the embedded chaos soak: the embedded worker pool, with the
-crash points of ``TICKETFLOW_CRASH_AT`` armed, until SIGTERM (or a kill).
+crash points of ``TICKETFLOW_CRASH_AT`` armed and the witness of
+``TICKETFLOW_WITNESS_*`` installed (:mod:`ticketflow.testing.witness`), until SIGTERM
+(or a kill).
 
     python -m ticketflow.testing.chaos.worker     # settings from TICKETFLOW_* variables
 """
@@ -13,6 +15,7 @@ from ticketflow.compose.embedded import open_embedded
 from ticketflow.observability.logs import configure_logging
 from ticketflow.settings import Settings
 from ticketflow.testing.crash import crash_hook
+from ticketflow.testing.witness import instrument_from_env
 
 
 def main() -> int:
@@ -20,6 +23,7 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     app = open_embedded(Settings(), faults=crash_hook())
+    instrument_from_env(app)
     try:
         with app.worker_pool():
             while not stop.wait(0.2):
