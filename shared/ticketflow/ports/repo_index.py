@@ -80,8 +80,18 @@ class RepoIndex(Protocol):
         """Readiness of ``repo``'s index (``none`` if never indexed)."""
         ...
 
-    def search(self, repo: str, query: str, limit: int = 5) -> list[FileHit]:
-        """Files ranked by relevance to ``query``; repo-relative paths."""
+    def search(self, repo: str, query: str, limit: int = 5, *,
+               with_snippets: bool = True) -> list[FileHit]:
+        """Files ranked by relevance to ``query``; repo-relative paths (``snippet``
+        left empty without ``with_snippets``)."""
+        ...
+
+    def snippets(self, repo: str, query: str, paths: list[str]) -> dict[str, str]:
+        """A short piece of each of ``paths`` around its first word of ``query``."""
+        ...
+
+    def files_named(self, repo: str, words: list[str]) -> list[str]:
+        """Files whose path (directories or file name) carries any of ``words``."""
         ...
 
     def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:

@@ -103,7 +103,7 @@ _GENERIC_UI = frozenset({"template", "page", "view", "component", "screen", "src
                          "project", "file", "package", "module", "the"})
 
 
-def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
+def _page_files(index: RepoIndex, repo: str, text: str) -> list[tuple[str, float]]:
     """Templates and components for "the X page / form / dialog" of the request: the
     UI files whose path carries the most words of X (and few others)."""
     out: dict[str, float] = {}
@@ -112,7 +112,7 @@ def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
         if not name:
             continue
         specific = 1.0 + 0.25 * (len(name) - 1)
-        for p in files:
+        for p in index.files_named(repo, sorted(name)):
             if not _UI_FILE.search(p):
                 continue
             words = path_words(p) - _GENERIC_UI
@@ -155,7 +155,7 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
              limit: int = LIMIT) -> list[FileHit]:
     """Ranked files for a request (see the module doc)."""
     terms = _terms(text)
-    hits = index.search(repo, query, limit=max(40, limit * 4))
+    hits = index.search(repo, query, limit=max(40, limit * 4), with_snippets=False)
     by_path = {h.path: h for h in hits}
     score: dict[str, float] = {h.path: h.score for h in hits}
     top = hits[0].score if hits else 1.0
@@ -166,7 +166,7 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
         for h in hits:  # repositories, schemas, services named like the entity
             if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
                 score[h.path] = max(score[h.path], entity * 0.85)
-    for p, frac in _page_files(index.files(repo), text):
+    for p, frac in _page_files(index, repo, text):
         score[p] = score.get(p, 0.0) + top * 0.6 * frac * demotion(p)
     ranked = sorted(score, key=lambda p: (-score[p], p))
     if _NEW_DEPENDENCY.search(text):  # a new or upgraded dependency: its manifest
@@ -190,10 +190,11 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
     ordered = [*dict.fromkeys(pinned[:MAX_PINNED])]
     ordered += [p for p in sorted(score, key=lambda p: (-score[p], p)) if p not in ordered]
     out: list[FileHit] = []
+    shown = index.snippets(repo, query, ordered[:limit])
     for i, p in enumerate(ordered[:limit]):
         hit = by_path.get(p)
         s = top + 1.0 - 0.01 * i if i < len(pinned[:MAX_PINNED]) else score[p]
-        out.append(FileHit(path=p, score=round(s, 4), snippet=hit.snippet if hit else "",
+        out.append(FileHit(path=p, score=round(s, 4), snippet=shown.get(p, ""),
                            language=hit.language if hit else _language(p)))
     return out
 

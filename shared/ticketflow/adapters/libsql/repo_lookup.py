@@ -16,9 +16,9 @@ import re
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_structure import StructureStore, fold
-from ticketflow.repo_index.extract import normalize_path
+from ticketflow.repo_index.extract import normalize_path, split_words
 
-__all__ = ["RouteMatch", "lookup_route", "lookup_ui_text"]
+__all__ = ["RouteMatch", "closest", "lookup_route", "lookup_ui_text"]
 
 RouteMatch = tuple[bool, list[str], str | None, list[str]]  # found, matches, closest, files
 
@@ -114,7 +114,7 @@ def _closest_route(method: str | None, wanted: list[str],
         return choice
     every = list(dict.fromkeys(f"{m} {r}" if method else r for m, r, _, _ in declared
                                if m != "PAGE"))
-    return _closest(f"{method} {text}" if method else text, every)
+    return closest(f"{method} {text}" if method else text, every)
 
 
 def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch:
@@ -124,12 +124,19 @@ def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch
         return True, shown, None, list(dict.fromkeys(p for p, _ in hits))
     wanted = fold(text)
     short = [t for t in structure.ui_texts(key) if len(t) <= max(40, 2 * len(wanted))]
-    return False, [], _closest(text, short), []
+    return False, [], closest(text, short), []
 
 
-def _closest(name: str, candidates: list[str]) -> str | None:
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate most like ``name`` (a suggestion), among those that share one of
+    its words or its first three letters: a repository holds tens of thousands of
+    names, and comparing each costs more than the whole rest of a request."""
+    words = [w.lower() for w in split_words(name) if len(w) >= 3]
+    head = name.lower()[:3]
     lowered: dict[str, str] = {}
     for c in candidates:
-        lowered.setdefault(c.lower(), c)
+        low = c.lower()
+        if low.startswith(head) or any(w in low for w in words):
+            lowered.setdefault(low, c)
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[hits[0]] if hits else None
