@@ -13,8 +13,9 @@ import re
 
 from ticketflow.domain import Finding, FindingKind, Severity
 from ticketflow.ports import RepoIndex
+from ticketflow.preflight.conflicts import contradictions
 from ticketflow.preflight.references import Reference, extract_references
-from ticketflow.preflight.wording import contradictions, unmeasurable
+from ticketflow.preflight.wording import unmeasurable
 
 _KIND_OF = {
     "file": FindingKind.MISSING_FILE,
@@ -83,7 +84,7 @@ def validate_request(
             message="The repository index is not ready, so code references were not checked.",
             suggestion="Run the request again once indexing has finished.",
         ))
-    findings.extend(_wording_findings(text, description))
+    findings.extend(_wording_findings(text, title, description))
     return findings
 
 
@@ -168,9 +169,9 @@ def _symbol_like(ref: Reference, text: str) -> bool:
     return bool(re.search(rf"\b{re.escape(n)}{code_noun}", text, re.IGNORECASE))
 
 
-def _wording_findings(text: str, description: str) -> list[Finding]:
+def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
     out: list[Finding] = []
-    for u in unmeasurable(text):
+    for u in unmeasurable(description, title):
         out.append(Finding(
             id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
             severity=Severity.WARNING, evidence=u.sentence,
@@ -178,7 +179,8 @@ def _wording_findings(text: str, description: str) -> list[Finding]:
             suggestion="State a measurable target (a number with a unit, or an observable "
                        "behaviour).",
         ))
-    for c in contradictions(description) or contradictions(text):
+    # the title sums the request up: against the description it reads as a contradiction
+    for c in contradictions(description):
         out.append(Finding(
             id=_fid("contradiction", c.evidence.lower()), kind=FindingKind.CONTRADICTION,
             severity=Severity.WARNING, evidence=c.evidence,
