@@ -251,7 +251,8 @@ def _polarity(units: list[tuple[int, str]], sents: list[str]) -> Contradiction |
                 continue
             if not (pb[2] & _content(ca) or pa[2] & _content(cb)):
                 continue  # someone else may not ("admins can …, members cannot …")
-            after = cb[_NEGATION.search(cb).start():] if _NEGATION.search(cb) else cb
+            neg = _NEGATION.search(cb)
+            after = cb[neg.start():] if neg else cb
             if _QUALIFIED.search(after):
                 continue  # a restriction of the first clause, not its opposite
             if not (_content(ca) & _content(cb)) - {pa[0]}:
