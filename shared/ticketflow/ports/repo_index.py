@@ -107,9 +107,11 @@ class RepoIndex(Protocol):
         """Models and schemas defined in the repository."""
         ...
 
-    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+    def mentions(self, repo: str, name: str, limit: int = 10, *,
+                 code_only: bool = False) -> list[str]:
         """Files whose text contains ``name`` as a whole word (used, if not defined:
-        a dictionary key, a column, an environment variable read by a framework)."""
+        a dictionary key, a column, an environment variable read by a framework);
+        ``code_only`` leaves out tests, docs, changelogs, translations and the like."""
         ...
 
     def files(self, repo: str) -> list[str]:

@@ -383,7 +383,8 @@ class LibsqlRepoIndex:
         return [Edge(src=s, dst=d, kind=k)
                 for s, d, k in self.structure.edges(key, paths)]
 
-    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+    def mentions(self, repo: str, name: str, limit: int = 10, *,
+                 code_only: bool = False) -> list[str]:
         """Files whose text contains ``name`` as a whole word (full-text match on its
         words, then the exact spelling checked in the stored content)."""
         key = self._require_ready(repo)
@@ -403,7 +404,8 @@ class LibsqlRepoIndex:
             ['content : "' + " ".join(words) + '"', bare, bare, bare, key, bare, limit * 5])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out = [str(p) for p, around, at in rs.rows
-               if word.search(str(around) if int(at) > 1 else " " + str(around))]
+               if word.search(str(around) if int(at) > 1 else " " + str(around))
+               and not (code_only and demotion(str(p)) < 1.0)]
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
 
     def files(self, repo: str) -> list[str]:

@@ -17,6 +17,7 @@ import re
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_structure import StructureStore, fold
 from ticketflow.repo_index.extract import normalize_path, split_words
+from ticketflow.repo_index.paths import demotion
 
 __all__ = ["RouteMatch", "closest", "lookup_route", "lookup_ui_text"]
 
@@ -51,6 +52,9 @@ def _method_ok(wanted: str | None, have: str) -> bool:
     if wanted is None:
         return True
     return have in (wanted, "ANY") and have != "PAGE"
+
+
+_UI_FILE = re.compile(r"\.(html?|jinja2?|j2|vue|svelte|hbs|handlebars|ejs|njk|tsx|jsx)$")
 
 
 def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -> RouteMatch:
@@ -121,7 +125,10 @@ def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch
     hits = structure.ui_text_files(key, text)
     if hits:
         shown = list(dict.fromkeys(t for _, t in hits))[:5]
-        return True, shown, None, list(dict.fromkeys(p for p, _ in hits))
+        # templates and components before code that merely holds the string, tests last
+        files = sorted(dict.fromkeys(p for p, _ in hits),
+                       key=lambda p: (-demotion(p), not _UI_FILE.search(p)))
+        return True, shown, None, files
     wanted = fold(text)
     short = [t for t in structure.ui_texts(key) if len(t) <= max(40, 2 * len(wanted))]
     return False, [], closest(text, short), []
