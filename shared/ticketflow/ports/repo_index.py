@@ -118,6 +118,10 @@ class RepoIndex(Protocol):
         """Every indexed file of ``repo`` (repo-relative paths)."""
         ...
 
+    def files_under(self, repo: str, directory: str, limit: int = 500) -> list[str]:
+        """Files below ``directory`` (repo-relative), in path order."""
+        ...
+
     def settings_files(self, repo: str) -> list[str]:
         """Files that declare the most settings (configuration modules, ``.env``
         examples), most first."""

@@ -1,5 +1,6 @@
 """What kind of file a path is, for ranking: the code a change touches comes before its
-tests, migrations, translations, lock files, packaging metadata and prose."""
+tests, migrations, translations, lock files, packaging metadata, prose and build
+output."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ _RULES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"(^|/)(docs?|documentation)/|(^|/)README[\w.-]*$|\.(md|rst|txt)$"), 0.55),
     (re.compile(r"(^|/)(static|public|assets|vendor|third_party)/.*\.(js|css)$"), 0.6),
     (re.compile(r"(^|/)(fixtures|snapshots?|__snapshots__|mocks?|__mocks__)/"), 0.7),
+    # build output: compiled copies of the sources, and type declarations
+    (re.compile(r"(^|/)(dist|build|out|\.next|coverage)/|\.d\.ts$"), 0.6),
 )
 
 

@@ -405,13 +405,23 @@ class LibsqlRepoIndex:
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out = [str(p) for p, around, at in rs.rows
                if word.search(str(around) if int(at) > 1 else " " + str(around))
-               and not (code_only and demotion(str(p)) < 1.0)]
+               and not (code_only and demotion(str(p)) < 0.6)]
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo``."""
         key = self._require_ready(repo)
         return self._column("SELECT path FROM idx_files WHERE repo = ? ORDER BY path", [key])
+
+    def files_under(self, repo: str, directory: str, limit: int = 500) -> list[str]:
+        """Files below ``directory`` (repo-relative; a keyed range, not a scan)."""
+        key = self._require_ready(repo)
+        base = directory.strip("/")
+        if not base:
+            return []
+        return self._column("SELECT path FROM idx_files WHERE repo = ? AND path > ? AND "
+                            "path < ? ORDER BY path LIMIT ?",
+                            [key, base + "/", base + "0", limit])
 
     def settings_files(self, repo: str) -> list[str]:
         """Files that declare the most settings, most first."""
