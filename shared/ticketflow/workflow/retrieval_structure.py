@@ -58,7 +58,7 @@ _CODE = (".py", ".ts", ".js", ".tsx", ".jsx", ".mjs", ".go", ".rb", ".php", ".ja
 
 
 def _stem(path: str) -> str:
-    return PurePosixPath(path).name.split(".")[0]
+    return path.rsplit("/", 1)[-1].split(".")[0]
 
 
 def _words(text: str) -> set[str]:
@@ -144,8 +144,9 @@ def action_siblings(index: RepoIndex, repo: str, seeds: list[str],
             if str(folder) in (".", ""):
                 break
             found = [p for p in index.files_under(repo, str(folder), limit=400)
-                     if p != seed and "form" in _words(_stem(p))
-                     and _words(_stem(p)) & actions and demotion(p) == 1.0]
+                     if p != seed and "form" in _stem(p).lower()
+                     and "form" in (words := _words(_stem(p))) and words & actions
+                     and demotion(p) == 1.0]
             if found:
                 for p in found:
                     out.setdefault(p, (seed, 0.9))

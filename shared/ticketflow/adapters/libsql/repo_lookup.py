@@ -145,5 +145,7 @@ def closest(name: str, candidates: list[str]) -> str | None:
         low = c.lower()
         if low.startswith(head) or any(w in low for w in words):
             lowered.setdefault(low, c)
+    if len(lowered) > 3000 and words:  # too many to compare: those sharing a word
+        lowered = {k: v for k, v in lowered.items() if any(w in k for w in words)}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[hits[0]] if hits else None
