@@ -147,3 +147,42 @@ def test_platform_settings_are_not_the_repository_s(index: LibsqlRepoIndex,
     assert _critical(index, repo, "In production NODE_ENV is set to production.") == []
     assert any("USERS_PAGE_SIZE" in m for m in _critical(
         index, repo, "The list is paged by USERS_PAGE_SIZE."))
+
+
+COMPILED_AND_CONFIG = {
+    "lib/main.js": "const app = await core_1.NestFactory.create(app_module_1.AppModule);\n"
+                   "app.setGlobalPrefix('api');\n",
+    "lib/servers.controller.js": """let ServersController = class ServersController {
+    findOne(id) { return id; }
+};
+__decorate([
+    (0, common_1.Get)(':id'),
+    __param(0, (0, common_1.Param)('id')),
+], ServersController.prototype, "findOne", null);
+exports.ServersController = ServersController = __decorate([
+    (0, common_1.Controller)('servers'),
+    __metadata("design:paramtypes", [Object])
+], ServersController);
+""",
+    "server/routes.ts": "import { Router } from 'express';\nconst router = Router();\n"
+                        "router.get('/repos/:ignored?/:tenantId/git/blobs/:sha', (q, r) => r);\n"
+                        "export default router;\n",
+    "server/settings.py": """from pydantic import BaseSettings, Field
+class Settings(BaseSettings):
+    home_path: str = "~"
+    broker: str = Field("x", env="QUEUE_BROKER_URL")
+    class Config:
+        env_prefix = "SRV_"
+""",
+}
+
+
+def test_compiled_controllers_optional_parameters_and_prefixed_settings(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = _repo(index, tmp_path, COMPILED_AND_CONFIG)
+    assert index.lookup(repo, "route", "GET /api/servers/{id}").found
+    assert not index.lookup(repo, "route", "DELETE /api/servers/{id}").found
+    assert index.lookup(repo, "route", "GET /repos/{tenantId}/git/blobs/{sha}").found
+    assert index.lookup(repo, "route", "GET /repos/x/{tenantId}/git/blobs/{sha}").found
+    assert index.lookup(repo, "setting", "SRV_HOME_PATH").found
+    assert index.lookup(repo, "setting", "QUEUE_BROKER_URL").found

@@ -12,7 +12,7 @@ import pytest
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
-from ticketflow.repo_index.paths import demotion
+from ticketflow.repo_index.paths import compiled_sources, demotion
 from ticketflow.workflow.retrieval import retrieve
 
 DJANGO_APP = {
@@ -127,6 +127,15 @@ def test_entity_layers_entry_files_and_test_setup(index: LibsqlRepoIndex,
     assert top[0] == "src/routes/users.route.ts"  # not the mock app of the test setup
 
 
-def test_build_output_is_demoted() -> None:
-    assert demotion("dist/index.js") < demotion("src/index.ts") == 1.0
+def test_compiled_copies_weigh_less_beside_their_sources(index: LibsqlRepoIndex,
+                                                               tmp_path: Path) -> None:
+    repo = _repo(index, tmp_path, {
+        "src/users.ts": "export function removeUser(id: string) { return id; }\n",
+        "lib/users.js": "function removeUser(id) { return id; } // removing a user removes "
+                        "the user records of users\n",
+    })
+    assert _top(index, repo, "Removing a user should remove the user records.", n=1) == [
+        "src/users.ts"]
+    assert "pkg/src/a/b.ts" in compiled_sources("pkg/lib/a/b.d.ts")
+    assert compiled_sources("src/a.ts") == [] and compiled_sources("lib/a.py") == []
     assert demotion("types/api.d.ts") < 1.0

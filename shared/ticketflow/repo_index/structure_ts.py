@@ -234,6 +234,39 @@ def _nest(text: str, facts: StructureFacts) -> None:
                                          else _ref(m.group(2)))
 
 
+# the same decorators compiled by tsc: "__decorate([(0, common_1.Get)(':id'), ...],
+# X.prototype, 'findOne')" and "X = __decorate([(0, common_1.Controller)('x')], X)"
+_DECORATED = re.compile(r"__decorate\(\[(.*?)\],\s*({_ID})(\.prototype)?\s*[,)]"
+                        .replace("{_ID}", _ID), re.S)
+_COMPILED_CALL = re.compile(r"(?:\(0,\s*)?[\w$]+\.(Controller|Get|Post|Put|Patch|Delete|All|"
+                            r"Options|Head)\)?\(\s*(?:(['\"`])([^'\"`]*)\2|\{([^}]*)\})?\s*\)")
+
+
+def _nest_compiled(text: str, facts: StructureFacts) -> None:
+    """NestJS controllers as tsc emits them (packages that ship only ``dist/``)."""
+    prefixes: dict[str, str] = {}
+    routes: list[tuple[str, str, str, int]] = []
+    for m in _DECORATED.finditer(text):
+        owner, on_method = m.group(2), bool(m.group(3))
+        for c in _COMPILED_CALL.finditer(m.group(1)):
+            kind, path = c.group(1), c.group(3) or ""
+            if kind == "Controller" and not on_method:
+                if c.group(4):
+                    found = re.search(r"path\s*:\s*(['\"`])([^'\"`]*)\1", c.group(4))
+                    path = found.group(2) if found else ""
+                prefixes[owner] = "/" + path.strip("/") if path else ""
+            elif kind != "Controller" and on_method:
+                routes.append((kind.upper(), "/" + path.strip("/") if path else "", owner,
+                               text.count("\n", 0, m.start()) + 1))
+    for owner, prefix in prefixes.items():
+        facts.routers.append(RouterDecl(owner, "nest", prefix))
+    for method, path, owner, line in routes:
+        if owner in prefixes:
+            facts.routes.append(RouteDecl(method, path, owner, "", line))
+    if prefixes:
+        facts.prefix_unresolved = True
+
+
 def _react_routes(text: str, facts: StructureFacts) -> None:
     for m in _JSX_ROUTE.finditer(text):
         attrs = {a.group(1).lower(): a.group(2) or a.group(3) or a.group(4)
@@ -300,6 +333,8 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
     _express(text, facts)
     if "@Controller" in text:
         _nest(text, facts)
+    elif "__decorate" in text and "Controller" in text:
+        _nest_compiled(text, facts)
     if "Route" in text or "path:" in text:
         _react_routes(text, facts)
     _models(text, facts)

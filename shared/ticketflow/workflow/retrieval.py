@@ -25,7 +25,13 @@ from pathlib import PurePosixPath
 from ticketflow.ports import FileHit, RepoIndex
 from ticketflow.preflight import extract_references
 from ticketflow.repo_index.extract import split_words
-from ticketflow.repo_index.paths import demotion, path_words, singular
+from ticketflow.repo_index.paths import (
+    COMPILED,
+    compiled_sources,
+    demotion,
+    path_words,
+    singular,
+)
 from ticketflow.workflow import retrieval_structure as structure
 
 __all__ = ["LIMIT", "MAX_PINNED", "retrieve"]
@@ -198,6 +204,7 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
     for p, b in bonus.items():
         score[p] = score.get(p, 0.0) + b
     _structural(index, repo, text, terms, seeds, pinned, score, top)
+    _demote_compiled_copies(index, repo, score)
     ordered = [*dict.fromkeys(pinned[:MAX_PINNED])]
     ordered += [p for p in sorted(score, key=lambda p: (-score[p], p)) if p not in ordered]
     out: list[FileHit] = []
@@ -208,6 +215,14 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
         out.append(FileHit(path=p, score=round(s, 4), snippet=shown.get(p, ""),
                            language=hit.language if hit else _language(p)))
     return out
+
+
+def _demote_compiled_copies(index: RepoIndex, repo: str, score: dict[str, float]) -> None:
+    """A compiled copy (``lib/a.js``, ``dist/a.d.ts``) of a source file the repository
+    holds too (``src/a.ts``) weighs less: the change is made in the source."""
+    for p in list(score):
+        if any(index.path_exists(repo, src) for src in compiled_sources(p)):
+            score[p] *= COMPILED
 
 
 def _structural(index: RepoIndex, repo: str, text: str, terms: set[str], seeds: list[str],

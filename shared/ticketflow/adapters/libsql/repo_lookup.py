@@ -40,12 +40,20 @@ def _seg_fits(declared: str, wanted: str) -> bool:
         return declared == wanted
     if wanted.startswith("{"):
         return True
-    return not _ID_PARAM.search(declared.strip("{}")) or bool(_ID_VALUE.match(wanted))
+    return not _ID_PARAM.search(declared.strip("{}?")) or bool(_ID_VALUE.match(wanted))
 
 
 def _fits(route: list[str], wanted: list[str]) -> bool:
-    return len(route) == len(wanted) and all(_seg_fits(r, w) for r, w in zip(route, wanted,
-                                                                                strict=True))
+    """Same length and every segment fits; an optional parameter (``{name?}``) may also
+    be left out."""
+    optional = [i for i, seg in enumerate(route) if seg.endswith("?}")]
+    for drop in range(2 ** min(len(optional), 4)):
+        left_out = {optional[b] for b in range(min(len(optional), 4)) if drop >> b & 1}
+        variant = [seg for i, seg in enumerate(route) if i not in left_out]
+        if len(variant) == len(wanted) and all(
+                _seg_fits(r, w) for r, w in zip(variant, wanted, strict=True)):
+            return True
+    return False
 
 
 def _method_ok(wanted: str | None, have: str) -> bool:
