@@ -85,16 +85,17 @@ def companions(index: RepoIndex, repo: str, seeds: list[str],
         package = _package(seed)
         if package is None:
             continue
+        base = str(package) + "/"
         for p in index.files_under(repo, str(package), limit=400):
-            rel = PurePosixPath(p).relative_to(package)
-            if p == seed or len(rel.parts) > 2 or not p.endswith(_CODE):
+            parts = p[len(base):].split("/")
+            if p == seed or len(parts) > 2 or not p.endswith(_CODE):
                 continue
-            role_words = _words(rel.parts[0] if len(rel.parts) == 2 else _stem(p))
-            if len(rel.parts) == 2 and rel.parts[0] not in _ROLE_DIRS:
+            if len(parts) == 2 and parts[0] not in _ROLE_DIRS:
                 continue
+            role_words = _words(parts[0] if len(parts) == 2 else _stem(p))
             for roles, hits in wanted:
                 if role_words & roles:
-                    strength = min(1.0, 0.7 + 0.15 * hits) * (0.85 if len(rel.parts) == 2
+                    strength = min(1.0, 0.7 + 0.15 * hits) * (0.85 if len(parts) == 2
                                                                else 1.0)
                     if strength > out.get(p, ("", 0.0))[1]:
                         out[p] = (seed, strength)
@@ -112,8 +113,7 @@ def stem_family(index: RepoIndex, repo: str, seeds: list[str]) -> dict[str, tupl
             continue
         suffix = PurePosixPath(seed).suffix
         for p in index.files_under(repo, folder, limit=300):
-            if p == seed or str(PurePosixPath(p).parent) != folder or \
-                    PurePosixPath(p).suffix != suffix:
+            if p == seed or "/" in p[len(folder) + 1:] or not p.endswith(suffix):
                 continue
             other = _stem(p).lower()
             if len(other) >= 3 and other != stem and other in stem:
