@@ -43,6 +43,11 @@ from ticketflow.preflight.wording import unmeasurable
      "optional / required"),
     ("Ticket descriptions must be editable by the reporter. Descriptions are read-only "
      "once a ticket is filed.", "editable / read-only"),
+    ("Comments are shown newest first. Comments must be listed oldest first.",
+     "ascending / descending"),
+    ("Notes are soft-deleted. Deleting a note must be permanent.", "permanent / reversible"),
+    ("Remind the user only once. Send the reminder every time the user opens the page.",
+     "once / every time"),
 ])
 def test_each_shape_of_contradiction(text: str, why: str) -> None:
     found = contradictions(text)
@@ -80,6 +85,9 @@ def test_requests_that_only_look_contradictory(text: str) -> None:
     ("Sessions should last longer.", "longer"),
     ("Speed up the product list.", "Speed up"),
     ("The import must handle big CSV files.", "big CSV files"),
+    ("Sync the notes regularly.", "regularly"),
+    ("The editor should be easy for new members.", "easy"),
+    ("The API must cope with high traffic.", "high traffic"),
 ])
 def test_weak_words_and_open_amounts(sentence: str, term: str) -> None:
     assert [(u.term, u.sentence) for u in unmeasurable(sentence)] == [(term, sentence)]

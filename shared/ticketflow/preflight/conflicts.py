@@ -98,8 +98,9 @@ _SHAPES = (
     _Shape("always / never", _p(r"\balways\b"), _p(r"\bnever\b"), True),
     _Shape("permanent / reversible",
            _p(r"\b(permanent(?:ly)?|irreversibl[ey]|for good|cannot be undone|none of "
-              r"(?:their|its|the) data is kept)\b"),
-           _p(r"\b(restor\w+|undo\w*|recover\w*|reversible|undelet\w*)\b"), False),
+              r"(?:their|its|the) data is kept|hard[- ]delet\w*)\b"),
+           _p(r"\b(restor\w+|undo\w*|recover\w*|reversible|undelet\w*|soft[- ]delet\w*)\b"),
+           False),
     _Shape("synchronous / asynchronous", _p(r"\bsynchronous(?:ly)?\b"),
            _p(r"\b(asynchronous(?:ly)?|in the background|background (?:job|task|worker))\b"),
            False, True),
@@ -130,9 +131,13 @@ _SHAPES = (
            _p(r"\b(read[- ]only|not editable|cannot be (?:edited|changed|modified)|"
               r"immutable|uneditable|never (?:be )?(?:edited|changed))\b"), True),
     _Shape("ascending / descending",
-           _p(r"\b(ascending|oldest first|a to z|lowest first|smallest first|earliest first)\b"),
-           _p(r"\b(descending|newest first|latest first|most recent first|z to a|highest "
-              r"first|largest first)\b"), False),
+           _p(r"\b(ascending|a to z|lowest first|smallest first|(?:oldest|earliest) "
+              r"(?:\w+ )?(?:first|on top|at the top))\b"),
+           _p(r"\b(descending|z to a|highest first|largest first|(?:newest|latest|most recent) "
+              r"(?:\w+ )?(?:first|on top|at the top))\b"), False),
+    _Shape("once / every time",
+           _p(r"\b(only once|just once|a single time|never again)\b"),
+           _p(r"\b(every time|each time|repeatedly|again and again|on every \w+)\b"), True),
     _Shape("anonymous / signed in",
            _p(r"\b(anonymous(?:ly)?|without (?:an account|logging in|signing in|a login|"
               r"login|signing up|registering)|not (?:signed|logged) in|logged[- ]out|"

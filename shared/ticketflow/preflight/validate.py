@@ -195,6 +195,11 @@ _ROLE = re.compile(
     r"Provider|Container|Wrapper|View|Template|Mailer|Notifier|Sender|Client|Spec|Test)$")
 
 
+# products and generic terms whose name happens to end in a code role
+_BRANDS = frozenset({"SendGrid", "WebView", "WebHook", "WebHooks", "PlayStation", "FlowChart",
+                     "ListView", "TableView", "GridView", "DevTools", "CodeSandbox"})
+
+
 def _symbol_like(ref: Reference, text: str) -> bool:
     """A bare word counts as a code reference only when the wording points at code:
     backticks, a call ``name()``, a dotted name, a code noun beside it ("the
@@ -206,7 +211,7 @@ def _symbol_like(ref: Reference, text: str) -> bool:
         return True
     if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n):
         return True
-    if re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}", n) and _ROLE.search(n):
+    if re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}", n) and _ROLE.search(n) and n not in _BRANDS:
         return True
     for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w])", text):
         if _CODE_AFTER.match(text[m.end():m.end() + 40]) or _CODE_BEFORE.search(
