@@ -139,3 +139,27 @@ def test_compiled_copies_weigh_less_beside_their_sources(index: LibsqlRepoIndex,
     assert "pkg/src/a/b.ts" in compiled_sources("pkg/lib/a/b.d.ts")
     assert compiled_sources("src/a.ts") == [] and compiled_sources("lib/a.py") == []
     assert demotion("types/api.d.ts") < 1.0
+
+
+def test_word_sets_are_stored_and_a_new_extractor_version_reads_every_file_again(
+        tmp_path: Path) -> None:
+    db = Database(f"file:{tmp_path}/idx.db")
+    try:
+        index = LibsqlRepoIndex(db)
+        repo = _repo(index, tmp_path, {"src/webhook_logs.ts": "export const keep = 1;\n",
+                                       "src/other.ts": "export const other = 2;\n"})
+        rows = db.execute("SELECT path, path_terms FROM idx_file_terms ORDER BY path").rows
+        assert [(str(p), str(t)) for p, t in rows] == [("src/other.ts", "other src ts"),
+                                                       ("src/webhook_logs.ts",
+                                                        "log src ts webhook")]
+        assert index.files_named(repo, ["logs"]) == ["src/webhook_logs.ts"]
+        hit = index.search(repo, "webhook logs keep", 1)[0]
+        assert hit.path == "src/webhook_logs.ts" and "keep" in hit.snippet
+        index.index(repo)
+        assert index.last_extracted == []  # unchanged files are not read again
+        db.execute("UPDATE schema_versions SET version = 1 WHERE component = 'repo_structure'")
+        index = LibsqlRepoIndex(db)  # an index written by the previous extractors
+        index.index(repo)
+        assert sorted(index.last_extracted) == ["src/other.ts", "src/webhook_logs.ts"]
+    finally:
+        db.close()
