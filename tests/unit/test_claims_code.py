@@ -167,6 +167,8 @@ exports.ServersController = ServersController = __decorate([
     "server/routes.ts": "import { Router } from 'express';\nconst router = Router();\n"
                         "router.get('/repos/:ignored?/:tenantId/git/blobs/:sha', (q, r) => r);\n"
                         "export default router;\n",
+    "server/items.ts": "import { Router } from 'express';\nconst router = Router();\n"
+                       "router.get(`${base}/items/:itemId`, (q, r) => r);\n",
     "server/settings.py": """from pydantic import BaseSettings, Field
 class Settings(BaseSettings):
     home_path: str = "~"
@@ -184,5 +186,6 @@ def test_compiled_controllers_optional_parameters_and_prefixed_settings(
     assert not index.lookup(repo, "route", "DELETE /api/servers/{id}").found
     assert index.lookup(repo, "route", "GET /repos/{tenantId}/git/blobs/{sha}").found
     assert index.lookup(repo, "route", "GET /repos/x/{tenantId}/git/blobs/{sha}").found
+    assert index.lookup(repo, "route", "GET /v2/items/{itemId}").found  # `${base}/items`
     assert index.lookup(repo, "setting", "SRV_HOME_PATH").found
     assert index.lookup(repo, "setting", "QUEUE_BROKER_URL").found

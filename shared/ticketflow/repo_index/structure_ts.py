@@ -188,6 +188,10 @@ def _express(text: str, facts: StructureFacts) -> None:
                                    "cache", "map", "params", "headers", "searchParams"):
             continue
         path, expr = m.group(3), m.group(4)
+        if path is not None and path.startswith("${") and "}/" in path:
+            # `${prefix}/x`: a prefix known only at run time
+            path = path[path.index("}/") + 1:]
+            facts.prefix_unresolved = True
         if path is not None and not path.startswith("/"):
             continue
         line = text.count("\n", 0, m.start()) + 1
