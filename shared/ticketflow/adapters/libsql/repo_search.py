@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
 from ticketflow.adapters.libsql.database import Database, Stmt
 from ticketflow.ports import FileHit
@@ -157,7 +156,3 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
-
-def basename_terms(path: str) -> set[str]:
-    """Words of a file's name without its extensions (``product-tag-list.tsx``)."""
-    return set(terms_of(PurePosixPath(path).name.split(".")[0]))
