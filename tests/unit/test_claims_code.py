@@ -12,6 +12,7 @@ import pytest
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.repo_lookup import closest
 from ticketflow.domain import Severity
 from ticketflow.preflight import extract_references, validate_request
 
@@ -189,3 +190,19 @@ def test_compiled_controllers_optional_parameters_and_prefixed_settings(
     assert index.lookup(repo, "route", "GET /v2/items/{itemId}").found  # `${base}/items`
     assert index.lookup(repo, "setting", "SRV_HOME_PATH").found
     assert index.lookup(repo, "setting", "QUEUE_BROKER_URL").found
+
+
+def test_products_whose_name_ends_in_a_code_role_are_not_code_claims(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = _repo(index, tmp_path, NEST)
+    assert _critical(index, repo, "Send the reset mail through SendGrid.") == []
+    assert any("MailSender" in m for m in _critical(
+        index, repo, "Send the reset mail through the MailSender."))
+
+
+def test_suggestions_come_from_names_sharing_a_word() -> None:
+    assert closest("OrderExporter", ["OrderExport", "UserImporter"]) == "OrderExport"
+    assert closest("OrderExporter", ["Unrelated", "Something"]) is None
+    # among thousands of names, only those sharing a word are compared
+    many = [f"Widget{i}Factory" for i in range(4000)] + ["InvoiceExporter"]
+    assert closest("InvoiceExport", many) == "InvoiceExporter"

@@ -163,3 +163,19 @@ def test_word_sets_are_stored_and_a_new_extractor_version_reads_every_file_again
         assert sorted(index.last_extracted) == ["src/other.ts", "src/webhook_logs.ts"]
     finally:
         db.close()
+
+
+def test_a_name_still_to_be_made_pins_nothing(index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = _repo(index, tmp_path, {
+        "src/orders/orders.service.ts": "export class OrdersService {\n"
+                                        "  list() { return []; } // orders for the csv\n}\n",
+        "src/notes.ts": "// someday: ArchiveExporter\nexport const n = 1;\n",
+    })
+    # the name is to be made: the one file that mentions it is not where the work goes
+    top = _top(index, repo, "Add a new ArchiveExporter that writes orders to a csv.", n=2)
+    assert top[0] == "src/orders/orders.service.ts"
+    # the same name claimed as existing points at the file that mentions it (a camelCase
+    # name is one token of the stored text)
+    assert index.mentions(repo, "ArchiveExporter") == ["src/notes.ts"]
+    top = _top(index, repo, "The existing ArchiveExporter writes orders to a csv.", n=2)
+    assert top[0] == "src/notes.ts"

@@ -401,7 +401,7 @@ class LibsqlRepoIndex:
             "instr(t.content, ?) FROM hit JOIN idx_files f ON f.id = hit.id "
             "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
             "LIMIT ?",
-            ['content : "' + " ".join(words) + '"', bare, bare, bare, key, bare, limit * 5])
+            [_content_match(words), bare, bare, bare, key, bare, limit * 5])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out = [str(p) for p, around, at in rs.rows
                if word.search(str(around) if int(at) > 1 else " " + str(around))
@@ -529,6 +529,17 @@ def _fact_words(facts: FileFacts) -> str:
     names += [f"{r.method} {r.path} {r.summary}" for r in facts.routes]
     names += [s.name for s in facts.settings]
     return " ".join(_words(n) for n in dict.fromkeys(names))
+
+
+def _content_match(words: list[str]) -> str:
+    """The full-text query for a name in stored content: its words as a phrase
+    (``archive_exporter``, ``archive-exporter``) or, for a name of several words, the
+    one token a camelCase spelling is (``ArchiveExporter``), which the tokenizer does
+    not split."""
+    phrase = '"' + " ".join(words) + '"'
+    if len(words) == 1:
+        return f"content : {phrase}"
+    return f'content : ({phrase} OR "{"".join(words)}")'
 
 
 def _searchable_content(facts: FileFacts, text: str) -> str:
