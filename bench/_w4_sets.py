@@ -1,8 +1,14 @@
 """W4's labelled request sets and the public code they are about.
 
-Two sets, kept apart on purpose: ``w4_dev.json`` (rules and ranking are tuned on it)
-and ``w4_heldout.json`` (written and committed first, never tuned on). Each names
-its repositories by pinned release: PyPI source distributions
+Two groups, kept apart on purpose:
+
+* ``development`` (rules and ranking are tuned on it): ``w4_dev.json`` and the
+  former held-out set 1, ``w4_heldout.json``, which became development data once its
+  misses had been looked at;
+* ``held_out_2``: ``w4_heldout2.json``, written and committed before any tuning
+  against it, never tuned on; only its aggregate figures are printed.
+
+Each file names its repositories by pinned release: PyPI source distributions
 (``pip download --no-deps --no-binary :all: NAME==VERSION``) and npm tarballs
 (``npm pack NAME@VERSION``), downloaded once into ``bench/.cache/dl`` and unpacked
 into ``bench/.cache/src`` (git-ignored).
@@ -21,8 +27,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
-SETS = {"development": ROOT / "bench" / "w4_dev.json",
-        "held_out": ROOT / "bench" / "w4_heldout.json"}
+BENCH = ROOT / "bench"
+# group -> its source files (source name -> file), in report order
+SETS: dict[str, dict[str, Path]] = {
+    "development": {"w4_dev": BENCH / "w4_dev.json",
+                    "former_held_out_1": BENCH / "w4_heldout.json"},
+    "held_out_2": {"held_out_2": BENCH / "w4_heldout2.json"},
+}
+# groups whose individual cases and misses are never printed
+HELD_OUT = frozenset({"held_out_2"})
 KINDS = ("planted", "clean", "warning")
 
 
@@ -48,6 +61,7 @@ class Case:
 
     id: str
     set: str
+    source: str
     repo: str
     kind: str
     title: str
@@ -59,22 +73,40 @@ class Case:
 
 @dataclass
 class RequestSet:
+    """One group of request files (``SETS``); repositories shared by two files are
+    indexed once."""
+
     name: str
-    written: str
+    written: dict[str, str]
     repos: dict[str, dict[str, str]]
+    sources: list[str] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
 
 
 def load(name: str) -> RequestSet:
-    """The set called ``name`` (``development`` or ``held_out``), checked."""
-    doc: dict[str, Any] = json.loads(SETS[name].read_text())
-    out = RequestSet(name=name, written=doc.get("written", ""), repos=doc["repos"])
+    """The group called ``name`` (a key of ``SETS``), checked."""
+    out = RequestSet(name=name, written={}, repos={})
+    for source, path in SETS[name].items():
+        doc: dict[str, Any] = json.loads(path.read_text())
+        out.sources.append(source)
+        out.written[source] = doc.get("written", "")
+        for repo, spec in doc["repos"].items():
+            if out.repos.setdefault(repo, spec) != spec:
+                raise SystemExit(f"{name}: repository {repo!r} pinned differently in "
+                                 f"{path.name}")
+        _load_cases(out, source, doc)
+    return out
+
+
+def _load_cases(out: RequestSet, source: str, doc: dict[str, Any]) -> None:
+    name = f"{out.name}/{source}"
     for raw in doc["cases"]:
         if raw["kind"] not in KINDS:
             raise SystemExit(f"{name}/{raw['id']}: unknown kind {raw['kind']!r}")
-        if raw["repo"] not in out.repos:
+        if raw["repo"] not in doc["repos"]:
             raise SystemExit(f"{name}/{raw['id']}: unknown repository {raw['repo']!r}")
-        case = Case(id=raw["id"], set=name, repo=raw["repo"], kind=raw["kind"],
+        case = Case(id=raw["id"], set=out.name, source=source, repo=raw["repo"],
+                    kind=raw["kind"],
                     title=raw["title"], description=raw["description"],
                     relevant=tuple(raw.get("relevant", [])),
                     planted=tuple(Planted(p["kind"], p["name"]) for p in raw.get("planted", [])),
@@ -85,7 +117,6 @@ def load(name: str) -> RequestSet:
         if (case.kind == "warning") != bool(case.warnings):
             raise SystemExit(f"{name}/{case.id}: kind and labelled warnings disagree")
         out.cases.append(case)
-    return out
 
 
 # -- the repositories ------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 
 from ticketflow.ports.llm import Claim
 from ticketflow.preflight import extract_references, merge, references_from, rule_claims
-from ticketflow.preflight.wording import contradictions, unmeasurable
+from ticketflow.preflight.conflicts import contradictions
+from ticketflow.preflight.wording import unmeasurable
 
 
 def _refs(text: str) -> dict[tuple[str, str], bool]:

@@ -80,8 +80,18 @@ class RepoIndex(Protocol):
         """Readiness of ``repo``'s index (``none`` if never indexed)."""
         ...
 
-    def search(self, repo: str, query: str, limit: int = 5) -> list[FileHit]:
-        """Files ranked by relevance to ``query``; repo-relative paths."""
+    def search(self, repo: str, query: str, limit: int = 5, *,
+               with_snippets: bool = True) -> list[FileHit]:
+        """Files ranked by relevance to ``query``; repo-relative paths (``snippet``
+        left empty without ``with_snippets``)."""
+        ...
+
+    def snippets(self, repo: str, query: str, paths: list[str]) -> dict[str, str]:
+        """A short piece of each of ``paths`` around its first word of ``query``."""
+        ...
+
+    def files_named(self, repo: str, words: list[str]) -> list[str]:
+        """Files whose path (directories or file name) carries any of ``words``."""
         ...
 
     def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:
@@ -97,13 +107,19 @@ class RepoIndex(Protocol):
         """Models and schemas defined in the repository."""
         ...
 
-    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+    def mentions(self, repo: str, name: str, limit: int = 10, *,
+                 code_only: bool = False) -> list[str]:
         """Files whose text contains ``name`` as a whole word (used, if not defined:
-        a dictionary key, a column, an environment variable read by a framework)."""
+        a dictionary key, a column, an environment variable read by a framework);
+        ``code_only`` leaves out tests, docs, changelogs, translations and the like."""
         ...
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo`` (repo-relative paths)."""
+        ...
+
+    def files_under(self, repo: str, directory: str, limit: int = 500) -> list[str]:
+        """Files below ``directory`` (repo-relative), in path order."""
         ...
 
     def settings_files(self, repo: str) -> list[str]:

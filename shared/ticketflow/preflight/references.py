@@ -22,7 +22,19 @@ ClaimKind = RefKind | Literal["description"]
 
 _EXT = (r"py|ts|tsx|js|jsx|mjs|json|ya?ml|toml|md|sql|html|css|scss|go|rs|java|kt|rb|php|"
         r"cfg|ini|env|sh|txt|vue|svelte")
-_PATH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:{_EXT}))(?![\w/-])")
+# file names may carry several dots: audit.service.ts, user.model.js, settings.base.py
+_PATH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXT}))(?![\w/-])")
+# "Node.js", "Vue.js": names of technologies, not files
+_TECH_JS = frozenset({
+    "node", "vue", "next", "nuxt", "express", "react", "angular", "ember", "d3", "chart",
+    "three", "backbone", "nest", "alpine", "svelte", "solid", "preact", "moment", "day",
+    "p5", "pixi", "leaflet", "highcharts", "socket", "video", "web3", "ethers", "knockout",
+    "meteor", "sails", "koa", "hapi", "fastify", "adonis", "feathers", "strapi", "gatsby",
+    "remix", "astro", "handlebars", "mustache", "deno", "bun", "tailwind", "tensorflow"})
+# "the /reports page", "the /healthz endpoint": a path with the noun that makes it a route
+_BARE_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)(?=[\s,)]+(?:\w+\s+)?"
+                         r"(?:endpoint|route|url|api|handler|page|screen|view)s?\b)", re.I)
+_ROUTE_BEFORE = re.compile(r"\b(?:endpoint|route|url|path|page)\s+$", re.I)
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>.-]*)")
 _API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>.-]+)")
@@ -30,6 +42,9 @@ _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _CAMEL = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
+_LOWER_CAMEL = re.compile(r"\b([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
+_NOT_CODE = frozenset({"iPhone", "iPad", "iPod", "iCloud", "iMac", "iTunes", "iMessage",
+                       "eBay", "macOS", "jQuery", "eCommerce", "eLearning", "iOS"})
 _NAMED_CODE = re.compile(r"\b([A-Z][A-Za-z0-9]{2,})\s+(?:component|class|hook)\b")
 _SNAKE = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\b")
 _CREATE_CUE = re.compile(
@@ -127,6 +142,8 @@ def extract_references(text: str) -> list[Reference]:
             found[key] = Reference(kind, name, sentence_around(text, s, e),
                                    _creates(text, s, kind))
 
+    for m in re.finditer(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]]+", text):
+        spans.append(m.span())  # a URL: its host and path are not files of the repository
     for m in _QUOTED.finditer(text):
         if _ui_label(text, m):
             add("ui_text", m.group(1).strip(), m)
@@ -134,8 +151,17 @@ def extract_references(text: str) -> list[Reference]:
         add("route", f"{m.group(1)} {m.group(2).rstrip('.')}", m, 0)
     for m in _API_PATH.finditer(text):
         add("route", m.group(1).rstrip("."), m)
+    for m in _BARE_ROUTE.finditer(text):
+        add("route", m.group(1).rstrip("."), m)
+    for m in re.finditer(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)", text):
+        if _ROUTE_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+            add("route", m.group(1).rstrip("."), m)
     for m in _PATH.finditer(text):
-        add("file", m.group(1), m)
+        name = m.group(1)
+        if "/" not in name and name.lower().removesuffix(".js") in _TECH_JS:
+            spans.append(m.span(1))
+            continue
+        add("file", name, m)
     for m in _DIR_PATH.finditer(text):
         if ("/" in m.group(1).strip("/") and not m.group(1).startswith("api/")
                 and not _NOT_PATH_HEAD.match(m.group(1))):
@@ -152,6 +178,9 @@ def extract_references(text: str) -> list[Reference]:
         add("symbol", m.group(1), m)
     for m in _CAMEL.finditer(text):
         add("symbol", m.group(1), m)
+    for m in _LOWER_CAMEL.finditer(text):
+        if m.group(1) not in _NOT_CODE:
+            add("symbol", m.group(1), m)
     for m in _SNAKE.finditer(text):
         add("symbol", m.group(1), m)
     return list(found.values())

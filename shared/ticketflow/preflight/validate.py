@@ -13,8 +13,9 @@ import re
 
 from ticketflow.domain import Finding, FindingKind, Severity
 from ticketflow.ports import RepoIndex
+from ticketflow.preflight.conflicts import contradictions
 from ticketflow.preflight.references import Reference, extract_references
-from ticketflow.preflight.wording import contradictions, unmeasurable
+from ticketflow.preflight.wording import unmeasurable
 
 _KIND_OF = {
     "file": FindingKind.MISSING_FILE,
@@ -30,6 +31,13 @@ _RISKY = re.compile(
     r"delete all|drop table|permissions?|secrets?|encryption)\b",
     re.IGNORECASE,
 )
+
+
+_PLATFORM_SETTINGS = frozenset({
+    "NODE_ENV", "NODE_OPTIONS", "DJANGO_SETTINGS_MODULE", "FLASK_APP", "FLASK_ENV",
+    "FLASK_DEBUG", "PYTHONPATH", "PYTHONUNBUFFERED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "LANG", "LC_ALL", "TZ", "HOME", "PATH", "PORT", "HOST", "CI", "DEBUG", "GITHUB_TOKEN",
+    "VIRTUAL_ENV", "UV_THREADPOOL_SIZE", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"})
 
 
 def _fid(kind: str, name: str) -> str:
@@ -83,7 +91,7 @@ def validate_request(
             message="The repository index is not ready, so code references were not checked.",
             suggestion="Run the request again once indexing has finished.",
         ))
-    findings.extend(_wording_findings(text, description))
+    findings.extend(_wording_findings(text, title, description))
     return findings
 
 
@@ -91,9 +99,14 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
     """The finding for one reference the wording presents as existing, if any."""
     if ref.kind == "description":
         return _check_description(ref, repo, index)
+    if ref.kind == "setting" and ref.name in _PLATFORM_SETTINGS:
+        return None  # read by the runtime or the framework, not by the repository's code
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
+    if ref.kind == "ui_text" and len(ref.name.split()) > 1 and index.mentions(repo, ref.name,
+                                                                             code_only=True):
+        return None  # words written verbatim somewhere (a config, a message): shown
     if ref.kind == "file" and "." not in ref.name.rsplit("/", 1)[-1]:
         # an extension-less slash word is a path only if it starts in a real directory
         head = ref.name.strip("/").split("/", 1)[0]
@@ -157,20 +170,59 @@ def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:
     return bool(index.mentions(repo, bare, limit=1))
 
 
+_CODE_NOUN = (r"function|method|class|helper|component|service|module|hook|view|viewset|"
+              r"model|decorator|constant|enum|interface|type|task|job|command|handler|"
+              r"controller|provider|repository|store|reducer|action|selector|query|mutation|"
+              r"resolver|serializer|schema|form|field|column|attribute|property|prop|"
+              r"variable|parameter|argument|flag|signal|middleware|mixin|filter|validator|"
+              r"utility|util|factory|guard|pipe|interceptor|fixture|template tag|tag|"
+              r"callback|listener|event|endpoint|route|table|migration|script|dto|entity")
+_CODE_AFTER = re.compile(rf"^\W{{0,2}}\s+(?:{_CODE_NOUN})s?\b", re.I)
+_CODE_BEFORE = re.compile(rf"\b(?:{_CODE_NOUN})\s+\W?$", re.I)
+# the last word of a code name that says what it is: AuditService, ProductTagBulkDeleteModal
+_ROLE = re.compile(
+    r"(?:Service|Controller|Component|Module|Provider|Repository|Repo|Store|Model|Entity|"
+    r"Schema|Serializer|Form|View|ViewSet|Page|Screen|Modal|Dialog|Drawer|Panel|Card|Table|"
+    r"List|Grid|Row|Item|Button|Menu|Bar|Header|Footer|Sidebar|Navbar|Layout|Section|"
+    r"Field|Input|Select|Picker|Editor|Handler|Manager|Factory|Builder|Helper|Helpers|Util|"
+    r"Utils|Client|Adapter|Gateway|Guard|Interceptor|Middleware|Pipe|Filter|Decorator|"
+    r"Validator|Mixin|Admin|Config|Settings|Options|Context|Hook|Reducer|Action|Actions|"
+    r"Slice|Selector|Query|Mutation|Resolver|Job|Task|Worker|Queue|Listener|Event|Emitter|"
+    r"Subscriber|Consumer|Producer|Command|Exception|Error|Type|Interface|Enum|Dto|"
+    r"Request|Response|Router|Routes|Api|Endpoint|Plugin|Loader|Parser|Renderer|"
+    r"Formatter|Exporter|Importer|Generator|Scheduler|Cache|Logger|Strategy|Policy|Tab|"
+    r"Tabs|Link|Icon|Badge|Avatar|Chart|Widget|Wizard|Step|Toolbar|Tooltip|Banner|"
+    r"Provider|Container|Wrapper|View|Template|Mailer|Notifier|Sender|Client|Spec|Test)$")
+
+
+# products and generic terms whose name happens to end in a code role
+_BRANDS = frozenset({"SendGrid", "WebView", "WebHook", "WebHooks", "PlayStation", "FlowChart",
+                     "ListView", "TableView", "GridView", "DevTools", "CodeSandbox"})
+
+
 def _symbol_like(ref: Reference, text: str) -> bool:
     """A bare word counts as a code reference only when the wording points at code:
-    backticks, a call ``name()``, a dotted name, or a code noun after it."""
+    backticks, a call ``name()``, a dotted name, a code noun beside it ("the
+    format_price filter", "the helper send_mail"), a camelCase name that starts in
+    lower case (``useAuth``), or a CamelCase name ending in a word that says what the
+    code is (``AuditService``, ``ProductTagBulkDeleteModal``)."""
     n = ref.name
     if f"`{n}`" in text or f"{n}()" in text or "." in n:
         return True
-    code_noun = (r"\s+(function|method|class|helper|component|service|module|hook|view|"
-                 r"model|decorator|constant|enum|interface|type)\b")
-    return bool(re.search(rf"\b{re.escape(n)}{code_noun}", text, re.IGNORECASE))
+    if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n):
+        return True
+    if re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}", n) and _ROLE.search(n) and n not in _BRANDS:
+        return True
+    for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w])", text):
+        if _CODE_AFTER.match(text[m.end():m.end() + 40]) or _CODE_BEFORE.search(
+                text[max(0, m.start() - 30):m.start()]):
+            return True
+    return False
 
 
-def _wording_findings(text: str, description: str) -> list[Finding]:
+def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
     out: list[Finding] = []
-    for u in unmeasurable(text):
+    for u in unmeasurable(description, title):
         out.append(Finding(
             id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
             severity=Severity.WARNING, evidence=u.sentence,
@@ -178,7 +230,8 @@ def _wording_findings(text: str, description: str) -> list[Finding]:
             suggestion="State a measurable target (a number with a unit, or an observable "
                        "behaviour).",
         ))
-    for c in contradictions(description) or contradictions(text):
+    # the title sums the request up: against the description it reads as a contradiction
+    for c in contradictions(description):
         out.append(Finding(
             id=_fid("contradiction", c.evidence.lower()), kind=FindingKind.CONTRADICTION,
             severity=Severity.WARNING, evidence=c.evidence,

@@ -111,7 +111,7 @@ class FileFacts:
 
 # -- helpers ------------------------------------------------------------------------------
 
-_PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>|:([A-Za-z_]\w*)\??|\{([^{}]+)\}")
+_PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>|:([A-Za-z_]\w*)\x00?|\{([^{}]+)\}")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -135,9 +135,13 @@ def split_words(text: str) -> list[str]:
 
 
 def normalize_path(path: str) -> str:
-    """Canonical route path: leading slash, no trailing slash, params as ``{name}``."""
+    """Canonical route path: leading slash, no trailing slash, params as ``{name}`` (an
+    optional Express parameter ``:name?`` as ``{name?}``)."""
     path = path.strip()
-    path = re.sub(r"^[a-z]+://[^/]+", "", path).split("?")[0].split("#")[0]
+    # ":name?" marks an optional parameter, not the start of a query string
+    path = re.sub(r"(:[A-Za-z_]\w*)\?(?=/|$)", "\\1\x00", path)
+    path = re.sub(r"^[a-z]+://[^/]+", "", path)
+    path = re.sub(r"\?(?![^{}]*\}).*$", "", path).split("#")[0]  # the query, not "{a?}"
     if not path.startswith("/"):
         path = "/" + path
     path = re.sub(r"/{2,}", "/", path)
@@ -146,9 +150,10 @@ def normalize_path(path: str) -> str:
 
     def param(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(2) or m.group(3) or ""
-        return "{" + name.split(":")[0].strip() + "}"
+        optional = "?" if m.group(0).endswith("\x00") else ""
+        return "{" + name.split(":")[0].strip() + optional + "}"
 
-    return _PARAM_RE.sub(param, path)
+    return _PARAM_RE.sub(param, path).replace("\x00", "")
 
 
 def route_key(path: str) -> str:
@@ -223,6 +228,12 @@ class _PyVisitor(ast.NodeVisitor):
                     for k, v in zip(call.keys, call.values, strict=False):
                         if _str(k) == "env_prefix":
                             prefix = _str(v) or ""
+            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":  # pydantic 1
+                for inner in stmt.body:
+                    if isinstance(inner, ast.Assign) and any(
+                            isinstance(t, ast.Name) and t.id == "env_prefix"
+                            for t in inner.targets):
+                        prefix = _str(inner.value) or prefix
         for stmt in node.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 name = stmt.target.id
@@ -232,6 +243,10 @@ class _PyVisitor(ast.NodeVisitor):
                 env = (prefix + name).upper()
                 if env != name:
                     self.settings.append(Setting(env, stmt.lineno))
+                if isinstance(stmt.value, ast.Call):  # Field(env=..., alias=...)
+                    for kw in ("env", "alias", "validation_alias"):
+                        if alias := _str(_kw(stmt.value, kw)):
+                            self.settings.append(Setting(alias, stmt.lineno))
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if self._class:

@@ -1,5 +1,6 @@
 """What kind of file a path is, for ranking: the code a change touches comes before its
-tests, migrations, translations, lock files, packaging metadata and prose."""
+tests, migrations, translations, lock files, packaging metadata, prose and build
+output."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from pathlib import PurePosixPath
 
 from ticketflow.repo_index.extract import split_words
 
-__all__ = ["demotion", "path_words", "singular"]
+__all__ = ["COMPILED", "compiled_sources", "demotion", "path_words", "singular"]
+
+#: how much a compiled copy weighs when its source sits beside it
+COMPILED = 0.6
+_BUILD_DIR = re.compile(r"^((?:.*/)?)(?:dist|build|lib|out|esm|cjs|lib-esm|es)/(.+?)"
+                        r"(?:\.d)?\.(?:js|mjs|cjs|ts|map)$")
 
 _RULES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"(^|/)(tests?|__tests__|spec|specs|e2e|e2e-tests|test_?utils)/|(^|/)test_|"
@@ -22,6 +28,8 @@ _RULES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"(^|/)(docs?|documentation)/|(^|/)README[\w.-]*$|\.(md|rst|txt)$"), 0.55),
     (re.compile(r"(^|/)(static|public|assets|vendor|third_party)/.*\.(js|css)$"), 0.6),
     (re.compile(r"(^|/)(fixtures|snapshots?|__snapshots__|mocks?|__mocks__)/"), 0.7),
+    # type declarations and coverage reports (compiled copies: see ``compiled_copy``)
+    (re.compile(r"(^|/)(\.next|coverage)/|\.d\.ts$"), 0.6),
 )
 
 
@@ -51,3 +59,13 @@ def path_words(path: str) -> set[str]:
     p = PurePosixPath(path)
     parts = [*p.parent.parts, p.name.split(".")[0], *p.name.split(".")[1:-1]]
     return {singular(w) for part in parts for w in split_words(part) if len(w) > 1}
+
+
+def compiled_sources(path: str) -> list[str]:
+    """For a file of a build folder (``pkg/lib/routes/a.js``, ``pkg/dist/a.d.ts``), the
+    source files it would be compiled from (``pkg/src/routes/a.ts`` ...); empty for
+    any other file."""
+    m = _BUILD_DIR.match(path)
+    if m is None:
+        return []
+    return [f"{m.group(1)}src/{m.group(2)}.{ext}" for ext in ("ts", "tsx", "js", "jsx")]

@@ -3,6 +3,7 @@ schemas and translation catalogues (see :mod:`.structure`)."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import PurePosixPath
@@ -50,7 +51,7 @@ def template_text(text: str) -> list[str]:
         for line in chunk.split("\n"):
             s = " ".join(line.split())
             if _LETTER.search(s) and len(s) <= 200:
-                out.append(s)
+                out.append(html.unescape(s))
     return out
 
 

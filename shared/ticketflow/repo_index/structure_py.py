@@ -14,6 +14,7 @@ from ticketflow.repo_index.structure import (
     RouterDecl,
     StructureFacts,
 )
+from ticketflow.repo_index.structure_ts import label_strings
 
 _ROUTER_FACTORIES = {"Blueprint": ("blueprint", "url_prefix"), "APIRouter": ("apirouter", "prefix"),
                      "FastAPI": ("app", "root_path"), "Flask": ("app", ""),
@@ -313,4 +314,5 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
                      any(p.startswith(("model", "schema", "entit")) for p in parts))
     reader.visit(tree)
     facts.renders = list(dict.fromkeys(facts.renders))
+    facts.ui_text.extend(label_strings(text))  # form labels, flash messages, verbose names
     facts.ui_text = list(dict.fromkeys(t for t in facts.ui_text if t.strip()))

@@ -3,6 +3,7 @@ regular expressions and a small bracket matcher (no type checker, no bundler con
 
 from __future__ import annotations
 
+import html
 import re
 
 from ticketflow.repo_index.structure import (
@@ -57,6 +58,12 @@ _JSX_PROP = re.compile(r"\b(?:title|label|text|placeholder|alt|aria-label|toolti
                        r"header|description|buttonText|confirmText|cancelText|emptyText)\s*=\s*"
                        r"(?:\"([^\"]+)\"|'([^']+)'|\{\s*['\"`]([^'\"`{}$]+)['\"`]\s*\})")
 _LETTER = re.compile(r"[A-Za-z]")
+# string literals that read as words shown to people ("Update Profile", "No results"):
+# object props of menus and route tables, JSX expressions, flash messages, form labels
+_LABEL_STRING = re.compile(r"""(?<![\w$])(?:"([^"\n]{2,80})"|'([^'\n]{2,80})'|`([^`\n]{2,80})`)""")
+_LABEL_CHARS = re.compile(r"[A-Za-z][A-Za-z0-9 ,.!?&'\u2019:()+-]*")
+_NOT_LABEL = re.compile(r"^[a-z0-9]+(?:[-_.:/][a-z0-9]+)*$|^[a-z]+[A-Z]\w*$|^[A-Z0-9_]+$")
+_JSX_FILE = re.compile(r"</[A-Za-z]|/>")
 
 
 def _match(text: str, open_pos: int) -> int:
@@ -181,6 +188,10 @@ def _express(text: str, facts: StructureFacts) -> None:
                                    "cache", "map", "params", "headers", "searchParams"):
             continue
         path, expr = m.group(3), m.group(4)
+        if path is not None and path.startswith("${") and "}/" in path:
+            # `${prefix}/x`: a prefix known only at run time
+            path = path[path.index("}/") + 1:]
+            facts.prefix_unresolved = True
         if path is not None and not path.startswith("/"):
             continue
         line = text.count("\n", 0, m.start()) + 1
@@ -227,6 +238,39 @@ def _nest(text: str, facts: StructureFacts) -> None:
                                          else _ref(m.group(2)))
 
 
+# the same decorators compiled by tsc: "__decorate([(0, common_1.Get)(':id'), ...],
+# X.prototype, 'findOne')" and "X = __decorate([(0, common_1.Controller)('x')], X)"
+_DECORATED = re.compile(r"__decorate\(\[(.*?)\],\s*({_ID})(\.prototype)?\s*[,)]"
+                        .replace("{_ID}", _ID), re.S)
+_COMPILED_CALL = re.compile(r"(?:\(0,\s*)?[\w$]+\.(Controller|Get|Post|Put|Patch|Delete|All|"
+                            r"Options|Head)\)?\(\s*(?:(['\"`])([^'\"`]*)\2|\{([^}]*)\})?\s*\)")
+
+
+def _nest_compiled(text: str, facts: StructureFacts) -> None:
+    """NestJS controllers as tsc emits them (packages that ship only ``dist/``)."""
+    prefixes: dict[str, str] = {}
+    routes: list[tuple[str, str, str, int]] = []
+    for m in _DECORATED.finditer(text):
+        owner, on_method = m.group(2), bool(m.group(3))
+        for c in _COMPILED_CALL.finditer(m.group(1)):
+            kind, path = c.group(1), c.group(3) or ""
+            if kind == "Controller" and not on_method:
+                if c.group(4):
+                    found = re.search(r"path\s*:\s*(['\"`])([^'\"`]*)\1", c.group(4))
+                    path = found.group(2) if found else ""
+                prefixes[owner] = "/" + path.strip("/") if path else ""
+            elif kind != "Controller" and on_method:
+                routes.append((kind.upper(), "/" + path.strip("/") if path else "", owner,
+                               text.count("\n", 0, m.start()) + 1))
+    for owner, prefix in prefixes.items():
+        facts.routers.append(RouterDecl(owner, "nest", prefix))
+    for method, path, owner, line in routes:
+        if owner in prefixes:
+            facts.routes.append(RouteDecl(method, path, owner, "", line))
+    if prefixes:
+        facts.prefix_unresolved = True
+
+
 def _react_routes(text: str, facts: StructureFacts) -> None:
     for m in _JSX_ROUTE.finditer(text):
         attrs = {a.group(1).lower(): a.group(2) or a.group(3) or a.group(4)
@@ -240,9 +284,9 @@ def _react_routes(text: str, facts: StructureFacts) -> None:
             facts.renders.append(comp)
     for m in _ROUTE_OBJ.finditer(text):
         window = text[m.end():m.end() + 400]
-        if not re.search(r"\b(element|lazy|Component|children|loader)\s*:", window):
+        if not re.search(r"\b(element|lazy|[Cc]omponent|children|loader|render)\s*:", window):
             continue
-        comp = re.search(r"(?:element\s*:\s*<\s*|Component\s*:\s*)([A-Z][\w$]*)", window)
+        comp = re.search(r"(?:element\s*:\s*<\s*|[Cc]omponent\s*:\s*)([A-Z][\w$]*)", window)
         line = text.count("\n", 0, m.start()) + 1
         facts.routes.append(RouteDecl("PAGE", "/" + m.group(2).lstrip("/"), "", "", line,
                                       comp.group(1) if comp else ""))
@@ -263,11 +307,25 @@ def jsx_text(text: str) -> list[str]:
     out: list[str] = []
     for m in _JSX_TEXT.finditer(text):
         s = " ".join(m.group(1).split())
-        if _LETTER.search(s) and not re.search(r"[;=&|]|=>|\)\s*$", s) and len(s) <= 200:
-            out.append(s)
+        if _LETTER.search(s) and not re.search(r"[;=|]|&&|=>|\)\s*$", s) and len(s) <= 200:
+            out.append(html.unescape(s))
     for m in _JSX_PROP.finditer(text):
         s = m.group(1) or m.group(2) or m.group(3) or ""
         if _LETTER.search(s):
+            out.append(" ".join(s.split()))
+    return out
+
+
+def label_strings(text: str) -> list[str]:
+    """String literals of code that read as words for people: a capitalised word or a
+    few words (not an identifier, a path, a key or a constant)."""
+    out: list[str] = []
+    for m in _LABEL_STRING.finditer(text):
+        s = (m.group(1) or m.group(2) or m.group(3) or "").strip()
+        if (len(s) < 2 or not _LABEL_CHARS.fullmatch(s) or _NOT_LABEL.match(s)
+                or len(s.split()) > 8):
+            continue
+        if s[0].isupper() or " " in s:
             out.append(" ".join(s.split()))
     return out
 
@@ -279,10 +337,15 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
     _express(text, facts)
     if "@Controller" in text:
         _nest(text, facts)
+    elif "__decorate" in text and "Controller" in text:
+        _nest_compiled(text, facts)
     if "Route" in text or "path:" in text:
         _react_routes(text, facts)
     _models(text, facts)
-    if path.endswith((".tsx", ".jsx")):
-        facts.ui_text.extend(jsx_text(text))
+    if path.endswith((".tsx", ".jsx")) or (path.endswith((".js", ".mjs"))
+                                            and _JSX_FILE.search(text)
+                                            and re.search(r"\breact\b", text, re.I)):
+        facts.ui_text.extend(jsx_text(text))  # JSX also lives in .js files (React apps)
+    facts.ui_text.extend(label_strings(text))
     facts.renders = list(dict.fromkeys(facts.renders))
     facts.ui_text = list(dict.fromkeys(facts.ui_text))

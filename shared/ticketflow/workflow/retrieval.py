@@ -25,7 +25,14 @@ from pathlib import PurePosixPath
 from ticketflow.ports import FileHit, RepoIndex
 from ticketflow.preflight import extract_references
 from ticketflow.repo_index.extract import split_words
-from ticketflow.repo_index.paths import demotion, path_words, singular
+from ticketflow.repo_index.paths import (
+    COMPILED,
+    compiled_sources,
+    demotion,
+    path_words,
+    singular,
+)
+from ticketflow.workflow import retrieval_structure as structure
 
 __all__ = ["LIMIT", "MAX_PINNED", "retrieve"]
 
@@ -55,11 +62,17 @@ def _named_files(index: RepoIndex, repo: str, text: str) -> list[str]:
             continue
         look = index.lookup(repo, ref.kind, ref.name)
         files = list(look.files)
+        if ref.creates and not look.found:
+            continue  # a name still to be made: other code that mentions it is not it
         if not files and ref.kind in ("symbol", "setting"):
             files = index.mentions(repo, ref.name, limit=2)
         if ref.kind == "setting" and not look.found:
             files += index.settings_files(repo)
-        files.sort(key=lambda p: _is_dotenv(p))  # the code that reads a setting first
+        # the code that reads a setting first; a route or name also declared by test
+        # setup (a mock app) points at the product code
+        files.sort(key=lambda p: (_is_dotenv(p), -demotion(p)))
+        if files and demotion(files[0]) == 1.0:
+            files = [p for p in files if demotion(p) == 1.0]
         if not files and look.closest:
             files = [look.closest] if ref.kind == "file" else list(
                 index.lookup(repo, ref.kind, look.closest).files)
@@ -103,7 +116,7 @@ _GENERIC_UI = frozenset({"template", "page", "view", "component", "screen", "src
                          "project", "file", "package", "module", "the"})
 
 
-def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
+def _page_files(index: RepoIndex, repo: str, text: str) -> list[tuple[str, float]]:
     """Templates and components for "the X page / form / dialog" of the request: the
     UI files whose path carries the most words of X (and few others)."""
     out: dict[str, float] = {}
@@ -112,7 +125,7 @@ def _page_files(files: list[str], text: str) -> list[tuple[str, float]]:
         if not name:
             continue
         specific = 1.0 + 0.25 * (len(name) - 1)
-        for p in files:
+        for p in index.files_named(repo, sorted(name)):
             if not _UI_FILE.search(p):
                 continue
             words = path_words(p) - _GENERIC_UI
@@ -155,18 +168,21 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
              limit: int = LIMIT) -> list[FileHit]:
     """Ranked files for a request (see the module doc)."""
     terms = _terms(text)
-    hits = index.search(repo, query, limit=max(40, limit * 4))
+    hits = index.search(repo, query, limit=max(40, limit * 4), with_snippets=False)
     by_path = {h.path: h for h in hits}
     score: dict[str, float] = {h.path: h.score for h in hits}
     top = hits[0].score if hits else 1.0
     pinned = [p for p in _named_files(index, repo, text) if index.path_exists(repo, p)]
-    for p, size in _entity_files(index, repo, terms)[:3]:
+    entities = _entity_files(index, repo, terms)[:3]
+    for p, size in entities:
         entity = top * min(0.8 + 0.1 * size, 1.05) * demotion(p)
         score[p] = max(score.get(p, 0.0), entity)
-        for h in hits:  # repositories, schemas, services named like the entity
-            if PurePosixPath(h.path).stem == PurePosixPath(p).stem and h.path != p:
-                score[h.path] = max(score[h.path], entity * 0.85)
-    for p, frac in _page_files(index.files(repo), text):
+    if entities:  # repositories, schemas, services named like the most specific entity
+        best = [p for p, size in entities if size == entities[0][1]]
+        entity = top * min(0.8 + 0.1 * entities[0][1], 1.05) * 0.85
+        for p in structure.entity_layers(index, repo, best):
+            score[p] = max(score.get(p, 0.0), entity)
+    for p, frac in _page_files(index, repo, text):
         score[p] = score.get(p, 0.0) + top * 0.6 * frac * demotion(p)
     ranked = sorted(score, key=lambda p: (-score[p], p))
     if _NEW_DEPENDENCY.search(text):  # a new or upgraded dependency: its manifest
@@ -187,15 +203,48 @@ def retrieve(index: RepoIndex, repo: str, query: str, text: str,
             bonus[other] = max(bonus.get(other, 0.0), b * demotion(other))
     for p, b in bonus.items():
         score[p] = score.get(p, 0.0) + b
+    _structural(index, repo, text, terms, seeds, pinned, score, top)
+    _demote_compiled_copies(index, repo, score)
     ordered = [*dict.fromkeys(pinned[:MAX_PINNED])]
     ordered += [p for p in sorted(score, key=lambda p: (-score[p], p)) if p not in ordered]
     out: list[FileHit] = []
+    shown = index.snippets(repo, query, ordered[:limit])
     for i, p in enumerate(ordered[:limit]):
         hit = by_path.get(p)
         s = top + 1.0 - 0.01 * i if i < len(pinned[:MAX_PINNED]) else score[p]
-        out.append(FileHit(path=p, score=round(s, 4), snippet=hit.snippet if hit else "",
+        out.append(FileHit(path=p, score=round(s, 4), snippet=shown.get(p, ""),
                            language=hit.language if hit else _language(p)))
     return out
+
+
+def _demote_compiled_copies(index: RepoIndex, repo: str, score: dict[str, float]) -> None:
+    """A compiled copy (``lib/a.js``, ``dist/a.d.ts``) of a source file the repository
+    holds too (``src/a.ts``) weighs less: the change is made in the source."""
+    for p in list(score):
+        if any(index.path_exists(repo, src) for src in compiled_sources(p)):
+            score[p] *= COMPILED
+
+
+def _structural(index: RepoIndex, repo: str, text: str, terms: set[str], seeds: list[str],
+                pinned: list[str], score: dict[str, float], top: float) -> None:
+    """Add the structural neighbours of the seeds (:mod:`.retrieval_structure`)."""
+    words = {singular(w) for w in split_words(text)}
+
+    def base(seed: str) -> float:
+        return 1.0 if seed in pinned else min(score.get(seed, 0.0) / top, 1.0)
+
+    found: dict[str, float] = {}
+    for rule, weight in ((structure.companions(index, repo, seeds, words), 0.55),
+                         (structure.stem_family(index, repo, seeds[:5]), 0.45),
+                         (structure.action_siblings(index, repo, seeds, words), 0.6)):
+        for p, (seed, strength) in rule.items():
+            if p in pinned:
+                continue
+            found[p] = max(found.get(p, 0.0), top * weight * strength * base(seed))
+    for p, strength in structure.entry_files(index, repo, words, seeds):
+        found[p] = max(found.get(p, 0.0), top * 0.7 * strength)
+    for p, b in found.items():
+        score[p] = score.get(p, 0.0) + b
 
 
 def _language(path: str) -> str | None:

@@ -17,7 +17,6 @@ committed in chunks together with the progress counters, so another process poll
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -25,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ticketflow.adapters.libsql import repo_search
 from ticketflow.adapters.libsql.database import Database, Stmt, apply_schema
-from ticketflow.adapters.libsql.repo_lookup import lookup_route, lookup_ui_text
+from ticketflow.adapters.libsql.repo_lookup import closest, lookup_route, lookup_ui_text
 from ticketflow.adapters.libsql.repo_structure import StructureStore
 from ticketflow.ports import (
     ApiEndpoint,
@@ -49,7 +49,7 @@ from ticketflow.repo_index.walker import MAX_BYTES, looks_binary, walk
 
 Progress = Callable[[int, int, str], None]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS idx_repos (
         repo TEXT PRIMARY KEY, state TEXT NOT NULL, files_total INTEGER NOT NULL DEFAULT 0,
@@ -76,6 +76,7 @@ SCHEMA = [
         repo TEXT NOT NULL, path TEXT NOT NULL, name TEXT NOT NULL, line INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS idx_settings_name ON idx_settings(repo, name)",
     "CREATE INDEX IF NOT EXISTS idx_settings_path ON idx_settings(repo, path)",
+    *repo_search.SCHEMA,
 ]
 
 CONTENT_CHARS = 256_000
@@ -89,7 +90,7 @@ _STOP_TEXT = """a about above after again against all also am an and any are as 
     able allow allows make new implement implementing feature support ability let lets so
     via using use etc"""
 STOP_WORDS = frozenset(_STOP_TEXT.split())
-_FACT_TABLES = ("idx_symbols", "idx_routes", "idx_settings")
+_FACT_TABLES = ("idx_symbols", "idx_routes", "idx_settings", *repo_search.TABLES)
 
 
 class IndexNotReadyError(RuntimeError):
@@ -319,6 +320,7 @@ class LibsqlRepoIndex:
                 )
             )
         stmts.extend(self.structure.file_stmts(key, path, text, facts.language))
+        stmts.extend(repo_search.term_stmts(key, path, facts))
         for st in _unique(facts.settings):
             stmts.append(
                 (
@@ -330,38 +332,30 @@ class LibsqlRepoIndex:
 
     # -- queries -------------------------------------------------------------------------
 
-    def search(self, repo: str, query: str, limit: int = 5) -> list[FileHit]:
+    def search(self, repo: str, query: str, limit: int = 5, *,
+               with_snippets: bool = True) -> list[FileHit]:
         """Files ranked by relevance to ``query`` (bm25 plus path/symbol boosts)."""
         key = self._require_ready(repo)
         terms = query_terms(query)
         match = fts_query(terms)
         if not match or limit <= 0:
             return []
-        rs = self.db.execute(
-            "SELECT f.path, f.language, bm25(idx_fts, 6.0, 3.0, 1.0) AS rank, "
-            "idx_fts.path_words, idx_fts.symbol_words, "
-            "snippet(idx_fts, 2, '', '', ' ... ', 12) FROM idx_fts "
-            "JOIN idx_files f ON f.id = idx_fts.rowid "
-            "WHERE idx_fts MATCH ? AND f.repo = ? ORDER BY rank LIMIT ?",
-            [match, key, max(50, limit * 10)],
-        )
-        if not rs.rows:
-            return []
-        best = max(-float(r[2]) for r in rs.rows) or 1.0
-        scored: list[FileHit] = []
-        for path, language, rank, path_words, symbol_words, snippet in rs.rows:
-            score = -float(rank) / best
-            score += 1.0 * _coverage(terms, str(path_words))
-            score += 0.5 * _coverage(terms, str(symbol_words))
-            # the code a change touches before its tests, migrations, translations, docs
-            score *= demotion(str(path))
-            scored.append(
-                FileHit(
-                    path=path, score=round(score, 4), snippet=_clean(snippet), language=language
-                )
-            )
-        scored.sort(key=lambda h: (-h.score, h.path))
-        return scored[:limit]
+        hits = repo_search.search(self.db, key, terms, match, limit)
+        if with_snippets:
+            cut = repo_search.snippets(self.db, key, terms, [h.path for h in hits])
+            hits = [h.model_copy(update={"snippet": cut.get(h.path, "")}) for h in hits]
+        return hits
+
+    def snippets(self, repo: str, query: str, paths: list[str]) -> dict[str, str]:
+        """A short piece of each file's text around its first word of ``query``."""
+        key = self._require_ready(repo)
+        return repo_search.snippets(self.db, key, query_terms(query), paths)
+
+    def files_named(self, repo: str, words: list[str]) -> list[str]:
+        """Files whose path carries any of ``words`` (looked up, not scanned)."""
+        key = self._require_ready(repo)
+        return repo_search.files_with_path_terms(self.db, key,
+                                                 (singular(w) for w in words if w))
 
     def lookup(self, repo: str, kind: RefKind, name: str) -> Lookup:
         """Does a file / symbol / route / setting called ``name`` exist?"""
@@ -389,7 +383,8 @@ class LibsqlRepoIndex:
         return [Edge(src=s, dst=d, kind=k)
                 for s, d, k in self.structure.edges(key, paths)]
 
-    def mentions(self, repo: str, name: str, limit: int = 10) -> list[str]:
+    def mentions(self, repo: str, name: str, limit: int = 10, *,
+                 code_only: bool = False) -> list[str]:
         """Files whose text contains ``name`` as a whole word (full-text match on its
         words, then the exact spelling checked in the stored content)."""
         key = self._require_ready(repo)
@@ -398,21 +393,35 @@ class LibsqlRepoIndex:
         words = [w for w in words if w]
         if len(bare) < 3 or not words:
             return []
+        # the full-text match first (materialised): otherwise the planner may walk every
+        # file of the repository and search its whole text
         rs = self.db.execute(
-            "SELECT f.path, substr(idx_fts.content, max(instr(idx_fts.content, ?) - 1, 1), "
-            "length(?) + 2), instr(idx_fts.content, ?) FROM idx_fts JOIN idx_files f "
-            "ON f.id = idx_fts.rowid WHERE idx_fts MATCH ? AND f.repo = ? "
-            "AND instr(idx_fts.content, ?) > 0 LIMIT ?",
-            [bare, bare, bare, 'content : "' + " ".join(words) + '"', key, bare, limit * 5])
+            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts MATCH ?) "
+            "SELECT f.path, substr(t.content, max(instr(t.content, ?) - 1, 1), length(?) + 2), "
+            "instr(t.content, ?) FROM hit JOIN idx_files f ON f.id = hit.id "
+            "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
+            "LIMIT ?",
+            [_content_match(words), bare, bare, bare, key, bare, limit * 5])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out = [str(p) for p, around, at in rs.rows
-               if word.search(str(around) if int(at) > 1 else " " + str(around))]
+               if word.search(str(around) if int(at) > 1 else " " + str(around))
+               and not (code_only and demotion(str(p)) < 0.6)]
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo``."""
         key = self._require_ready(repo)
         return self._column("SELECT path FROM idx_files WHERE repo = ? ORDER BY path", [key])
+
+    def files_under(self, repo: str, directory: str, limit: int = 500) -> list[str]:
+        """Files below ``directory`` (repo-relative; a keyed range, not a scan)."""
+        key = self._require_ready(repo)
+        base = directory.strip("/")
+        if not base:
+            return []
+        return self._column("SELECT path FROM idx_files WHERE repo = ? AND path > ? AND "
+                            "path < ? ORDER BY path LIMIT ?",
+                            [key, base + "/", base + "0", limit])
 
     def settings_files(self, repo: str) -> list[str]:
         """Files that declare the most settings, most first."""
@@ -449,9 +458,9 @@ class LibsqlRepoIndex:
             return False, matches, None
         paths = self._column("SELECT path FROM idx_files WHERE repo = ?", [key])
         if "/" in rel:
-            return False, [], _closest(rel, paths)
+            return False, [], closest(rel, paths)
         by_base = {PurePosixPath(p).name: p for p in sorted(paths, reverse=True)}
-        hit = _closest(base, list(by_base))
+        hit = closest(base, list(by_base))
         return False, [], by_base[hit] if hit else None
 
     def _lookup_symbol(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
@@ -464,7 +473,7 @@ class LibsqlRepoIndex:
         if rows:
             return True, [f"{r[0]}:{r[1]}" for r in rows], None
         names = self._column("SELECT DISTINCT name FROM idx_symbols WHERE repo = ?", [key])
-        return False, [], _closest(name, names)
+        return False, [], closest(name, names)
 
     def _lookup_setting(self, key: str, name: str) -> tuple[bool, list[str], str | None]:
         rows = self.db.execute(
@@ -475,7 +484,7 @@ class LibsqlRepoIndex:
         if rows:
             return True, [f"{r[0]}:{r[1]}" for r in rows], None
         names = self._column("SELECT DISTINCT name FROM idx_settings WHERE repo = ?", [key])
-        return False, [], _closest(name, names)
+        return False, [], closest(name, names)
 
     def endpoints(self, repo: str) -> list[ApiEndpoint]:
         """HTTP routes and OpenAPI operations, with the file each was found in."""
@@ -522,31 +531,21 @@ def _fact_words(facts: FileFacts) -> str:
     return " ".join(_words(n) for n in dict.fromkeys(names))
 
 
+def _content_match(words: list[str]) -> str:
+    """The full-text query for a name in stored content: its words as a phrase
+    (``archive_exporter``, ``archive-exporter``) or, for a name of several words, the
+    one token a camelCase spelling is (``ArchiveExporter``), which the tokenizer does
+    not split."""
+    phrase = '"' + " ".join(words) + '"'
+    if len(words) == 1:
+        return f"content : {phrase}"
+    return f'content : ({phrase} OR "{"".join(words)}")'
+
+
 def _searchable_content(facts: FileFacts, text: str) -> str:
     if facts.language == "dotenv":  # keys only: values may be secrets
         return " ".join(s.name for s in facts.settings)
     return text[:CONTENT_CHARS]
-
-
-def _coverage(terms: list[str], words: str) -> float:
-    if not terms:
-        return 0.0
-    have = {singular(w) for w in split_words(words)}
-    hits = sum(1 for t in terms if singular(t) in have
-               or any(w.startswith(singular(t)) for w in have if len(t) >= 4))
-    return hits / len(terms)
-
-
-def _closest(name: str, candidates: list[str]) -> str | None:
-    lowered: dict[str, str] = {}
-    for c in candidates:
-        lowered.setdefault(c.lower(), c)
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[hits[0]] if hits else None
-
-
-def _clean(snippet: object) -> str:
-    return re.sub(r"\s+", " ", str(snippet or "")).strip()
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:

@@ -16,9 +16,10 @@ import re
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_structure import StructureStore, fold
-from ticketflow.repo_index.extract import normalize_path
+from ticketflow.repo_index.extract import normalize_path, split_words
+from ticketflow.repo_index.paths import demotion
 
-__all__ = ["RouteMatch", "lookup_route", "lookup_ui_text"]
+__all__ = ["RouteMatch", "closest", "lookup_route", "lookup_ui_text"]
 
 RouteMatch = tuple[bool, list[str], str | None, list[str]]  # found, matches, closest, files
 
@@ -39,18 +40,29 @@ def _seg_fits(declared: str, wanted: str) -> bool:
         return declared == wanted
     if wanted.startswith("{"):
         return True
-    return not _ID_PARAM.search(declared.strip("{}")) or bool(_ID_VALUE.match(wanted))
+    return not _ID_PARAM.search(declared.strip("{}?")) or bool(_ID_VALUE.match(wanted))
 
 
 def _fits(route: list[str], wanted: list[str]) -> bool:
-    return len(route) == len(wanted) and all(_seg_fits(r, w) for r, w in zip(route, wanted,
-                                                                                strict=True))
+    """Same length and every segment fits; an optional parameter (``{name?}``) may also
+    be left out."""
+    optional = [i for i, seg in enumerate(route) if seg.endswith("?}")]
+    for drop in range(2 ** min(len(optional), 4)):
+        left_out = {optional[b] for b in range(min(len(optional), 4)) if drop >> b & 1}
+        variant = [seg for i, seg in enumerate(route) if i not in left_out]
+        if len(variant) == len(wanted) and all(
+                _seg_fits(r, w) for r, w in zip(variant, wanted, strict=True)):
+            return True
+    return False
 
 
 def _method_ok(wanted: str | None, have: str) -> bool:
     if wanted is None:
         return True
     return have in (wanted, "ANY") and have != "PAGE"
+
+
+_UI_FILE = re.compile(r"\.(html?|jinja2?|j2|vue|svelte|hbs|handlebars|ejs|njk|tsx|jsx)$")
 
 
 def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -> RouteMatch:
@@ -114,22 +126,34 @@ def _closest_route(method: str | None, wanted: list[str],
         return choice
     every = list(dict.fromkeys(f"{m} {r}" if method else r for m, r, _, _ in declared
                                if m != "PAGE"))
-    return _closest(f"{method} {text}" if method else text, every)
+    return closest(f"{method} {text}" if method else text, every)
 
 
 def lookup_ui_text(structure: StructureStore, key: str, text: str) -> RouteMatch:
     hits = structure.ui_text_files(key, text)
     if hits:
         shown = list(dict.fromkeys(t for _, t in hits))[:5]
-        return True, shown, None, list(dict.fromkeys(p for p, _ in hits))
+        # templates and components before code that merely holds the string, tests last
+        files = sorted(dict.fromkeys(p for p, _ in hits),
+                       key=lambda p: (-demotion(p), not _UI_FILE.search(p)))
+        return True, shown, None, files
     wanted = fold(text)
     short = [t for t in structure.ui_texts(key) if len(t) <= max(40, 2 * len(wanted))]
-    return False, [], _closest(text, short), []
+    return False, [], closest(text, short), []
 
 
-def _closest(name: str, candidates: list[str]) -> str | None:
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate most like ``name`` (a suggestion), among those that share one of
+    its words or its first three letters: a repository holds tens of thousands of
+    names, and comparing each costs more than the whole rest of a request."""
+    words = [w.lower() for w in split_words(name) if len(w) >= 3]
+    head = name.lower()[:3]
     lowered: dict[str, str] = {}
     for c in candidates:
-        lowered.setdefault(c.lower(), c)
+        low = c.lower()
+        if low.startswith(head) or any(w in low for w in words):
+            lowered.setdefault(low, c)
+    if len(lowered) > 3000 and words:  # too many to compare: those sharing a word
+        lowered = {k: v for k, v in lowered.items() if any(w in k for w in words)}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[hits[0]] if hits else None

@@ -48,6 +48,10 @@ SCHEMA = [
         route_key TEXT NOT NULL, resolved INTEGER NOT NULL, line INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS idx_full_routes_key ON idx_full_routes(repo, route_key)",
 ]
+# A new version of the extractors reads every file again at the next indexing: the
+# stored structure goes, and files without one are extracted again.
+_VERSION = 2
+_REEXTRACT = "DELETE FROM idx_structure"
 _PER_FILE = ("idx_structure", "idx_ui_text", "idx_models")
 log = logging.getLogger(__name__)
 _MAX_TEXTS = 5000
@@ -64,7 +68,7 @@ class StructureStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        apply_schema(db, "repo_structure", 1, SCHEMA)
+        apply_schema(db, "repo_structure", _VERSION, [*SCHEMA, _REEXTRACT])
 
     # -- writing ---------------------------------------------------------------------------
     def delete_stmts(self, key: str, path: str) -> list[Stmt]:

@@ -1,0 +1,310 @@
+"""Requirements that contradict each other: two clauses of a request that pull one
+subject in opposite directions. Evidence is the sentence, or the two sentences, that
+hold the two clauses.
+
+Three kinds of evidence:
+
+* **opposite words** about one subject, in shapes requirement reviews meet again and
+  again (everyone / only, optional / required, all at once / paged, immediately /
+  later in a batch, always / never, permanent / reversible, synchronous /
+  asynchronous, public / private, shown / hidden, enabled / disabled, allowed /
+  forbidden, kept / deleted, editable / read-only, ascending / descending, anonymous /
+  signed in, unlimited / limited, one / several, automatic / manual, encrypted /
+  plain text, case-sensitive / insensitive);
+* **one action, both polarities**: "admins must be able to delete comments" against
+  "comments must never be deleted" (the same verb after a modal, once negated, about
+  a shared noun; a negated clause with its own condition, "files over 10 MB", is a
+  restriction, not a contradiction);
+* **two amounts for one thing**: "at most 5 attachments" against "10 attachments per
+  task" (same unit, different numbers, a shared noun, neither sentence describing a
+  change from one value to another).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ticketflow.preflight.wording import sentences
+
+__all__ = ["Contradiction", "contradictions"]
+
+_CLAUSE = re.compile(r",\s*(?:and|but|while|whereas|yet)\s+|;\s*|\s+but\s+|,\s*and\s+also\s+|"
+                     r"\s+whereas\s+|\s+while\s+")
+_STOP = frozenset([
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by",
+    "from", "as", "is", "are", "be", "been", "being", "was", "were", "it", "its", "this",
+    "that", "these", "those", "there", "their", "them", "they", "we", "our", "you", "your",
+    "must", "should", "shall", "will", "would", "can", "could", "may", "might", "need",
+    "needs", "also", "only", "just", "all", "any", "every", "each", "no", "not", "never",
+    "always", "stay", "keep", "still", "when", "while", "so", "than", "then",
+    "into", "one", "who", "which", "what", "where", "how", "do", "does", "did", "have",
+    "has", "had", "same", "other", "able", "allowed", "more", "less", "least", "most",
+    "without", "cannot", "about", "after", "before", "over", "under", "per", "page"
+])
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    first: str
+    second: str
+    evidence: str
+    why: str
+
+
+_Side = re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    why: str
+    a: _Side
+    b: _Side
+    same_subject: bool  # both sides must share a content word
+    one_clause: bool = False  # antonyms in one clause count too ("sync for X and async for Y")
+
+
+def _p(pattern: str) -> _Side:
+    return re.compile(pattern, re.I)
+
+
+_SHAPES = (
+    _Shape("everyone / only",
+           _p(r"\b(any|every|everyone|everybody|anyone|anybody|all)\b"),
+           _p(r"\b(only|exclusively|nobody but|no one but|none but|restricted to|"
+              r"reserved for)\b"), True),
+    _Shape("optional / required",
+           _p(r"\b(optional|not required|not mandatory|without (?:giving |any |an? )|"
+              r"no need to|(?:can|may) be (?:left )?(?:empty|blank)|leave (?:it |them )?"
+              r"(?:empty|blank))\b"),
+           _p(r"\b(required|mandatory|compulsory|cannot be \w+ without|must (?:always )?"
+              r"(?:give|provide|have|include|fill|enter)|at least one|must be (?:filled|"
+              r"provided|given|set|entered))\b"), True),
+    _Shape("all at once / paged",
+           _p(r"\b(at once|on (?:a|one) single page|on one page|single page|without pag\w*|"
+              r"no pag\w*|not paginated|everything on one|(?:in|as) one (?:long )?list)\b"),
+           _p(r"\b(per page|paging|paginat\w*|page size|next and previous|pages? of \d+|"
+              r"load more|infinite scroll\w*)\b"),
+           False),
+    _Shape("immediately / later in a batch",
+           _p(r"\b(immediately|instantly|right away|in real[- ]time|real[- ]time|as soon as|"
+              r"live|within seconds)\b"),
+           _p(r"\b(once a (?:day|week|month|night)|once per (?:day|week|hour)|daily|weekly|"
+              r"hourly|nightly|overnight|in a batch|batched|digest|collected into one|"
+              r"every (?:day|night|morning|evening|hour|week|\w+ (?:minutes|hours)|"
+              r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)|on (?:mon|tues|wednes|thurs|fri|"
+              r"satur|sun)days|each (?:day|night|morning|week)|"
+              r"periodically|on a schedule|scheduled|the (?:next|following) day)\b"), False),
+    _Shape("always / never", _p(r"\balways\b"), _p(r"\bnever\b"), True),
+    _Shape("permanent / reversible",
+           _p(r"\b(permanent(?:ly)?|irreversibl[ey]|for good|cannot be undone|none of "
+              r"(?:their|its|the) data is kept|hard[- ]delet\w*)\b"),
+           _p(r"\b(restor\w+|undo\w*|recover\w*|reversible|undelet\w*|soft[- ]delet\w*)\b"),
+           False),
+    _Shape("synchronous / asynchronous", _p(r"\bsynchronous(?:ly)?\b"),
+           _p(r"\b(asynchronous(?:ly)?|in the background|background (?:job|task|worker))\b"),
+           False, True),
+    _Shape("included / left out",
+           _p(r"\b(includ(?:e|es|ed|ing)|contain(?:s|ed)?|appear(?:s)? in)\b"),
+           _p(r"\b(exclud\w+|left out|leave out|omit\w*|not (?:be )?(?:includ\w+|contain\w*|"
+              r"appear\w*)|never (?:be )?(?:includ\w+|appear\w*))\b"), True),
+    _Shape("unique / shared", _p(r"\bunique\b"),
+           _p(r"\b(share|shared|duplicates?|duplicated|the same \w+ (?:twice|again))\b"), True),
+    _Shape("public / private", _p(r"\bpublic(?:ly)?\b"), _p(r"\bprivate(?:ly)?\b"), True),
+    _Shape("shown / hidden",
+           _p(r"\b(visible|shown|displayed|show(?:s)?|display(?:s)?|listed)\b"),
+           _p(r"\b(hidden|hide|hides|invisible|not (?:be )?(?:shown|visible|displayed|listed)|"
+              r"never (?:be )?(?:shown|displayed|listed))\b"), True),
+    _Shape("enabled / disabled",
+           _p(r"\b(enabled|turned on|switched on|on by default|active by default)\b"),
+           _p(r"\b(disabled|turned off|switched off|off by default|inactive by default)\b"),
+           True),
+    _Shape("allowed / forbidden",
+           _p(r"\b(allowed|permitted)\b"),
+           _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked)\b"), True),
+    _Shape("kept / deleted",
+           _p(r"\b(kept|retained|preserved|forever|indefinitely|never (?:be )?(?:deleted|"
+              r"removed))\b"),
+           _p(r"\b(deleted|removed|purged|erased|discarded|wiped)\b"), True),
+    _Shape("editable / read-only",
+           _p(r"\b(editable|can (?:be )?(?:edited|changed|modified)|be edited|modifiable)\b"),
+           _p(r"\b(read[- ]only|not editable|cannot be (?:edited|changed|modified)|"
+              r"immutable|uneditable|never (?:be )?(?:edited|changed))\b"), True),
+    _Shape("ascending / descending",
+           _p(r"\b(ascending|a to z|lowest first|smallest first|(?:oldest|earliest) "
+              r"(?:\w+ )?(?:first|on top|at the top))\b"),
+           _p(r"\b(descending|z to a|highest first|largest first|(?:newest|latest|most recent) "
+              r"(?:\w+ )?(?:first|on top|at the top))\b"), False),
+    _Shape("once / every time",
+           _p(r"\b(only once|just once|a single time|never again)\b"),
+           _p(r"\b(every time|each time|repeatedly|again and again|on every \w+)\b"), True),
+    _Shape("anonymous / signed in",
+           _p(r"\b(anonymous(?:ly)?|without (?:an account|logging in|signing in|a login|"
+              r"login|signing up|registering)|not (?:signed|logged) in|logged[- ]out|"
+              r"signed[- ]out|unauthenticated|guests?)\b"),
+           _p(r"\b((?:logged|signed)[- ]in|authenticated|registered (?:users?|members?)|"
+              r"(?:must|need to|needs to|have to|has to) (?:log|sign) in|requires? (?:a )?"
+              r"(?:login|sign[- ]in|an account|authentication))\b"), True),
+    _Shape("unlimited / limited",
+           _p(r"\b(unlimited|no limit|without (?:a |any )?limit|any number of|as many \w+ as)\b"),
+           _p(r"\b(at most|up to|no more than|limited to|a maximum of|maximum of|capped at|"
+              r"not more than)\b"), True),
+    _Shape("one / several",
+           _p(r"\b(only one|a single|exactly one|at most one|just one)\b"),
+           _p(r"\b(multiple|several|more than one)\b"), True),
+    _Shape("automatic / manual", _p(r"\bautomatic(?:ally)?\b"),
+           _p(r"\b(manual(?:ly)?|by hand)\b"), True),
+    _Shape("encrypted / plain text", _p(r"\b(encrypted|hashed)\b"),
+           _p(r"\b(plain[- ]?text|unencrypted|in the clear|unhashed)\b"), True),
+    _Shape("case-sensitive / case-insensitive", _p(r"\bcase[- ]sensitive\b"),
+           _p(r"\b(case[- ]insensitive|ignor\w+ (?:the )?case)\b"), False),
+)
+
+
+def _content(text: str) -> set[str]:
+    words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", text)}
+    return {_stem(w) for w in words if w not in _STOP}
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if len(w) - len(suffix) >= 4 and w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
+def contradictions(text: str) -> list[Contradiction]:
+    """Pairs of clauses that ask for opposite things (each kind reported once)."""
+    sents = sentences(text)
+    units: list[tuple[int, str]] = []  # (sentence index, clause)
+    for i, s in enumerate(sents):
+        for clause in _CLAUSE.split(s):
+            if clause.strip():
+                units.append((i, clause.strip()))
+    out: list[Contradiction] = []
+    for shape in _SHAPES:
+        found = _pair(shape, units, sents)
+        if found is not None:
+            out.append(found)
+    for finder in (_polarity, _amounts):
+        found = finder(units, sents)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _evidence(sents: list[str], sa: int, sb: int) -> str:
+    first, second = min(sa, sb), max(sa, sb)
+    return sents[first] if first == second else f"{sents[first]} … {sents[second]}"
+
+
+def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    for ia, (sa, ca) in enumerate(units):
+        ma = shape.a.search(ca)
+        if not ma:
+            continue
+        for ib, (sb, cb) in enumerate(units):
+            mb = shape.b.search(cb)
+            if ib == ia:
+                if not (shape.one_clause and mb):
+                    continue
+            elif not mb or (shape.a.search(cb) and shape.b.search(ca)):
+                continue
+            marks = _content(ma.group(0)) | _content(mb.group(0))
+            if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
+                continue
+            return Contradiction(ma.group(0), mb.group(0), _evidence(sents, sa, sb), shape.why)
+    return None
+
+
+# -- one action, both polarities ------------------------------------------------------------
+
+_MODAL = re.compile(
+    r"\b(must|should|shall|will|can|cannot|can't|may|need to|needs to|has to|have to|"
+    r"is|are)\s+((?:not\s+|never\s+|no longer\s+|always\s+|also\s+|still\s+|only\s+)*)"
+    r"(?:be\s+)?(?:(not\s+|never\s+)?(?:able|allowed|possible|permitted)\s+to\s+)?"
+    r"([a-z]{4,})\b", re.I)
+_NEGATION = re.compile(r"\b(not|never|no longer|cannot|can't)\b", re.I)
+_GENERIC_VERBS = frozenset({"have", "make", "take", "give", "work", "stay", "keep", "also",
+                            "still", "only", "used", "done", "able", "possible", "sure",
+                            "there", "when", "than", "then", "each", "every", "more",
+                            "less", "shown"})
+_QUALIFIED = re.compile(r"\b(over|above|under|below|more than|less than|larger than|"
+                        r"bigger than|older than|unless|except|other than|if|when|whose|"
+                        r"that|which|who|before|after|until|during|while|once|outside|"
+                        r"without)\b|\d", re.I)
+
+
+def _predicate(clause: str) -> tuple[str, bool, set[str]] | None:
+    """(verb stem, negated, words of the subject before the modal) of a clause."""
+    m = _MODAL.search(clause)
+    if m is None or m.group(4).lower() in _GENERIC_VERBS:
+        return None
+    negated = bool(_NEGATION.search(m.group(1) + " " + (m.group(2) or "") + " "
+                                    + (m.group(3) or "")))
+    return _stem(m.group(4)), negated, _content(clause[:m.start()])
+
+
+def _polarity(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    preds = [(_predicate(c), s, c) for s, c in units]
+    for i, (pa, sa, ca) in enumerate(preds):
+        if pa is None or pa[1]:
+            continue
+        for pb, sb, cb in preds[i + 1:] + preds[:i]:
+            if pb is None or not pb[1] or pb[0] != pa[0]:
+                continue
+            if not (pb[2] & _content(ca) or pa[2] & _content(cb)):
+                continue  # someone else may not ("admins can …, members cannot …")
+            neg = _NEGATION.search(cb)
+            after = cb[neg.start():] if neg else cb
+            if _QUALIFIED.search(after):
+                continue  # a restriction of the first clause, not its opposite
+            if not (_content(ca) & _content(cb)) - {pa[0]}:
+                continue
+            return Contradiction(ca, cb, _evidence(sents, sa, sb), "can / cannot")
+    return None
+
+
+# -- two amounts for one thing --------------------------------------------------------------
+
+_UNITS = (r"characters?|chars?|letters?|digits?|items?|entries|entry|rows?|results?|records?|"
+          r"users?|members?|files?|attachments?|tags?|mb|gb|kb|megabytes?|gigabytes?|bytes?|"
+          r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|attempts?|tries|retries|"
+          r"times|percent|%")
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
+          "thirty": 30, "fifty": 50, "hundred": 100}
+_AMOUNT = re.compile(rf"\b(\d[\d,]*(?:\.\d+)?|{'|'.join(_WORDS)})[\s-]*({_UNITS})(?![\w])",
+                     re.I)
+_CHANGING = re.compile(r"\b(currently|now|today|at the moment|at present|instead|used to|"
+                       r"was|were|from|rais\w*|lower\w*|increas\w*|decreas\w*|reduc\w*|"
+                       r"extend\w*|shorten\w*|chang\w*|bump\w*|set it to|make (?:it|them)|"
+                       r"default)\b", re.I)
+
+
+def _amounts_of(clause: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in _AMOUNT.finditer(clause):
+        raw = m.group(1).lower().replace(",", "")
+        value = float(_WORDS[raw]) if raw in _WORDS else float(raw)
+        out[_stem(m.group(2).lower()).rstrip("s")] = value
+    return out
+
+
+def _amounts(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    found = [(s, c, _amounts_of(c)) for s, c in units]
+    for i, (sa, ca, xa) in enumerate(found):
+        if not xa or _CHANGING.search(ca):
+            continue
+        for sb, cb, xb in found[i + 1:]:
+            if sb == sa or not xb or _CHANGING.search(cb):
+                continue
+            unit = next((u for u in xa if u in xb and xa[u] != xb[u]), None)
+            if unit is None:
+                continue
+            shared = (_content(ca) & _content(cb)) - {unit, _stem(unit)}
+            if not shared:
+                continue
+            return Contradiction(ca, cb, _evidence(sents, sa, sb), "two amounts for one thing")
+    return None

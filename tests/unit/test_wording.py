@@ -1,0 +1,104 @@
+"""The wording warnings (unmeasurable requirements, contradictions) on sentences
+written here: each shape fires on its own example and stays quiet on a request that
+only looks like it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketflow.preflight.conflicts import contradictions
+from ticketflow.preflight.wording import unmeasurable
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Deleted projects must be recoverable from the trash. Deleting a project removes it "
+     "permanently right away.", "permanent / reversible"),
+    ("The export must include archived tasks. Archived tasks must not appear in the "
+     "export.", "included / left out"),
+    ("Uploads are limited to 10 MB. Users must be able to upload videos of up to 50 MB.",
+     "two amounts for one thing"),
+    ("Passwords must be at least 12 characters long. An 8-character password must be "
+     "accepted.", "two amounts for one thing"),
+    ("The report is sent every Monday morning. The report must be sent as soon as a "
+     "ticket closes.", "immediately / later in a batch"),
+    ("The dark mode toggle must be on by default. New users start with dark mode "
+     "switched off.", "enabled / disabled"),
+    ("Guests can browse the catalogue without an account. The catalogue must be visible "
+     "to signed-in customers.", "anonymous / signed in"),
+    ("Each order has exactly one shipping address. Customers must be able to split an "
+     "order across several shipping addresses.", "one / several"),
+    ("Invoices must be numbered automatically. Accountants type each invoice number by "
+     "hand.", "automatic / manual"),
+    ("Email addresses must be unique. Two accounts may share the same email address.",
+     "unique / shared"),
+    ("The API should respond synchronously. The work must be done in a background job.",
+     "synchronous / asynchronous"),
+    ("All users can export data. Exporting data must be restricted to admins.",
+     "everyone / only"),
+    ("The dashboard should show archived projects. Archived projects should not show on "
+     "the dashboard.", "can / cannot"),
+    ("Comments are visible to everyone. Comments must be hidden from people outside the "
+     "team.", "shown / hidden"),
+    ("The title field is optional. A post cannot be published without a title.",
+     "optional / required"),
+    ("Ticket descriptions must be editable by the reporter. Descriptions are read-only "
+     "once a ticket is filed.", "editable / read-only"),
+    ("Comments are shown newest first. Comments must be listed oldest first.",
+     "ascending / descending"),
+    ("Notes are soft-deleted. Deleting a note must be permanent.", "permanent / reversible"),
+    ("Remind the user only once. Send the reminder every time the user opens the page.",
+     "once / every time"),
+])
+def test_each_shape_of_contradiction(text: str, why: str) -> None:
+    found = contradictions(text)
+    assert why in [c.why for c in found]
+    hit = next(c for c in found if c.why == why)
+    for part in hit.evidence.split(" … "):
+        assert part in text
+
+
+@pytest.mark.parametrize("text", [
+    # a restriction of what the first sentence allows, not its opposite
+    "Users must be able to upload files. Users must not upload files over 10 MB.",
+    # someone else may not
+    "Admins can delete comments. Members cannot delete comments of other members.",
+    "Add a CSV export of the task list. The export must not include deleted tasks.",
+    # a change from the current value to a new one
+    "Tokens currently expire after one day. Make them last seven days.",
+    "Show the last 20 orders on the dashboard. Older orders stay available on the "
+    "orders page.",
+    "Only show the archive button to project owners.",
+])
+def test_requests_that_only_look_contradictory(text: str) -> None:
+    assert contradictions(text) == []
+
+
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Uploading large files should work well.", "work well"),
+    ("The page takes forever to load.", "takes forever"),
+    ("Show a helpful error when the import fails.", "helpful"),
+    ("Validation must be stricter.", "stricter"),
+    ("Old notifications should be cleaned up.", "Old notifications"),
+    ("Send a reminder a few days before the due date.", "a few days"),
+    ("Logs should be kept for a while.", "for a while"),
+    ("Increase the upload size limit.", "Increase the upload size"),
+    ("Sessions should last longer.", "longer"),
+    ("Speed up the product list.", "Speed up"),
+    ("The import must handle big CSV files.", "big CSV files"),
+    ("Sync the notes regularly.", "regularly"),
+    ("The editor should be easy for new members.", "easy"),
+    ("The API must cope with high traffic.", "high traffic"),
+])
+def test_weak_words_and_open_amounts(sentence: str, term: str) -> None:
+    assert [(u.term, u.sentence) for u in unmeasurable(sentence)] == [(term, sentence)]
+
+
+def test_an_amount_given_anywhere_settles_a_change_and_the_title() -> None:
+    description = "Raise the upload limit. Files of up to 200 MB must be accepted."
+    assert unmeasurable(description, "Bigger uploads") == []
+    assert [u.sentence for u in unmeasurable("Raise the upload limit.", "Bigger uploads")] \
+        == ["Bigger uploads", "Raise the upload limit."]
+    # a quality word is still vague next to an unrelated number
+    assert [u.term for u in unmeasurable("The 3 reports should load faster.")] == []
+    assert [u.term for u in unmeasurable("Reports should load faster. Keep 3 tabs.")] \
+        == ["faster"]
