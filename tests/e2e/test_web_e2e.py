@@ -24,6 +24,7 @@ from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.testing.browser import (
     ARTIFACTS,
     CHROMIUM,
+    SAMPLE_REPO,
     SCREENSHOTS,
     StackError,
     WebStack,
@@ -153,7 +154,7 @@ def test_edit_returns_to_prefilled_unlocked_draft(stack: WebStack, fs: firestore
     form = r["form"]
     assert form["title"] == "Fix the PDF download of paid invoices"
     assert "render_invoice_pdf()" in form["description"]
-    assert form["repo"].endswith("sample-repo") and form["titleEditable"]
+    assert form["repo"] == stack.sample_url and form["titleEditable"]
     assert form["submitEnabled"] and r["typed"].endswith("(edited)")
     assert r["draft"]["status"] == "draft" and r["draft"]["formMode"] == "edit"
     assert not r["draft"]["locked"]
@@ -189,3 +190,32 @@ def test_reload_mid_run_and_at_suspension(stack: WebStack, db: Database) -> None
     assert r["ready"]["ready"] and r["backwards"] == []
     (run,) = _runs(db, r["aecId"])
     assert run["status"] == "completed"
+
+
+def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
+        stack: WebStack, fs: firestore.Client) -> None:
+    r = run_driver(stack, "repositories")
+    assert stack.watch is not None
+    url = stack.watch.repo_url("watch.git")
+    held = r["whileHeld"]
+    assert held["state"] == "indexing" and held["url"] == url and held["reindexDisabled"]
+    assert r["gate"] == 204 and stack.watch.uploads() == 1
+    head = git_head(stack.root / "repos" / "sample")
+    assert r["ready"]["commit"] == head
+    assert r["prefilled"] == url
+    ticket = r["ticket"]
+    assert ticket["commit"] == head and ticket["shown"] == head[:12]
+    assert ticket["paths"] and all((SAMPLE_REPO / p).exists() for p in ticket["paths"])
+    doc = _doc(fs, r["aecId"])
+    assert doc is not None and doc["status"] == "ready"
+    assert doc["repository"]["commit"] == head and doc["repository"]["status"] == "ready"
+    assert doc["repository"]["repoId"] == r["ready"]["repoId"]
+    view = fs.collection("repositories").document(r["ready"]["repoId"]).get(timeout=10)
+    assert view.exists and view.to_dict()["index"]["state"] == "ready"
+
+
+def git_head(path: Path) -> str:
+    from dulwich.repo import Repo
+
+    with Repo(str(path)) as repo:
+        return repo.head().decode()
