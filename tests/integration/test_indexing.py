@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support.embedded import QUESTIONS, SAMPLE_REPO, run_to_end, settings_for
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repositories import LibsqlRepositoryStore
@@ -22,6 +21,7 @@ from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC, RepoContext, TicketRequest
 from ticketflow.ports.records import RunRecord
 from ticketflow.ports.repositories import IndexRecord, RepositoryRecord
+from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO, run_to_end, settings_for
 from ticketflow.testing.git_repos import commit_files, make_repo
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.definition import CURRENT

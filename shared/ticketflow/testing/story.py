@@ -252,7 +252,15 @@ class EmbeddedStory:
         self.app = open_embedded(self.settings)
 
     def close(self) -> None:
+        held = {s.repo_url("held.git") for s in self._servers}
         _release(self._servers)
+        # a held index being built in a worker thread finishes before the database
+        # closes under it (one never claimed stays pending: nothing runs for it)
+        wait_until(lambda: not any(
+            (rec := self.app.repositories.get_index(r.latest_index_id or "")) is not None
+            and rec.state == "indexing"
+            for r in self.app.repositories.repositories(self.owner) if r.url in held),
+            30, what="held indexes to finish")
         self.app.close()
 
 
