@@ -131,6 +131,34 @@ def test_a_new_commit_reindexes_only_what_changed(app: EmbeddedApp, tmp_path: Pa
     assert app.index.path_exists(first.index_id, "notifications/mailer.py")
     assert app.index.search(first.index_id, "mailer notification", 3)
     assert not list((tmp_path / "work").glob(f"{TEMP_PREFIX}*"))  # temp files cleaned
+    # what the incremental build holds is what a cold build of that commit holds
+    cold = open_embedded(settings_for(tmp_path / "cold"))
+    try:
+        fresh = cold.index_repository(url)
+        assert fresh.commit == second.commit and fresh.stats.extracted == total
+        assert contents(cold.db, fresh.index_id) == contents(app.db, second.index_id)
+    finally:
+        cold.close()
+
+
+def contents(db: Database, key: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of index ``key``, table by table, without its key and row ids."""
+    out: dict[str, list[tuple[object, ...]]] = {}
+    tables = [str(r[0]) for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'idx%' "
+        "AND name NOT LIKE 'idx_fts%' AND name != 'idx_repos'").rows]
+    for t in tables:
+        cols = [str(r[1]) for r in db.execute(f"PRAGMA table_info({t})").rows]
+        if "repo" not in cols:
+            continue
+        keep = [c for c in cols if c not in ("repo", "id")]
+        rows = db.execute(f"SELECT {', '.join(keep)} FROM {t} WHERE repo = ?", [key]).rows
+        out[t] = sorted(tuple(r) for r in rows)
+    fts = db.execute("SELECT f.path, t.* FROM idx_fts t JOIN idx_files f ON f.id = t.rowid "
+                     "WHERE f.repo = ?", [key]).rows
+    out["idx_fts"] = sorted(tuple(r) for r in fts)
+    assert out["idx_files"] and out["idx_fts"]
+    return out
 
 
 def test_secrets_are_never_stored(app: EmbeddedApp, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from google.cloud import firestore
 from tests.integration.test_firestore_rules import (
+    STAMPS,
     RestClient,
     User,
     alice,
@@ -19,6 +20,7 @@ from tests.integration.test_firestore_rules import (
     assert_allowed,
     assert_denied,
     bob,
+    new_draft,
     seed,
     server,
 )
@@ -51,8 +53,7 @@ def view(firestore_client: firestore.Client) -> FirestoreRepositoryView:
 
 
 def draft(owner: User, **extra: object) -> dict[str, object]:
-    return {"id": "aec-r", "ownerId": owner.uid, "title": "Export", "status": "draft",
-            "locked": False, **extra}
+    return new_draft(owner, id="aec-r", title="Export", **extra)
 
 
 # -- reading registrations --------------------------------------------------------------------
@@ -95,10 +96,12 @@ def test_a_ticket_names_only_its_owners_registration(
         view: FirestoreRepositoryView, alice: User, bob: User, as_bob: RestClient) -> None:
     alices = register(view, alice)
     bobs = register(view, bob)
-    assert_denied(as_bob.create("aecs/aec-r", draft(bob, repoId=alices, repo=URL)))
-    assert_denied(as_bob.create("aecs/aec-r", draft(bob, repoId="repo-none", repo=URL)))
-    assert_allowed(as_bob.create("aecs/aec-r", draft(bob, repoId=bobs, repo=URL,
-                                                     repoRef="main")))
+    def create(**fields: object) -> httpx.Response:
+        return as_bob.create("aecs/aec-r", draft(bob, repo=URL, **fields), request_time=STAMPS)
+
+    assert_denied(create(repoId=alices))
+    assert_denied(create(repoId="repo-none"))
+    assert_allowed(create(repoId=bobs, repoRef="main"))
     assert_denied(as_bob.update("aecs/aec-r", {"repoId": alices}))
     assert_allowed(as_bob.update("aecs/aec-r", {"repoId": None, "repo": "https://h/y"}))
 
@@ -108,7 +111,9 @@ def test_a_person_never_writes_the_repository_context(
         bob: User, as_bob: RestClient) -> None:
     alices = register(view, alice)
     context = {"url": URL, "indexId": index_id_for(alices, "a" * 40), "status": "ready"}
-    assert_denied(as_bob.create("aecs/aec-r", draft(bob, repo=URL, repository=context)))
+    assert_denied(as_bob.create("aecs/aec-r", draft(bob, repo=URL, repository=context),
+                                request_time=STAMPS))
+    assert_allowed(as_bob.create("aecs/aec-r", draft(bob, repo=URL), request_time=STAMPS))
     seed(server, bob, "aec-b")
     assert_denied(as_bob.update("aecs/aec-b", {"repository": context}))
     assert_allowed(as_bob.update("aecs/aec-b", {"repository": None}))

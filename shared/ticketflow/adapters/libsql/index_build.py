@@ -42,21 +42,24 @@ class LibsqlIndexBuilder:
         self.index = index
         self.db: Database = index.db
         self.chunk_size = max(1, chunk_size)
-        self._fact_tables, self._file_cols, self._fts_cols = self._schema()
+        self._fact_tables, self._file_cols, self._fts_cols, self._keyed = self._schema()
 
-    def _schema(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    def _schema(self) -> tuple[dict[str, list[str]], list[str], list[str], list[str]]:
         rows = self.db.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'idx%'").rows
         facts: dict[str, list[str]] = {}
+        keyed: list[str] = []  # every table with rows per index (dropped with it)
         for name, sql in rows:
             if str(sql or "").upper().startswith("CREATE VIRTUAL") or name == "idx_files":
                 continue
             cols = [str(r[1]) for r in self.db.execute(f"PRAGMA table_info({name})").rows]
+            if "repo" in cols and name != "idx_repos":
+                keyed.append(str(name))
             if "repo" in cols and "path" in cols:
                 facts[str(name)] = cols
         file_cols = [str(r[1]) for r in self.db.execute("PRAGMA table_info(idx_files)").rows]
         fts_cols = [str(r[1]) for r in self.db.execute("PRAGMA table_info(idx_fts)").rows]
-        return facts, [c for c in file_cols if c != "id"], fts_cols
+        return facts, [c for c in file_cols if c != "id"], fts_cols, keyed
 
     # -- the write side of the port ----------------------------------------------------------
 
@@ -70,7 +73,7 @@ class LibsqlIndexBuilder:
         stmts: list[Stmt] = [
             ("DELETE FROM idx_fts WHERE rowid IN (SELECT id FROM idx_files WHERE repo = ?)",
              [key]),
-            *[(f"DELETE FROM {t} WHERE repo = ?", [key]) for t in self._fact_tables],
+            *[(f"DELETE FROM {t} WHERE repo = ?", [key]) for t in self._keyed],
             ("DELETE FROM idx_files WHERE repo = ?", [key]),
             ("DELETE FROM idx_repos WHERE repo = ?", [key]),
         ]
@@ -86,9 +89,15 @@ class LibsqlIndexBuilder:
         """See :meth:`ticketflow.ports.repositories.IndexBuilder.build`."""
         key = repo_key(key)
         t0 = time.perf_counter()
-        own = self._hashes(key)
-        from_base = self._hashes(base) if base and base != key else {}
         ix = self.index
+        stored = self._hashes(key)  # rows already in this index (a resumed build)
+        from_base = self._hashes(base) if base and base != key else {}
+        # files stored before code structure was indexed are extracted again
+        with_own = ix.structure.paths(key) if stored else set()
+        own = {p: h for p, h in stored.items() if p in with_own}
+        if from_base:
+            with_structure = ix.structure.paths(str(base))
+            from_base = {p: h for p, h in from_base.items() if p in with_structure}
         self.db.execute(*ix._status_stmt(key, "indexing", total, 0), durable=False)
         stats: dict[str, int] = dict.fromkeys(
             ("extracted", "copied", "kept", "removed", "bytes_read"), 0)
@@ -126,21 +135,24 @@ class LibsqlIndexBuilder:
                     stats["extracted"] += 1
             if len(copies) >= self.chunk_size or len(pending) >= self.chunk_size * 8 \
                     or done % self.chunk_size == 0:
-                self._flush(key, base, pending, copies, own, total, done, stats)
+                self._flush(key, base, pending, copies, stored, total, done, stats)
                 pending, copies = [], []
             if heartbeat is not None:
                 heartbeat(done, total)
-        removed = sorted(set(own) - seen)
-        final = self._copy_stmts(key, base, copies, own) if copies else []
+        removed = sorted(set(stored) - seen)
+        final = self._copy_stmts(key, base, copies, stored) if copies else []
         stats["copied"] += len(copies)
         for path in removed:
             final.extend(ix._delete_stmts(key, path))
         stats["removed"] = len(removed)
         final.extend(pending)
-        # complete but still "indexing": the task marks it ready together with its
-        # outcome, under its lease (a builder that lost its lease never marks it ready)
-        final.append(ix._status_stmt(key, "indexing", done, done))
-        self.db.batch(final)
+        final.append(ix._status_stmt(key, "indexing", total, done))
+        self.db.batch(final, durable=False)
+        # the repository-wide links (imports, mounts, renders, whole routes) over every
+        # file, copied or extracted; complete but still "indexing": the task marks it
+        # ready with its outcome, under its lease (one that lost it never marks it ready)
+        self.db.batch([*ix.structure.relink_stmts(key),
+                       ix._status_stmt(key, "indexing", done, done)])
         return IndexStats(**stats, build_s=round(time.perf_counter() - t0, 3))
 
     def _flush(self, key: str, base: str | None, pending: list[Stmt], copies: list[str],
