@@ -60,6 +60,7 @@ from ticketflow.workflow.definition import (
     WorkflowDefinition,
     longest_timeout,
 )
+from ticketflow.workflow.indexing import Indexer
 from ticketflow.workflow.outcomes import (
     ClaimedStep,
     FaultHook,
@@ -71,7 +72,6 @@ from ticketflow.workflow.outcomes import (
     TimedOut,
     no_faults,
 )
-from ticketflow.workflow.indexing import Indexer
 from ticketflow.workflow.projection import build_state
 from ticketflow.workflow.signals import Suspend
 from ticketflow.workflow.steps.base import StepOutput
