@@ -1,5 +1,5 @@
 """Repository indexing on the embedded default: the store's guarantees (on both libSQL
-drivers), incremental builds across commits, secrets never stored, bounds, retries,
+file drivers and on sqld), incremental builds across commits, secrets never stored, bounds, retries,
 the sweeper, access between users, and a kill -9 in the middle of a build."""
 
 from __future__ import annotations
@@ -44,14 +44,12 @@ def counts(db: Database, index_id: str) -> int:
                           [index_id]).rows[0][0])
 
 
-# -- the store, on both drivers -------------------------------------------------------------
+# -- the store, on both file drivers and on a libSQL server (sqld) ---------------------------
 
 
-@pytest.fixture(params=["native", "libsql-client"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LibsqlRepositoryStore]:
-    db = Database(f"file:{tmp_path}/s.db", driver=request.param)
-    yield LibsqlRepositoryStore(db)
-    db.close()
+@pytest.fixture
+def store(libsql_db: Database) -> LibsqlRepositoryStore:
+    return LibsqlRepositoryStore(libsql_db)
 
 
 def record(index_id: str = "ix-a", repo_id: str = "repo-a", owner: str = "alice",
