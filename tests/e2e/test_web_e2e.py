@@ -197,6 +197,10 @@ def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
     r = run_driver(stack, "repositories")
     assert stack.watch is not None
     url = stack.watch.repo_url("watch.git")
+    typo = r["misspelt"]
+    assert "wacth.git is not a git repository" in typo["error"]
+    assert "check the URL's spelling" in typo["error"]
+    assert typo["kept"].endswith("/wacth.git") and typo["rows"] == 0  # kept to fix, none added
     held = r["whileHeld"]
     assert held["state"] == "indexing" and held["url"] == url and held["reindexDisabled"]
     assert r["gate"] == 204 and stack.watch.uploads() == 1

@@ -318,11 +318,23 @@ def test_a_private_repository_without_a_token_fails_clearly(
 
 
 def test_a_url_that_cannot_be_used_is_refused(stack: Stack, deployment: CloudDeployment,
-                                              documents: FirestoreDocumentStore) -> None:
+                                              documents: FirestoreDocumentStore,
+                                              git: GitHttpServer) -> None:
     d = deployment
     owner, token = user(stack)
     bad = register(d, token, url=str(SAMPLE_REPO))
     assert bad.status_code == 400 and "a local path cannot be read here" in bad.text
+    # misspelt: the form gets the reason at once, and nothing is registered
+    asked = len(git.requests)
+    for body, words in [
+        ({"url": git.repo_url("smaple.git")}, "check the URL's spelling"),
+        ({"url": git.repo_url("sample.git"), "ref": "mian"}, "no branch, tag or commit 'mian'"),
+        ({"url": "github.com/acme/app"}, "did you mean https://github.com/acme/app"),
+    ]:
+        typo = register(d, token, **body)
+        assert typo.status_code == 400 and words in typo.json()["error"]["message"], typo.text
+    assert any("/smaple.git/" in p for _m, p, _s in git.requests[asked:])  # really asked
+    assert d.repositories().repositories(owner) == []
     aec = documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
                                    repo="git@github.com:acme/app.git", **QUESTIONS))
     start = d.post("/start_generation", {"aecId": aec.id}, token=token)

@@ -209,12 +209,35 @@ def test_a_local_folder_that_is_not_a_repository(tmp_path: Path) -> None:
         resolve(parse_location(f"file://{tmp_path}"), None)
 
 
+# -- a misspelt URL: a message that says what to check --------------------------------------
+
+
+@pytest.mark.parametrize("allow_local", [False, True])
+def test_a_url_typed_without_its_scheme(allow_local: bool) -> None:
+    with pytest.raises(RepoRejectedError,
+                       match=r"no scheme; did you mean https://github\.com/acme/app"):
+        parse_location("github.com/acme/app", allow_local=allow_local)
+
+
+def test_a_misspelt_path_on_a_git_server(server: GitHttpServer) -> None:
+    with pytest.raises(RepoRejectedError,
+                       match=r"not a git repository .*check the URL's spelling"):
+        resolve(parse_location(server.repo_url("orgin.git")), None, timeout_s=5)
+    assert any("/orgin.git/" in p for _m, p, _s in server.requests)  # the server was asked
+
+
+def test_a_misspelt_file_url(origin: Path) -> None:
+    with pytest.raises(RepoRejectedError, match=r"not a git repository .*check the path"):
+        resolve(parse_location(f"file://{origin}-typo"), None)
+
+
 def test_private_repository_with_a_token(origin: Path) -> None:
     token = "tok-" + os.urandom(8).hex()
     with GitHttpServer({"private.git": origin}, credentials=("x-access-token", token)) as srv:
         loc = parse_location(srv.repo_url("private.git"))
         with pytest.raises(RepoRejectedError, match="refused access") as denied:
             resolve(loc, None)
+        assert "check the URL's spelling" in str(denied.value)  # a 401 may be a typo
         wrong = GitCredentials.parse(f'{{"{srv.url}/": "not-{token}"}}')
         with pytest.raises(RepoRejectedError, match="refused access") as refused:
             resolve(loc, None, credentials=wrong)

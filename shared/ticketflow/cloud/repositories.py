@@ -4,7 +4,8 @@
   ``POST {repoId}`` (re-index: resolve the ref again, retry a failed index) with a
   Firebase ID token -> 202 ``{repository, index}``. A repository is registered for
   the caller alone; another user's ``repoId`` is refused (403), a URL that cannot be
-  used here is a 400 with the reason.
+  used here, or that names no git repository the server can read (a misspelt URL, an
+  unknown ref, access refused), is a 400 with the reason and registers nothing.
 * :func:`index_repository` - the Cloud Tasks target of the index queue: one delivery
   of one index task (``{indexId, epoch}``). 503 with ``Retry-After`` only for a
   retryable failure; a finished, stale or failed index is a 200 (Cloud Tasks would
@@ -92,10 +93,10 @@ def register_repository(request: flask.Request, app: CloudApp | None = None) -> 
         try:
             if body.repo_id:
                 repo = app.indexer.repository_for(uid, body.repo_id)
+                index = app.indexer.request(repo)
             else:
                 assert body.url is not None
-                repo = app.indexer.register(uid, body.url, body.ref)
-            index = app.indexer.request(repo)
+                repo, index = app.indexer.add(uid, body.url, body.ref)
         except RepoRejectedError as exc:
             raise HttpError(400, exc.code, str(exc)) from exc
         except PermissionError as exc:

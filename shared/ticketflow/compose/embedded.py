@@ -88,9 +88,9 @@ class EmbeddedApp:
                          timeout_s: float | None = None) -> IndexRecord:
         """Register ``url`` for ``owner``, request its index and run the index queue
         until that index is ready or failed (``ticketflow index``; a local directory's
-        work tree is indexed again, incrementally)."""
-        repo = self.indexer.register(owner, url, ref)
-        rec = self.indexer.request(repo, refresh=True)
+        work tree is indexed again, incrementally). Raises ``RepoRejectedError``
+        (nothing registered) for a repository that cannot be indexed as named."""
+        _, rec = self.indexer.add(owner, url, ref, refresh=True)
         deadline = time.monotonic() + (timeout_s or self.settings.index_deadline_s + 60)
         with self.index_pool():
             while True:

@@ -93,6 +93,9 @@ def parse_location(raw: str, *, schemes: frozenset[str] = frozenset({"https", "h
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if len(scheme) <= 1:  # no scheme (or a Windows drive letter): a local directory
+        hint = _scheme_hint(text, allow_local=allow_local)
+        if hint:
+            raise RepoRejectedError(hint, code="bad_repo_url")
         if not allow_local:
             raise RepoRejectedError(
                 f"{text}: a local path cannot be read here; give the repository's git URL "
@@ -127,6 +130,19 @@ def parse_location(raw: str, *, schemes: frozenset[str] = frozenset({"https", "h
     path = re.sub(r"/+$", "", parts.path) or ""
     netloc = parts.hostname.lower() + (f":{parts.port}" if parts.port else "")
     return RepoLocation(urlunsplit((scheme, netloc, path, "", "")), "git")
+
+
+_HOST_FIRST = re.compile(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?/", re.I)
+
+
+def _scheme_hint(text: str, *, allow_local: bool) -> str | None:
+    """A URL typed without its scheme (``github.com/acme/app``) names a host, not a
+    directory: say so, rather than "no such directory" or "a local path"."""
+    if not _HOST_FIRST.match(text):
+        return None
+    if allow_local and Path(text).expanduser().is_dir():
+        return None
+    return f"{text}: the URL has no scheme; did you mean https://{text} ?"
 
 
 @dataclass(frozen=True)
@@ -196,19 +212,22 @@ def _classify(exc: BaseException, url: str, credentials: GitCredentials) -> Exce
     if isinstance(exc, RepoRejectedError | RepoUnreachableError):
         return exc
     if isinstance(exc, NotGitRepository):
-        return RepoRejectedError(f"{url} is not a git repository (nothing found there)",
-                                 code="not_a_repository")
+        what = "the path" if url.startswith("file:") else "the URL's spelling"
+        return RepoRejectedError(f"{url} is not a git repository (nothing found there; "
+                                 f"check {what})", code="not_a_repository")
     if name == "HTTPUnauthorized" or re.search(r"\b40[13]\b", text):
         return RepoRejectedError(
-            f"{url}: the server refused access (authentication required or denied); "
-            "a private repository needs a token for its URL in TICKETFLOW_GIT_CREDENTIALS",
+            f"{url}: the server refused access (authentication required or denied): "
+            "check the URL's spelling (hosts such as GitHub answer so for a repository "
+            "that does not exist); a private repository needs a token for its URL in "
+            "TICKETFLOW_GIT_CREDENTIALS",
             code="repo_access_denied")
     if isinstance(exc, ValueError) and "info/refs" in text:
         return RepoRejectedError(f"{url} is not a git repository (the server does not speak "
                                  "git's HTTP protocol there)", code="not_a_repository")
     if "404" in text or "Not Found" in text:
-        return RepoRejectedError(f"{url} is not a git repository (HTTP 404)",
-                                 code="not_a_repository")
+        return RepoRejectedError(f"{url} is not a git repository (HTTP 404: check the "
+                                 "URL's spelling)", code="not_a_repository")
     lowered = text.lower()
     for needle, what in (("nameresolution", "the host name does not resolve"),
                          ("name or service not known", "the host name does not resolve"),

@@ -164,24 +164,46 @@ class Indexer:
         rec = self.store.get_index(index_id)
         return rec if rec is not None and rec.owner_id == owner_id else None
 
-    def request(self, repo: RepositoryRecord, *, refresh: bool = False) -> IndexRecord:
+    def add(self, owner_id: str, url: str, ref: str | None = None, *,
+            refresh: bool = False) -> tuple[RepositoryRecord, IndexRecord]:
+        """Register ``url`` at ``ref`` for ``owner_id`` and request its index, refusing
+        (``RepoRejectedError``, nothing stored) a repository that cannot be indexed as
+        named: a misspelt URL, a server path that is not a git repository, an unknown
+        ref, access refused. A server that cannot be reached is not refused: its index
+        is queued and the task retries (the page shows why it is waiting)."""
+        loc = self.location(url)
+        resolved = self._resolve(loc.url, ref) if loc.kind == "git" else None
+        if resolved is not None and isinstance(resolved[1], RepoRejectedError):
+            raise resolved[1]
+        repo = self.register(owner_id, url, ref)
+        return repo, self.request(repo, refresh=refresh, resolved=resolved)
+
+    def _resolve(self, url: str, ref: str | None,
+                 ) -> tuple[str | None, RepoRejectedError | RepoUnreachableError | None]:
+        try:
+            return resolve(self.location(url), (ref or "").strip() or None,
+                           credentials=self.config.credentials,
+                           timeout_s=self.config.resolve_timeout_s).commit, None
+        except (RepoRejectedError, RepoUnreachableError) as exc:
+            return None, exc
+
+    def request(self, repo: RepositoryRecord, *, refresh: bool = False,
+                resolved: tuple[str | None, Exception | None] | None = None) -> IndexRecord:
         """Resolve the registration's ref and make sure the index of that commit exists
         or is on its way (see the module doc); returns the index record. ``refresh``
         re-indexes a local directory's work tree even when its index is ready (a git
-        commit never changes, so it does not apply there)."""
+        commit never changes, so it does not apply there). ``resolved`` is the ref's
+        resolution when the caller has just made it (one round trip, not two)."""
         now = self.clock.now()
         commit: str | None = None
         rejected: RepoRejectedError | None = None
         note: str | None = None
         if repo.kind == "git":
-            try:
-                commit = resolve(self.location(repo.url), repo.ref,
-                                 credentials=self.config.credentials,
-                                 timeout_s=self.config.resolve_timeout_s).commit
-            except RepoRejectedError as exc:
-                rejected = exc
-            except RepoUnreachableError as exc:  # the task retries with backoff
-                note = str(exc)
+            commit, error = resolved or self._resolve(repo.url, repo.ref)
+            if isinstance(error, RepoRejectedError):
+                rejected = error
+            elif error is not None:  # unreachable: the task retries with backoff
+                note = str(error)
         index_id = index_id_for(repo.repo_id, commit, ref=repo.ref if repo.kind == "git"
                                 else None)
         record = IndexRecord(

@@ -495,6 +495,16 @@ const scenarios = {
     await page.click(tid('nav-repos'));
     await page.waitForSelector(`${tid('repos-empty')}, ${tid('repo-list')}`);
     const url = env('TF_WATCH_REPO');
+    // a misspelt URL first: the form says why, and nothing is registered
+    await page.fill(tid('repo-url'), url.replace('watch.git', 'wacth.git'));
+    await page.click(tid('repo-register'));
+    await page.waitForSelector(tid('repo-form-error'));
+    out.misspelt = {
+      error: await page.textContent(tid('repo-form-error')),
+      kept: await page.inputValue(tid('repo-url')),
+      rows: await page.locator(tid('repo-row')).count(),
+    };
+    await shot(page, '00-misspelt');
     await page.fill(tid('repo-url'), url);
     await page.click(tid('repo-register'));
     await page.waitForSelector(tid('repo-notice'));
