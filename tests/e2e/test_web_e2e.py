@@ -216,6 +216,14 @@ def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
     assert doc["repository"]["repoId"] == r["ready"]["repoId"]
     view = fs.collection("repositories").document(r["ready"]["repoId"]).get(timeout=10)
     assert view.exists and view.to_dict()["index"]["state"] == "ready"
+    # the ticket on a misspelt URL: ready, degraded, the reason on the page
+    assert "wacth.git is not a git repository" in r["typoError"]
+    assert "check the URL's spelling" in r["typoError"]
+    typo = _doc(fs, r["typoAecId"])
+    assert typo is not None and typo["status"] == "ready"
+    assert typo["repository"]["status"] == "failed"
+    step5 = typo["generationState"]["steps"][4]
+    assert step5["status"] == "degraded" and "repository indexing failed" in step5["detail"]
 
 
 def git_head(path: Path) -> str:

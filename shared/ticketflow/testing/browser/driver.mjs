@@ -553,6 +553,14 @@ const scenarios = {
       };
     });
     await shot(page, '03-ticket');
+    // a ticket typed with a misspelt URL still completes, degraded, and says why
+    await page.click(tid('back-to-list'));
+    await page.waitForSelector(tid('ticket-list'));
+    out.typoAecId = await createTicket(page, PLAIN, url.replace('watch.git', 'wacth.git'), null);
+    await waitStatus(page, 'ready');
+    await page.waitForSelector(`${tid('ticket-repository')}[data-state="failed"]`);
+    out.typoError = await page.textContent(tid('ticket-repository-error'));
+    await shot(page, '04-misspelt-ticket');
   },
 
   /** The benchmark: N tickets straight through (no suspension); the recorder's log. */
