@@ -305,16 +305,18 @@ def test_private_repository_with_a_configured_token(
 
 
 def test_a_private_repository_without_a_token_fails_clearly(
-        stack: Stack, deployment: CloudDeployment, documents: FirestoreDocumentStore,
-        repos: Path) -> None:
+        stack: Stack, deployment: CloudDeployment, repos: Path) -> None:
     d = deployment
-    _, token = user(stack)
+    owner, token = user(stack)
     with GitHttpServer({"p.git": repos / "sample"}, credentials=("u", "other-secret")) as srv:
         resp = register(d, token, url=srv.repo_url("p.git"))
-        assert resp.status_code == 202, resp.text
-        doc = indexed(d, documents, resp.json()["repository"]["repoId"], "failed")
-    assert "refused access" in doc["index"]["error"]
-    assert "TICKETFLOW_GIT_CREDENTIALS" in doc["index"]["error"]
+        asked = [status for _m, _p, status in srv.requests]
+    # refused where it is typed (the form shows it), nothing registered
+    assert resp.status_code == 400 and 401 in asked, resp.text
+    message = resp.json()["error"]["message"]
+    assert "refused access" in message and "TICKETFLOW_GIT_CREDENTIALS" in message
+    assert "other-secret" not in resp.text and TOKEN not in resp.text
+    assert d.repositories().repositories(owner) == []
 
 
 def test_a_url_that_cannot_be_used_is_refused(stack: Stack, deployment: CloudDeployment,
