@@ -224,6 +224,10 @@ def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
     assert typo["repository"]["status"] == "failed"
     step5 = typo["generationState"]["steps"][4]
     assert step5["status"] == "degraded" and "repository indexing failed" in step5["detail"]
+    # a URL typed without its scheme: refused at the start, shown, the ticket a draft
+    assert "did you mean https://github.com/acme/app" in r["noSchemeError"]
+    draft = _doc(fs, r["noSchemeAecId"])
+    assert draft is not None and draft["status"] == "draft" and draft["locked"] is False
 
 
 def git_head(path: Path) -> str:

@@ -561,6 +561,13 @@ const scenarios = {
     await page.waitForSelector(`${tid('ticket-repository')}[data-state="failed"]`);
     out.typoError = await page.textContent(tid('ticket-repository-error'));
     await shot(page, '04-misspelt-ticket');
+    // a URL typed without its scheme: the start is refused, the ticket stays a draft
+    await page.click(tid('back-to-list'));
+    await page.waitForSelector(tid('ticket-list'));
+    out.noSchemeAecId = await createTicket(page, PLAIN, 'github.com/acme/app', null);
+    await page.waitForSelector(tid('api-error'));
+    out.noSchemeError = await page.textContent(tid('api-error'));
+    await shot(page, '05-no-scheme');
   },
 
   /** The benchmark: N tickets straight through (no suspension); the recorder's log. */
