@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 : "${TICKETFLOW_DB_URL:?set TICKETFLOW_DB_URL (https://... of the Turso / sqld server; libsql:// is read as https://)}"
 REGION="${REGION:-us-central1}"
 QUEUE="${QUEUE:-ticketflow-steps}"
+INDEX_QUEUE="${INDEX_QUEUE:-ticketflow-index}"
+INDEX_TIMEOUT_S="${INDEX_TIMEOUT_S:-1800}"        # = the index queue's dispatch deadline
 TASKS_SA="${TASKS_SA:-ticketflow-tasks@${PROJECT_ID}.iam.gserviceaccount.com}"
 RUNTIME_SA="${RUNTIME_SA:-ticketflow-functions@${PROJECT_ID}.iam.gserviceaccount.com}"
 HOSTING_ORIGIN="${HOSTING_ORIGIN:-https://${PROJECT_ID}.web.app}"
@@ -24,7 +26,7 @@ for sa in "$TASKS_SA" "$RUNTIME_SA"; do
     gcloud iam service-accounts create "$name" --display-name "$name"
 done
 for role in roles/datastore.user roles/cloudtasks.enqueuer roles/eventarc.eventReceiver \
-            roles/logging.logWriter; do
+            roles/logging.logWriter roles/secretmanager.secretAccessor; do
   gcloud projects add-iam-policy-binding "$PROJECT_ID" --quiet \
     --member "serviceAccount:${RUNTIME_SA}" --role "$role" >/dev/null
 done
@@ -40,6 +42,16 @@ if gcloud tasks queues describe "$QUEUE" --location "$REGION" >/dev/null 2>&1; t
   gcloud tasks queues update "$QUEUE" "${QUEUE_FLAGS[@]}"
 else
   gcloud tasks queues create "$QUEUE" "${QUEUE_FLAGS[@]}"
+fi
+
+# -- the index queue: one repository at a time per few instances, long backoff ----------
+INDEX_QUEUE_FLAGS=(--location "$REGION" --max-attempts 10 --min-backoff 10s
+                   --max-backoff 600s --max-doublings 4 --max-retry-duration 7200s
+                   --max-dispatches-per-second 5 --max-concurrent-dispatches 5)
+if gcloud tasks queues describe "$INDEX_QUEUE" --location "$REGION" >/dev/null 2>&1; then
+  gcloud tasks queues update "$INDEX_QUEUE" "${INDEX_QUEUE_FLAGS[@]}"
+else
+  gcloud tasks queues create "$INDEX_QUEUE" "${INDEX_QUEUE_FLAGS[@]}"
 fi
 
 # -- build the functions' source: functions/main.py + the ticketflow package ------------
@@ -65,6 +77,11 @@ fi
 if [ -n "${ANTHROPIC_API_KEY_SECRET:-}" ]; then
   SECRETS+=(--set-secrets "ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY_SECRET}:latest")
 fi
+# Private repositories: a Secret Manager secret holding the JSON
+# {"https://github.com/acme/": "TOKEN"} (see deploy/README.md).
+if [ -n "${GIT_CREDENTIALS_SECRET:-}" ]; then
+  SECRETS+=(--set-secrets "TICKETFLOW_GIT_CREDENTIALS=${GIT_CREDENTIALS_SECRET}:latest")
+fi
 
 # run_step first: its URL is the tasks' target and the OIDC audience.
 gcloud functions deploy run-step "${COMMON[@]}" --entry-point run_step --trigger-http \
@@ -72,6 +89,12 @@ gcloud functions deploy run-step "${COMMON[@]}" --entry-point run_step --trigger
   --set-env-vars "TICKETFLOW_DB_URL=${TICKETFLOW_DB_URL},TICKETFLOW_PROJECT_ID=${PROJECT_ID}" \
   "${SECRETS[@]}"
 RUN_STEP_URL="$(region_url run-step)"
+gcloud functions deploy index-repository "${COMMON[@]}" --entry-point index_repository \
+  --trigger-http --no-allow-unauthenticated --timeout "${INDEX_TIMEOUT_S}s" \
+  --memory 2Gi --cpu 1 --concurrency 1 \
+  --set-env-vars "TICKETFLOW_DB_URL=${TICKETFLOW_DB_URL},TICKETFLOW_PROJECT_ID=${PROJECT_ID}" \
+  "${SECRETS[@]}"
+INDEX_URL="$(region_url index-repository)"
 
 ENV="TICKETFLOW_DB_URL=${TICKETFLOW_DB_URL},TICKETFLOW_PROJECT_ID=${PROJECT_ID}"
 ENV+=",TICKETFLOW_TASKS_PROJECT_ID=${PROJECT_ID},TICKETFLOW_TASKS_LOCATION=${REGION}"
@@ -80,6 +103,11 @@ ENV+=",TICKETFLOW_TASKS_SERVICE_ACCOUNT_EMAIL=${TASKS_SA},TICKETFLOW_TASKS_AUDIE
 ENV+=",TICKETFLOW_TASKS_DISPATCH_DEADLINE_S=${DISPATCH_DEADLINE_S}"
 ENV+=",TICKETFLOW_TASKS_INVOKER_EMAILS=${TASKS_SA}"
 ENV+=",TICKETFLOW_CORS_ORIGINS=${HOSTING_ORIGIN}"
+ENV+=",TICKETFLOW_TASKS_INDEX_QUEUE=${INDEX_QUEUE},TICKETFLOW_TASKS_INDEX_TARGET_URL=${INDEX_URL}"
+ENV+=",TICKETFLOW_TASKS_INDEX_DISPATCH_DEADLINE_S=${INDEX_TIMEOUT_S}"
+# A deployed function reads repositories by https URL only: no local paths, no file://,
+# no plain http (which could reach the metadata server or internal hosts).
+ENV+=",TICKETFLOW_REPO_URL_SCHEMES=https,TICKETFLOW_INDEX_DEADLINE_S=$((INDEX_TIMEOUT_S - 120))"
 
 gcloud functions deploy run-step "${COMMON[@]}" --entry-point run_step --trigger-http \
   --no-allow-unauthenticated --timeout "${RUN_STEP_TIMEOUT_S}s" --concurrency 4 --cpu 1 \
@@ -87,8 +115,18 @@ gcloud functions deploy run-step "${COMMON[@]}" --entry-point run_step --trigger
 gcloud functions add-invoker-policy-binding run-step --region "$REGION" \
   --member "serviceAccount:${TASKS_SA}"
 
+gcloud functions deploy index-repository "${COMMON[@]}" --entry-point index_repository \
+  --trigger-http --no-allow-unauthenticated --timeout "${INDEX_TIMEOUT_S}s" \
+  --memory 2Gi --cpu 1 --concurrency 1 --set-env-vars "$ENV" "${SECRETS[@]}"
+gcloud functions add-invoker-policy-binding index-repository --region "$REGION" \
+  --member "serviceAccount:${TASKS_SA}"
+
 gcloud functions deploy start-generation "${COMMON[@]}" --entry-point start_generation \
   --trigger-http --allow-unauthenticated --timeout 60s --set-env-vars "$ENV" "${SECRETS[@]}"
+
+gcloud functions deploy register-repository "${COMMON[@]}" \
+  --entry-point register_repository --trigger-http --allow-unauthenticated --timeout 60s \
+  --set-env-vars "$ENV" "${SECRETS[@]}"
 
 gcloud functions deploy sweep "${COMMON[@]}" --entry-point sweep --trigger-http \
   --no-allow-unauthenticated --timeout 300s --set-env-vars "$ENV" "${SECRETS[@]}"
@@ -127,3 +165,4 @@ fi
 # -- rules, indexes and the web page ----------------------------------------------------
 npx firebase deploy --project "$PROJECT_ID" --only firestore:rules,firestore:indexes,hosting
 echo "deployed: start_generation at $(region_url start-generation)"
+echo "          register_repository at $(region_url register-repository)"

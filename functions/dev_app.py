@@ -1,7 +1,8 @@
 """Every function target in one WSGI app, for local runs and end-to-end tests.
 
 Routes (werkzeug ``DispatcherMiddleware``, each mount a functions-framework app):
-``/start_generation``, ``/run_step``, ``/sweep``, ``/on_action_created``,
+``/start_generation``, ``/run_step``, ``/register_repository``, ``/index_repository``,
+``/sweep``, ``/on_action_created``,
 ``/on_aec_updated``, and ``/functions/...`` (where the Firestore emulator POSTs trigger
 events: ``/functions/projects/{project}/triggers/{id}``) -> the target of trigger
 ``id`` (``on-action-created`` -> ``on_action_created``, ``on-aec-updated`` ->
@@ -10,7 +11,7 @@ events: ``/functions/projects/{project}/triggers/{id}``) -> the target of trigge
 
 Being the development entry point, it also arms what only tests and benchmarks
 use, from the environment: crash points (``TICKETFLOW_CRASH_AT``, see
-:mod:`ticketflow.testing.crash`) and a benchmark workload
+:mod:`ticketflow.testing.crash`; index builds too) and a benchmark workload
 (``TICKETFLOW_APP_HOOK=module:function``, called with the built app, returning it).
 Deployed functions (``main.py``) know neither.
 
@@ -35,7 +36,8 @@ from ticketflow.compose import cloud
 from ticketflow.testing.crash import crash_hook
 
 SOURCE = str(Path(__file__).with_name("main.py"))
-HTTP_TARGETS = ("start_generation", "run_step", "sweep")
+HTTP_TARGETS = ("start_generation", "run_step", "register_repository", "index_repository",
+                "sweep")
 EVENT_TARGET = "on_action_created"
 # Trigger ids registered with the Firestore emulator (ticketflow.dev.stack) -> targets.
 TRIGGERS = {"on-action-created": "on_action_created", "on-aec-updated": "on_aec_updated"}

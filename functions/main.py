@@ -3,7 +3,8 @@ hands it to :mod:`ticketflow.cloud.handlers`, which holds the logic and the erro
 mapping. The engine and its adapters are built once per instance, on first use.
 
 Targets: ``start_generation`` (HTTP), ``run_step`` (HTTP, Cloud Tasks),
-``on_action_created`` (CloudEvent, Firestore ``document.v1.created`` on
+``register_repository`` (HTTP), ``index_repository`` (HTTP, Cloud Tasks, the index
+queue), ``on_action_created`` (CloudEvent, Firestore ``document.v1.created`` on
 ``aecs/{aecId}/actions/{actionId}``), ``on_aec_updated`` (CloudEvent, Firestore
 ``document.v1.updated`` on ``aecs/{aecId}``), ``sweep`` (HTTP, Cloud Scheduler).
 """
@@ -15,7 +16,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from ticketflow.cloud import handlers
+from ticketflow.cloud import handlers, repositories
 from ticketflow.compose.cloud import check_environment
 from ticketflow.observability.logs import configure_logging
 
@@ -31,6 +32,16 @@ def start_generation(request: flask.Request) -> flask.Response:
 @functions_framework.http
 def run_step(request: flask.Request) -> flask.Response:
     return handlers.run_step(request)
+
+
+@functions_framework.http
+def register_repository(request: flask.Request) -> flask.Response:
+    return repositories.register_repository(request)
+
+
+@functions_framework.http
+def index_repository(request: flask.Request) -> flask.Response:
+    return repositories.index_repository(request)
 
 
 @functions_framework.http

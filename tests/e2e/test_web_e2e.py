@@ -24,6 +24,7 @@ from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.testing.browser import (
     ARTIFACTS,
     CHROMIUM,
+    SAMPLE_REPO,
     SCREENSHOTS,
     StackError,
     WebStack,
@@ -153,7 +154,7 @@ def test_edit_returns_to_prefilled_unlocked_draft(stack: WebStack, fs: firestore
     form = r["form"]
     assert form["title"] == "Fix the PDF download of paid invoices"
     assert "render_invoice_pdf()" in form["description"]
-    assert form["repo"].endswith("sample-repo") and form["titleEditable"]
+    assert form["repo"] == stack.sample_url and form["titleEditable"]
     assert form["submitEnabled"] and r["typed"].endswith("(edited)")
     assert r["draft"]["status"] == "draft" and r["draft"]["formMode"] == "edit"
     assert not r["draft"]["locked"]
@@ -189,3 +190,48 @@ def test_reload_mid_run_and_at_suspension(stack: WebStack, db: Database) -> None
     assert r["ready"]["ready"] and r["backwards"] == []
     (run,) = _runs(db, r["aecId"])
     assert run["status"] == "completed"
+
+
+def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
+        stack: WebStack, fs: firestore.Client) -> None:
+    r = run_driver(stack, "repositories")
+    assert stack.watch is not None
+    url = stack.watch.repo_url("watch.git")
+    typo = r["misspelt"]
+    assert "wacth.git is not a git repository" in typo["error"]
+    assert "check the URL's spelling" in typo["error"]
+    assert typo["kept"].endswith("/wacth.git") and typo["rows"] == 0  # kept to fix, none added
+    held = r["whileHeld"]
+    assert held["state"] == "indexing" and held["url"] == url and held["reindexDisabled"]
+    assert r["gate"] == 204 and stack.watch.uploads() == 1
+    head = git_head(stack.root / "repos" / "sample")
+    assert r["ready"]["commit"] == head
+    assert r["prefilled"] == url
+    ticket = r["ticket"]
+    assert ticket["commit"] == head and ticket["shown"] == head[:12]
+    assert ticket["paths"] and all((SAMPLE_REPO / p).exists() for p in ticket["paths"])
+    doc = _doc(fs, r["aecId"])
+    assert doc is not None and doc["status"] == "ready"
+    assert doc["repository"]["commit"] == head and doc["repository"]["status"] == "ready"
+    assert doc["repository"]["repoId"] == r["ready"]["repoId"]
+    view = fs.collection("repositories").document(r["ready"]["repoId"]).get(timeout=10)
+    assert view.exists and view.to_dict()["index"]["state"] == "ready"
+    # the ticket on a misspelt URL: ready, degraded, the reason on the page
+    assert "wacth.git is not a git repository" in r["typoError"]
+    assert "check the URL's spelling" in r["typoError"]
+    typo = _doc(fs, r["typoAecId"])
+    assert typo is not None and typo["status"] == "ready"
+    assert typo["repository"]["status"] == "failed"
+    step5 = typo["generationState"]["steps"][4]
+    assert step5["status"] == "degraded" and "repository indexing failed" in step5["detail"]
+    # a URL typed without its scheme: refused at the start, shown, the ticket a draft
+    assert "did you mean https://github.com/acme/app" in r["noSchemeError"]
+    draft = _doc(fs, r["noSchemeAecId"])
+    assert draft is not None and draft["status"] == "draft" and draft["locked"] is False
+
+
+def git_head(path: Path) -> str:
+    from dulwich.repo import Repo
+
+    with Repo(str(path)) as repo:
+        return repo.head().decode()

@@ -24,9 +24,11 @@ from google.cloud import firestore
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksSettings
 from ticketflow.adapters.firestore import FirestoreDocumentStore
+from ticketflow.adapters.firestore_repositories import FirestoreRepositoryView
 from ticketflow.adapters.libsql.database import Database, rows_as_dicts
 from ticketflow.adapters.libsql.metrics import ensure_schema
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.queue import LibsqlTaskQueue
+from ticketflow.adapters.libsql.repositories import LibsqlIndexQueue
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.adapters.memory import MemoryTaskQueue
 from ticketflow.adapters.offline import OfflineLanguageModel
@@ -38,10 +40,12 @@ from ticketflow.compose.cloud import (
     check_environment,
     set_app,
 )
+from ticketflow.compose.repositories import build_repositories
 from ticketflow.dev.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
 from ticketflow.domain import AEC
 from ticketflow.domain.errors import RetryableError
 from ticketflow.settings import Settings
+from ticketflow.testing.git_repos import index_now, make_repo
 from ticketflow.testing.rest import action_event_body
 from ticketflow.workflow.context import StepDeps
 from ticketflow.workflow.runtime import Engine
@@ -83,17 +87,23 @@ def app(tmp_path: Path, firestore_client: firestore.Client,
     db = Database(settings.db_url)
     clock = SystemClock()
     documents = FirestoreDocumentStore(firestore_client, clock=clock, timeout_s=5.0)
-    index = LibsqlRepoIndex(db)
+    view = FirestoreRepositoryView(firestore_client, timeout_s=5.0)
+    repos = build_repositories(db, settings, clock,
+                               LibsqlIndexQueue(LibsqlTaskQueue(db, queue="index")),
+                               allow_local=False, view=view)
     llm = OfflineLanguageModel()
     queue = MemoryTaskQueue()
     engine = Engine(runs=LibsqlRunStore(db), documents=documents, queue=queue,
-                    deps=StepDeps(llm=llm, documents=documents, clock=clock, index=index),
-                    settings=settings)
+                    deps=StepDeps(llm=llm, documents=documents, clock=clock, index=repos.index,
+                                  repositories=repos.store),
+                    settings=settings, indexer=repos.indexer)
     cloud = CloudSettings(project_id=firestore_emulator.project_id,
                           firestore_emulator_host=firestore_emulator.host_port,
                           cors_origins=ORIGIN)
     application = CloudApp(settings, cloud, CloudTasksSettings(secret=SECRET), db,
-                           LibsqlRunStore(db), documents, queue, index, llm, engine)
+                           LibsqlRunStore(db), documents, queue, repos.index, llm, engine,
+                           repos.store, repos.indexer, view)
+    make_repo(tmp_path / "sample-repo", SAMPLE_REPO)
     set_app(application)
     yield application
     set_app(None)
@@ -102,10 +112,13 @@ def app(tmp_path: Path, firestore_client: firestore.Client,
 
 
 def _ticket(app: CloudApp, owner: str, *, repo: bool = True) -> AEC:
+    """A draft naming the sample repository (a git URL), indexed for ``owner``."""
+    url = None
     if repo:
-        app.index.index(str(SAMPLE_REPO))
+        url = f"file://{Path(app.settings.db_url.removeprefix('file:')).parent / 'sample-repo'}"
+        assert index_now(app.settings.db_url, owner, url).state == "ready"
     return app.documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
-                                        repo=str(SAMPLE_REPO) if repo else None, **CRITICAL))
+                                        repo=url, **CRITICAL))
 
 
 def _error(resp: Any) -> str:

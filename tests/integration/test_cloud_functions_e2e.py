@@ -50,14 +50,16 @@ def documents(stack: Stack) -> FirestoreDocumentStore:
 @pytest.fixture
 def deployment(stack: Stack) -> Iterator[CloudDeployment]:
     d = CloudDeployment.create(stack, "e2e")
-    d.index(SAMPLE_REPO)
     yield d
     d.close()
 
 
-def _ticket(documents: FirestoreDocumentStore, owner: str) -> AEC:
+def _ticket(documents: FirestoreDocumentStore, owner: str, d: CloudDeployment) -> AEC:
+    """A draft naming the sample repository by URL, indexed for ``owner``."""
+    url = d.git_url(SAMPLE_REPO)
+    d.index_for(owner, url)
     return documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
-                                    repo=str(SAMPLE_REPO), **CRITICAL))
+                                    repo=url, **CRITICAL))
 
 
 def _start(d: CloudDeployment, aec_id: str, token: str) -> str:
@@ -95,7 +97,7 @@ def test_story_across_processes(stack: Stack, deployment: CloudDeployment,
     assert stack.auth is not None and stack.firestore is not None
     owner, token = User.signed_up(stack.auth)
     intruder, intruder_token = User.anonymous(stack.auth)
-    aec = _ticket(documents, owner)
+    aec = _ticket(documents, owner, d)
     run_id = _start(d, aec.id, token)
     waiting = _suspended(d, run_id, 4)
     assert _status(documents, aec.id, "awaiting_review").locked
@@ -178,7 +180,7 @@ def test_kill_9_after_execute_then_restart(stack: Stack, deployment: CloudDeploy
     proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="after_execute:2")
     assert stack.auth is not None
     owner, token = User.anonymous(stack.auth)
-    aec = _ticket(documents, owner)
+    aec = _ticket(documents, owner, d)
     run_id = _start(d, aec.id, token)
     wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
     proc.stop()
@@ -194,7 +196,7 @@ def test_crash_between_commit_and_enqueue_then_sweep(
     proc = d.start_functions(server="werkzeug", TICKETFLOW_CRASH_AT="after_commit:2")
     assert stack.auth is not None
     owner, token = User.anonymous(stack.auth)
-    aec = _ticket(documents, owner)
+    aec = _ticket(documents, owner, d)
     run_id = _start(d, aec.id, token)
     wait_until(lambda: not proc.running or None, 30, what="the crash", logs=stack.logs)
     proc.stop()
@@ -218,7 +220,7 @@ def test_firestore_down_during_a_step_retries_then_fails_and_unlocks(
     d.start_functions(TICKETFLOW_TASKS_TARGET_URL=f"http://127.0.0.1:{worker_port}/run_step")
     assert stack.auth is not None
     owner, token = User.anonymous(stack.auth)
-    aec = _ticket(documents, owner)
+    aec = _ticket(documents, owner, d)
     run_id = _start(d, aec.id, token)
     failed = d.wait_run(run_id, lambda r: r.status == "failed", "run failed", timeout_s=120)
     # Step 1 re-takes the ticket's lock in Firestore before its handler; every attempt

@@ -77,7 +77,8 @@ def _answered(api: FakeMessagesAPI, pid: int, step: int) -> Served | None:
 
 
 def _judge(side: list[dict[str, Any]], served: list[Served], run_id: str, killed: int,
-           ticket: AEC, decisions: dict[str, Decision | None], work: Path) -> None:
+           ticket: AEC, decisions: dict[str, Decision | None], work: Path,
+           request: dict[str, str] = REQUEST) -> None:
     """What the witness must show after a kill of process ``killed`` in step 7."""
     ran = executions(side, run_id)
     assert ran[KILLED_STEP][0] == killed and len(ran[KILLED_STEP]) == 2, ran
@@ -100,13 +101,13 @@ def _judge(side: list[dict[str, Any]], served: list[Served], run_id: str, killed
     runner = ReferenceRunner(work / "reference", SAMPLE_REPO)
     try:
         answers = witnessed_answers(mine, run_id)
-        status, want = runner.content(REQUEST, answers, mine[0].model, decisions,
+        status, want = runner.content(request, answers, mine[0].model, decisions,
                                       ticket.fallback_steps)
         assert status == "ready" and want is not None
         assert content_of(ticket) == want
         # and a run that had used the killed call's answer would show it
         first = {**answers, "generate_draft": calls[0].tool_input or {}}
-        _, other = runner.content(REQUEST, first, mine[0].model, decisions,
+        _, other = runner.content(request, first, mine[0].model, decisions,
                                   ticket.fallback_steps)
         assert other is not None and other != want
     finally:
@@ -192,10 +193,14 @@ def documents(stack: Stack) -> FirestoreDocumentStore:
 
 def _start(d: CloudDeployment, documents: FirestoreDocumentStore, request: dict[str, str],
            ) -> tuple[AEC, str, str, str]:
+    """A new user's ticket on the sample repository, named by URL (as deployed) and
+    indexed for that user ahead of the run."""
     assert d.stack.auth is not None
     owner, token = User.anonymous(d.stack.auth)
+    url = d.git_url(SAMPLE_REPO)
+    d.index_for(owner, url)
     aec = documents.create(AEC.new(aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=owner,
-                                   repo=str(SAMPLE_REPO), title=request["title"],
+                                   repo=url, title=request["title"],
                                    description=request["description"]))
     resp = d.post("/start_generation", {"aecId": aec.id}, token=token)
     assert resp.status_code == 202, resp.text
@@ -211,7 +216,6 @@ def test_functions_killed_mid_handler_a_new_process_finishes(
     side = tmp_path / "witness.jsonl"
     d = CloudDeployment.create(stack, "outside-kill")
     try:
-        d.index(SAMPLE_REPO)
         with FakeMessagesAPI(vary=True) as api:
             llm = {**_llm_env(api), "TICKETFLOW_LLM": "claude"}
             first = d.start_functions(server="werkzeug", name="killed", **llm,
@@ -250,8 +254,8 @@ def test_functions_killed_mid_handler_a_new_process_finishes(
             ticket = documents.get(aec.id)
             assert ticket is not None and ticket.status.value == "ready"
             _judge(SideFile(side).records(), api.served_log(), run_id, pid, ticket,
-                   {"questions": Decision("skip")},
-                   tmp_path)
+                   {"questions": Decision("skip")}, tmp_path,
+                   {**REQUEST, "repo": d.git_url(SAMPLE_REPO)})
     finally:
         d.close()
 
@@ -267,7 +271,6 @@ def test_one_task_delivered_into_two_processes_at_once(
     side = tmp_path / "witness.jsonl"
     d = CloudDeployment.create(stack, "twice")
     try:
-        d.index(SAMPLE_REPO)
         with TaskReceiver() as receiver:
             env = {**witness_env(side, dict.fromkeys(range(1, 12), 0.4), app_hook=True),
                    "TICKETFLOW_TASKS_TARGET_URL": f"{receiver.url}/run_step"}

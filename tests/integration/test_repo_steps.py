@@ -16,8 +16,9 @@ from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.cli.driver import LOCAL_UID, Reply
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.compose.preflight import PreflightReport, run_preflight
-from ticketflow.domain import AECStatus, FindingKind, Severity
+from ticketflow.domain import AEC, AECStatus, FindingKind, Severity
 from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO, new_ticket, run_to_end, settings_for
+from ticketflow.testing.git_repos import GitHttpServer, make_repo
 
 
 @pytest.fixture
@@ -62,28 +63,44 @@ def test_case_2_happy_path_with_a_repository(app: EmbeddedApp) -> None:
     assert "endpoint" in steps[6][1]
 
 
-def test_case_6_indexing_in_progress_degrades_and_the_run_completes(app: EmbeddedApp) -> None:
-    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
-    app.index.mark(str(SAMPLE_REPO), "indexing")
-    run = app.engine.start(aec.id, uid=LOCAL_UID)
-    final = run_to_end(app, run.run_id, Reply("skip"))
-    assert final.status == "completed"
-    steps = details(app, run.run_id)
-    assert steps[5][0] == "degraded" and "indexing in progress" in steps[5][1]
-    assert steps[3][0] == "degraded" and steps[6][0] == "skipped"
-    ticket = app.documents.get(aec.id)
-    assert ticket is not None and ticket.status is AECStatus.READY and ticket.repo_paths == []
-    assert any("unavailable" in a for a in ticket.assumptions)
+def test_case_6_indexing_in_progress_degrades_and_the_run_completes(
+        app: EmbeddedApp, tmp_path: Path) -> None:
+    make_repo(tmp_path / "served", SAMPLE_REPO)
+    with GitHttpServer({"sample": tmp_path / "served"}) as server:
+        server.gate.clear()  # the pack download waits: the index stays "indexing"
+        url = server.repo_url("sample")
+        aec = app.documents.create(AEC.new(aec_id="aec-slow", owner_id=LOCAL_UID, repo=url,
+                                           **QUESTIONS))
+        run = app.engine.start(aec.id, uid=LOCAL_UID)
+        final = run_to_end(app, run.run_id, Reply("skip"))
+        assert final.status == "completed"
+        steps = details(app, run.run_id)
+        assert steps[5][0] == "degraded" and "indexing in progress" in steps[5][1]
+        assert steps[3][0] == "degraded" and steps[6][0] == "skipped"
+        ticket = app.documents.get(aec.id)
+        assert ticket is not None and ticket.status is AECStatus.READY and ticket.repo_paths == []
+        assert any("unavailable" in a for a in ticket.assumptions)
+        assert ticket.repository is not None
+        assert ticket.repository.status in ("queued", "indexing")
+        server.gate.set()  # the same index then finishes, for the next ticket
+        rec = app.index_repository(url)
+        assert rec.state == "ready" and rec.index_id == ticket.repository.index_id
 
 
-def test_failed_index_degrades_with_the_error(app: EmbeddedApp) -> None:
-    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
-    app.index.mark(str(SAMPLE_REPO), "failed", error="OSError: disk full")
+def test_failed_index_degrades_with_the_error(app: EmbeddedApp, tmp_path: Path) -> None:
+    (tmp_path / "not-git").mkdir()
+    aec = app.documents.create(AEC.new(aec_id="aec-bad", owner_id=LOCAL_UID,
+                                       repo=f"file://{tmp_path / 'not-git'}", **QUESTIONS))
     run = app.engine.start(aec.id, uid=LOCAL_UID)
     final = run_to_end(app, run.run_id, Reply("skip"))
     assert final.status == "completed"
     status, detail = details(app, run.run_id)[5]
-    assert status == "degraded" and "indexing failed" in detail and "disk full" in detail
+    assert status == "degraded" and "indexing failed" in detail
+    assert "is not a git repository" in detail
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.repository is not None
+    assert ticket.repository.status == "failed"
+    assert "not a git repository" in (ticket.repository.error or "")
 
 
 # -- preflight findings --------------------------------------------------------------------------

@@ -345,3 +345,18 @@ def test_a_file_whose_structure_cannot_be_read_does_not_fail_the_index(
     repo = _indexed(index, tmp_path, FLASK)
     assert index.lookup(repo, "file", "shop/orders/views.py").found  # still indexed
     assert index.lookup(repo, "ui_text", "Refund this order").found  # the rest is read
+
+
+def test_an_import_clause_never_runs_across_statements() -> None:
+    # a generated declaration file: re-exports between thousands of ``export`` lines
+    text = ("export { colors };\nexport * from './styles';\n"
+            "export interface Color {\n  50: string;\n}\n"
+            "import {\n  a, // the a\n  b as c,\n} from './ab';\n"
+            "export class Config extends Base {\n  update(o: Options): void;\n}\n"
+            "export { Base } from './base';\n")
+    facts = extract_structure("index.d.ts", text, "typescript")
+    assert [(i.spec, i.names) for i in facts.imports] == [
+        ("./styles", (("*", "*"),)),
+        ("./ab", (("a", "a"), ("c", "b"))),
+        ("./base", (("Base", "Base"),)),
+    ]

@@ -18,7 +18,7 @@ import pytest
 from ticketflow.adapters.claude import ClaudeLanguageModel, ClaudeSettings
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex, repo_key
 from ticketflow.adapters.memory import MemoryDocumentStore
 from ticketflow.adapters.offline import OfflineLanguageModel
 from ticketflow.domain import (
@@ -28,6 +28,7 @@ from ticketflow.domain import (
     FindingKind,
     Intent,
     Question,
+    RepoContext,
     Severity,
     TicketRequest,
     TicketType,
@@ -101,6 +102,9 @@ def ctx_for(llm: LanguageModel, request: TicketRequest = CSV, *,
             index: RepoIndex | None = None, index_wait_s: float = 0.0,
             **outputs: StepOutput) -> StepContext:
     now = datetime.now(UTC)
+    if request.repo and request.repository is None:  # a directory indexed directly
+        request = request.model_copy(update={"repository": RepoContext(
+            url=request.repo, index_id=repo_key(request.repo))})
     run = RunRecord(run_id="run-" + uuid.uuid4().hex[:8], aec_id="aec-1", owner_id="u1",
                     workflow_version=CURRENT.version, deadline_at=now + timedelta(hours=1),
                     input=request.doc(), created_at=now, updated_at=now)

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { onAuthStateChanged, signOut, type User } from 'firebase/auth';
 import { NewTicket } from './components/NewTicket';
+import { Repositories } from './components/Repositories';
 import { SignIn } from './components/SignIn';
 import { TicketList } from './components/TicketList';
 import { TicketView } from './components/TicketView';
@@ -19,6 +20,11 @@ export function App() {
         <a href="#/" className="brand">
           ticketflow
         </a>
+        {user && (
+          <a href="#/repos" className="nav-link" data-testid="nav-repos">
+            Repositories
+          </a>
+        )}
         {user && (
           <span className="user">
             <span data-testid="user-id" data-uid={user.uid}>
@@ -43,7 +49,10 @@ export function App() {
         )}
         {user === null && <SignIn />}
         {user && route.name === 'list' && <TicketList uid={user.uid} />}
-        {user && route.name === 'new' && <NewTicket uid={user.uid} />}
+        {user && route.name === 'new' && (
+          <NewTicket uid={user.uid} repo={route.repo} repoRef={route.ref} />
+        )}
+        {user && route.name === 'repos' && <Repositories uid={user.uid} />}
         {user && route.name === 'ticket' && <TicketView aecId={route.aecId} uid={user.uid} />}
       </main>
     </div>

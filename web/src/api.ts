@@ -1,6 +1,7 @@
-/** The HTTP functions: only `start_generation` is called from the page. */
+/** The HTTP functions the page calls: `start_generation` and `register_repository`. */
 import { getConfig } from './config';
 import { currentIdToken } from './firebase';
+import type { RepositoryDoc } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -26,25 +27,49 @@ async function errorFrom(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message);
 }
 
-/** `POST {functionsUrl}/start_generation` → the new run id (202). */
-export async function startGeneration(aecId: string): Promise<string> {
+/** `POST {functionsUrl}/{fn}` with the user's ID token; the response, or an ApiError. */
+async function post(fn: string, body: unknown, service: string): Promise<Response> {
   const token = await currentIdToken();
-  const url = `${getConfig().functionsUrl}/start_generation`;
+  const url = `${getConfig().functionsUrl}/${fn}`;
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ aecId }),
+      body: JSON.stringify(body),
     });
   } catch (e) {
-    throw new ApiError(0, 'network', `Could not reach the generation service: ${String(e)}`);
+    throw new ApiError(0, 'network', `Could not reach the ${service}: ${String(e)}`);
   }
   if (!res.ok) throw await errorFrom(res);
+  return res;
+}
+
+/** `POST {functionsUrl}/start_generation` → the new run id (202). */
+export async function startGeneration(aecId: string): Promise<string> {
+  const res = await post('start_generation', { aecId }, 'generation service');
   try {
     const body = (await res.json()) as { runId?: string };
     return body.runId ?? '';
   } catch {
     return '';
   }
+}
+
+/**
+ * `POST {functionsUrl}/register_repository`: register a git URL (and ref) for the
+ * user and start indexing it, or, with `repoId`, index one of theirs again (a new
+ * commit on its branch, or a failed index retried). Resolves to the registration as
+ * the repositories view shows it.
+ */
+export async function registerRepository(
+  target: { url: string; ref?: string | null } | { repoId: string },
+): Promise<RepositoryDoc> {
+  const body =
+    'repoId' in target
+      ? { repoId: target.repoId }
+      : { url: target.url.trim(), ...(target.ref?.trim() ? { ref: target.ref.trim() } : {}) };
+  const res = await post('register_repository', body, 'repository service');
+  const json = (await res.json()) as { repository: RepositoryDoc };
+  return json.repository;
 }

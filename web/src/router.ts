@@ -2,14 +2,21 @@ import { useEffect, useState } from 'react';
 
 export type Route =
   | { name: 'list' }
-  | { name: 'new' }
+  | { name: 'new'; repo?: string; ref?: string }
+  | { name: 'repos' }
   | { name: 'ticket'; aecId: string };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const m = /^\/t\/([^/?#]+)/.exec(path);
   if (m) return { name: 'ticket', aecId: decodeURIComponent(m[1]) };
-  if (path === '/new') return { name: 'new' };
+  if (path === '/repos') return { name: 'repos' };
+  if (path === '/new' || path.startsWith('/new?')) {
+    const params = new URLSearchParams(path.slice('/new'.length).replace(/^\?/, ''));
+    const repo = params.get('repo') ?? undefined;
+    const ref = params.get('ref') ?? undefined;
+    return { name: 'new', ...(repo ? { repo } : {}), ...(ref ? { ref } : {}) };
+  }
   return { name: 'list' };
 }
 
@@ -17,8 +24,15 @@ export function hrefFor(route: Route): string {
   switch (route.name) {
     case 'ticket':
       return `#/t/${encodeURIComponent(route.aecId)}`;
-    case 'new':
-      return '#/new';
+    case 'new': {
+      const params = new URLSearchParams();
+      if (route.repo) params.set('repo', route.repo);
+      if (route.ref) params.set('ref', route.ref);
+      const q = params.toString();
+      return q ? `#/new?${q}` : '#/new';
+    }
+    case 'repos':
+      return '#/repos';
     default:
       return '#/';
   }

@@ -18,7 +18,10 @@ import type { AecDoc } from './types';
 export interface TicketInput {
   title: string;
   description: string;
+  /** A git URL (https://…); empty for none. */
   repo: string;
+  /** Branch, tag or commit of `repo`; empty for its default branch. */
+  repoRef?: string;
 }
 
 function tickets() {
@@ -65,6 +68,7 @@ export async function createTicket(uid: string, input: TicketInput): Promise<str
     title: input.title.trim(),
     description: input.description.trim(),
     repo: input.repo.trim() || null,
+    repoRef: (input.repo.trim() && input.repoRef?.trim()) || null,
     status: 'draft',
     locked: false,
     createdAt: serverTimestamp(),
@@ -80,6 +84,7 @@ export async function updateTicket(aecId: string, input: TicketInput): Promise<v
     title: input.title.trim(),
     description: input.description.trim(),
     repo: input.repo.trim() || null,
+    repoRef: (input.repo.trim() && input.repoRef?.trim()) || null,
     updatedAt: serverTimestamp(),
   });
 }

@@ -22,6 +22,12 @@ export type StepProgress = Models.StepProgress;
 export type Suspension = Models.Suspension;
 export type GenerationState = Models.GenerationState;
 export type ActionResult = Models.ActionResult;
+export type RepoContext = Models.RepoContext;
+export type RepoState = NonNullable<RepoContext['status']>;
+export type IndexView = Models.IndexView;
+
+/** A registration `repositories/{repoId}` with its latest index (server-written). */
+export type RepositoryDoc = Models.RepositoryDoc;
 
 export type StepStatus = NonNullable<StepProgress['status']>;
 export type RunStatus = GenerationState['status'];

@@ -290,6 +290,7 @@ describe('TicketView', () => {
       title: 'Export orders as CSV!',
       description: 'Let admins export orders',
       repo: 'examples/shop',
+      repoRef: '',
     });
   });
 
@@ -331,6 +332,7 @@ describe('TicketView', () => {
       title: 'Export orders as CSV',
       description: 'Export to src/exports',
       repo: 'examples/shop',
+      repoRef: '',
     });
     expect(startGeneration).toHaveBeenCalledWith('aec-1');
   });

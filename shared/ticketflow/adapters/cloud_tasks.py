@@ -81,6 +81,11 @@ class CloudTasksSettings(BaseSettings):
     invoker_emails: str = Field("", description="comma-separated extra service accounts "
                                 "allowed to call run_step / sweep (Cloud Scheduler's)")
     dispatch_deadline_s: float = Field(600.0, ge=15.0, le=1800.0)
+    index_queue: str = Field("ticketflow-index", description="the index_repository queue")
+    index_target_url: str | None = Field(
+        None, description="the index_repository function's URL (default: target_url with "
+        "run_step replaced by index_repository)")
+    index_dispatch_deadline_s: float = Field(1800.0, ge=15.0, le=1800.0)
     rpc_timeout_s: float = Field(10.0, gt=0)
     rpc_retry_deadline_s: float = Field(30.0, gt=0)
 
@@ -91,6 +96,13 @@ class CloudTasksSettings(BaseSettings):
     @property
     def oidc_audience(self) -> str:
         return self.audience or self.target_url
+
+    def for_index(self) -> CloudTasksSettings:
+        """These settings aimed at the index queue and the index_repository function
+        (the OIDC audience is that function's URL unless ``audience`` is set)."""
+        url = self.index_target_url or self.target_url.replace("/run_step", "/index_repository")
+        return self.model_copy(update={"queue": self.index_queue, "target_url": url,
+                                       "dispatch_deadline_s": self.index_dispatch_deadline_s})
 
     @property
     def allowed_invokers(self) -> set[str]:

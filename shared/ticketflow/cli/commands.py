@@ -1,5 +1,6 @@
 """The run commands of ``ticketflow``: generate, resume, answer, cancel, runs, show,
-edit, index. Each opens the embedded app, drives or reads a run, and prints."""
+edit (``index`` and ``repos`` are in :mod:`ticketflow.cli.repos`). Each opens the
+embedded app, drives or reads a run, and prints."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from ticketflow.cli.common import (
     out,
 )
 from ticketflow.cli.driver import LOCAL_UID, Reply, act, drive, state_of
+from ticketflow.cli.repos import index_with_progress
 from ticketflow.cli.text import term
 from ticketflow.compose.embedded import EmbeddedApp
 from ticketflow.domain import AEC, GenerationState
@@ -105,8 +107,10 @@ def _run(application: EmbeddedApp, run_id: str, policy: Callable[[GenerationStat
 def generate(
     title: Annotated[str | None, typer.Option(help="Ticket title.")] = None,
     description: Annotated[str, typer.Option(help="What is asked, in your words.")] = "",
-    repo: Annotated[Path | None, typer.Option(help="Git work tree to validate against.",
-                                              exists=True, file_okay=False)] = None,
+    repo: Annotated[str | None, typer.Option(help="Repository to validate against: a git "
+                                             "URL (https://, file://) or a local "
+                                             "directory.")] = None,
+    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit of --repo.")] = None,
     sample: Annotated[str | None, typer.Option(help="A bundled sample request: "
                                                + ", ".join(sample_names()))] = None,
     on_findings: Annotated[OnFindings | None, typer.Option(
@@ -122,18 +126,19 @@ def generate(
         s = load_sample(sample)
         title = title or s.title
         description = description or s.description
-        repo = repo or s.repo
+        repo = repo or (str(s.repo) if s.repo else None)
     if not title or not title.strip():
         raise CliError("a title is required (--title, or --sample NAME)", 2)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     answer_map = _load_answers(answers)
     with embedded() as application:
-        repo_path = str(repo.resolve()) if repo else None
-        if repo_path:
-            render.index_with_progress(err if as_json else out, application.index, repo_path)
+        repo_url = None
+        if repo:
+            rec = index_with_progress(err if as_json else out, application, repo, ref)
+            repo_url = rec.url
         aec = application.documents.create(AEC.new(
             aec_id="aec-" + uuid.uuid4().hex[:12], owner_id=LOCAL_UID, title=title,
-            description=description, repo=repo_path))
+            description=description, repo=repo_url, repo_ref=ref))
         run = application.engine.start(aec.id, uid=LOCAL_UID)
         if not as_json:
             out.print(f"ticket [bold]{term(aec.id)}[/]  run [bold]{term(run.run_id)}[/]  "
@@ -285,14 +290,6 @@ def edit(
         record_ticket_edit(application.db, aec_id, uid=LOCAL_UID, fields=changes,
                            status_before=before.status.value)
         out.print(f"edited {term(aec_id)}: {', '.join(sorted(changes))}")
-
-
-@one_line_errors
-def index_cmd(path: Annotated[Path, typer.Argument(exists=True, file_okay=False)]) -> None:
-    """Index a repository (incremental) so that requests can be checked against it."""
-    with embedded() as application:
-        status = render.index_with_progress(out, application.index, str(path.resolve()))
-        out.print(f"{status.state}: {status.files_done}/{status.files_total} files")
 
 
 def _known_run(application: EmbeddedApp, run_id: str) -> RunRecord:

@@ -57,10 +57,11 @@ def drive(app: EmbeddedApp, run_id: str,
           on_progress: Callable[[GenerationState], None] = lambda s: None,
           on_rejected: Callable[[ActionRecord], None] | None = None,
           poll_s: float = 0.02, timeout_s: float | None = None) -> RunRecord:
-    """Run the worker pool until ``run_id`` finishes or is left waiting by the policy."""
+    """Run the worker pools (steps, and index tasks: a ticket's repository may still be
+    indexing) until ``run_id`` finishes or is left waiting by the policy."""
     deadline = time.monotonic() + timeout_s if timeout_s else None
     last_seq = -1
-    with app.worker_pool():
+    with app.worker_pool(), app.index_pool():
         while True:
             run, state = state_of(app, run_id)
             if run.seq != last_seq:

@@ -2,7 +2,7 @@
 
 This module only assembles the Typer app: the global options, and the commands
 from :mod:`~ticketflow.cli.commands` (runs and tickets),
-:mod:`~ticketflow.cli.preflight`, :mod:`~ticketflow.cli.stats` and
+:mod:`~ticketflow.cli.repos`, :mod:`~ticketflow.cli.preflight`, :mod:`~ticketflow.cli.stats` and
 :mod:`~ticketflow.cli.dev`. Exit codes are listed in :mod:`ticketflow.cli.common`.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ticketflow.cli import commands, dev, preflight, stats
+from ticketflow.cli import commands, dev, preflight, repos, stats
 from ticketflow.cli.common import options
 from ticketflow.observability.logs import configure_logging
 
@@ -35,7 +35,8 @@ def main(
 for _command in (commands.generate, commands.resume, commands.answer, commands.cancel,
                  commands.runs, commands.show, commands.edit):
     app.command()(_command)
-app.command("index")(commands.index_cmd)
+app.command("index")(repos.index_cmd)
+app.command("repos")(repos.repos)
 app.command("preflight")(preflight.preflight_command)
 app.command()(stats.stats)
 app.command()(dev.dev)

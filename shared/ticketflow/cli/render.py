@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.prompt import Prompt
 from rich.table import Table
 
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.cli.driver import Reply
 from ticketflow.cli.text import term
 from ticketflow.domain import AEC, GenerationState, Suspension
-from ticketflow.ports import IndexStatus
 from ticketflow.ports.records import RunRecord
 from ticketflow.workflow.definition import CURRENT, DEFINITIONS
 
@@ -159,18 +156,3 @@ def run_json(run: RunRecord, state: GenerationState, aec: AEC | None) -> dict[st
     if aec is not None:
         data["aec"] = aec.doc()
     return data
-
-
-def index_with_progress(console: Console, index: LibsqlRepoIndex, repo: str) -> IndexStatus:
-    with Progress(TextColumn("indexing {task.description}"), BarColumn(),
-                  MofNCompleteColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(term(repo), total=None)
-
-        def progress(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total)
-
-        status = index.index(repo, progress=progress)
-    if status.state == "failed":
-        console.print(f"[yellow]indexing failed:[/] {term(status.error)}; "
-                      "the run continues without repository context")
-    return status

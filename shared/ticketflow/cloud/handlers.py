@@ -5,7 +5,10 @@
 * :func:`on_action_created` - Firestore trigger on ``aecs/{aecId}/actions/{actionId}``.
 * :func:`on_aec_updated` - Firestore trigger on ``aecs/{aecId}`` updates: records the
   web page's direct content edits for the metrics.
-* :func:`sweep` - Cloud Scheduler: repair what crashes left.
+* :func:`sweep` - Cloud Scheduler: repair what crashes left (runs and indexes).
+
+The repository functions (``register_repository``, ``index_repository``) are in
+:mod:`ticketflow.cloud.repositories`.
 
 Errors are JSON ``{"error": {"code", "message"}}``. ``run_step`` answers 503 (with
 ``Retry-After``) only for a retryable failure, so that Cloud Tasks retries it; every
@@ -38,7 +41,13 @@ from ticketflow.cloud.events import (
     decode_document_event,
 )
 from ticketflow.compose.cloud import CloudApp, CloudSettings, get_app
-from ticketflow.domain import AECLockedError, ConflictError, DomainError, NotFoundError
+from ticketflow.domain import (
+    AECLockedError,
+    ConflictError,
+    DomainError,
+    InvalidRepositoryError,
+    NotFoundError,
+)
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import ActionResult, StepTask
 from ticketflow.workflow.actions import Rejection, parse_action
@@ -48,7 +57,7 @@ ACTION_EVENT = "google.cloud.firestore.document.v1.created"
 AEC_UPDATED_EVENT = "google.cloud.firestore.document.v1.updated"
 # What a person edits (firestore.rules); the server writes generationState, status and
 # the generated content, but never these.
-PERSON_FIELDS = ("title", "description", "repo")
+PERSON_FIELDS = ("title", "description", "repo", "repoRef", "repoId")
 
 
 class StartBody(BaseModel):
@@ -259,6 +268,8 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
             raise HttpError(409, "locked", str(exc)) from exc
         except ConflictError as exc:
             raise HttpError(409, "already_running", str(exc)) from exc
+        except InvalidRepositoryError as exc:
+            raise HttpError(400, exc.code, str(exc)) from exc
         except DomainError as exc:
             raise HttpError(409, exc.code, str(exc)) from exc
         except RetryableError as exc:
@@ -318,9 +329,10 @@ def sweep(request: flask.Request, app: CloudApp | None = None) -> flask.Response
         return error_response(exc.status, exc.code, exc.message, exc.headers)
     try:
         report = app.engine.sweep()
+        indexes = app.indexer.sweep()
     except RetryableError as exc:  # the run store cannot be read: the next sweep repairs
         return _retry_later(exc)
-    return flask.jsonify(asdict(report))
+    return flask.jsonify({**asdict(report), "indexes": indexes})
 
 
 def on_action_created(event: Any, app: CloudApp | None = None) -> ActionResult | None:

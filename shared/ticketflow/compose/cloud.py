@@ -1,6 +1,8 @@
 """Composition root of the cloud functions: libSQL run store (``TICKETFLOW_DB_URL``),
-Firestore document store, Cloud Tasks queue, repository index and LLM, built once
-per process on first use (a function instance serves many requests).
+Firestore document store, Cloud Tasks queues (steps, and index tasks on their own
+queue), the repository index and registrations (git URLs only: a deployed function
+cannot read a local path) with their Firestore view, and the LLM, built once per
+process on first use (a function instance serves many requests).
 
 Safety, for a process that looks deployed (``K_SERVICE`` is set by Cloud Functions
 and Cloud Run):
@@ -34,15 +36,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.cloud_tasks import CloudTasksQueue, CloudTasksSettings
+from ticketflow.adapters.cloud_tasks_index import CloudTasksIndexQueue
 from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
+from ticketflow.adapters.firestore_repositories import FirestoreRepositoryView
 from ticketflow.adapters.libsql.database import Database, DatabaseAuthError
 from ticketflow.adapters.libsql.metrics import ensure_schema as ensure_metrics_schema
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.repositories import LibsqlRepositoryStore
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.compose.llm import build_fallback, build_llm, db_url_with_path
+from ticketflow.compose.repositories import build_repositories
 from ticketflow.ports import Clock, LanguageModel, TaskQueue
 from ticketflow.settings import Settings
 from ticketflow.workflow.context import StepDeps
+from ticketflow.workflow.indexing import Indexer
 from ticketflow.workflow.runtime import Engine, FaultHook
 
 log = logging.getLogger("ticketflow.functions")
@@ -121,6 +128,9 @@ class CloudApp:
     index: LibsqlRepoIndex
     llm: LanguageModel
     engine: Engine
+    repositories: LibsqlRepositoryStore
+    indexer: Indexer
+    view: FirestoreRepositoryView
 
     def close(self) -> None:
         self.engine.close()
@@ -147,19 +157,23 @@ def build_cloud_app(settings: Settings | None = None, *, cloud: CloudSettings | 
         documents = FirestoreDocumentStore(client, collection=c.firestore_collection,
                                            clock=clock, timeout_s=c.firestore_timeout_s)
         queue = CloudTasksQueue(t)
-        index = LibsqlRepoIndex(db)
+        view = FirestoreRepositoryView(client, timeout_s=c.firestore_timeout_s)
+        # A deployed function cannot read a local path: repositories by git URL only.
+        repos = build_repositories(db, s, clock, CloudTasksIndexQueue(t), allow_local=False,
+                                   view=view, faults=faults)
         model = llm or build_llm(s)
     except BaseException:
         db.close()
         if client is not None:
             client.close()  # type: ignore[no-untyped-call]
         raise
-    deps = StepDeps(llm=model, documents=documents, clock=clock, index=index,
-                    index_wait_s=s.index_wait_s,
+    deps = StepDeps(llm=model, documents=documents, clock=clock, index=repos.index,
+                    index_wait_s=s.index_wait_s, repositories=repos.store,
                     fallback=build_fallback(s, model))
     engine = Engine(runs=runs, documents=documents, queue=queue, deps=deps, settings=s,
-                    faults=faults)
-    return CloudApp(s, c, t, db, runs, documents, queue, index, model, engine)
+                    faults=faults, indexer=repos.indexer)
+    return CloudApp(s, c, t, db, runs, documents, queue, repos.index, model, engine,
+                    repos.store, repos.indexer, view)
 
 
 _app: CloudApp | None = None

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ticketflow.adapters.clock import SystemClock
+from ticketflow.adapters.libsql.repo_index import repo_key
 from ticketflow.adapters.memory import MemoryDocumentStore
-from ticketflow.domain import Finding, Intent, Severity, TicketRequest, TypeDetection
+from ticketflow.domain import Finding, Intent, RepoContext, Severity, TicketRequest, TypeDetection
 from ticketflow.ports import Clock, FileHit, LanguageModel, RepoIndex
 from ticketflow.ports.records import RunRecord
 from ticketflow.workflow.context import StepContext, StepDeps
@@ -66,12 +67,15 @@ class PreflightReport:
 
 
 def _context(title: str, description: str, repo: str | None, deps: StepDeps,
-             clock: Clock) -> StepContext:
+             clock: Clock, repository: RepoContext | None) -> StepContext:
     now = clock.now()
+    if repository is None and repo:  # a directory indexed directly: keyed by its path
+        repository = RepoContext(url=repo, index_id=repo_key(repo))
     run = RunRecord(
         run_id="preflight-" + uuid.uuid4().hex[:12], aec_id="-", owner_id="-",
         workflow_version=CURRENT.version, deadline_at=now,
-        input=TicketRequest(title=title, description=description, repo=repo).doc(),
+        input=TicketRequest(title=title, description=description, repo=repo,
+                            repository=repository).doc(),
         provider=deps.llm.provider, created_at=now, updated_at=now,
     )
     return StepContext(run=run, deps=deps)
@@ -84,15 +88,18 @@ def _commit(ctx: StepContext, name: str, out: StepOutput) -> None:
 def run_preflight(title: str, description: str, *, repo: str | None, index: RepoIndex | None,
                   llm: LanguageModel, clock: Clock | None = None,
                   index_wait_s: float = 0.0,
-                  fallback: LanguageModel | None = None) -> PreflightReport:
+                  fallback: LanguageModel | None = None,
+                  repository: RepoContext | None = None) -> PreflightReport:
     """Run steps 1, 2, 3 and 5 in memory for one request.
 
-    The index is only queried when it is ``ready`` (step 5 waits up to
-    ``index_wait_s`` for an index being built, then degrades)."""
+    ``repository`` names the index to read (a registered repository's); without it,
+    ``repo`` is a directory indexed directly (keyed by its path). The index is only
+    queried when it is ``ready`` (step 5 waits up to ``index_wait_s`` for an index
+    being built, then degrades)."""
     clock = clock or SystemClock()
     deps = StepDeps(llm=llm, documents=MemoryDocumentStore(clock), clock=clock, index=index,
                     index_wait_s=index_wait_s, fallback=fallback)
-    ctx = _context(title, description, repo, deps, clock)
+    ctx = _context(title, description, repo, deps, clock, repository)
     intent_out = extract_intent(ctx)
     _commit(ctx, "extract_intent", intent_out)
     type_out = detect_type(ctx)

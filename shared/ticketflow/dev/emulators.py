@@ -228,9 +228,10 @@ class Supervised:
             f"log {self.log_path}:\n{self.log_tail()}"
         )
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, timeout_s: float = 30.0,
+                 **kwargs: Any) -> httpx.Response:
         # 30 s: compiling the rules on a just-started JVM took over 10 s on a loaded machine
-        response = httpx.request(method, f"{self.base_url}{path}", timeout=30.0, **kwargs)
+        response = httpx.request(method, f"{self.base_url}{path}", timeout=timeout_s, **kwargs)
         if response.status_code >= 300:
             raise EmulatorError(
                 f"{self.name}: {method} {path} -> HTTP {response.status_code}: {response.text}"
@@ -294,7 +295,10 @@ class FirestoreEmulator(Supervised):
         if path is None:
             raise EmulatorError("no rules file given")
         body = {"rules": {"files": [{"name": path.name, "content": path.read_text()}]}}
-        self._request("PUT", f"/emulator/v1/projects/{self.project_id}:securityRules", json=body)
+        # the first compile runs on a cold JVM: seconds on a busy machine, so a generous
+        # timeout (a slow machine is not a broken emulator)
+        self._request("PUT", f"/emulator/v1/projects/{self.project_id}:securityRules",
+                      json=body, timeout_s=60.0)
 
     def env(self) -> dict[str, str]:
         """Environment for processes that should use this emulator."""

@@ -5,7 +5,8 @@ A :class:`Stack` is assembled from parts, then started; each part is optional:
 
 * a database (:mod:`ticketflow.dev.database`: a libSQL server, sqld, unless the
   stack's factory makes files), started first;
-* the Cloud Tasks emulator (``gcloud-tasks-emulator``) with the step queue created;
+* the Cloud Tasks emulator (``gcloud-tasks-emulator``) with the step queue and its
+  index queue (:func:`index_queue_name`) created;
 * the Cloud Firestore emulator (Google Cloud CLI) with ``firestore.rules`` and the
   triggers it delivers to the functions (:data:`TRIGGERS`: action documents created
   -> ``on_action_created``, tickets updated -> ``on_aec_updated``);
@@ -70,7 +71,13 @@ RULES = PROJECT_ROOT / "firestore.rules"
 DEFAULT_QUEUE = "ticketflow-steps"
 
 __all__ = ["ACTION_CREATED", "AEC_UPDATED", "TRIGGERS", "EmulatorError", "Stack", "Trigger",
-           "dev_stack", "serve_forever"]
+           "dev_stack", "index_queue_name", "serve_forever"]
+
+
+def index_queue_name(queue: str) -> str:
+    """The queue of ``index_repository`` tasks that goes with a step queue (one pair
+    per stack or deployment, so a long index never delays a step)."""
+    return f"{queue}-index"
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,8 @@ class Stack:
                "GOOGLE_CLOUD_PROJECT": self.project_id,
                "TICKETFLOW_TASKS_PROJECT_ID": self.project_id,
                "TICKETFLOW_TASKS_TARGET_URL": f"http://{LOCALHOST}:{port}/run_step",
+               "TICKETFLOW_TASKS_INDEX_TARGET_URL":
+                   f"http://{LOCALHOST}:{port}/index_repository",
                "TICKETFLOW_TASKS_SECRET": self.secret,
                "TICKETFLOW_ALLOW_EMULATOR_AUTH": "1",
                "TICKETFLOW_LLM": os.environ.get("TICKETFLOW_LLM", "auto")}
@@ -249,6 +258,7 @@ class Stack:
             out["TICKETFLOW_TASKS_EMULATOR_HOST"] = self.tasks.host_port
         if queue or self.queue:
             out["TICKETFLOW_TASKS_QUEUE"] = str(queue or self.queue)
+            out["TICKETFLOW_TASKS_INDEX_QUEUE"] = index_queue_name(str(queue or self.queue))
         if self.auth is not None:
             out["FIREBASE_AUTH_EMULATOR_HOST"] = self.auth.host_port
         return {**out, **self.env, **(env or {})}
@@ -313,13 +323,14 @@ class Stack:
             self._started.remove(proc)
 
     def ensure_queue(self, queue: str) -> None:
-        """Create ``queue`` on the Cloud Tasks emulator (idempotent)."""
+        """Create ``queue`` and its index queue on the Cloud Tasks emulator (idempotent)."""
         from ticketflow.adapters.cloud_tasks import CloudTasksSettings, ensure_queue
 
         if self.tasks is None:
             raise EmulatorError("this stack has no Cloud Tasks emulator")
-        ensure_queue(CloudTasksSettings(project_id=self.project_id, queue=queue,
-                                        emulator_host=self.tasks.host_port))
+        for name in (queue, index_queue_name(queue)):
+            ensure_queue(CloudTasksSettings(project_id=self.project_id, queue=name,
+                                            emulator_host=self.tasks.host_port))
 
     def new_database(self, name: str) -> DatabasePart:
         """A further database from :attr:`databases`, started, stopped with the stack."""

@@ -7,13 +7,15 @@ turns it into TypeScript with json-schema-to-typescript (``make web-models`` run
 both). Both halves are checked by the test suite, so a change to a model that the
 page reads fails CI until the generated files follow it.
 
-The schema has one root object whose properties name the three documents:
+The schema has one root object whose properties name the four documents:
 
 * ``aec`` - the ticket ``aecs/{aecId}`` (:class:`~ticketflow.domain.AEC`);
 * ``actionRequest`` - what the trigger parses from ``aecs/{aecId}/actions/{id}``
   (:class:`~ticketflow.workflow.actions.ActionRequest`);
 * ``actionResult`` - the verdict the server writes back on that document's
-  ``result`` (:class:`~ticketflow.ports.ActionResult`).
+  ``result`` (:class:`~ticketflow.ports.ActionResult`);
+* ``repository`` - a registration ``repositories/{repoId}`` with its latest index
+  (:class:`~ticketflow.ports.repositories.RepositoryDoc`).
 
 Every model is exported in pydantic's *validation* mode with its camelCase aliases:
 a field with a default is optional, exactly as the server accepts a document (the
@@ -37,6 +39,7 @@ from pydantic_core import core_schema
 
 from ticketflow.domain import AEC
 from ticketflow.ports import ActionResult
+from ticketflow.ports.repositories import RepositoryDoc
 from ticketflow.workflow.actions import ActionRequest
 
 TITLE = "TicketflowDocuments"
@@ -44,6 +47,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "aec": AEC,
     "actionRequest": ActionRequest,
     "actionResult": ActionResult,
+    "repository": RepositoryDoc,
 }
 
 

@@ -13,6 +13,7 @@ from ticketflow.domain.errors import (
     AECLockedError,
     ConflictError,
     DomainError,
+    InvalidRepositoryError,
     InvalidTransitionError,
     NotFoundError,
     RequiredFieldsError,
@@ -29,6 +30,8 @@ from ticketflow.domain.models import (
     Provider,
     Question,
     Refinement,
+    RepoContext,
+    RepoState,
     Severity,
     TicketRequest,
     TicketType,
@@ -38,8 +41,9 @@ from ticketflow.domain.models import (
 __all__ = [
     "AEC", "AECContent", "AECLockedError", "AECStatus", "Answers", "ConflictError",
     "DomainError", "Draft", "Finding", "FindingKind", "GenerationState", "Intent",
-    "InvalidTransitionError", "NotFoundError", "Provider", "Question", "Refinement",
-    "RequiredFieldsError", "RetryableError", "RunError", "Severity", "StepError",
+    "InvalidRepositoryError", "InvalidTransitionError", "NotFoundError", "Provider",
+    "Question", "Refinement", "RepoContext", "RepoState", "RequiredFieldsError",
+    "RetryableError", "RunError", "Severity", "StepError",
     "StepProgress", "Suspension", "TerminalError", "TicketRequest", "TicketType",
     "TypeDetection",
 ]

@@ -26,6 +26,7 @@ from ticketflow.domain.models import (
     Provider,
     Question,
     Refinement,
+    RepoContext,
     TicketType,
 )
 
@@ -119,6 +120,7 @@ class AECContent(Model):
                                       description="steps produced without AI: the model "
                                       "failed after its retries and the offline provider "
                                       "stood in")
+    repository: RepoContext | None = None
 
 
 class AEC(AECContent):
@@ -129,6 +131,8 @@ class AEC(AECContent):
     title: NonEmpty
     description: str = ""
     repo: str | None = None
+    repo_ref: str | None = None
+    repo_id: str | None = None
     status: AECStatus = AECStatus.DRAFT
     locked: bool = False
     locked_by: str | None = None
@@ -150,12 +154,12 @@ class AEC(AECContent):
     @classmethod
     def new(
         cls, *, aec_id: str, owner_id: str, title: str, description: str = "",
-        repo: str | None = None,
+        repo: str | None = None, repo_ref: str | None = None, repo_id: str | None = None,
     ) -> AEC:
         """A new draft ticket; an empty title is refused with a clear error."""
         try:
             return cls(id=aec_id, owner_id=owner_id, title=title, description=description,
-                       repo=repo)
+                       repo=repo, repo_ref=repo_ref, repo_id=repo_id)
         except ValidationError as exc:
             raise RequiredFieldsError(_first_error(exc)) from None
 
@@ -169,8 +173,9 @@ class AEC(AECContent):
             changes["title"] = title
         if description is not None:
             changes["description"] = description
-        if repo is not None:
-            changes["repo"] = repo or None
+        if repo is not None and (repo or None) != self.repo:
+            # another repository: its registration and context no longer apply
+            changes.update(repo=repo or None, repo_id=None, repository=None)
         try:
             return AEC.model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
@@ -205,12 +210,15 @@ class AEC(AECContent):
             if gs is None or gs.suspension is None:
                 raise RequiredFieldsError(f"status {s.value} requires a suspension payload")
 
-    def lock_for(self, run_id: str, state: GenerationState) -> AEC:
-        """Start generating: lock the ticket for ``run_id``."""
+    def lock_for(self, run_id: str, state: GenerationState,
+                 repository: RepoContext | None = None) -> AEC:
+        """Start generating: lock the ticket for ``run_id``, recording the repository
+        context the run checks it against (``None``: the ticket names no repository)."""
         if self.locked:
             raise AECLockedError(self.id, self.locked_by)
         return self.transition(
-            S.GENERATING, locked=True, locked_by=run_id, generation_state=state, error=None
+            S.GENERATING, locked=True, locked_by=run_id, generation_state=state, error=None,
+            repository=repository,
         )
 
     def holds(self, run_id: str) -> bool:

@@ -46,6 +46,12 @@ class ConflictError(DomainError):
     code = "conflict"
 
 
+class InvalidRepositoryError(DomainError):
+    """The repository named on a ticket cannot be used here (bad URL, scheme, path)."""
+
+    code = "invalid_repository"
+
+
 # -- the two error verbs of a step -----------------------------------------------------------
 # Retryable: transient (LLM 429/5xx/timeout, a store unavailable); the handler fails so
 # the queue retries with backoff, until the step's attempts run out. Terminal: retrying

@@ -7,7 +7,7 @@ Every model serialises to the camelCase shape the web page and Firestore use
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -112,9 +112,39 @@ class Answers(Model):
     skipped: bool = False
 
 
+RepoState = Literal["none", "queued", "indexing", "ready", "failed"]
+
+
+class RepoContext(Model):
+    """The repository a ticket is checked against.
+
+    ``url`` and ``ref`` are what the person named (a git URL, or a local directory in
+    the embedded default; ``ref`` ``None`` means the remote's default branch);
+    ``repo_id`` is their registration of it; ``commit`` what the ref resolved to when
+    the run started (``None`` until it could be resolved, and for a local directory);
+    ``index_id`` names the one index of that commit, shared by every ticket on the
+    same repository and commit. ``status`` is the index's state as last seen (queued,
+    indexing with ``files_done``/``files_total``, ready, or failed with ``error``).
+    """
+
+    url: str
+    ref: str | None = None
+    repo_id: str | None = None
+    commit: str | None = None
+    index_id: str | None = None
+    status: RepoState = "none"
+    files_done: int = 0
+    files_total: int = 0
+    error: str | None = None
+
+
 class TicketRequest(Model):
-    """What a person asked for: the input of every run, pinned when the run starts."""
+    """What a person asked for: the input of every run, pinned when the run starts.
+
+    ``repo`` is the repository as the person typed it; ``repository`` is what it
+    resolved to when the run started (the index every code-aware step reads)."""
 
     title: str
     description: str = ""
     repo: str | None = None
+    repository: RepoContext | None = None

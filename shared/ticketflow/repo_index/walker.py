@@ -5,17 +5,26 @@ untracked-but-not-ignored files); anything else is walked on disk. Either way,
 vendored and generated directories (:data:`SKIP_DIRS`) are left out, as are binary
 files (a NUL byte in the first 8 KB) and files larger than :data:`MAX_BYTES`.
 
+Never indexed, so never sent to a model: files that look like secrets
+(:func:`secret_reason`: keys and keystores, credential files, ``.env`` variants whose
+values would be kept), and anything reached through a symbolic link (a symlinked file,
+or a file whose resolved path leaves the tree through a symlinked parent directory).
+A fetched git tree (:mod:`ticketflow.repo_index.fetch`) goes through the same checks.
+
 Paths are yielded one at a time, so a large repository is never held in memory.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from ticketflow.repo_index.extract import ENV_FILES
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build"})
 MAX_BYTES = 1_000_000
@@ -29,6 +38,35 @@ class WalkedFile:
     path: str
     abspath: Path
     size: int
+
+    def read(self) -> bytes:
+        return self.abspath.read_bytes()
+
+
+# Names (matched case-insensitively against the file name) that hold secrets: private
+# keys and certificates' keys, keystores, credential and password files.
+SECRET_NAMES = (
+    "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.bks", "*.kdbx",
+    "*.gpg", "*.ppk", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
+    ".netrc", "_netrc", ".git-credentials", ".pgpass", ".htpasswd", ".npmrc", ".pypirc",
+    "credentials", "credentials.json", "*.tfstate", "*.tfvars", "secrets.*",
+    "service-account*.json", "*-service-account.json",
+)
+
+
+def secret_reason(rel: str) -> str | None:
+    """Why ``rel`` must never be indexed (nor reach a model), or ``None``.
+
+    ``.env`` files are indexed as keys only (values are dropped at extraction) when
+    their name is one the extractor knows; every other ``.env*`` variant would be
+    indexed as plain text, values included, so it is refused here."""
+    name = PurePosixPath(rel).name.lower()
+    if name.startswith(".env") and name not in ENV_FILES:
+        return "environment file (values are secrets)"
+    for pattern in SECRET_NAMES:
+        if fnmatch.fnmatchcase(name, pattern):
+            return f"looks like a secret ({pattern})"
+    return None
 
 
 def is_git_work_tree(root: Path) -> bool:
@@ -118,16 +156,24 @@ def looks_binary(head: bytes) -> bool:
     return b"\0" in head[:SNIFF_BYTES]
 
 
+def excluded(rel: str) -> bool:
+    """Generated files and secret-looking files: listed, but never indexed."""
+    return looks_generated(rel) or secret_reason(rel) is not None
+
+
 def walk(root: str | Path, *, max_bytes: int = MAX_BYTES) -> Iterator[WalkedFile]:
-    """Yield the indexable (text, not too large) files under ``root``."""
+    """Yield the indexable (text, not too large, not secret) files under ``root``;
+    nothing reached through a symbolic link."""
     base = Path(root).resolve()
     for rel in candidate_paths(base):
-        if looks_generated(rel):
+        if excluded(rel):
             continue
         full = base / rel
         try:
             if full.is_symlink() or not full.is_file():
                 continue
+            if not full.resolve().is_relative_to(base):
+                continue  # a symlinked parent directory leads out of the tree
             size = full.stat().st_size
             if size > max_bytes:
                 continue

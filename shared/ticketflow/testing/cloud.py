@@ -21,13 +21,14 @@ import httpx
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore, firestore_client
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.adapters.libsql.repositories import LibsqlRepositoryStore
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.dev.database import DatabasePart
 from ticketflow.dev.emulators import EmulatorError
 from ticketflow.dev.processes import FunctionsServer
 from ticketflow.dev.stack import TRIGGERS, Stack, Trigger
 from ticketflow.ports.records import RunRecord
+from ticketflow.testing.git_repos import index_now, make_repo
 from ticketflow.testing.waiting import wait_until
 
 SECRET_HEADER = "X-Ticketflow-Task-Secret"
@@ -118,13 +119,25 @@ class CloudDeployment:
     def runs(self) -> LibsqlRunStore:
         return LibsqlRunStore(self.db)
 
-    def index(self, repo: Path | str) -> LibsqlRepoIndex:
-        """Index ``repo`` into the deployment's database (must end ``ready``)."""
-        index = LibsqlRepoIndex(self.db)
-        status = index.index(str(repo))
-        if status.state != "ready":
-            raise AssertionError(f"indexing {repo} ended {status.state}: {status}")
-        return index
+    def repositories(self) -> LibsqlRepositoryStore:
+        return LibsqlRepositoryStore(self.db)
+
+    def git_url(self, repo: Path) -> str:
+        """``repo`` (a folder of files) as a git repository by ``file://`` URL, made once
+        per deployment: a deployed function names repositories by URL only."""
+        target = self.stack.state_dir / "repos" / f"{self.queue}-{repo.name}"
+        if not (target / ".git").is_dir():
+            make_repo(target, repo)
+        return f"file://{target}"
+
+    def index_for(self, owner: str, url: str) -> str:
+        """Build ``owner``'s index of ``url`` in this deployment's database ahead of a
+        test, as the index task would (must end ``ready``); the index id."""
+        rec = index_now(self.database.url, owner, url,
+                        db_auth_token=self.database.auth_token)
+        if rec.state != "ready":
+            raise AssertionError(f"indexing {url} ended {rec.state}: {rec.status}")
+        return str(rec.index_id)
 
     def run(self, run_id: str) -> RunRecord:
         record = self.runs().get_run(run_id)

@@ -48,7 +48,7 @@ def new_ticket(app: EmbeddedApp, request: dict[str, str], *, repo: Path | None =
     """A draft ticket for ``request``; ``repo`` is indexed first."""
     repo_path = str(repo) if repo else None
     if repo_path:
-        app.index.index(repo_path)
+        assert app.index_repository(repo_path, owner=owner).state == "ready"
     return app.documents.create(AEC.new(aec_id="aec-" + uuid.uuid4().hex[:10],
                                         owner_id=owner, repo=repo_path, **request))
 

@@ -28,10 +28,11 @@ from ticketflow.adapters.libsql.database import Database
 from ticketflow.cli.driver import LOCAL_UID, drive
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC, AECStatus, DomainError
-from ticketflow.ports import DocumentStore, IndexState, RunStore
+from ticketflow.ports import DocumentStore, RunStore
 from ticketflow.ports.records import RunRecord
 from ticketflow.settings import Settings
 from ticketflow.testing.cloud import CloudDeployment
+from ticketflow.testing.git_repos import GitHttpServer, make_repo
 from ticketflow.testing.rest import User, UserRest
 from ticketflow.testing.waiting import wait_until
 from ticketflow.workflow.actions import ActionRequest
@@ -73,13 +74,21 @@ class StoryDeployment(Protocol):
         """The tickets as the server stores them (libSQL table, or Firestore)."""
         ...
 
-    def new_ticket(self, request: Mapping[str, str], repo: Path | None = None, *,
-                   index: bool = True) -> AEC:
-        """A draft owned by :attr:`owner`; ``repo`` indexed first unless ``index`` is off."""
+    def repo_url(self, repo: Path) -> str:
+        """How this deployment names the folder ``repo`` (embedded: its path; cloud: a
+        git repository made of it, by ``file://`` URL)."""
         ...
 
-    def index(self, repo: Path, state: IndexState = "ready") -> None:
-        """Index ``repo``, then record it as ``state`` (``indexing``: still running)."""
+    def new_ticket(self, request: Mapping[str, str], repo: Path | str | None = None, *,
+                   index: bool = True) -> AEC:
+        """A draft owned by :attr:`owner` naming ``repo`` (a folder, see :meth:`repo_url`,
+        or a URL), indexed for the owner first unless ``index`` is off."""
+        ...
+
+    def held_repository(self, repo: Path) -> str:
+        """The URL of a git repository made of ``repo``, served over smart HTTP with
+        its pack download held until the deployment closes: an index of it stays
+        ``indexing`` for real."""
         ...
 
     def start(self, aec_id: str) -> str:
@@ -124,6 +133,20 @@ class StoryDeployment(Protocol):
         ...
 
 
+def _held(servers: list[GitHttpServer], repo: Path, root: Path) -> str:
+    target = root / uuid.uuid4().hex[:8]
+    make_repo(target, repo)
+    server = GitHttpServer({"held.git": target}).start()
+    server.gate.clear()
+    servers.append(server)
+    return server.repo_url("held.git")
+
+
+def _release(servers: list[GitHttpServer]) -> None:
+    while servers:
+        servers.pop().stop()
+
+
 def _not_waiting(run: RunRecord, want: str) -> AssertionError:
     return AssertionError(f"run {run.run_id} is {run.status} at step {run.step_index}, "
                           f"expected {want}")
@@ -138,6 +161,7 @@ class EmbeddedStory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app: EmbeddedApp = open_embedded(settings)
+        self._servers: list[GitHttpServer] = []
 
     @property
     def runs(self) -> RunStore:
@@ -147,19 +171,21 @@ class EmbeddedStory:
     def documents(self) -> DocumentStore:
         return self.app.documents
 
-    def new_ticket(self, request: Mapping[str, str], repo: Path | None = None, *,
-                   index: bool = True) -> AEC:
-        if repo is not None and index:
-            self.app.index.index(str(repo))
-        return self.app.documents.create(AEC.new(
-            aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=self.owner,
-            repo=str(repo) if repo else None, title=request["title"],
-            description=request["description"]))
+    def repo_url(self, repo: Path) -> str:
+        return str(repo)
 
-    def index(self, repo: Path, state: IndexState = "ready") -> None:
-        self.app.index.index(str(repo))
-        if state != "ready":
-            assert self.app.index.mark(str(repo), state).state == state
+    def new_ticket(self, request: Mapping[str, str], repo: Path | str | None = None, *,
+                   index: bool = True) -> AEC:
+        url = self.repo_url(repo) if isinstance(repo, Path) else repo
+        if url is not None and index:
+            assert self.app.index_repository(url, owner=self.owner).state == "ready"
+        return self.app.documents.create(AEC.new(
+            aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=self.owner, repo=url,
+            title=request["title"], description=request["description"]))
+
+    def held_repository(self, repo: Path) -> str:
+        return _held(self._servers, repo, Path(self.settings.db_url.removeprefix("file:")
+                                               ).parent / "held")
 
     def start(self, aec_id: str) -> str:
         return self.app.engine.start(aec_id, uid=self.owner).run_id
@@ -226,6 +252,15 @@ class EmbeddedStory:
         self.app = open_embedded(self.settings)
 
     def close(self) -> None:
+        held = {s.repo_url("held.git") for s in self._servers}
+        _release(self._servers)
+        # a held index being built in a worker thread finishes before the database
+        # closes under it (one never claimed stays pending: nothing runs for it)
+        wait_until(lambda: not any(
+            (rec := self.app.repositories.get_index(r.latest_index_id or "")) is not None
+            and rec.state == "indexing"
+            for r in self.app.repositories.repositories(self.owner) if r.url in held),
+            30, what="held indexes to finish")
         self.app.close()
 
 
@@ -242,6 +277,7 @@ class CloudStory:
         self.owner = user.uid
         self.rest = UserRest(deployment.stack.firestore, user)
         self._documents = documents
+        self._servers: list[GitHttpServer] = []
 
     @property
     def runs(self) -> RunStore:
@@ -254,19 +290,20 @@ class CloudStory:
     def logs(self) -> str:
         return self.deployment.stack.logs()
 
-    def new_ticket(self, request: Mapping[str, str], repo: Path | None = None, *,
-                   index: bool = True) -> AEC:
-        if repo is not None and index:
-            self.deployment.index(repo)
-        return self._documents.create(AEC.new(
-            aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=self.owner,
-            repo=str(repo) if repo else None, title=request["title"],
-            description=request["description"]))
+    def repo_url(self, repo: Path) -> str:
+        return self.deployment.git_url(repo)
 
-    def index(self, repo: Path, state: IndexState = "ready") -> None:
-        index = self.deployment.index(repo)
-        if state != "ready":
-            assert index.mark(str(repo), state).state == state
+    def new_ticket(self, request: Mapping[str, str], repo: Path | str | None = None, *,
+                   index: bool = True) -> AEC:
+        url = self.repo_url(repo) if isinstance(repo, Path) else repo
+        if url is not None and index:
+            self.deployment.index_for(self.owner, url)
+        return self._documents.create(AEC.new(
+            aec_id=f"aec-{uuid.uuid4().hex[:10]}", owner_id=self.owner, repo=url,
+            title=request["title"], description=request["description"]))
+
+    def held_repository(self, repo: Path) -> str:
+        return _held(self._servers, repo, self.deployment.stack.state_dir / "held")
 
     def start(self, aec_id: str, *, base: str | None = None) -> str:
         """``start_generation`` with the owner's token (on ``base``, default the
@@ -369,4 +406,5 @@ class CloudStory:
         self.deployment.start_functions()
 
     def close(self) -> None:
+        _release(self._servers)
         self.rest.close()

@@ -36,7 +36,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ticketflow.domain import AEC, DomainError, NotFoundError, RunError, TicketRequest
+from ticketflow.domain import (
+    AEC,
+    DomainError,
+    InvalidRepositoryError,
+    NotFoundError,
+    RepoContext,
+    RunError,
+    TicketRequest,
+)
 from ticketflow.domain.errors import RetryableError, TerminalError
 from ticketflow.observability.tracing import StepScope, current_step
 from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
@@ -52,6 +60,7 @@ from ticketflow.workflow.definition import (
     WorkflowDefinition,
     longest_timeout,
 )
+from ticketflow.workflow.indexing import Indexer
 from ticketflow.workflow.outcomes import (
     ClaimedStep,
     FaultHook,
@@ -81,8 +90,9 @@ class Engine(Sweeping):
     def __init__(self, *, runs: RunStore, documents: DocumentStore, queue: TaskQueue,
                  deps: StepDeps, settings: Settings | None = None,
                  definition: WorkflowDefinition = CURRENT,
-                 faults: FaultHook | None = None) -> None:
+                 faults: FaultHook | None = None, indexer: Indexer | None = None) -> None:
         self.runs = runs
+        self.indexer = indexer
         self.documents = documents
         self.queue = queue
         self.deps = deps
@@ -117,27 +127,35 @@ class Engine(Sweeping):
         lock that cannot be taken cancels the run before the error is raised; a queue
         that cannot be reached leaves step 1 in the outbox for the sweeper.
 
-        Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner),
-        ``ConflictError`` (a run is already active) or ``AECLockedError``.
+        A ticket naming a repository gets its repository context here: the caller's
+        own registration of it (another user's is refused), resolved to a commit,
+        with the index of that commit requested (see :mod:`ticketflow.workflow.indexing`).
+
+        Raises ``NotFoundError`` (no ticket), ``PermissionError`` (not the owner, or
+        another user's repository), ``InvalidRepositoryError`` (a repository that
+        cannot be used here), ``ConflictError`` (a run is already active) or
+        ``AECLockedError``.
         """
         aec = self.documents.get(aec_id)
         if aec is None:
             raise NotFoundError(f"ticket {aec_id} does not exist")
         if aec.owner_id != uid:
             raise PermissionError(f"ticket {aec_id} belongs to another user")
+        repository = self._attach(aec, uid)
         now = self._now()
         run = RunRecord(
             run_id="run-" + uuid.uuid4().hex[:16], aec_id=aec_id, owner_id=aec.owner_id,
             workflow_version=self.definition.version,
             deadline_at=now + timedelta(seconds=self.settings.run_timeout_s),
             input=TicketRequest(title=aec.title, description=aec.description,
-                                repo=aec.repo).doc(),
+                                repo=aec.repo, repository=repository).doc(),
             provider=self.deps.llm.provider, trace_id=trace_id, created_at=now, updated_at=now,
         )
         task = self.runs.create_run(run)  # ConflictError if another run is active
         try:
             state = build_state(run, [], self.definition)
-            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state),
+            self.documents.mutate(aec_id,
+                                  lambda a: a.lock_for(run.run_id, state, repository),
                                   durable=False)
         except Exception as exc:  # not locked: no half-started run is left behind
             self.runs.finish(run.run_id, "cancelled", self._now(),
@@ -153,6 +171,16 @@ class Engine(Sweeping):
         log.info("run started", extra={"run_id": run.run_id, "aec_id": aec_id,
                                        "trace_id": trace_id})
         return run
+
+    def _attach(self, aec: AEC, uid: str) -> RepoContext | None:
+        if not (aec.repo or aec.repo_id) or self.indexer is None:
+            return None
+        from ticketflow.repo_index.fetch import RepoRejectedError
+
+        try:
+            return self.indexer.attach(uid, aec.repo, aec.repo_ref, repo_id=aec.repo_id)
+        except RepoRejectedError as exc:
+            raise InvalidRepositoryError(str(exc)) from None
 
     # -- one step --------------------------------------------------------------------------
 
@@ -434,9 +462,11 @@ class Engine(Sweeping):
         if current is not None and current.holds(run.run_id):
             return  # the usual case: one read, no transaction
         state = build_state(run, [], self._definition_of(run))
+        repository = TicketRequest.model_validate(run.input).repository
 
         def lock(aec: AEC) -> AEC:
-            return aec if aec.holds(run.run_id) else aec.lock_for(run.run_id, state)
+            return aec if aec.holds(run.run_id) else aec.lock_for(run.run_id, state,
+                                                                  repository)
 
         self.documents.mutate(run.aec_id, lock)
 

@@ -4,8 +4,9 @@ import { createTicket, type TicketInput } from '../tickets';
 import { useWorkflowStore } from '../workflow/store';
 import { TicketForm } from './TicketForm';
 
-/** Create a draft ticket, open it, and start its generation. */
-export function NewTicket({ uid }: { uid: string }) {
+/** Create a draft ticket, open it, and start its generation (optionally prefilled with
+ * a repository, e.g. from the repositories page). */
+export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; repoRef?: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -30,6 +31,7 @@ export function NewTicket({ uid }: { uid: string }) {
   return (
     <TicketForm
       mode="new"
+      initial={{ repo: repo ?? '', repoRef: repoRef ?? '' }}
       busy={busy}
       error={error}
       onSubmit={create}

@@ -12,7 +12,7 @@ export interface TicketFormProps {
   onCancel?(): void;
 }
 
-/** Title, description and optional repository path of a ticket request. */
+/** Title, description and optional repository (git URL and ref) of a ticket request. */
 export function TicketForm({
   mode,
   initial,
@@ -26,6 +26,7 @@ export function TicketForm({
   const [title, setTitle] = useState(initial?.title ?? '');
   const [description, setDescription] = useState(initial?.description ?? '');
   const [repo, setRepo] = useState(initial?.repo ?? '');
+  const [repoRef, setRepoRef] = useState(initial?.repoRef ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
 
   async function submit(e: FormEvent) {
@@ -39,7 +40,7 @@ export function TicketForm({
       return;
     }
     setLocalError(null);
-    await onSubmit({ title, description, repo });
+    await onSubmit({ title, description, repo, repoRef });
   }
 
   const shownError = localError ?? error;
@@ -69,19 +70,34 @@ export function TicketForm({
           data-testid="form-description"
         />
       </label>
-      <label className="field">
-        <span>
-          Repository path <span className="muted">(optional)</span>
-        </span>
-        <input
-          type="text"
-          value={repo}
-          onChange={(e) => setRepo(e.target.value)}
-          placeholder="e.g. examples/shop"
-          disabled={off}
-          data-testid="form-repo"
-        />
-      </label>
+      <div className="repo-form-fields">
+        <label className="field repo-url">
+          <span>
+            Repository URL <span className="muted">(optional)</span>
+          </span>
+          <input
+            type="text"
+            value={repo}
+            onChange={(e) => setRepo(e.target.value)}
+            placeholder="https://github.com/acme/shop.git"
+            disabled={off}
+            data-testid="form-repo"
+          />
+        </label>
+        <label className="field repo-ref">
+          <span>
+            Branch, tag or commit <span className="muted">(optional)</span>
+          </span>
+          <input
+            type="text"
+            value={repoRef}
+            onChange={(e) => setRepoRef(e.target.value)}
+            placeholder="default branch"
+            disabled={off || !repo.trim()}
+            data-testid="form-repo-ref"
+          />
+        </label>
+      </div>
       {shownError && (
         <p className="form-error" role="alert" data-testid="form-error">
           {shownError}

@@ -33,6 +33,7 @@ export interface TicketflowDocuments {
   aec: AEC;
   actionRequest: ActionRequest;
   actionResult: ActionResult;
+  repository: RepositoryDoc;
 }
 /**
  * The ticket entity. Methods return a new AEC; the store decides how to save it.
@@ -55,11 +56,14 @@ export interface AEC {
    * steps produced without AI: the model failed after its retries and the offline provider stood in
    */
   fallbackSteps?: string[];
+  repository?: RepoContext | null;
   id: string;
   ownerId: string;
   title: string;
   description?: string;
   repo?: string | null;
+  repoRef?: string | null;
+  repoId?: string | null;
   status?: AECStatus;
   locked?: boolean;
   lockedBy?: string | null;
@@ -106,6 +110,28 @@ export interface Provider {
   name: string;
   offline: boolean;
   model?: string | null;
+}
+/**
+ * The repository a ticket is checked against.
+ *
+ * ``url`` and ``ref`` are what the person named (a git URL, or a local directory in
+ * the embedded default; ``ref`` ``None`` means the remote's default branch);
+ * ``repo_id`` is their registration of it; ``commit`` what the ref resolved to when
+ * the run started (``None`` until it could be resolved, and for a local directory);
+ * ``index_id`` names the one index of that commit, shared by every ticket on the
+ * same repository and commit. ``status`` is the index's state as last seen (queued,
+ * indexing with ``files_done``/``files_total``, ready, or failed with ``error``).
+ */
+export interface RepoContext {
+  url: string;
+  ref?: string | null;
+  repoId?: string | null;
+  commit?: string | null;
+  indexId?: string | null;
+  status?: 'none' | 'queued' | 'indexing' | 'ready' | 'failed';
+  filesDone?: number;
+  filesTotal?: number;
+  error?: string | null;
 }
 /**
  * Live progress of one run, as the page reads it. ``seq`` only ever grows.
@@ -179,4 +205,54 @@ export interface ActionResult {
   reason?: string | null;
   runId?: string | null;
   at?: string | null;
+}
+/**
+ * ``repositories/{repoId}``: a registration and its latest index, written by the
+ * server only, read by its owner's page (live).
+ */
+export interface RepositoryDoc {
+  repoId: string;
+  ownerId: string;
+  url: string;
+  ref?: string | null;
+  kind?: 'git' | 'path';
+  createdAt?: string | null;
+  updatedAt?: string | null;
+  seq?: number;
+  index?: IndexView | null;
+}
+/**
+ * The latest index of a registration, as the page shows it.
+ */
+export interface IndexView {
+  indexId: string;
+  commit?: string | null;
+  state: 'none' | 'queued' | 'indexing' | 'ready' | 'failed';
+  filesDone?: number;
+  filesTotal?: number;
+  error?: string | null;
+  /**
+   * while retrying: why the last attempt failed
+   */
+  lastError?: string | null;
+  attempts?: number;
+  updatedAt?: string | null;
+  stats?: IndexStats;
+}
+/**
+ * What one build did: files extracted anew, copied unchanged from the previous
+ * index of the repository (or kept in place), removed; bytes read; pack size.
+ */
+export interface IndexStats {
+  extracted?: number;
+  copied?: number;
+  kept?: number;
+  removed?: number;
+  bytesRead?: number;
+  packBytes?: number;
+  fetchS?: number;
+  buildS?: number;
+  skipped?: {
+    [k: string]: number;
+  };
 }

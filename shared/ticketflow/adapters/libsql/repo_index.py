@@ -2,7 +2,8 @@
 
 Tables (all prefixed ``idx_``):
 
-* ``idx_repos`` - one row per repository (keyed by resolved absolute path): state
+* ``idx_repos`` - one row per index (keyed by index id, or by the resolved absolute
+  path of a directory indexed directly, see :func:`repo_key`): state
   ``pending -> indexing -> ready | failed``, ``files_total``/``files_done``, error.
 * ``idx_files`` - one row per indexed file with its sha256; its ``id`` is also the
   ``rowid`` of the file's row in ``idx_fts`` (so replacing a file is a keyed delete).
@@ -105,8 +106,14 @@ class IndexNotReadyError(RuntimeError):
         )
 
 
+INDEX_ID_PREFIX = "ix-"
+
+
 def repo_key(repo: str) -> str:
-    """Repositories are keyed by their resolved absolute path."""
+    """An index id (``ix-...``, see :mod:`ticketflow.workflow.indexing`) is its own key;
+    a directory indexed directly is keyed by its resolved absolute path."""
+    if repo.startswith(INDEX_ID_PREFIX) and "/" not in repo:
+        return repo
     return str(Path(repo).expanduser().resolve())
 
 

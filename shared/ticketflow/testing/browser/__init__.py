@@ -2,13 +2,18 @@
 tests (``tests/e2e``) and the page benchmark (``bench/w2_page.py``).
 
 :class:`WebStack` is the one stack builder (:class:`ticketflow.dev.stack.Stack`) with
-every part: the Cloud Tasks emulator (one queue), the functions under gunicorn, the
-Firestore emulator with ``firestore.rules`` and the triggers, the Auth emulator and
-the Hosting emulator serving the built page (:func:`built_page`) with a
-``config.js`` pointing at this stack. Its libSQL file gets the sample repository
-indexed (ready) and a second copy registered as still ``indexing`` (step 5 then
-waits ``index_wait_s`` before it degrades: a run that stays in the middle long
-enough to reload the page).
+every part: the Cloud Tasks emulator (the step queue and its index queue), the
+functions under gunicorn, the Firestore emulator with ``firestore.rules`` and the
+triggers, the Auth emulator and the Hosting emulator serving the built page
+(:func:`built_page`) with a ``config.js`` pointing at this stack.
+
+Repositories are named by git URL, as in a deployment: the sample repository by
+``file://``, and two copies served over smart HTTP by dulwich whose pack downloads
+are held at a gate: ``slow`` never opens (its index stays ``indexing``: steps 3 and
+5 wait ``index_wait_s`` before they degrade, a run that stays in the middle long
+enough to reload the page), ``watch`` opens when the browser test POSTs its gate URL
+(a repository the page watches being indexed). Each browser user's index is built
+by the index task through the Cloud Tasks emulator.
 
 :func:`run_driver` runs one scenario of ``driver.mjs`` (next to this module:
 playwright-core on Debian chromium) and returns its JSON verdict.
@@ -26,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     PROJECT_ROOT,
@@ -36,6 +40,7 @@ from ticketflow.dev.emulators import (
     tail,
 )
 from ticketflow.dev.stack import Stack
+from ticketflow.testing.git_repos import GitHttpServer, make_repo
 
 WEB = PROJECT_ROOT / "web"
 DRIVER = Path(__file__).with_name("driver.mjs")
@@ -94,6 +99,9 @@ class WebStack:
     index_wait_s: float = 6.0
     extra_env: dict[str, str] = field(default_factory=dict)
     stack: Stack | None = field(default=None, init=False)
+    git: GitHttpServer | None = field(default=None, init=False)
+    watch: GitHttpServer | None = field(default=None, init=False)
+    sample_url: str = field(default="", init=False)
 
     @property
     def log_dir(self) -> Path:
@@ -103,11 +111,6 @@ class WebStack:
     def db_url(self) -> str:
         assert self.stack is not None, "not started"
         return self.stack.db_url
-
-    @property
-    def slow_repo(self) -> Path:
-        """A copy of the sample repository whose index stays ``indexing``."""
-        return self.root / "slow-repo"
 
     @property
     def firestore(self) -> FirestoreEmulator | None:
@@ -130,16 +133,22 @@ class WebStack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             dist = built_page(self.root / "dist", self.log_dir / "vite-build.log")
+            self._repos()
             self.stack = (
                 Stack(self.root, log_dir=self.log_dir, project_id=self.project_id)
                 .with_database("ticketflow")
                 .with_tasks(self.queue).with_firestore().with_auth()
                 .with_functions(env={"TICKETFLOW_LLM": "offline",
                                      "TICKETFLOW_INDEX_WAIT_S": str(self.index_wait_s),
+                                     # a held download times out and is retried, so the
+                                     # emulator (one task at a time per queue) keeps
+                                     # indexing the other repositories
+                                     "TICKETFLOW_INDEX_FETCH_TIMEOUT_S": "2",
+                                     "TICKETFLOW_INDEX_MAX_ATTEMPTS": "1000",
+                                     "TICKETFLOW_INDEX_BACKOFF_S": "0.5",
                                      **self.extra_env})
                 .with_hosting(dist))
             self.stack.start()
-            self._index_repos()
         except (EmulatorError, StackError, OSError, subprocess.SubprocessError) as exc:
             logs = self.logs()
             self.stop()
@@ -148,16 +157,15 @@ class WebStack:
             self.stop()
             raise
 
-    def _index_repos(self) -> None:
-        shutil.rmtree(self.slow_repo, ignore_errors=True)
-        shutil.copytree(SAMPLE_REPO, self.slow_repo)
-        assert self.stack is not None
-        with self.stack.connect() as db:
-            index = LibsqlRepoIndex(db)
-            status = index.index(str(SAMPLE_REPO))
-            if status.state != "ready":
-                raise StackError(f"indexing {SAMPLE_REPO} ended {status.state}")
-            index.mark(str(self.slow_repo), "indexing")
+    def _repos(self) -> None:
+        repos = self.root / "repos"
+        shutil.rmtree(repos, ignore_errors=True)
+        make_repo(repos / "sample", SAMPLE_REPO)
+        self.sample_url = f"file://{repos / 'sample'}"
+        self.git = GitHttpServer({"slow.git": repos / "sample"}).start()
+        self.git.gate.clear()  # never opened: "slow" stays indexing
+        self.watch = GitHttpServer({"watch.git": repos / "sample"}).start()
+        self.watch.gate.clear()  # opened by the browser test
 
     def dead(self) -> list[str]:
         return self.stack.dead() if self.stack else []
@@ -168,6 +176,9 @@ class WebStack:
     def stop(self) -> None:
         if self.stack is not None:
             self.stack.stop()
+        for server in (self.git, self.watch):
+            if server is not None:
+                server.stop()
 
     def __enter__(self) -> WebStack:
         self.start()
@@ -183,7 +194,10 @@ class DriverError(AssertionError):
 
 def driver_env(stack: WebStack, **extra: str) -> dict[str, str]:
     return {**os.environ, "TF_WEB_URL": stack.web_url, "TF_CHROMIUM": CHROMIUM,
-            "TF_SAMPLE_REPO": str(SAMPLE_REPO), "TF_SLOW_REPO": str(stack.slow_repo),
+            "TF_SAMPLE_REPO": stack.sample_url,
+            "TF_SLOW_REPO": stack.git.repo_url("slow.git") if stack.git else "",
+            "TF_WATCH_REPO": stack.watch.repo_url("watch.git") if stack.watch else "",
+            "TF_WATCH_GATE": f"{stack.watch.url}/_gate/open" if stack.watch else "",
             "TF_SCREENSHOTS": str(SCREENSHOTS), "TF_FIREBASE_SDK":
                 str(WEB / "node_modules" / "firebase"),
             "TF_PROFILE_ROOT": str(stack.root / "profiles"), **extra}

@@ -4,7 +4,9 @@
 //
 // Debian chromium through playwright-core (no browser download), one fresh profile per
 // run. Environment (set by ticketflow.testing.browser): TF_WEB_URL, TF_CHROMIUM,
-// TF_SAMPLE_REPO, TF_SLOW_REPO, TF_SCREENSHOTS, TF_FIREBASE_SDK, TF_PROFILE_ROOT;
+// TF_SAMPLE_REPO, TF_SLOW_REPO, TF_WATCH_REPO, TF_WATCH_GATE (git URLs, and the URL
+// that lets the watched repository's pack download through), TF_SCREENSHOTS,
+// TF_FIREBASE_SDK, TF_PROFILE_ROOT;
 // the bench adds TF_BENCH_TICKETS. The last stdout line is one JSON object:
 // {ok: true, ...observations} or {ok: false, error, ...what was seen so far}.
 
@@ -482,6 +484,90 @@ const scenarios = {
     out.ready = await state(page);
     out.log = await recorderLog(page);
     out.backwards = monotonic(out.log);
+  },
+
+  /** Register a repository on the repositories page, watch it index (its pack
+   * download is held until this scenario opens the gate), then create a ticket on it
+   * and read which commit the finished ticket was validated against. */
+  async repositories({ context }) {
+    const page = await newPage(context);
+    await signInAnonymously(page);
+    await page.click(tid('nav-repos'));
+    await page.waitForSelector(`${tid('repos-empty')}, ${tid('repo-list')}`);
+    const url = env('TF_WATCH_REPO');
+    // a misspelt URL first: the form says why, and nothing is registered
+    await page.fill(tid('repo-url'), url.replace('watch.git', 'wacth.git'));
+    await page.click(tid('repo-register'));
+    await page.waitForSelector(tid('repo-form-error'));
+    out.misspelt = {
+      error: await page.textContent(tid('repo-form-error')),
+      kept: await page.inputValue(tid('repo-url')),
+      rows: await page.locator(tid('repo-row')).count(),
+    };
+    await shot(page, '00-misspelt');
+    await page.fill(tid('repo-url'), url);
+    await page.click(tid('repo-register'));
+    await page.waitForSelector(tid('repo-notice'));
+    const row = `${tid('repo-row')}`;
+    await page.waitForSelector(`${row}[data-state="indexing"]`);
+    out.whileHeld = await page.evaluate(() => {
+      const r = document.querySelector('[data-testid="repo-row"]');
+      return {
+        state: r?.getAttribute('data-state'),
+        badge: r?.querySelector('[data-testid="index-badge"]')?.textContent,
+        url: r?.querySelector('[data-testid="repo-row-url"]')?.textContent,
+        reindexDisabled: r?.querySelector('[data-testid="repo-reindex"]')?.disabled,
+      };
+    });
+    await shot(page, '01-indexing');
+    const opened = await fetch(env('TF_WATCH_GATE'), { method: 'POST' });
+    out.gate = opened.status;
+    await page.waitForSelector(`${row}[data-state="ready"]`, { timeout: T.run });
+    out.ready = await page.evaluate(() => {
+      const r = document.querySelector('[data-testid="repo-row"]');
+      return {
+        commit: r?.querySelector('[data-testid="index-commit"]')?.getAttribute('data-commit'),
+        files: r?.querySelector('[data-testid="index-files"]')?.textContent,
+        repoId: r?.getAttribute('data-repo-id'),
+      };
+    });
+    await shot(page, '02-ready');
+    await page.click(tid('repo-new-ticket'));
+    await page.waitForSelector(`${tid('ticket-form')}[data-mode="new"]`);
+    out.prefilled = await page.inputValue(tid('form-repo'));
+    await page.fill(tid('form-title'), PLAIN.title);
+    await page.fill(tid('form-description'), PLAIN.description);
+    await page.click(tid('form-submit'));
+    const view = await page.waitForSelector(tid('ticket-view'));
+    out.aecId = await view.getAttribute('data-aec-id');
+    await waitStatus(page, 'ready');
+    await page.waitForSelector(`${tid('ticket-repository')}[data-state="ready"]`);
+    out.ticket = await page.evaluate(() => {
+      const line = document.querySelector('[data-testid="ticket-repository"]');
+      return {
+        commit: line?.getAttribute('data-commit'),
+        shown: document.querySelector('[data-testid="ticket-commit"]')?.textContent,
+        text: line?.textContent,
+        paths: [...document.querySelectorAll('[data-testid="repo-paths"] li')].map(
+          (li) => li.textContent),
+      };
+    });
+    await shot(page, '03-ticket');
+    // a ticket typed with a misspelt URL still completes, degraded, and says why
+    await page.click(tid('back-to-list'));
+    await page.waitForSelector(tid('ticket-list'));
+    out.typoAecId = await createTicket(page, PLAIN, url.replace('watch.git', 'wacth.git'), null);
+    await waitStatus(page, 'ready');
+    await page.waitForSelector(`${tid('ticket-repository')}[data-state="failed"]`);
+    out.typoError = await page.textContent(tid('ticket-repository-error'));
+    await shot(page, '04-misspelt-ticket');
+    // a URL typed without its scheme: the start is refused, the ticket stays a draft
+    await page.click(tid('back-to-list'));
+    await page.waitForSelector(tid('ticket-list'));
+    out.noSchemeAecId = await createTicket(page, PLAIN, 'github.com/acme/app', null);
+    await page.waitForSelector(tid('api-error'));
+    out.noSchemeError = await page.textContent(tid('api-error'));
+    await shot(page, '05-no-scheme');
   },
 
   /** The benchmark: N tickets straight through (no suspension); the recorder's log. */

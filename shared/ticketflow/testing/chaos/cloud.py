@@ -66,7 +66,6 @@ from ticketflow.testing.chaos.common import (
     LLM_FAULTS,
     NON_SUSPENDING,
     REQUESTS,
-    SAMPLE_REPO,
     chaos_seed,
     environment,
     inject_llm_fault,
@@ -97,7 +96,7 @@ class CloudSoak(CloudSoakState):
         if len(self.aec_ids) <= len(self.run_ids):  # else: the last start failed, again
             req = REQUESTS[len(self.run_ids) % len(REQUESTS)]
             request = {"title": req["title"], "description": req["description"],
-                       "repo": str(SAMPLE_REPO) if req["repo"] else None}
+                       "repo": self.stack.repo_url if req["repo"] else None}
             aec = self.documents.create(AEC.new(
                 aec_id=f"aec-{uuid.uuid4().hex[:12]}", owner_id=self.uid, **request))
             self.aec_ids.append(aec.id)

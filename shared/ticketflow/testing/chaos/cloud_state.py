@@ -29,7 +29,6 @@ from typing import Any
 import httpx
 
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.dev.emulators import PROJECT_ROOT
 from ticketflow.dev.processes import FunctionsServer
@@ -48,6 +47,7 @@ from ticketflow.testing.chaos.invariants import ActionSeen, Kill, StartedRun, le
 from ticketflow.testing.chaos.report import Evidence, report
 from ticketflow.testing.cloud import SECRET_HEADER, document_store
 from ticketflow.testing.crash import ENV as CRASH_ENV
+from ticketflow.testing.git_repos import index_now, make_repo
 from ticketflow.testing.rest import User, UserRest, action_event
 from ticketflow.testing.witness import APP_HOOK, FILE_ENV, SLOW_ENV, SideFile
 
@@ -100,6 +100,8 @@ class ChaosStack:
                       .with_tasks(queue=f"w3c-{uuid.uuid4().hex[:6]}")
                       .with_firestore(triggers=[ACTION_CREATED]).with_auth()
                       .with_env(**chaos_env(llm_url, side, quick=quick)))
+        self.work = work
+        self.repo_url = f"file://{work / 'sample-repo'}"  # named by URL, as deployed
         self.notes = notes
         self.functions: FunctionsServer | None = None
         self.spec: str | None = None
@@ -117,8 +119,7 @@ class ChaosStack:
 
     def start(self) -> None:
         self.stack.start()
-        with self.stack.connect() as db:
-            LibsqlRepoIndex(db).index(str(SAMPLE_REPO))
+        make_repo(self.work / "sample-repo", SAMPLE_REPO)
         self.start_functions()
 
     def start_functions(self, spec: str | None = None) -> None:
@@ -250,6 +251,8 @@ class CloudSoakState:
         self.client = self.documents.client
         user = User.signed_up(stack.auth, f"w3c-{uuid.uuid4().hex[:6]}@example.com")
         self.uid, self.token = user
+        # the user's index of the sample, ready before the soak (the functions share it)
+        assert index_now(stack.db_url, self.uid, self.stack.repo_url).state == "ready"
         self.rest = UserRest(stack.firestore, user)
 
     def close(self) -> None:

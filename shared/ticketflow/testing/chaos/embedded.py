@@ -131,7 +131,7 @@ class Soak:
         self.app = open_embedded(Settings())
         instrument(self.app.engine, self.app.settings, self.side)
         self.app2 = open_embedded(Settings())  # a second connection: racing actions
-        self.app.index.index(str(SAMPLE_REPO))
+        assert self.app.index_repository(str(SAMPLE_REPO)).state == "ready"
         self.started: list[StartedRun] = []
         self.actions: list[ActionSeen] = []
         self.handled: set[str] = set()  # suspension tokens already dealt with

@@ -2,7 +2,8 @@
 
 For a run of a soak (or of a kill test), :class:`ReferenceRunner` runs the same
 request once more, in this process, straight through, on a scratch database of its
-own (the real engine and step handlers, the sample repository indexed the same way),
+own (the real engine and step handlers, each request's repository registered and
+indexed the same way, through the index task, for the reference's own user),
 with a model that answers each task with the answer the fake Messages API says it
 gave that run's step last and cleanly (:func:`witnessed_answers`), and the person's
 decisions as their action documents record them (or the expiry policy when no action
@@ -13,7 +14,9 @@ ticket says were produced without AI (``fallback_steps``: the model failed after
 retries) are produced by the same offline fallback here, so a ticket that says so
 wrongly differs too.
 
-Nothing here reads the soak's run store.
+Nothing here reads the soak's run store. The repository context's registration and
+index ids name their owner, so :func:`content_of` leaves them out of the comparison
+(its URL, ref, commit and status stay in).
 """
 
 from __future__ import annotations
@@ -30,14 +33,15 @@ from pydantic import BaseModel
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
-from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
 from ticketflow.adapters.memory import MemoryTaskQueue
 from ticketflow.adapters.offline import OfflineLanguageModel
+from ticketflow.compose.repositories import build_repositories
 from ticketflow.domain import AEC, AECContent, Provider
 from ticketflow.domain.errors import TerminalError
 from ticketflow.observability.tracing import current_step
 from ticketflow.ports import LLMTask, StepTask
+from ticketflow.ports.repositories import IndexTask
 from ticketflow.settings import Settings
 from ticketflow.testing.fake_messages_api import Served
 from ticketflow.workflow.actions import ActionRequest
@@ -98,13 +102,25 @@ class ReferenceRunner:
         clock = SystemClock()
         self.documents = LibsqlDocumentStore(self.db, clock)
         self.runs = LibsqlRunStore(self.db)
-        index = LibsqlRepoIndex(self.db)
-        index.index(str(repo))
+        self.index_tasks = _InPlace()
+        self.repos = build_repositories(self.db, self.settings, clock, self.index_tasks,
+                                        allow_local=True)
+        self.indexed: set[str] = set()
+        self._ready(str(repo))
         self.deps = StepDeps(llm=ReplayModel({}, Provider(name="none", offline=True)),
-                             documents=self.documents, clock=clock, index=index,
-                             index_wait_s=0.0,
+                             documents=self.documents, clock=clock, index=self.repos.index,
+                             index_wait_s=0.0, repositories=self.repos.store,
                              fallback=OfflineLanguageModel() if self.settings.llm_fallback
                              else None)
+
+    def _ready(self, url: str) -> None:
+        """Register ``url`` for the reference's user and run its index task in place."""
+        if url in self.indexed:
+            return
+        self.repos.indexer.add(OWNER, url)
+        while self.index_tasks.tasks:
+            self.repos.indexer.run(self.index_tasks.tasks.pop(0))
+        self.indexed.add(url)
 
     def close(self) -> None:
         self.db.close()
@@ -122,9 +138,11 @@ class ReferenceRunner:
         """
         provider = Provider(name="claude", offline=False, model=model)
         model_ = ReplayModel(answers, provider, fallback_steps)
+        if request.get("repo"):
+            self._ready(str(request["repo"]))
         engine = Engine(runs=self.runs, documents=self.documents, queue=MemoryTaskQueue(),
                         deps=dataclasses.replace(self.deps, llm=model_),
-                        settings=self.settings)
+                        settings=self.settings, indexer=self.repos.indexer)
         aec = self.documents.create(AEC.new(
             aec_id=f"ref-{uuid.uuid4().hex[:12]}", owner_id=OWNER, title=request["title"],
             description=request["description"], repo=request.get("repo")))
@@ -158,5 +176,21 @@ class ReferenceRunner:
 
 
 def content_of(aec: AEC) -> AECContent:
-    """The content fields of a ticket."""
-    return AECContent.model_validate({k: getattr(aec, k) for k in AECContent.model_fields})
+    """The content fields of a ticket, the repository context without the ids that
+    name its owner (see the module doc)."""
+    fields = {k: getattr(aec, k) for k in AECContent.model_fields}
+    if aec.repository is not None:
+        fields["repository"] = aec.repository.model_copy(
+            update={"repo_id": None, "index_id": None})
+    return AECContent.model_validate(fields)
+
+
+class _InPlace:
+    """The reference's index queue: tasks kept to be run in this process."""
+
+    def __init__(self) -> None:
+        self.tasks: list[IndexTask] = []
+
+    def enqueue(self, task: IndexTask) -> bool:
+        self.tasks.append(task)
+        return True

@@ -1,4 +1,6 @@
-"""Step 3: code-aware preflight validation of the request."""
+"""Step 3: code-aware preflight validation of the request, against the ticket's own
+repository index (waiting within ``index_wait_s`` while it is queued or being built;
+degraded, and saying why, when it is not ready)."""
 
 from __future__ import annotations
 
@@ -31,19 +33,23 @@ def preflight(ctx: StepContext) -> PreflightOutput:
     ``extract_claims`` task too (merged); the index alone decides what is missing."""
     req = ctx.request
     index = ctx.deps.index
-    state = index.status(req.repo).state if (index is not None and req.repo) else "none"
+    key, why = ctx.index_key()
+    usable = index if key is not None else None
+    state = ctx.index_status(key).state if (index is not None and key is not None) else "none"
     text = f"{req.title}.\n{req.description}".strip()
     rules = rule_claims(text)
     claims, fallback = rules, None
-    if req.repo and state == "ready" and not ctx.deps.llm.provider.offline:
+    if key is not None and state == "ready" and not ctx.deps.llm.provider.offline:
         extracted, fallback = generate(ctx, EXTRACT_CLAIMS, ClaimsPayload(request=req), Claims)
         claims = merge(rules, extracted.claims)
-    findings = validate_request(req.title, req.description, repo=req.repo, index=index,
-                                references=references_from(claims, text))
+    findings = validate_request(req.title, req.description, repo=key or req.repo,
+                                index=usable, references=references_from(claims, text))
     crit = sum(1 for f in findings if f.severity is Severity.CRITICAL)
     detail = f"{len(findings)} finding(s), {crit} critical"
     if req.repo and state != "ready":
         detail += f"; repository index {state}: references not checked"
+        if key is None and why:
+            detail += f" ({why})"
     degraded = bool(req.repo and state != "ready") or fallback is not None
     return PreflightOutput(findings=findings, index_state=state, claims=claims,
                            fallback=fallback, detail=label(detail, fallback),

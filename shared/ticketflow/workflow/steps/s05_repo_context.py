@@ -1,7 +1,10 @@
 """Step 5: gather repository context, after checking the index is ready.
 
-Ready: query it. Indexing: wait within a bound, then degrade and say "indexing in
-progress". Failed / none: degrade and say so. Never query a half-built index.
+The index is the ticket's own (its repository context's ``indexId``, readable only
+by the ticket's owner). Ready: query it. Queued or indexing: wait within a bound,
+then degrade and say "indexing in progress". Failed / none: degrade and say so.
+Never query a half-built index. The output records the repository context as this
+step saw it, which the finished ticket keeps (which commit it was validated against).
 
 The query is the request's own words plus the extracted intent; the ranking
 (:mod:`ticketflow.workflow.retrieval`) puts first the files that define what the
@@ -11,10 +14,11 @@ in the import, route and render graphs.
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
-from ticketflow.ports import FileHit
+from ticketflow.domain import RepoContext
+from ticketflow.ports import FileHit, IndexStatus
+from ticketflow.ports.repositories import context_state
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.retrieval import retrieve
 from ticketflow.workflow.steps.base import StepOutput
@@ -27,6 +31,17 @@ class RepoContextOutput(StepOutput):
     index_state: str
     files: list[FileHit] = []
     message: str = ""
+    repository: RepoContext | None = None
+
+
+def _seen(ctx: StepContext, status: IndexStatus) -> RepoContext | None:
+    repo = ctx.request.repository
+    if repo is None:
+        return None
+    return repo.model_copy(update={
+        "status": context_state(status), "files_done": status.files_done,
+        "files_total": status.files_total,
+        "error": status.error if status.state == "failed" else None})
 
 
 def gather_repo_context(ctx: StepContext) -> RepoContextOutput:
@@ -38,23 +53,27 @@ def gather_repo_context(ctx: StepContext) -> RepoContextOutput:
     if index is None:
         return RepoContextOutput(index_state="none", outcome="degraded",
                                  detail="no repository index configured")
-    status = index.status(req.repo)
-    waited_until = time.monotonic() + ctx.deps.index_wait_s
-    while status.state in ("pending", "indexing") and time.monotonic() < waited_until:
-        time.sleep(0.2)
-        status = index.status(req.repo)
+    key, why = ctx.index_key()
+    if key is None:
+        return RepoContextOutput(index_state="none", outcome="degraded", message=why,
+                                 repository=_seen(ctx, IndexStatus(state="none")),
+                                 detail=f"{why}; continuing without repository context")
+    status = ctx.index_status(key)
+    seen = _seen(ctx, status)
     if status.state != "ready":
         msg = {
-            "pending": "indexing in progress (not started yet)",
+            "pending": "indexing in progress (queued, not started yet)",
             "indexing": f"indexing in progress ({status.files_done}/{status.files_total} files)",
             "failed": f"repository indexing failed: {status.error or 'unknown error'}",
             "none": "repository not indexed",
         }[status.state]
         return RepoContextOutput(index_state=status.state, outcome="degraded", message=msg,
+                                 repository=seen,
                                  detail=f"{msg}; continuing without repository context")
     intent = ctx.output(IntentOutput).intent
     text = f"{req.title}.\n{req.description}"
     query = " ".join(dict.fromkeys([req.title, intent.goal, *intent.in_scope, req.description]))
-    hits = retrieve(index, req.repo, query, text)
-    return RepoContextOutput(index_state="ready", files=hits,
-                             detail=f"{len(hits)} relevant file(s)")
+    hits = retrieve(index, key, query, text)
+    at = f" at commit {seen.commit[:12]}" if seen is not None and seen.commit else ""
+    return RepoContextOutput(index_state="ready", files=hits, repository=seen,
+                             detail=f"{len(hits)} relevant file(s){at}")

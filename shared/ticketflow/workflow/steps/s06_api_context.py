@@ -17,11 +17,11 @@ class ApiContextOutput(StepOutput):
 
 
 def gather_api_context(ctx: StepContext) -> ApiContextOutput:
-    req = ctx.request
     repo_ctx = ctx.output(RepoContextOutput)
-    if not req.repo or ctx.deps.index is None or repo_ctx.index_state != "ready":
+    key, _ = ctx.index_key()
+    if key is None or ctx.deps.index is None or repo_ctx.index_state != "ready":
         return ApiContextOutput(outcome="skipped", detail="no ready repository index")
-    endpoints = ctx.deps.index.endpoints(req.repo)
+    endpoints = ctx.deps.index.endpoints(key)
     if not endpoints:
         return ApiContextOutput(outcome="skipped", detail="no API description in the repository")
     return ApiContextOutput(endpoints=endpoints[:50], detail=f"{len(endpoints)} endpoint(s)")

@@ -30,8 +30,8 @@ class DraftOutput(StepOutput):
 
 def existing_paths(ctx: StepContext, paths: list[str]) -> tuple[list[str], list[str]]:
     """Split ``paths`` into those the index knows and those it does not."""
-    repo, index = ctx.request.repo, ctx.deps.index
-    if not repo or index is None:
+    (repo, _), index = ctx.index_key(), ctx.deps.index
+    if repo is None or index is None or index.status(repo).state != "ready":
         return [], list(paths)
     keep: list[str] = []
     drop: list[str] = []

@@ -15,6 +15,7 @@ from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput
 from ticketflow.workflow.steps.s03_preflight import PreflightOutput
+from ticketflow.workflow.steps.s05_repo_context import RepoContextOutput
 from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
 from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
 from ticketflow.workflow.steps.s10_refine_draft import RefineOutput
@@ -41,6 +42,7 @@ def build_content(ctx: StepContext) -> AECContent:
         answers=answers.answers, refinements=refined.refinements,
         generated_by=intent_out.provider,
         fallback_steps=[name for name, out in ctx.outputs.items() if out.get("fallback")],
+        repository=ctx.output(RepoContextOutput).repository or ctx.request.repository,
     )
 
 

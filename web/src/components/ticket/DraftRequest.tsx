@@ -34,7 +34,12 @@ export function DraftRequest({ aecId, aec }: { aecId: string; aec: AecDoc }) {
       <TicketForm
         key={`${aec.id}:${aec.generationState?.runId ?? ''}`}
         mode="edit"
-        initial={{ title: aec.title, description: aec.description ?? '', repo: aec.repo ?? '' }}
+        initial={{
+          title: aec.title,
+          description: aec.description ?? '',
+          repo: aec.repo ?? '',
+          repoRef: aec.repoRef ?? '',
+        }}
         busy={saving || starting}
         error={null}
         onSubmit={saveAndStart}

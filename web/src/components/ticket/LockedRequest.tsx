@@ -1,4 +1,5 @@
 import type { AecDoc } from '../../types';
+import { TicketRepository } from '../RepositoryStatus';
 
 /** The request as it is while a run holds the lock: read only. */
 export function LockedRequest({ aec }: { aec: AecDoc }) {
@@ -8,11 +9,7 @@ export function LockedRequest({ aec }: { aec: AecDoc }) {
         Locked: this ticket is being generated and cannot be edited until the run ends.
       </p>
       <p className="request-description">{aec.description || <span className="muted">No description.</span>}</p>
-      {aec.repo && (
-        <p className="muted">
-          Repository: <code>{aec.repo}</code>
-        </p>
-      )}
+      <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { updateTicket } from '../../tickets';
 import type { AecDoc } from '../../types';
+import { TicketRepository } from '../RepositoryStatus';
 
 /** Title / description edits of a ticket that has a result (ready or failed). */
 export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean }) {
@@ -19,7 +20,12 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
     setSaving(true);
     setMessage(null);
     try {
-      await updateTicket(aec.id, { title, description, repo: aec.repo ?? '' });
+      await updateTicket(aec.id, {
+        title,
+        description,
+        repo: aec.repo ?? '',
+        repoRef: aec.repoRef ?? '',
+      });
       setMessage('Saved.');
     } catch (err) {
       setMessage(err instanceof Error ? err.message : String(err));
@@ -52,11 +58,7 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
           data-testid="edit-description"
         />
       </label>
-      {aec.repo && (
-        <p className="muted">
-          Repository: <code>{aec.repo}</code>
-        </p>
-      )}
+      <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
       <div className="buttons">
         <button type="submit" disabled={locked || saving || !dirty} data-testid="save-ticket">
           {saving ? 'Saving…' : 'Save'}
