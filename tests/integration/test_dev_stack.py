@@ -1,4 +1,4 @@
-"""``ticketflow dev``'s stack (``ticketflow.dev.stack.dev_stack``) on free ports: every
+"""``ticketflow dev``'s stack (``ticketflow.dev.serve.dev_stack``) on free ports: every
 part starts and answers, a run goes through it to a ready ticket, and leaving the
 stack stops every process it started."""
 
@@ -13,7 +13,7 @@ import pytest
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
-from ticketflow.dev.stack import dev_stack
+from ticketflow.dev.serve import dev_stack
 from ticketflow.domain import AEC, AECStatus
 from ticketflow.testing.browser import StackError, built_page
 from ticketflow.testing.cloud import document_store
