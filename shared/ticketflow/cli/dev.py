@@ -25,6 +25,8 @@ def dev(
              "(--no-keep-data: start empty).")] = True,
     state_dir: Annotated[Path | None, typer.Option(
         help="Where the data and logs live (default .devstack/).")] = None,
+    page: Annotated[Path | None, typer.Option(
+        help="The built page to serve (default web/dist/).")] = None,
 ) -> None:
     """Start the emulator suite (a libSQL server, Firestore + triggers, Auth, Hosting,
     Cloud Tasks, the functions, the sweep job) and stop all of it on Ctrl-C. Refuses
@@ -38,6 +40,6 @@ def dev(
     stack = dev_stack(functions_port=functions_port, firestore_port=firestore_port,
                       auth_port=auth_port, hosting_port=hosting_port,
                       tasks_port=tasks_port, database_port=database_port,
-                      hosting=hosting, server=server, state_dir=state_dir,
+                      hosting=hosting, server=server, state_dir=state_dir, dist=page,
                       sweep_every_s=sweep_every, keep_data=keep_data)
     raise typer.Exit(serve_forever(stack, typer.echo))

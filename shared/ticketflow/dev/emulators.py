@@ -139,11 +139,6 @@ class Supervised:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        """The process id while started (the leader of its process group)."""
-        return self._proc.pid if self._proc is not None else None
-
     def start(self) -> None:
         """Start the process and wait until it answers; ``EmulatorError`` if it cannot."""
         if self._proc is not None:
