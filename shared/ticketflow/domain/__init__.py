@@ -25,6 +25,7 @@ from ticketflow.domain.models import (
     Draft,
     Finding,
     FindingKind,
+    FindingStatus,
     Intent,
     Provider,
     Question,
@@ -33,13 +34,14 @@ from ticketflow.domain.models import (
     TicketRequest,
     TicketType,
     TypeDetection,
+    settle_findings,
 )
 
 __all__ = [
     "AEC", "AECContent", "AECLockedError", "AECStatus", "Answers", "ConflictError",
-    "DomainError", "Draft", "Finding", "FindingKind", "GenerationState", "Intent",
+    "DomainError", "Draft", "Finding", "FindingKind", "FindingStatus", "GenerationState", "Intent",
     "InvalidTransitionError", "NotFoundError", "Provider", "Question", "Refinement",
     "RequiredFieldsError", "RetryableError", "RunError", "Severity", "StepError",
     "StepProgress", "Suspension", "TerminalError", "TicketRequest", "TicketType",
-    "TypeDetection",
+    "TypeDetection", "settle_findings",
 ]

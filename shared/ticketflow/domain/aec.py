@@ -114,6 +114,8 @@ class AECContent(Model):
     questions: list[Question] = Field(default_factory=list)
     answers: dict[str, str] = Field(default_factory=dict)
     refinements: list[Refinement] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list, description="what each answer "
+                                 "settled, one sentence each")
     generated_by: Provider | None = None
     fallback_steps: list[str] = Field(default_factory=list,
                                       description="steps produced without AI: the model "
