@@ -1,6 +1,7 @@
 """What the Cloud Functions do, behind ``functions/main.py`` (which only routes here).
 
-* :func:`start_generation` - ``POST {aecId}`` with a Firebase ID token -> 202 ``{runId}``.
+* :func:`start_generation` - ``POST {aecId}`` with a Firebase ID token -> 202 ``{runId}``;
+  ``{aecId, answers}`` changes the answers of a ready ticket (a run from step 10).
 * :func:`run_step` - the Cloud Tasks target: one step of one run.
 * :func:`on_action_created` - Firestore trigger on ``aecs/{aecId}/actions/{actionId}``.
 * :func:`on_aec_updated` - Firestore trigger on ``aecs/{aecId}`` updates: records the
@@ -42,7 +43,13 @@ from ticketflow.cloud.events import (
     decode_document_event,
 )
 from ticketflow.compose.cloud import CloudApp, CloudSettings, built_app, get_app
-from ticketflow.domain import AECLockedError, ConflictError, DomainError, NotFoundError
+from ticketflow.domain import (
+    AECLockedError,
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    RequiredFieldsError,
+)
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import ActionResult, StepTask
 from ticketflow.workflow.actions import Rejection, parse_action
@@ -59,6 +66,9 @@ class StartBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     aec_id: str = Field(min_length=1, max_length=200)
+    answers: dict[str, str] | None = Field(
+        None, max_length=20, description="new answers for a ready ticket: a run from step "
+        "10, pinned to its last run's steps 1-9 (Engine.start_from)")
 
     @field_validator("aec_id")
     @classmethod
@@ -282,7 +292,12 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
         except ValidationError as exc:
             raise HttpError(400, "invalid_request", _first_error(exc)) from exc
         try:
-            run = app.engine.start(body.aec_id, uid=uid)
+            if body.answers is not None:
+                run = app.engine.start_from(body.aec_id, uid=uid, answers=body.answers)
+            else:
+                run = app.engine.start(body.aec_id, uid=uid)
+        except RequiredFieldsError as exc:
+            raise HttpError(400, "invalid_request", str(exc)) from exc
         except NotFoundError as exc:
             raise HttpError(404, "not_found", str(exc)) from exc
         except PermissionError as exc:
