@@ -26,8 +26,15 @@ async function errorFrom(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message);
 }
 
-/** `POST {functionsUrl}/start_generation` → the new run id (202). */
-export async function startGeneration(aecId: string): Promise<string> {
+/**
+ * `POST {functionsUrl}/start_generation` → the new run id (202). With `answers`, the
+ * answers of a ready ticket change: the new run refines from step 10, keeping the
+ * recorded steps 1-9 of the last run.
+ */
+export async function startGeneration(
+  aecId: string,
+  answers?: Record<string, string>,
+): Promise<string> {
   const token = await currentIdToken();
   const url = `${getConfig().functionsUrl}/start_generation`;
   let res: Response;
@@ -35,7 +42,7 @@ export async function startGeneration(aecId: string): Promise<string> {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ aecId }),
+      body: JSON.stringify(answers ? { aecId, answers } : { aecId }),
     });
   } catch (e) {
     throw new ApiError(0, 'network', `Could not reach the generation service: ${String(e)}`);

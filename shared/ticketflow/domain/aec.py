@@ -96,6 +96,9 @@ class GenerationState(Model):
     suspension: Suspension | None = None
     error: RunError | None = None
     cancel_reason: str | None = None
+    findings: list[Finding] = Field(
+        default_factory=list, description="when the person chose to edit the request at "
+        "the review: what step 3 found, shown beside the request while they edit it")
     provider: Provider | None = None
     seq: int = 0
     updated_at: datetime | None = None

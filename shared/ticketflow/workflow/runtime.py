@@ -178,12 +178,14 @@ class Engine(Sweeping):
         task = self.runs.create_run_from(run, pinned)
         try:
             state = build_state(run, pinned, definition)
-            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state))
+            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state),
+                                  durable=False)  # the first executed step re-takes it
         except Exception as exc:
             self.runs.finish(run.run_id, "cancelled", self._now(),
                              cancel_reason=f"not started: {exc}"[:500])
             raise
-        self.runs.mark_projected(run.run_id, run.seq)
+        self._memory.note_projected(run.run_id, run.seq)
+        self._memory.keep_steps(run.run_id, pinned)
         try:
             self._dispatch([task])
         except RetryableError as exc:
@@ -311,7 +313,7 @@ class Engine(Sweeping):
         try:
             # the run's first executed step re-takes the lock a crash may have missed
             # (step 1, or the step after outputs pinned by start_from: attempts 0)
-            if spec.index == 1 or (ctx_steps and ctx_steps[-1].attempts == 0):
+            if spec.index == 1 or (c.steps and c.steps[-1].attempts == 0):
                 self._ensure_locked(run)
             output = self._call(c, ctx, inline=chain)
         except TimedOut:

@@ -135,6 +135,10 @@ export interface GenerationState {
   suspension?: Suspension | null;
   error?: RunError | null;
   cancelReason?: string | null;
+  /**
+   * when the person chose to edit the request at the review: what step 3 found, shown beside the request while they edit it
+   */
+  findings?: Finding[];
   provider?: Provider | null;
   seq?: number;
   updatedAt?: string | null;

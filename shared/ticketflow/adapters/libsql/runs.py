@@ -249,9 +249,9 @@ class LibsqlRunStore:
         return task
 
     def create_run_from(self, run: RunRecord, pinned: list[StepRecord]) -> StepTask:
-        """Insert the run at its ``step_index`` with ``pinned`` as its committed
-        outputs of the steps before it, and the outbox row of that step, atomically
-        (``ConflictError`` if the ticket already has an active run)."""
+        """Insert the run at its ``step_index`` (its trigger writes the outbox row of
+        that step) with ``pinned`` as its committed outputs of the steps before it,
+        atomically (``ConflictError`` if the ticket already has an active run)."""
         if sorted(s.step_index for s in pinned) != list(range(1, run.step_index)):
             raise ValueError(f"pinned outputs must be steps 1 to {run.step_index - 1}")
         task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch)
@@ -269,7 +269,6 @@ class LibsqlRunStore:
                 "detail, attempts, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 [run.run_id, step.step_index, step.step_name, step.status, _json(step.output),
                  step.detail, step.attempts, _ts(step.started_at), _ts(step.finished_at)]))
-        statements.append(_outbox_insert(task, run.created_at, conditional=False))
         try:
             self.db.batch(statements)
         except LibsqlError as exc:
