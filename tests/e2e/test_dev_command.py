@@ -16,13 +16,14 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.dev.emulators import AuthEmulator
-from ticketflow.testing.browser import ARTIFACTS, StackError, built_page
+from ticketflow.testing.browser import ARTIFACTS, StackError, built_page, run_driver
 from ticketflow.testing.dev_command import DevCommand, alive
 from ticketflow.testing.waiting import wait_until
 
@@ -63,7 +64,7 @@ def _sign_in(dev: DevCommand, email: str, password: str) -> dict[str, str] | Non
     return resp.json() if resp.status_code == 200 else None
 
 
-def _ticket(dev: DevCommand, aec_id: str, token: str) -> dict[str, object] | None:
+def _ticket(dev: DevCommand, aec_id: str, token: str) -> dict[str, Any] | None:
     url = (f"http://127.0.0.1:{dev.ports['firestore']}/v1/projects/{dev.project_id}"
            f"/databases/(default)/documents/aecs/{aec_id}")
     resp = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
@@ -102,7 +103,7 @@ def _create_ready_ticket(dev: DevCommand, email: str, password: str) -> str:
                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert resp.status_code == 202, resp.text
     wait_until(lambda: (t := _ticket(dev, aec_id, token)) and
-               t["fields"]["status"]["stringValue"] == "ready",  # type: ignore[index]
+               t["fields"]["status"]["stringValue"] == "ready",
                90, what="the ticket ready", logs=lambda: dev.output)
     return aec_id
 
@@ -159,6 +160,7 @@ def test_two_ctrl_c_stop_every_child_and_the_data_stays_consistent(dev: DevComma
         assert _runs(dev, aec_id) == []
 
 
+@pytest.mark.browser
 def test_a_clean_stop_and_start_keeps_accounts_tickets_and_runs(dev: DevCommand) -> None:
     email, password = f"keep-{int(time.time())}@example.com", "pw-123456"
     aec_id = _create_ready_ticket(dev, email, password)
@@ -174,6 +176,11 @@ def test_a_clean_stop_and_start_keeps_accounts_tickets_and_runs(dev: DevCommand)
     assert doc is not None and doc["fields"]["status"]["stringValue"] == "ready"
     assert _runs(dev, aec_id) == ["completed"]
     assert f"Open {dev.web_url} first." in dev.lines, dev.output
+    # What the person sees in Chromium: signed in again, the ticket listed and ready.
+    r = run_driver(dev, "sign_in_again", TF_EMAIL=email, TF_PASSWORD=password,
+                   TF_AEC_ID=aec_id)
+    assert aec_id in r["list"]["listRows"], r["list"]
+    assert r["ticket"]["status"] == "ready" and r["ticket"]["ready"], r["ticket"]
 
 
 def test_printed_paths_exist(dev: DevCommand) -> None:

@@ -19,7 +19,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ticketflow.dev.emulators import DEFAULT_PROJECT_ID, LOCALHOST, PROJECT_ROOT, free_port
+from ticketflow.dev.emulators import (
+    DEFAULT_PROJECT_ID,
+    LOCALHOST,
+    PROJECT_ROOT,
+    free_port,
+    tail,
+)
 from ticketflow.dev.ports import port_is_free
 
 READY_LINE = "Ctrl-C stops everything."
@@ -75,6 +81,21 @@ class DevCommand:
     proc: subprocess.Popen[str] | None = field(default=None, init=False)
     lines: list[str] = field(default_factory=list, init=False)
     _reader: threading.Thread | None = field(default=None, init=False)
+
+    @property
+    def root(self) -> Path:
+        return self.state_dir.parent
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def logs(self, lines: int = 25) -> str:
+        """The command's output and the tail of each part's log."""
+        parts = [f"== ticketflow dev\n{chr(10).join(self.lines[-lines:])}"]
+        for log in sorted(self.log_dir.glob("*.log")) if self.log_dir.is_dir() else []:
+            parts.append(f"== {log.name}\n{tail(log, lines)}")
+        return "\n".join(parts)
 
     @property
     def web_url(self) -> str:

@@ -24,7 +24,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.dev.emulators import (
@@ -181,15 +181,32 @@ class DriverError(AssertionError):
     """The browser driver failed; carries its output and the stack's log tails."""
 
 
-def driver_env(stack: WebStack, **extra: str) -> dict[str, str]:
+class BrowserTarget(Protocol):
+    """What the driver runs against: a served page, and where to put its files
+    (:class:`WebStack`, or ``ticketflow dev`` run as a command)."""
+
+    @property
+    def web_url(self) -> str: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def log_dir(self) -> Path: ...
+
+    def logs(self, lines: int = 25) -> str: ...
+
+
+def driver_env(stack: BrowserTarget, **extra: str) -> dict[str, str]:
+    slow = getattr(stack, "slow_repo", SAMPLE_REPO)
     return {**os.environ, "TF_WEB_URL": stack.web_url, "TF_CHROMIUM": CHROMIUM,
-            "TF_SAMPLE_REPO": str(SAMPLE_REPO), "TF_SLOW_REPO": str(stack.slow_repo),
+            "TF_SAMPLE_REPO": str(SAMPLE_REPO), "TF_SLOW_REPO": str(slow),
             "TF_SCREENSHOTS": str(SCREENSHOTS), "TF_FIREBASE_SDK":
                 str(WEB / "node_modules" / "firebase"),
             "TF_PROFILE_ROOT": str(stack.root / "profiles"), **extra}
 
 
-def run_driver(stack: WebStack, scenario: str, *, timeout_s: float = 240.0,
+def run_driver(stack: BrowserTarget, scenario: str, *, timeout_s: float = 240.0,
                **extra: str) -> dict[str, Any]:
     """Run one scenario of ``driver.mjs``; its last stdout line is a JSON object with
     ``ok``. A failure raises :class:`DriverError` with the driver's output and logs."""
