@@ -34,15 +34,18 @@ pytestmark = [pytest.mark.emulator, pytest.mark.browser, pytest.mark.slow]
 DOCS = PROJECT_ROOT / "docs" / "screenshots"
 
 
-def _refresh_readme_pictures(shots: list[str]) -> None:
-    """``TICKETFLOW_UPDATE_SCREENSHOT=1``: the README's pictures from this run."""
+def _refresh_readme_pictures(r: dict[str, Any], *names: str) -> None:
+    """``TICKETFLOW_UPDATE_SCREENSHOT=1``: the README's pictures ``names`` from this
+    scenario's run ``r``."""
     if os.environ.get("TICKETFLOW_UPDATE_SCREENSHOT") != "1":
         return
     DOCS.mkdir(parents=True, exist_ok=True)
-    for shot in map(Path, shots):
-        if shot.name.startswith("review_proceed_skip-readme-"):
-            assert shot.stat().st_size > 10_000, shot
-            shutil.copyfile(shot, DOCS / shot.name.removeprefix("review_proceed_skip-readme-"))
+    prefix = f"{r['scenario']}-readme-"
+    pictures = [shot for shot in map(Path, r["screenshots"]) if shot.name.startswith(prefix)]
+    assert sorted(p.name.removeprefix(prefix) for p in pictures) == sorted(names), pictures
+    for shot in pictures:
+        assert shot.stat().st_size > 10_000, shot
+        shutil.copyfile(shot, DOCS / shot.name.removeprefix(prefix))
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +178,7 @@ def test_review_proceed_skip_reload_second_tab_locked(stack: WebStack, fs: fires
     assert r["jsonName"] == "fix-the-pdf-download-of-paid-invoices.json"
     assert r["json"]["acceptanceCriteria"] == doc["acceptanceCriteria"]
     assert "generationState" not in r["json"]
-    _refresh_readme_pictures(r["screenshots"])
+    _refresh_readme_pictures(r, "review.png", "wizard.png")
 
 
 def test_two_questions_back_next_submit(stack: WebStack, fs: firestore.Client,
@@ -215,6 +218,7 @@ def test_two_questions_back_next_submit(stack: WebStack, fs: firestore.Client,
     assert _attempted(db, second["run_id"]) == [10, 11]
     for i in range(1, 9):
         assert _output(db, first["run_id"], i) == _output(db, second["run_id"], i), i
+    _refresh_readme_pictures(r, "ready.png")
 
 
 def test_edit_returns_to_prefilled_unlocked_draft(stack: WebStack, fs: firestore.Client,

@@ -67,7 +67,7 @@ export function FindingList({ findings, testId, onApply, canApply }: FindingList
             </div>
             {f.evidence && (
               <blockquote className="finding-evidence" data-testid="finding-evidence">
-                {shortEvidence(f.evidence)}
+                <Md text={shortEvidence(f.evidence)} />
               </blockquote>
             )}
             {f.suggestion && (

@@ -125,7 +125,7 @@ async function shot(page, name) {
 /** A README picture: what the viewport shows, at the top of the page. */
 async function readme(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  const file = path.join(SCREENSHOTS, `readme-${name}.png`);
+  const file = path.join(SCREENSHOTS, `${out.scenario}-readme-${name}.png`);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file });
   out.screenshots.push(file);
@@ -250,8 +250,8 @@ async function state(page) {
       findingStatuses: all('finding-row').map((r) => [r.getAttribute('data-finding-id'),
         r.getAttribute('data-severity'), r.getAttribute('data-finding-status')]),
       evidence: all('finding-evidence').map((e) => e.textContent),
-      rawBackticks: all('finding-row').some((r) =>
-        (r.querySelector('.finding-message')?.textContent ?? '').includes('`')),
+      rawBackticks: all('finding-row').some((r) => ['.finding-message', '.finding-evidence']
+        .some((sel) => (r.querySelector(sel)?.textContent ?? '').includes('`'))),
       codeInMessages: document.querySelectorAll('.finding-message code').length,
       decisions: [...(q('decisions')?.querySelectorAll('li') ?? [])].map((li) => li.textContent),
       criteria: [...(q('acceptance-criteria')?.querySelectorAll('li') ?? [])]
@@ -418,7 +418,6 @@ const scenarios = {
     out.readyLinkColor = await page.evaluate(() =>
       getComputedStyle(document.querySelector('[data-testid="back-to-list"]')).color);
     await shot(page, '07-ready');
-    await readme(page, 'ready');
     // Copy as Markdown (the clipboard, read back) and download as JSON (the file).
     await page.click(tid('copy-markdown'));
     await page.waitForSelector(tid('copy-status'));
@@ -468,6 +467,7 @@ const scenarios = {
     out.firstRun = await page.evaluate(() =>
       document.querySelector('[data-testid="ticket-view"]')?.getAttribute('data-aec-id'));
     await shot(page, '03-ready');
+    await readme(page, 'ready');
     // Change an answer on the ready ticket: a new run refines from step 10 only.
     await page.click(tid('change-answers-button'));
     out.newAnswer = 'Under 1 second for 10,000 invoices.';
