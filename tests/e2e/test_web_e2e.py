@@ -309,6 +309,8 @@ def test_an_error_answer_of_the_functions_reaches_the_page_with_its_message(
     # the functions' own words (the settings they could not build), not a network error
     assert message.startswith("the generation service failed: ValidationError"), message
     assert "db_driver" in message and "no-such-driver" in message, message
+    # Problem 6: the ticket stays a draft that was never generated: no author badge
+    assert r["view"]["status"] == "draft" and not r["view"]["offlineLabel"], r["view"]
 
 
 def test_the_first_load_is_the_sign_in_screen_alone(stack: WebStack) -> None:
