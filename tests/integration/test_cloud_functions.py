@@ -238,6 +238,30 @@ def test_every_function_answers_with_cors_when_the_app_cannot_be_built(
         set_app_factory(build_cloud_app)
 
 
+def test_every_function_answers_503_with_cors_while_the_database_is_down(
+        clients: dict[str, FlaskClient]) -> None:
+    """A database that cannot be reached while the app is built: each HTTP function
+    answers 503 with the wait (``Retry-After``) and the CORS headers, so the page can
+    say to try again instead of "Failed to fetch"."""
+
+    def down() -> CloudApp:
+        raise RetryableError("the database cannot be reached", code="database_unavailable",
+                             retry_after_s=4.2)
+
+    set_app(None)
+    set_app_factory(down)
+    try:
+        for target in ("start_generation", "run_step", "sweep"):
+            resp = clients[target].post("/", json={"aecId": "a"},
+                                        headers={"Origin": ORIGIN})
+            assert resp.status_code == 503, (target, resp.get_data(as_text=True))
+            assert resp.headers["Retry-After"] == "5", target
+            assert _error(resp) == "database_unavailable", target
+            assert resp.headers["Access-Control-Allow-Origin"] in ("*", ORIGIN), target
+    finally:
+        set_app_factory(build_cloud_app)
+
+
 def test_a_disabled_user_gets_401(app: CloudApp, clients: dict[str, FlaskClient],
                                   auth_env: AuthEmulator) -> None:
     owner, token = auth_env.sign_up(f"d-{uuid.uuid4().hex[:6]}@example.com", "secret-pw")
