@@ -46,6 +46,27 @@ def test_create_writes_the_first_outbox_row_and_one_active_run_per_ticket(
     assert store.active_run("a1") is not None and store.active_run("zz") is None
 
 
+def test_a_run_created_from_pinned_outputs_starts_at_its_step(store: RunStore) -> None:
+    pinned = [step(i, "r2") for i in (1, 2, 3)]
+    later = new_run("r2").model_copy(update={"step_index": 4})
+    task = store.create_run_from(later, pinned)
+    assert task == StepTask(run_id="r2", step_index=4)
+    assert store.outbox_pending(NOW) == [task]
+    assert [(s.step_index, s.output) for s in store.steps("r2")] == \
+        [(1, {"i": 1}), (2, {"i": 2}), (3, {"i": 3})]
+    assert store.attempts("r2") == []  # nothing was executed for them
+    assert claim(store, 3, run_id="r2") is None  # a pinned step is never claimed
+    got = claim(store, 4, run_id="r2")
+    assert got is not None and got.step_index == 4
+    with pytest.raises(ConflictError):  # one active run per ticket, as for create_run
+        store.create_run_from(new_run("r3").model_copy(update={"step_index": 4}),
+                              [step(i, "r3") for i in (1, 2, 3)])
+    with pytest.raises(ValueError):
+        store.create_run_from(new_run("r4", "a4").model_copy(update={"step_index": 4}),
+                              [step(1, "r4")])
+    assert store.get_run("r4") is None
+
+
 def test_claim_is_exclusive_until_the_lease_expires(store: RunStore) -> None:
     store.create_run(new_run())
     got = claim(store, 1, "L1")

@@ -105,3 +105,37 @@ def test_timeouts_are_retried_then_fail_with_a_clear_error(tmp_path: Path,
         assert len(api.requests_for("extract_intent")) > 2
     finally:
         application.close()
+
+
+def test_changing_answers_after_ready_calls_the_model_for_the_refinement_only(
+        app: EmbeddedApp, api: FakeMessagesAPI) -> None:
+    """A ready ticket's answers change: the new run starts at step 10, pinned to the
+    first run's recorded outputs of steps 1-9. The fake Messages API's request log (the
+    evidence from outside) shows one more request, refine_draft, and nothing else."""
+    aec = new_ticket(app, QUESTIONS)
+    first = app.engine.start(aec.id, uid=LOCAL_UID)
+    run_to_end(app, first.run_id, Reply("answer", {"q1": "Only issued and paid"}))
+    before = [r.tool_name for r in api.requests]
+    assert before == ["extract_intent", "detect_type", "generate_draft",
+                      "generate_questions", "refine_draft"]
+
+    again = app.engine.start_from(aec.id, uid=LOCAL_UID,
+                                  answers={"q1": "Issued, paid and overdue"})
+    assert again.step_index == 10 and again.workflow_version == first.workflow_version
+    final = run_to_end(app, again.run_id)
+    assert final.status == "completed"
+    assert [r.tool_name for r in api.requests][len(before):] == ["refine_draft"]
+    assert "Issued, paid and overdue" in api.requests_for("refine_draft")[-1].text()
+
+    old_steps = {s.step_index: s for s in app.runs.steps(first.run_id)}
+    new_steps = {s.step_index: s for s in app.runs.steps(again.run_id)}
+    assert sorted(new_steps) == list(range(1, 12))
+    for i in range(1, 9):  # pinned: the same outputs, never executed in the new run
+        assert new_steps[i].output == old_steps[i].output and new_steps[i].attempts == 0
+    assert new_steps[9].output["answers"]["answers"] == {"q1": "Issued, paid and overdue"}
+    assert {a.step_index for a in app.runs.attempts(again.run_id)} == {10, 11}
+    ticket = app.documents.get(aec.id)
+    assert ticket is not None and ticket.status is AECStatus.READY and not ticket.locked
+    assert ticket.answers == {"q1": "Issued, paid and overdue"}
+    assert ticket.generation_state is not None
+    assert ticket.generation_state.run_id == again.run_id

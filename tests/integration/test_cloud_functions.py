@@ -37,8 +37,10 @@ from ticketflow.compose.cloud import (
     CloudApp,
     CloudSettings,
     UnsafeEnvironmentError,
+    build_cloud_app,
     check_environment,
     set_app,
+    set_app_factory,
 )
 from ticketflow.compose.repositories import build_repositories
 from ticketflow.dev.emulators import PROJECT_ROOT, AuthEmulator, FirestoreEmulator
@@ -224,6 +226,53 @@ def test_an_unexpected_start_error_is_json_500_with_cors(
     assert resp.status_code == 500 and _error(resp) == "internal"
     assert "RuntimeError: disk on fire" in resp.get_json()["error"]["message"]
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_every_function_answers_with_cors_when_the_app_cannot_be_built(
+        clients: dict[str, FlaskClient]) -> None:
+    """The functions' own start fails (here: a database URL nobody can open): each HTTP
+    function still answers a JSON 500 that names the error, with the CORS headers, so
+    the page shows it instead of "Failed to fetch"."""
+
+    def broken() -> CloudApp:
+        raise RuntimeError("cannot open the database at file:/nonexistent/dir/tf.db")
+
+    set_app(None)
+    set_app_factory(broken)
+    try:
+        for target in ("start_generation", "run_step", "sweep"):
+            resp = clients[target].post("/", json={"aecId": "a"},
+                                        headers={"Origin": ORIGIN})
+            assert resp.status_code == 500 and _error(resp) == "internal", target
+            message = resp.get_json()["error"]["message"]
+            assert "RuntimeError: cannot open the database" in message, message
+            assert resp.headers["Access-Control-Allow-Origin"] in ("*", ORIGIN), target
+    finally:
+        set_app_factory(build_cloud_app)
+
+
+def test_every_function_answers_503_with_cors_while_the_database_is_down(
+        clients: dict[str, FlaskClient]) -> None:
+    """A database that cannot be reached while the app is built: each HTTP function
+    answers 503 with the wait (``Retry-After``) and the CORS headers, so the page can
+    say to try again instead of "Failed to fetch"."""
+
+    def down() -> CloudApp:
+        raise RetryableError("the database cannot be reached", code="database_unavailable",
+                             retry_after_s=4.2)
+
+    set_app(None)
+    set_app_factory(down)
+    try:
+        for target in ("start_generation", "run_step", "sweep"):
+            resp = clients[target].post("/", json={"aecId": "a"},
+                                        headers={"Origin": ORIGIN})
+            assert resp.status_code == 503, (target, resp.get_data(as_text=True))
+            assert resp.headers["Retry-After"] == "5", target
+            assert _error(resp) == "database_unavailable", target
+            assert resp.headers["Access-Control-Allow-Origin"] in ("*", ORIGIN), target
+    finally:
+        set_app_factory(build_cloud_app)
 
 
 def test_a_disabled_user_gets_401(app: CloudApp, clients: dict[str, FlaskClient],

@@ -20,14 +20,12 @@ from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
 from ticketflow.dev.stack import Stack
 from ticketflow.domain import AEC
 from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.embedded import CRITICAL  # a review at step 4, questions at 9
 from ticketflow.testing.rest import User, action_event, edit_aec, write_action
 from ticketflow.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
-CRITICAL = {"title": "Fix the PDF download of paid invoices",
-            "description": "Downloading the PDF of a paid invoice fails with a 500 error. "
-                           "The bug is in `render_invoice_pdf()` in billing/pdf_renderer.py."}
 
 
 @pytest.fixture(scope="module")

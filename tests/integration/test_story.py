@@ -364,8 +364,15 @@ def test_8_everything_generated_is_persisted(d: StoryDeployment) -> None:
     assert doc["acceptanceCriteria"] == refined["acceptanceCriteria"] != []
     assert doc["assumptions"] == refined["assumptions"]
     assert doc["repoPaths"] == refined["repoPaths"] != []
-    assert doc["findings"] == out["preflight"]["findings"]
+    # step 3's findings, each marked with how it was settled: the critical ones the
+    # person proceeded past are acknowledged, the ones the answers settled resolved
+    found = {f["id"]: f for f in out["preflight"]["findings"]}
+    assert [f["id"] for f in doc["findings"]] == list(found)
+    assert all(f["message"] == found[f["id"]]["message"] for f in doc["findings"])
     assert any(f["severity"] == "critical" for f in doc["findings"])
+    assert {f["status"] for f in doc["findings"] if f["severity"] == "critical"} == \
+        {"acknowledged"}
+    assert any(f["status"] == "resolved" for f in doc["findings"]), doc["findings"]
     assert doc["questions"] == out["generate_questions"]["questions"] != []
     assert doc["answers"] == out["ask_questions"]["answers"]["answers"] == answers
     assert doc["refinements"] == out["refine_draft"]["refinements"]

@@ -118,3 +118,26 @@ def test_taking_the_lock_changes_only_the_run_fields() -> None:
     assert changed == {"status", "locked", "locked_by", "generation_state"}
     failed = relocked.mark_as_failed("r2", RunError(code="x", message="model down", step=7))
     assert failed.acceptance_criteria == ["exports a CSV"] and not failed.locked
+
+
+def test_findings_proceeded_past_are_acknowledged_and_answered_ones_resolved() -> None:
+    from ticketflow.domain import Finding, FindingKind, FindingStatus, Severity, settle_findings
+
+    crit = Finding(id="f-c", kind=FindingKind.MISSING_FILE, severity=Severity.CRITICAL,
+                   evidence="e", message="m")
+    vague = Finding(id="f-v", kind=FindingKind.MISSING_INFORMATION, severity=Severity.WARNING,
+                    evidence="It should be fast.", message="'fast' has no target value")
+    other = Finding(id="f-o", kind=FindingKind.RISKY_AREA, severity=Severity.INFO,
+                    evidence="billing", message="m")
+    out = settle_findings([crit, vague, other], proceeded=True,
+                          answered={"f-v": "under 2 s"})
+    assert [f.status for f in out] == [FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED,
+                                       FindingStatus.OPEN]
+    assert out[0].resolution == "You chose to proceed past it at the review."
+    assert out[1].resolution == "Settled by your answer: under 2 s"
+    assert out[0].severity is Severity.CRITICAL  # what it was stays visible
+    # no review (no critical finding) and no answers: everything stays open
+    assert all(f.status is FindingStatus.OPEN
+               for f in settle_findings([crit, vague], proceeded=False, answered={}))
+    expired = settle_findings([crit], proceeded=True, answered={}, expired=True)
+    assert expired[0].resolution == "The review expired and the run proceeded past it."

@@ -45,7 +45,7 @@ from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput, extract_intent
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput, detect_type
 from ticketflow.workflow.steps.s03_preflight import PreflightOutput, preflight
-from ticketflow.workflow.steps.s04_review_findings import review_findings
+from ticketflow.workflow.steps.s04_review_findings import ReviewOutput, review_findings
 from ticketflow.workflow.steps.s05_repo_context import RepoContextOutput, gather_repo_context
 from ticketflow.workflow.steps.s06_api_context import ApiContextOutput, gather_api_context
 from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, generate_draft
@@ -111,6 +111,7 @@ def ctx_for(llm: LanguageModel, request: TicketRequest = CSV, *,
     clock = SystemClock()
     deps = StepDeps(llm=llm, documents=MemoryDocumentStore(clock), clock=clock, index=index,
                     index_wait_s=index_wait_s)
+    outputs.setdefault("review_findings", ReviewOutput(decision="no_critical_findings"))
     done: dict[str, dict[str, Any]] = {
         name: out.model_dump(mode="json", by_alias=True) for name, out in outputs.items()}
     return StepContext(run=run, deps=deps, outputs=done)
@@ -282,14 +283,30 @@ def test_step7_an_empty_draft_fails_terminally(index: LibsqlRepoIndex) -> None:
 def questions_ctx(llm: LanguageModel, **more: StepOutput) -> StepContext:
     draft = Draft(acceptance_criteria=["The CSV downloads"], repo_paths=[
         "web/src/components/InvoiceList.tsx"])
-    return ctx_for(llm, extract_intent=intent_out(), preflight=preflight_out(MISSING_INFO),
-                   generate_draft=DraftOutput(draft=draft), **more)
+    more.setdefault("preflight", preflight_out(MISSING_INFO))
+    return ctx_for(llm, extract_intent=intent_out(), generate_draft=DraftOutput(draft=draft),
+                   **more)
 
 
 def test_step8_claude_questions(claude: ClaudeLanguageModel) -> None:
     out = generate_questions(questions_ctx(claude))
     assert [q.id for q in out.questions] == ["q1", "q2", "q3"]
     assert all(q.why for q in out.questions)  # each says what its answer changes
+
+
+def test_step8_never_asks_again_about_what_the_review_settled(llm: LanguageModel) -> None:
+    """Proceeding past critical findings at the review settles them: the questions are
+    about what is still open (the payload the model sees holds only those)."""
+    critical = Finding(id="f-crit", kind=FindingKind.MISSING_FILE, severity=Severity.CRITICAL,
+                       evidence="It is in billing/pdf_renderer.py.", suggestion="Did you mean "
+                       "`billing/pdf.py`?", message="The request refers to the file "
+                       "`billing/pdf_renderer.py`, which does not exist in the repository.")
+    ctx = questions_ctx(llm, preflight=preflight_out(critical, MISSING_INFO),
+                        review_findings=ReviewOutput(decision="proceed"))
+    out = generate_questions(ctx)
+    assert "f-crit" not in {q.finding_id for q in out.questions}
+    if llm.provider.offline:
+        assert [q.finding_id for q in out.questions] == [MISSING_INFO.id]
 
 
 def test_step8_offline_asks_only_what_changes_the_ticket() -> None:
@@ -322,6 +339,7 @@ def test_step10_records_which_answer_changed_what(llm: LanguageModel,
     answers = {"q1": "under 2 s for 10,000 invoices", "q2": "issued and paid",
                "q3": "invoices.csv"}
     ctx = ctx_for(llm, index=index, generate_draft=DraftOutput(draft=draft),
+                  preflight=preflight_out(MISSING_INFO),
                   generate_questions=QuestionsOutput(questions=qs),
                   ask_questions=AnswersOutput(answers=Answers(answers=answers)))
     out = refine_draft(ctx)
@@ -331,8 +349,10 @@ def test_step10_records_which_answer_changed_what(llm: LanguageModel,
     assert all((SAMPLE_REPO / p).exists() for p in out.draft.repo_paths)
     if not llm.provider.offline:
         return
-    assert any("10,000" in c for c in out.draft.acceptance_criteria)
+    assert "It should be fast: under 2 s for 10,000 invoices" in out.draft.acceptance_criteria
     assert "10,000" in out.refinements[0].change
+    assert out.draft.decisions[0] == "“fast” means under 2 s for 10,000 invoices."
+    assert "Which statuses: issued and paid." in out.draft.decisions
 
 
 def test_step10_without_answers_keeps_the_draft() -> None:
@@ -387,4 +407,6 @@ def test_offline_refine_replaces_a_corrected_reference() -> None:
         request=TicketRequest(title="t"), draft=draft, questions=[q],
         answers={"q1": "billing/pdf.py"}), Refined)
     assert out.draft.acceptance_criteria == ["Rendering in billing/pdf.py handles paid invoices"]
-    assert "replaced `billing/pdf_renderer.py` with `billing/pdf.py`" in out.refinements[0].change
+    assert "Replaced `billing/pdf_renderer.py` with `billing/pdf.py`" in out.refinements[0].change
+    assert out.draft.decisions == ["The ticket refers to `billing/pdf.py`, not "
+                                   "`billing/pdf_renderer.py`."]

@@ -1,18 +1,37 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { onAuthStateChanged, signOut, type User } from 'firebase/auth';
-import { NewTicket } from './components/NewTicket';
-import { Repositories } from './components/Repositories';
 import { SignIn } from './components/SignIn';
-import { TicketList } from './components/TicketList';
-import { TicketView } from './components/TicketView';
 import { getAuthInstance } from './firebase';
 import { useRoute } from './router';
+import { userChanged } from './session';
+import { hasUnsavedEdits } from './workflow/unsaved';
+
+const SignedIn = lazy(() => import('./SignedIn'));
+
+const loading = (
+  <p className="muted" data-testid="auth-loading">
+    Loading…
+  </p>
+);
 
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const route = useRoute();
 
-  useEffect(() => onAuthStateChanged(getAuthInstance(), setUser), []);
+  // Stores of the previous user are cleared before the next render (see session.ts).
+  useEffect(
+    () =>
+      onAuthStateChanged(getAuthInstance(), (next) => {
+        userChanged(next?.uid ?? null);
+        setUser(next);
+      }),
+    [],
+  );
+
+  function signOutNow() {
+    if (hasUnsavedEdits() && !window.confirm('Sign out and drop your unsaved edits?')) return;
+    void signOut(getAuthInstance());
+  }
 
   return (
     <div className="app">
@@ -30,30 +49,20 @@ export function App() {
             <span data-testid="user-id" data-uid={user.uid}>
               {user.isAnonymous ? 'Guest' : (user.email ?? user.uid)}
             </span>
-            <button
-              type="button"
-              className="link"
-              onClick={() => void signOut(getAuthInstance())}
-              data-testid="signout"
-            >
+            <button type="button" className="link" onClick={signOutNow} data-testid="signout">
               Sign out
             </button>
           </span>
         )}
       </nav>
       <main className="content">
-        {user === undefined && (
-          <p className="muted" data-testid="auth-loading">
-            Loading…
-          </p>
-        )}
+        {user === undefined && loading}
         {user === null && <SignIn />}
-        {user && route.name === 'list' && <TicketList uid={user.uid} />}
-        {user && route.name === 'new' && (
-          <NewTicket uid={user.uid} repo={route.repo} repoRef={route.ref} />
+        {user && (
+          <Suspense fallback={loading}>
+            <SignedIn key={user.uid} uid={user.uid} route={route} />
+          </Suspense>
         )}
-        {user && route.name === 'repos' && <Repositories uid={user.uid} />}
-        {user && route.name === 'ticket' && <TicketView aecId={route.aecId} uid={user.uid} />}
       </main>
     </div>
   );

@@ -11,7 +11,8 @@ import {
   type Unsubscribe,
 } from 'firebase/firestore';
 import { actionConverter, deliver } from './converters';
-import { currentUid, getDb } from './firebase';
+import { currentUid } from './firebase';
+import { getDb } from './firestore';
 import type { ActionResult, ActionType } from './types';
 
 export interface ActionInput {

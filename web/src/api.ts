@@ -45,9 +45,20 @@ async function post(fn: string, body: unknown, service: string): Promise<Respons
   return res;
 }
 
-/** `POST {functionsUrl}/start_generation` → the new run id (202). */
-export async function startGeneration(aecId: string): Promise<string> {
-  const res = await post('start_generation', { aecId }, 'generation service');
+/**
+ * `POST {functionsUrl}/start_generation` → the new run id (202). With `answers`, the
+ * answers of a ready ticket change: the new run refines from step 10, keeping the
+ * recorded steps 1-9 of the last run.
+ */
+export async function startGeneration(
+  aecId: string,
+  answers?: Record<string, string>,
+): Promise<string> {
+  const res = await post(
+    'start_generation',
+    answers ? { aecId, answers } : { aecId },
+    'generation service',
+  );
   try {
     const body = (await res.json()) as { runId?: string };
     return body.runId ?? '';

@@ -1,13 +1,21 @@
-/** The one Firebase app of the page, connected to the emulators when configured. */
+/**
+ * The one Firebase app of the page and its Auth, connected to the emulator when
+ * configured. Firestore is in `firestore.ts`, loaded with the signed-in screens, so
+ * that the sign-in screen does not wait for it.
+ */
 import { initializeApp, type FirebaseApp } from 'firebase/app';
-import { connectAuthEmulator, getAuth, type Auth } from 'firebase/auth';
-import { connectFirestoreEmulator, getFirestore, type Firestore } from 'firebase/firestore';
+import {
+  browserLocalPersistence,
+  connectAuthEmulator,
+  indexedDBLocalPersistence,
+  initializeAuth,
+  type Auth,
+} from 'firebase/auth';
 import { getConfig } from './config';
 
 export interface FirebaseHandles {
   app: FirebaseApp;
   auth: Auth;
-  db: Firestore;
 }
 
 let handles: FirebaseHandles | null = null;
@@ -16,22 +24,16 @@ export function getFirebase(): FirebaseHandles {
   if (handles) return handles;
   const cfg = getConfig();
   const app = initializeApp(cfg.firebase);
-  const auth = getAuth(app);
-  const db = getFirestore(app);
-  if (cfg.useEmulators) {
-    if (cfg.authEmulatorUrl) {
-      connectAuthEmulator(auth, cfg.authEmulatorUrl, { disableWarnings: true });
-    }
-    if (cfg.firestoreEmulator) {
-      connectFirestoreEmulator(db, cfg.firestoreEmulator.host, cfg.firestoreEmulator.port);
-    }
+  // initializeAuth with the persistences the page uses, not getAuth: getAuth also
+  // bundles the popup and redirect sign-in machinery, which the page never uses.
+  const auth = initializeAuth(app, {
+    persistence: [indexedDBLocalPersistence, browserLocalPersistence],
+  });
+  if (cfg.useEmulators && cfg.authEmulatorUrl) {
+    connectAuthEmulator(auth, cfg.authEmulatorUrl, { disableWarnings: true });
   }
-  handles = { app, auth, db };
+  handles = { app, auth };
   return handles;
-}
-
-export function getDb(): Firestore {
-  return getFirebase().db;
 }
 
 export function getAuthInstance(): Auth {

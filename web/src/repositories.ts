@@ -14,7 +14,7 @@ import {
   type Unsubscribe,
 } from 'firebase/firestore';
 import { DocumentShapeError, deliver, toJsonValue, type SnapshotLike } from './converters';
-import { getDb } from './firebase';
+import { getDb } from './firestore';
 import type { RepoState, RepositoryDoc } from './types';
 
 const STATES: Record<RepoState, true> = {

@@ -12,7 +12,7 @@ import {
   type Unsubscribe,
 } from 'firebase/firestore';
 import { aecConverter, deliver } from './converters';
-import { getDb } from './firebase';
+import { getDb } from './firestore';
 import type { AecDoc } from './types';
 
 export interface TicketInput {

@@ -153,8 +153,7 @@ class OfflineLanguageModel:
         for item in intent.in_scope[:4]:
             if item.lower() not in intent.goal.lower():
                 ac.append(f"{item}")
-        for c in intent.constraints[:3]:
-            ac.append(f"Constraint holds: {c}")
+        ac.extend(intent.constraints[:3])
         for e in p.endpoints[:3]:
             if _mentions(req, e.path):
                 ac.append(f"The {e.method} {e.path} endpoint keeps its documented contract")
@@ -189,50 +188,104 @@ class OfflineLanguageModel:
         return Questions(questions=qs[:5])
 
     def _refine(self, p: RefinePayload) -> Refined:
-        ac = list(p.draft.acceptance_criteria)
-        assumptions = list(p.draft.assumptions)
+        """Each answer is worked into the draft as a sentence: the criterion it
+        settles is rewritten (or one is added), the assumptions it answers are dropped,
+        and a decision records what it settled."""
+        draft = _Draft(list(p.draft.acceptance_criteria), list(p.draft.assumptions),
+                       list(p.draft.decisions))
         refinements: list[Refinement] = []
         by_id = {q.id: q for q in p.questions}
-        for qid, answer in p.answers.items():
+        findings = {f.id: f for f in p.findings}
+        for qid, raw in p.answers.items():
             q = by_id.get(qid)
-            if q is None:
+            answer = _body(raw)
+            if q is None or not answer:
                 continue
-            answer = answer.strip().rstrip(".")
-            wrong = _named_reference(q.text)
-            if wrong and q.why == "Correct reference":
-                fixed = [c.replace(wrong, answer) for c in ac]
-                n = sum(1 for old, new in zip(ac, fixed, strict=True) if old != new)
-                if n:
-                    ac = fixed
-                    dropped = [a for a in assumptions if wrong in a]
-                    assumptions = [a for a in assumptions if a not in dropped]
-                    refinements.append(Refinement(
-                        question_id=qid, answer=answer,
-                        change=f"replaced `{wrong}` with `{answer}` in {n} acceptance "
-                               f"criteri{'on' if n == 1 else 'a'}"))
-                    continue
-            criterion = f"{_clean(q.why or q.text)}: {answer}"
-            ac.append(criterion)
-            dropped = [a for a in assumptions if q.finding_id and _about(a, q)]
-            assumptions = [a for a in assumptions if a not in dropped]
-            change = f"added acceptance criterion '{criterion}'"
-            if dropped:
-                change += f"; resolved assumption '{dropped[0]}'"
-            refinements.append(Refinement(question_id=qid, answer=answer, change=change))
-        return Refined(draft=Draft(acceptance_criteria=_dedupe(ac),
-                                   assumptions=assumptions, repo_paths=p.draft.repo_paths),
+            finding = findings.get(q.finding_id or "")
+            change = draft.integrate(q, finding, answer)
+            refinements.append(Refinement(question_id=qid, answer=raw.strip(), change=change))
+        return Refined(draft=Draft(acceptance_criteria=_dedupe(draft.criteria),
+                                   assumptions=draft.assumptions,
+                                   repo_paths=p.draft.repo_paths,
+                                   decisions=_dedupe(draft.decisions)),
                        refinements=refinements)
+
+
+class _Draft:
+    """A draft being refined: criteria, assumptions and decisions, edited in place."""
+
+    def __init__(self, criteria: list[str], assumptions: list[str],
+                 decisions: list[str]) -> None:
+        self.criteria = criteria
+        self.assumptions = assumptions
+        self.decisions = decisions
+
+    def integrate(self, q: Question, f: Finding | None, answer: str) -> str:
+        """Work one answer in; returns the change, one sentence."""
+        kind = f.kind if f is not None else None
+        changes: list[str] = []
+        if kind is FindingKind.MISSING_INFORMATION and f is not None:
+            clause = _body(f.evidence)
+            changes.append(self._rewrite(clause, f"{clause}: {_lower_first(answer)}"))
+            word = re.search(r"'([^']+)'", f.message)
+            self.decisions.append(f"“{word.group(1)}” means {_lower_first(answer)}."
+                                  if word else f"{_cap(answer)}.")
+        elif kind is FindingKind.CONTRADICTION and f is not None:
+            clause = _body(f.evidence)
+            changes.append(self._rewrite(clause, f"{clause}: {_lower_first(answer)}"))
+            self.decisions.append(f"{_cap(answer)} (settles “{clause}”).")
+        elif (wrong := _named_reference(f.message if f else q.text)) and " " not in answer:
+            n = self._replace(wrong, answer)
+            changes.append(f"Replaced `{wrong}` with `{answer}` in {n} acceptance "
+                           f"criteri{'on' if n == 1 else 'a'}." if n else
+                           "No criterion named it.")
+            self.decisions.append(f"The ticket refers to `{answer}`, not `{wrong}`.")
+        else:
+            self.decisions.append(f"{_body(q.text).rstrip('?')}: {_lower_first(answer)}.")
+            changes.append("Recorded as a decision.")
+        dropped = self._drop_assumptions(q, f)
+        if dropped:
+            changes.append(f"Dropped the assumption “{dropped[0]}”.")
+        return " ".join(changes)
+
+    def _rewrite(self, clause: str, sentence: str) -> str:
+        """Replace the criterion that states ``clause`` with ``sentence``, or add it."""
+        low = clause.lower()
+        for i, c in enumerate(self.criteria):
+            if low and low in c.lower():
+                self.criteria[i] = sentence
+                return f"Rewrote the criterion “{c}” as “{sentence}”."
+        self.criteria.append(sentence)
+        return f"Added the criterion “{sentence}”."
+
+    def _replace(self, wrong: str, right: str) -> int:
+        fixed = [c.replace(wrong, right) for c in self.criteria]
+        n = sum(1 for old, new in zip(self.criteria, fixed, strict=True) if old != new)
+        self.criteria = fixed
+        return n
+
+    def _drop_assumptions(self, q: Question, f: Finding | None) -> list[str]:
+        evidence = _body(f.evidence).lower() if f is not None else ""
+        dropped = [a for a in self.assumptions
+                   if (evidence and evidence in a.lower()) or (q.finding_id and _about(a, q))]
+        self.assumptions = [a for a in self.assumptions if a not in dropped]
+        return dropped
 
 
 def _question_for(f: Finding, n: int) -> Question | None:
     if f.kind is FindingKind.MISSING_INFORMATION:
+        word = re.search(r"'([^']+)'", f.message)
+        target = f"“{word.group(1)}”" if word else "this"
         return Question(id=f"q{n}", finding_id=f.id,
-                        text=f"What is the measurable target for: \"{f.evidence}\"?",
-                        why="Target value")
+                        text=f"The request says “{_body(f.evidence)}”. What measurable "
+                             f"target should {target} meet?",
+                        why="Without a number or an observable behaviour it cannot be "
+                            "tested.")
     if f.kind is FindingKind.CONTRADICTION:
         return Question(id=f"q{n}", finding_id=f.id,
-                        text=f"The request says {f.evidence}. Which one applies?",
-                        why="Intended behaviour")
+                        text=f"The request says “{_body(f.evidence)}”. Which behaviour "
+                             "applies, and when?",
+                        why="The two cannot both hold; the criteria need one.")
     if f.severity is Severity.CRITICAL and f.suggestion:
         return Question(id=f"q{n}", finding_id=f.id,
                         text=f"{f.message} {f.suggestion} What should the ticket refer to?",
@@ -262,7 +315,21 @@ def _named_reference(text: str) -> str | None:
 
 
 def _lower_first(s: str) -> str:
+    """Lower-case the first letter, unless the first word is a name or an acronym
+    ("CSV", "InvoiceList")."""
+    first = s.split(" ", 1)[0]
+    if len(first) > 1 and (first.isupper() or any(ch.isupper() for ch in first[1:])):
+        return s
     return s[:1].lower() + s[1:] if s else s
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:] if s else s
+
+
+def _body(text: str) -> str:
+    """A sentence without its surrounding space and final full stop."""
+    return text.strip().rstrip(".").strip()
 
 
 def _dedupe(items: list[str]) -> list[str]:

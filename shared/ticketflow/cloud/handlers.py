@@ -1,6 +1,7 @@
 """What the Cloud Functions do, behind ``functions/main.py`` (which only routes here).
 
-* :func:`start_generation` - ``POST {aecId}`` with a Firebase ID token -> 202 ``{runId}``.
+* :func:`start_generation` - ``POST {aecId}`` with a Firebase ID token -> 202 ``{runId}``;
+  ``{aecId, answers}`` changes the answers of a ready ticket (a run from step 10).
 * :func:`run_step` - the Cloud Tasks target: one step of one run.
 * :func:`on_action_created` - Firestore trigger on ``aecs/{aecId}/actions/{actionId}``.
 * :func:`on_aec_updated` - Firestore trigger on ``aecs/{aecId}`` updates: records the
@@ -10,21 +11,25 @@
 The repository functions (``register_repository``, ``index_repository``) are in
 :mod:`ticketflow.cloud.repositories`.
 
-Errors are JSON ``{"error": {"code", "message"}}``. ``run_step`` answers 503 (with
-``Retry-After``) only for a retryable failure, so that Cloud Tasks retries it; every
-terminal outcome, and a body that can never succeed, is a 200 (Cloud Tasks retries
-4xx as well, so a 400 would be retried until the queue gives up). A database that
-cannot be reached, or that refuses the credentials, is a 503 with the wait its error
-names (``Retry-After``) from every HTTP function, including before the process's app
-could be built: nothing was written, so the caller can simply try again.
+Errors are JSON ``{"error": {"code", "message"}}``, and every answer of an HTTP
+function carries the CORS headers (:func:`with_cors`), so the page reads the message.
+``run_step`` answers 503 (with ``Retry-After``) only for a retryable failure, so that
+Cloud Tasks retries it; every terminal outcome, and a body that can never succeed, is
+a 200 (Cloud Tasks retries 4xx as well, so a 400 would be retried until the queue
+gives up). A database that cannot be reached, or that refuses the credentials, is a
+503 with the wait its error names (``Retry-After``) from every HTTP function,
+including before the process's app could be built: nothing was written, so the
+caller can simply try again.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -40,13 +45,14 @@ from ticketflow.cloud.events import (
     decode_document_change,
     decode_document_event,
 )
-from ticketflow.compose.cloud import CloudApp, CloudSettings, get_app
+from ticketflow.compose.cloud import CloudApp, CloudSettings, built_app, get_app
 from ticketflow.domain import (
     AECLockedError,
     ConflictError,
     DomainError,
     InvalidRepositoryError,
     NotFoundError,
+    RequiredFieldsError,
 )
 from ticketflow.domain.errors import RetryableError
 from ticketflow.ports import ActionResult, StepTask
@@ -64,6 +70,9 @@ class StartBody(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     aec_id: str = Field(min_length=1, max_length=200)
+    answers: dict[str, str] | None = Field(
+        None, max_length=20, description="new answers for a ready ticket: a run from step "
+        "10, pinned to its last run's steps 1-9 (Engine.start_from)")
 
     @field_validator("aec_id")
     @classmethod
@@ -117,6 +126,43 @@ def _json_body(request: flask.Request) -> Any:
 
 
 # -- CORS ------------------------------------------------------------------------------
+
+HttpFunction = Callable[[flask.Request, "CloudApp | None"], flask.Response]
+
+
+@functools.cache
+def _env_cloud_settings() -> CloudSettings:
+    return CloudSettings()
+
+
+def with_cors(function: HttpFunction) -> HttpFunction:
+    """Every answer of an HTTP function carries the CORS headers, its errors included:
+    a browser hides an answer without them, so the page would only see "Failed to
+    fetch" instead of the message. The origins come from the settings alone (not the
+    app, whose build may be what failed); an exception that escapes the function
+    becomes a JSON 500 that names it; ``OPTIONS`` is the preflight (204)."""
+
+    @functools.wraps(function)
+    def wrapped(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
+        built = app or built_app()
+        cloud = built.cloud if built is not None else _env_cloud_settings()
+        cors = _cors_headers(request, cloud)
+        if request.method == "OPTIONS":
+            resp = flask.Response(status=204)
+        else:
+            try:
+                resp = function(request, app)
+            except HttpError as exc:
+                resp = error_response(exc.status, exc.code, exc.message, exc.headers)
+            except Exception as exc:
+                log.exception(f"{function.__name__} failed", extra={"error": str(exc)})
+                resp = error_response(500, "internal", f"the {function.__name__} function "
+                                      f"failed: {type(exc).__name__}: {exc}"[:500])
+        for name, value in cors.items():
+            resp.headers.setdefault(name, value)
+        return resp
+
+    return wrapped
 
 
 def _cors_headers(request: flask.Request, cloud: CloudSettings) -> dict[str, str]:
@@ -231,25 +277,16 @@ def verify_task_caller(request: flask.Request, tasks: CloudTasksSettings) -> Non
 # -- the functions --------------------------------------------------------------------------
 
 
-def _retry_later(exc: RetryableError, headers: dict[str, str] | None = None,
-                 ) -> flask.Response:
+def _retry_later(exc: RetryableError) -> flask.Response:
     """503 with ``Retry-After`` (whole seconds, at least 1) for a retryable failure."""
     after = max(1, math.ceil(exc.retry_after_s or 1.0))
-    return error_response(503, exc.code, str(exc), {"Retry-After": str(after),
-                                                    **(headers or {})})
+    return error_response(503, exc.code, str(exc), {"Retry-After": str(after)})
 
 
+@with_cors
 def start_generation(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
     try:
         app = app or get_app()
-    except RetryableError as exc:  # the database is down: nothing was created
-        return _retry_later(exc, _cors_headers(request, CloudSettings()))
-    cors = _cors_headers(request, app.cloud)
-    if request.method == "OPTIONS":
-        resp = flask.Response(status=204)
-        resp.headers.update(cors)
-        return resp
-    try:
         if request.method != "POST":
             raise HttpError(405, "method_not_allowed", "use POST",
                             {"Allow": "POST, OPTIONS"})
@@ -259,7 +296,12 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
         except ValidationError as exc:
             raise HttpError(400, "invalid_request", _first_error(exc)) from exc
         try:
-            run = app.engine.start(body.aec_id, uid=uid)
+            if body.answers is not None:
+                run = app.engine.start_from(body.aec_id, uid=uid, answers=body.answers)
+            else:
+                run = app.engine.start(body.aec_id, uid=uid)
+        except RequiredFieldsError as exc:
+            raise HttpError(400, "invalid_request", str(exc)) from exc
         except NotFoundError as exc:
             raise HttpError(404, "not_found", str(exc)) from exc
         except PermissionError as exc:
@@ -276,18 +318,20 @@ def start_generation(request: flask.Request, app: CloudApp | None = None) -> fla
             raise HttpError(503, exc.code, str(exc), {"Retry-After": str(
                 max(1, math.ceil(exc.retry_after_s or 5.0)))}) from exc
     except HttpError as exc:
-        return error_response(exc.status, exc.code, exc.message, {**exc.headers, **cors})
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    except RetryableError as exc:  # no app: the database is down, nothing was created
+        return _retry_later(exc)
     except Exception as exc:  # the page must be able to read what went wrong
         log.exception("start_generation failed", extra={"error": str(exc)})
         return error_response(500, "internal", "the generation service failed: "
-                              f"{type(exc).__name__}: {exc}"[:500], cors)
+                              f"{type(exc).__name__}: {exc}"[:500])
     log.info("generation started", extra={"run_id": run.run_id, "aec_id": body.aec_id})
     resp = flask.jsonify({"runId": run.run_id, "aecId": body.aec_id})
     resp.status_code = 202
-    resp.headers.update(cors)
     return resp
 
 
+@with_cors
 def run_step(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
     try:
         app = app or get_app()
@@ -318,6 +362,7 @@ def run_step(request: flask.Request, app: CloudApp | None = None) -> flask.Respo
                           "stepIndex": result.step_index, "detail": result.detail})
 
 
+@with_cors
 def sweep(request: flask.Request, app: CloudApp | None = None) -> flask.Response:
     try:
         app = app or get_app()

@@ -204,6 +204,11 @@ def get_app() -> CloudApp:
     return _app
 
 
+def built_app() -> CloudApp | None:
+    """The process's app if it was built, without building it."""
+    return _app
+
+
 def set_app_factory(factory: Callable[[], CloudApp]) -> None:
     """Build the process's app with ``factory`` from now on (the dev entry point arms
     crash points and benchmark workloads this way; deployed functions never call it)."""

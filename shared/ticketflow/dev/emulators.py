@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+EXPORT_METADATA = "firestore_export.overall_export_metadata"
 DEFAULT_PROJECT_ID = "demo-ticketflow"
 LOCALHOST = "127.0.0.1"
 
@@ -138,11 +139,6 @@ class Supervised:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        """The process id while started (the leader of its process group)."""
-        return self._proc.pid if self._proc is not None else None
-
     def start(self) -> None:
         """Start the process and wait until it answers; ``EmulatorError`` if it cannot."""
         if self._proc is not None:
@@ -177,20 +173,48 @@ class Supervised:
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``grace_s``."""
+        if self._proc is None:
+            return
+        self.signal_group(signal.SIGTERM)
+        if not self.wait_exit(grace_s):
+            self.signal_group(signal.SIGKILL)
+            self.wait_exit(5.0)
+        self.release()
+
+    # The three pieces of ``stop``, for a stack that stops all its parts at once
+    # within one deadline (``ticketflow.dev.stack.Stack.stop``).
+
+    @property
+    def pid(self) -> int | None:
+        """The process group's leader (also the group's id), while started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to the whole process group (no-op when not started)."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, sig)
+
+    def wait_exit(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the leader to exit; whether it has."""
+        if self._proc is None:
+            return True
+        try:
+            self._proc.wait(timeout=max(timeout_s, 0.0))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Forget the process; what is left of its group (children of a launcher
+        script that outlived it) is killed."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=wait_s)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Children that outlived the leader (launcher scripts) go with the group.
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5.0)
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)
@@ -258,11 +282,13 @@ class FirestoreEmulator(Supervised):
         functions_emulator: str | None = None,
         host: str = LOCALHOST,
         start_timeout_s: float = 60.0,
+        import_from: Path | None = None,
     ) -> None:
         super().__init__(log_dir, host=host, port=port, start_timeout_s=start_timeout_s)
         self.rules_path = Path(rules_path) if rules_path is not None else None
         self.project_id = project_id
         self.functions_emulator = functions_emulator
+        self.import_from = import_from
 
     def command(self) -> list[str]:
         cmd = [
@@ -275,7 +301,21 @@ class FirestoreEmulator(Supervised):
             cmd.append(f"--rules={self.rules_path.resolve()}")
         if self.functions_emulator:
             cmd.append(f"--functions_emulator={self.functions_emulator}")
+        if self.import_from is not None:
+            cmd.append(f"--import-data={self.import_from.resolve() / EXPORT_METADATA}")
         return cmd
+
+    def export(self, folder: Path, *, timeout_s: float = 10.0) -> None:
+        """Write every document to ``folder`` (an export that ``import_from`` reads)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        body = {"database": f"projects/{self.project_id}/databases/(default)",
+                "export_directory": str(folder.parent.resolve()),
+                "export_name": folder.name}
+        response = httpx.post(f"{self.base_url}/emulator/v1/projects/{self.project_id}:export",
+                              json=body, timeout=timeout_s)
+        if response.status_code != 200:
+            raise EmulatorError(f"{self.name}: export -> HTTP {response.status_code}: "
+                                f"{response.text[:300]}")
 
     @property
     def documents_url(self) -> str:
@@ -351,11 +391,14 @@ class AuthEmulator(Supervised):
         host: str = LOCALHOST,
         project_root: Path = PROJECT_ROOT,
         start_timeout_s: float = 120.0,
+        import_from: Path | None = None,
     ) -> None:
         super().__init__(log_dir, host=host, port=port, start_timeout_s=start_timeout_s)
         self.project_id = project_id
         self.project_root = project_root
         self.config_path = self.log_dir / "auth-emulator.firebase.json"
+        self.import_from = import_from
+        self.hub_port = 0
 
     def _firebase_bin(self) -> Path:
         path = self.project_root / "node_modules" / ".bin" / "firebase"
@@ -368,20 +411,34 @@ class AuthEmulator(Supervised):
     def command(self) -> list[str]:
         firebase = self._firebase_bin()
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.hub_port = free_port(self.host)
         config = {
             "emulators": {
                 "singleProjectMode": True,
                 "auth": {"host": self.host, "port": self.port},
-                "hub": {"host": self.host, "port": free_port(self.host)},
+                "hub": {"host": self.host, "port": self.hub_port},
                 "logging": {"host": self.host, "port": free_port(self.host)},
                 "ui": {"enabled": False},
             }
         }
         self.config_path.write_text(json.dumps(config, indent=2))
-        return [
+        cmd = [
             str(firebase), "emulators:start", "--only", "auth",
             "--project", self.project_id, "--config", str(self.config_path),
         ]
+        if self.import_from is not None:
+            cmd += ["--import", str(self.import_from.resolve())]
+        return cmd
+
+    def export(self, folder: Path, *, timeout_s: float = 10.0) -> None:
+        """Write the accounts to ``folder`` through the emulator hub (what ``firebase
+        emulators:export`` does); ``import_from`` reads it back."""
+        response = httpx.post(f"http://{self.host}:{self.hub_port}/_admin/export",
+                              json={"path": str(folder.resolve()), "initiatedBy": "ticketflow",
+                                    "targets": ["auth"]}, timeout=timeout_s)
+        if response.status_code != 200:
+            raise EmulatorError(f"{self.name}: export -> HTTP {response.status_code}: "
+                                f"{response.text[:300]}")
 
     def extra_env(self) -> Mapping[str, str]:
         return {"NO_UPDATE_NOTIFIER": "1", "CI": os.environ.get("CI", "true")}

@@ -17,9 +17,20 @@ A :class:`Stack` is assembled from parts, then started; each part is optional:
 * the Hosting emulator serving a copy of the built page whose ``config.js`` points
   at this stack.
 
-The emulators start in parallel, each health-checked; every process runs in its own
-process group and logs to ``log_dir``; :meth:`Stack.stop` (or leaving the ``with``
-block, or a failed start) stops every part that started, in reverse order. After
+Before anything starts, every port the stack will listen on is checked: one that is
+taken refuses the start, naming the process that holds it (a leftover emulator would
+otherwise answer the health checks of a new one). The emulators start in parallel,
+each health-checked; every process runs in its own process group and logs to
+``log_dir``. Two optional parts make a stack that runs for days behave like the
+deployed one: :meth:`Stack.with_scheduler` (Cloud Scheduler's sweep job) and
+:meth:`Stack.with_persistence` (the emulators' data kept with the database's from
+one start to the next, see :mod:`ticketflow.dev.persistence`).
+
+:meth:`Stack.stop` (or leaving the ``with`` block, or a failed start) stops every
+part that started, within a bounded time: the scheduler, then the functions, then
+(when kept) the emulators' data is exported, then every other process group gets
+SIGTERM at once and SIGKILL at the deadline. :meth:`Stack.hurry` (a second Ctrl-C)
+skips the export and kills every group that is still there at once. After
 the start, more functions processes (another environment, a crash point, another
 database or queue) can be started and killed; the test and benchmark conveniences
 built on this (users, REST writes as a signed-in user, waiting) are in
@@ -35,19 +46,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
 import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
 from ticketflow.adapters.libsql.database import Database
-from ticketflow.dev.database import DatabaseFactory, DatabasePart, SqldServer, sqld_databases
+from ticketflow.dev.database import DatabaseFactory, DatabasePart, sqld_databases
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
     LOCALHOST,
@@ -55,23 +68,30 @@ from ticketflow.dev.emulators import (
     AuthEmulator,
     EmulatorError,
     FirestoreEmulator,
+    Supervised,
     free_port,
     start_in_parallel,
 )
+from ticketflow.dev.persistence import LocalData
+from ticketflow.dev.ports import check_free
 from ticketflow.dev.processes import (
     FunctionsServer,
     HostingEmulator,
     TasksEmulator,
     wait_port_free,
 )
+from ticketflow.dev.scheduler import SweepScheduler
 
 CREATED = "google.cloud.firestore.document.v1.created"
 UPDATED = "google.cloud.firestore.document.v1.updated"
 RULES = PROJECT_ROOT / "firestore.rules"
 DEFAULT_QUEUE = "ticketflow-steps"
+FUNCTIONS_GRACE_S = 5.0  # in-flight requests finish (gunicorn's graceful timeout)
+STOP_GRACE_S = 10.0  # every other part, all at once
+log = logging.getLogger("ticketflow.dev")
 
 __all__ = ["ACTION_CREATED", "AEC_UPDATED", "TRIGGERS", "EmulatorError", "Stack", "Trigger",
-           "dev_stack", "index_queue_name", "serve_forever"]
+           "index_queue_name"]
 
 
 def index_queue_name(queue: str) -> str:
@@ -142,11 +162,17 @@ class Stack:
     hosting: HostingEmulator | None = None
     triggers: tuple[Trigger, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    scheduler: SweepScheduler | None = None
+    persistence: LocalData | None = None
     functions: list[FunctionsServer] = field(default_factory=list, init=False)
     urls: dict[str, str] = field(default_factory=dict, init=False)
+    notes: list[str] = field(default_factory=list, init=False)
+    stopped_note: str = field(default="", init=False)
     _plans: list[_FunctionsPlan] = field(default_factory=list, init=False)
     _dist: Path | None = field(default=None, init=False)
     _started: list[_Part] = field(default_factory=list, init=False)
+    _hurry: threading.Event = field(default_factory=threading.Event, init=False)
+    _sweep_every_s: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.log_dir = self.log_dir or self.state_dir / "logs"
@@ -209,6 +235,19 @@ class Stack:
                                        project_id=self.project_id)
         return self
 
+    def with_scheduler(self, every_s: float = 10.0) -> Stack:
+        """Cloud Scheduler's job: ``POST /sweep`` to the first functions process every
+        ``every_s`` (production: every minute), see :mod:`ticketflow.dev.scheduler`."""
+        self._sweep_every_s = every_s
+        return self
+
+    def with_persistence(self, folder: Path) -> Stack:
+        """Keep the emulators' data consistent with the database's between starts
+        (export at stop, import at start; all empty together after an unclean stop),
+        see :mod:`ticketflow.dev.persistence`. Needs the Firestore and Auth parts."""
+        self.persistence = LocalData(folder)
+        return self
+
     def with_env(self, **env: str) -> Stack:
         """Environment overrides for every functions process."""
         self.env.update(env)
@@ -265,10 +304,27 @@ class Stack:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def ports(self) -> list[tuple[str, int]]:
+        """Every ``(part, port)`` this stack will listen on."""
+        out: list[tuple[str, int]] = []
+        port = getattr(self.database, "port", None)
+        if self.database is not None and isinstance(port, int) and port:
+            out.append((self.database.name, port))
+        out += [(p.name, p.port) for p in (self.tasks, self.firestore, self.auth, self.hosting)
+                if p is not None]
+        out += [(plan.name, plan.port) for plan in self._plans]
+        return out
+
     def start(self) -> Stack:
-        """Start every chosen part (see the module doc); on failure stop what started."""
+        """Start every chosen part (see the module doc); on failure stop what started.
+        A port already in use refuses the start before anything runs
+        (:class:`~ticketflow.dev.ports.PortTakenError`, naming its holder)."""
         self.logs_at.mkdir(parents=True, exist_ok=True)
+        self._hurry.clear()
+        check_free(LOCALHOST, self.ports())
         try:
+            if self.persistence is not None:
+                self._prepare_data(self.persistence)
             if self.database is not None:
                 self._started.append(self.database)
                 self.database.start()
@@ -284,6 +340,11 @@ class Stack:
             for plan in self._plans:
                 self.start_functions(port=plan.port, server=plan.server, name=plan.name,
                                      env=plan.env, threads=plan.threads)
+            if self._sweep_every_s is not None and self._plans:
+                self.scheduler = SweepScheduler(self.logs_at, f"{self.functions_url}/sweep",
+                                                self.secret, interval_s=self._sweep_every_s)
+                self._started.append(self.scheduler)
+                self.scheduler.start()
             if self.hosting is not None and self._dist is not None:
                 self._write_public_dir(self._dist, self.hosting.public_dir)
                 self._started.append(self.hosting)
@@ -340,13 +401,95 @@ class Stack:
         database.start()
         return database
 
+    def hurry(self) -> None:
+        """Make a :meth:`stop` in progress (or the next one) kill every process group
+        at once and skip saving the data; safe to call from a signal handler."""
+        self._hurry.set()
+
     def stop(self) -> None:
-        """Stop every part that started, the last started first."""
-        while self._started:
-            part = self._started.pop()
-            with contextlib.suppress(Exception):
-                part.stop()
-        self.functions.clear()
+        """Stop every part that started, within a bounded time (see the module doc).
+        Even when interrupted, every process group still running is killed."""
+        try:
+            self._stop_parts()
+        except BaseException:
+            self._hurry.set()
+            self._kill_everything()
+            raise
+        finally:
+            self.functions.clear()
+
+    def _stop_parts(self) -> None:
+        parts = list(reversed(self._started))
+        if self.scheduler is not None and self.scheduler in parts:
+            self.scheduler.stop()
+        functions = [p for p in parts if isinstance(p, FunctionsServer)]
+        self._stop_together(functions, FUNCTIONS_GRACE_S)
+        if self.persistence is not None:
+            self.stopped_note = self._save_data(self.persistence)
+        rest = [p for p in parts if p not in functions and p is not self.scheduler]
+        self._stop_together([p for p in rest if isinstance(p, Supervised)], STOP_GRACE_S)
+        for part in rest:
+            if not isinstance(part, Supervised):
+                with contextlib.suppress(Exception):
+                    part.stop()
+        self._started.clear()
+
+    def _stop_together(self, parts: Sequence[_Part], grace_s: float) -> None:
+        """SIGTERM to every group at once, SIGKILL to those left at the deadline (at
+        once when hurried)."""
+        procs = [p for p in parts if isinstance(p, Supervised)]
+        for p in procs:
+            p.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while any(p.running for p in procs) and time.monotonic() < deadline \
+                and not self._hurry.is_set():
+            time.sleep(0.05)
+        for p in procs:
+            if p.running:
+                p.signal_group(signal.SIGKILL)
+        for p in procs:
+            p.wait_exit(5.0)
+            p.release()
+        for p in procs:
+            if p in self._started:
+                self._started.remove(p)
+
+    def _kill_everything(self) -> None:
+        for part in list(self._started):
+            if isinstance(part, Supervised):
+                part.signal_group(signal.SIGKILL)
+                with contextlib.suppress(Exception):
+                    part.release()
+            else:
+                with contextlib.suppress(Exception):
+                    part.stop()
+        self._started.clear()
+
+    def _save_data(self, data: LocalData) -> str:
+        if self._hurry.is_set():
+            return "data: not saved (stopped at once); the next start begins empty"
+        if self.firestore is None or self.auth is None or not (
+                self.firestore.running and self.auth.running):
+            return "data: not saved (an emulator had exited); the next start begins empty"
+        try:
+            data.save(self.firestore, self.auth)
+        except Exception as exc:  # the next start empties everything together
+            log.error("the emulators' data was not saved", extra={"error": str(exc)})
+            return f"data: not saved ({exc}); the next start begins empty"
+        return f"data: saved in {data.export_dir}; the next start continues from it"
+
+    def _prepare_data(self, data: LocalData) -> None:
+        if self.firestore is None or self.auth is None:
+            raise EmulatorError("keeping the data needs the Firestore and Auth emulators")
+        plan = data.prepare(database_has_data=_has_data(self.database))
+        if plan == "import":
+            self.firestore.import_from = data.firestore_export
+            self.auth.import_from = data.export_dir
+        elif plan == "wiped" and self.database is not None:
+            if not hasattr(self.database, "fresh"):
+                raise EmulatorError(f"{self.database.name} cannot be emptied")
+            self.database.fresh = True
+        self.notes.append(f"data: {data.note}")
 
     def dead(self) -> list[str]:
         """Names of the parts that were started and have exited."""
@@ -400,50 +543,9 @@ class Stack:
         return urls
 
 
-def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
-              firestore_port: int = 8080, auth_port: int = 9099, hosting_port: int = 5000,
-              tasks_port: int = 9022, database_port: int = 8091, hosting: bool = True,
-              server: str = "gunicorn", state_dir: Path | None = None,
-              dist: Path | None = None) -> Stack:
-    """What ``ticketflow dev`` runs: every part, on fixed ports, state in
-    ``root/.devstack`` (the database: a sqld server on ``database_port`` keeping its
-    data in ``sqld/ticketflow`` from one start to the next, as deployed; logs; the
-    served page), the page (``dist``, default ``root/web/dist``) served when it is
-    built."""
-    state = state_dir or root / ".devstack"
-    stack = Stack(state, functions_port=functions_port)
-    stack = (stack.with_database(SqldServer(stack.logs_at, state / "sqld" / "ticketflow",
-                                            name="sqld-ticketflow", port=database_port,
-                                            fresh=False))
-             .with_tasks(port=tasks_port)
-             .with_firestore(port=firestore_port, rules=root / "firestore.rules")
-             .with_auth(port=auth_port)
-             .with_functions(server=server))
-    dist = dist or root / "web" / "dist"
-    if hosting and (dist / "index.html").exists():
-        stack.with_hosting(dist, port=hosting_port)
-    return stack
-
-
-def serve_forever(stack: Stack, print_fn: Callable[[str], object] = print) -> int:
-    """Start ``stack``, print where everything is, wait for Ctrl-C (or a crash)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        with stack:
-            width = max(len(k) for k in stack.urls)
-            for name, url in stack.urls.items():
-                print_fn(f"{name.ljust(width)}  {url}")
-            print_fn("Ctrl-C stops everything.")
-            while stack.alive():
-                time.sleep(1.0)
-            print_fn(f"stopped: {', '.join(stack.dead())} exited; see {stack.logs_at}")
-            return 1
-    except KeyboardInterrupt:
-        return 0
-    except EmulatorError as exc:
-        print_fn(f"error: {exc}")
-        return 1
+def _has_data(database: DatabasePart | None) -> bool:
+    """Whether a database part already holds data (a file, or a server's folder)."""
+    where = getattr(database, "path", None) or getattr(database, "db_dir", None)
+    if not isinstance(where, Path) or not where.exists():
+        return False
+    return where.stat().st_size > 0 if where.is_file() else any(where.iterdir())

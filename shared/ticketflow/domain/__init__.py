@@ -26,6 +26,7 @@ from ticketflow.domain.models import (
     Draft,
     Finding,
     FindingKind,
+    FindingStatus,
     Intent,
     Provider,
     Question,
@@ -36,14 +37,15 @@ from ticketflow.domain.models import (
     TicketRequest,
     TicketType,
     TypeDetection,
+    settle_findings,
 )
 
 __all__ = [
     "AEC", "AECContent", "AECLockedError", "AECStatus", "Answers", "ConflictError",
-    "DomainError", "Draft", "Finding", "FindingKind", "GenerationState", "Intent",
-    "InvalidRepositoryError", "InvalidTransitionError", "NotFoundError", "Provider",
-    "Question", "Refinement", "RepoContext", "RepoState", "RequiredFieldsError",
+    "DomainError", "Draft", "Finding", "FindingKind", "FindingStatus", "GenerationState",
+    "Intent", "InvalidRepositoryError", "InvalidTransitionError", "NotFoundError",
+    "Provider", "Question", "Refinement", "RepoContext", "RepoState", "RequiredFieldsError",
     "RetryableError", "RunError", "Severity", "StepError",
     "StepProgress", "Suspension", "TerminalError", "TicketRequest", "TicketType",
-    "TypeDetection",
+    "TypeDetection", "settle_findings",
 ]

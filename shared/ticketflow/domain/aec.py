@@ -97,6 +97,9 @@ class GenerationState(Model):
     suspension: Suspension | None = None
     error: RunError | None = None
     cancel_reason: str | None = None
+    findings: list[Finding] = Field(
+        default_factory=list, description="when the person chose to edit the request at "
+        "the review: what step 3 found, shown beside the request while they edit it")
     provider: Provider | None = None
     seq: int = 0
     updated_at: datetime | None = None
@@ -115,6 +118,8 @@ class AECContent(Model):
     questions: list[Question] = Field(default_factory=list)
     answers: dict[str, str] = Field(default_factory=dict)
     refinements: list[Refinement] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list, description="what each answer "
+                                 "settled, one sentence each")
     generated_by: Provider | None = None
     fallback_steps: list[str] = Field(default_factory=list,
                                       description="steps produced without AI: the model "

@@ -6,6 +6,7 @@ Every model serialises to the camelCase shape the web page and Firestore use
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -66,6 +67,14 @@ class TypeDetection(Model):
     rationale: str = ""
 
 
+class FindingStatus(StrEnum):
+    """Where a finding stands once a person has seen it."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"  # the person chose to proceed past it at the review
+    RESOLVED = "resolved"  # an answer to a question about it settled it
+
+
 class Finding(Model):
     id: str
     kind: FindingKind
@@ -73,6 +82,11 @@ class Finding(Model):
     evidence: str
     message: str
     suggestion: str | None = None
+    status: FindingStatus = Field(
+        FindingStatus.OPEN, description="open until the person proceeds past it at the "
+        "review (acknowledged) or an answer settles it (resolved)")
+    resolution: str = Field("", description="how it was settled, one sentence; empty "
+                            "while open")
 
 
 class Question(Model):
@@ -87,6 +101,8 @@ class Draft(Model):
     acceptance_criteria: list[str]
     assumptions: list[str] = Field(default_factory=list)
     repo_paths: list[str] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list, description="what each answer "
+                                 "settled, one sentence each (empty before answers)")
 
 
 class Refinement(Model):
@@ -148,3 +164,23 @@ class TicketRequest(Model):
     description: str = ""
     repo: str | None = None
     repository: RepoContext | None = None
+
+
+def settle_findings(findings: list[Finding], *, proceeded: bool,
+                    answered: Mapping[str, str], expired: bool = False) -> list[Finding]:
+    """The findings as they stand on a finished ticket: the critical ones the person
+    proceeded past at the review are acknowledged (``expired``: the wait ran out and
+    the run proceeded by policy), those an answer was given for (``answered``: finding
+    id -> answer) are resolved, the rest stay open."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.id in answered:
+            f = f.model_copy(update={"status": FindingStatus.RESOLVED,
+                                     "resolution": f"Settled by your answer: "
+                                                   f"{answered[f.id].strip()}"})
+        elif proceeded and f.severity is Severity.CRITICAL:
+            why = ("The review expired and the run proceeded past it." if expired else
+                   "You chose to proceed past it at the review.")
+            f = f.model_copy(update={"status": FindingStatus.ACKNOWLEDGED, "resolution": why})
+        out.append(f)
+    return out

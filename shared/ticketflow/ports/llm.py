@@ -83,6 +83,8 @@ class RefinePayload(Model):
     questions: list[Question]
     answers: dict[str, str]
     known_paths: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list,
+                                    description="the open findings the questions are about")
 
 
 class Refined(Model):

@@ -64,6 +64,14 @@ class RunStore(Protocol):
         that task (``ConflictError`` if the ticket already has an active run)."""
         ...
 
+    def create_run_from(self, run: RunRecord, pinned: list[StepRecord]) -> StepTask:
+        """Insert a run that starts at ``run.step_index`` with ``pinned`` as its
+        committed outputs of every step before it (taken from an earlier run, never
+        executed again), and the outbox row of its first step to execute, atomically;
+        return that task (``ConflictError`` if the ticket already has an active run,
+        ``ValueError`` unless ``pinned`` holds exactly steps 1 to ``step_index - 1``)."""
+        ...
+
     def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
               now: datetime, *, steal_from: str | None = None,
               projected_seq: int = 0) -> RunRecord | None:

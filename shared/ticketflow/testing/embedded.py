@@ -21,10 +21,12 @@ CLEAN = {  # straight through: no critical finding, no question
                    "from the sign-in page. The link expires after 30 minutes and can be "
                    "used once.",
 }
-CRITICAL = {  # names a file that does not exist: a review at step 4
+CRITICAL = {  # names a file that does not exist: a review at step 4; and, open after
+    # the review, a vague target: questions at step 9
     "title": "Fix the PDF download of paid invoices",
     "description": "Downloading the PDF of a paid invoice fails with a 500 error. The bug "
-                   "is in `render_invoice_pdf()` in billing/pdf_renderer.py.",
+                   "is in `render_invoice_pdf()` in billing/pdf_renderer.py. The download "
+                   "must be fast.",
 }
 QUESTIONS = {  # vague on speed: questions at step 9
     "title": "Add CSV export to the invoice list",

@@ -9,6 +9,8 @@ from ticketflow.ports.records import RunRecord, StepRecord
 from ticketflow.workflow.definition import WorkflowDefinition
 
 _AT_REST = {"running": "running", "suspended": "suspended", "failed": "failed"}
+EDIT_REASONS = ("edit", "wait_expired")
+"""A run cancelled for one of these went back to a draft for the person to edit."""
 
 
 def build_state(run: RunRecord, steps: list[StepRecord],
@@ -42,8 +44,13 @@ def build_state(run: RunRecord, steps: list[StepRecord],
                       "findings": p.get("findings", []), "questions": p.get("questions", []),
                       "draft": p.get("draft") or None,
                       "expires_at": run.suspension.expires_at}
+    findings: list[Any] = []  # beside the edit form: the review's findings of the run
+    if run.status == "cancelled" and run.cancel_reason in EDIT_REASONS:
+        found = done.get(definition.by_name("preflight").index)
+        if found is not None and isinstance(found.output.get("findings"), list):
+            findings = found.output["findings"]
     return GenerationState.model_validate({
-        "run_id": run.run_id, "status": run.status,
+        "run_id": run.run_id, "status": run.status, "findings": findings,
         "current_step": min(run.step_index, definition.steps[-1].index),
         "total_steps": len(definition.steps), "steps": rows, "suspension": suspension,
         "error": run.error, "cancel_reason": run.cancel_reason, "provider": run.provider,

@@ -73,6 +73,7 @@ from ticketflow.workflow.outcomes import (
     no_faults,
 )
 from ticketflow.workflow.projection import build_state
+from ticketflow.workflow.rerun import plan_rerun
 from ticketflow.workflow.signals import Suspend
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.sweeper import Sweeping
@@ -181,6 +182,47 @@ class Engine(Sweeping):
             return self.indexer.attach(uid, aec.repo, aec.repo_ref, repo_id=aec.repo_id)
         except RepoRejectedError as exc:
             raise InvalidRepositoryError(str(exc)) from None
+
+    def start_from(self, aec_id: str, *, uid: str, answers: dict[str, str],
+                   trace_id: str | None = None) -> RunRecord:
+        """Change the answers of a ready ticket: a new run from step 10, pinned to the
+        recorded outputs of steps 1-9 of its last completed run (none executed again,
+        no model call repeated), see :mod:`ticketflow.workflow.rerun`. Locks and
+        dispatches like :meth:`start`; raises what it raises, and ``ConflictError`` /
+        ``RequiredFieldsError`` when the ticket or the answers do not allow it."""
+        aec = self.documents.get(aec_id)
+        if aec is None:
+            raise NotFoundError(f"ticket {aec_id} does not exist")
+        if aec.owner_id != uid:
+            raise PermissionError(f"ticket {aec_id} belongs to another user")
+        last = (self.runs.get_run(aec.generation_state.run_id)
+                if aec.generation_state is not None else None)
+        steps = self.runs.steps(last.run_id) if last is not None else []
+        definition = DEFINITIONS.get(last.workflow_version, self.definition) if last \
+            else self.definition
+        run, pinned = plan_rerun(aec, last, steps, answers, definition=definition,
+                                 now=self._now(), run_timeout_s=self.settings.run_timeout_s,
+                                 provider=self.deps.llm.provider, trace_id=trace_id)
+        task = self.runs.create_run_from(run, pinned)
+        try:
+            state = build_state(run, pinned, definition)
+            self.documents.mutate(aec_id, lambda a: a.lock_for(run.run_id, state),
+                                  durable=False)  # the first executed step re-takes it
+        except Exception as exc:
+            self.runs.finish(run.run_id, "cancelled", self._now(),
+                             cancel_reason=f"not started: {exc}"[:500])
+            raise
+        self._memory.note_projected(run.run_id, run.seq)
+        self._memory.keep_steps(run.run_id, pinned)
+        try:
+            self._dispatch([task])
+        except RetryableError as exc:
+            log.warning("first step not dispatched yet; the sweeper will",
+                        extra={"run_id": run.run_id, "error": str(exc)})
+        log.info("run started from recorded outputs",
+                 extra={"run_id": run.run_id, "aec_id": aec_id, "from_run": last and
+                        last.run_id, "step": run.step_index, "trace_id": trace_id})
+        return run
 
     # -- one step --------------------------------------------------------------------------
 
@@ -297,7 +339,9 @@ class Engine(Sweeping):
         started = self._now()
         self._fault("before_execute", spec.index)
         try:
-            if spec.index == 1:
+            # the run's first executed step re-takes the lock a crash may have missed
+            # (step 1, or the step after outputs pinned by start_from: attempts 0)
+            if spec.index == 1 or (c.steps and c.steps[-1].attempts == 0):
                 self._ensure_locked(run)
             output = self._call(c, ctx, inline=chain)
         except TimedOut:

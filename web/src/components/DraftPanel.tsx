@@ -1,3 +1,4 @@
+import { Md } from '../lib/markdown';
 import type { Draft } from '../types';
 
 function List({ items, testId, empty }: { items?: string[]; testId: string; empty: string }) {
@@ -5,7 +6,9 @@ function List({ items, testId, empty }: { items?: string[]; testId: string; empt
   return (
     <ul data-testid={testId}>
       {items.map((x, i) => (
-        <li key={i}>{x}</li>
+        <li key={i}>
+          <Md text={x} />
+        </li>
       ))}
     </ul>
   );

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { describeError } from '../errors';
 import { navigate } from '../router';
 import { createTicket, type TicketInput } from '../tickets';
 import { useWorkflowStore } from '../workflow/store';
@@ -18,7 +19,7 @@ export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; 
       id = await createTicket(uid, input);
     } catch (e) {
       setBusy(false);
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e, 'create'));
       return;
     }
     const store = useWorkflowStore.getState();

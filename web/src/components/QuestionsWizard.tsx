@@ -1,4 +1,5 @@
 import { useEffect, useRef, type FormEvent } from 'react';
+import { Md } from '../lib/markdown';
 import { useWorkflowStore } from '../workflow/store';
 import { DraftPanel } from './DraftPanel';
 
@@ -54,10 +55,12 @@ export function QuestionsWizard() {
         </p>
         {q ? (
           <fieldset className="question" data-testid="wizard-question" data-question-id={q.id}>
-            <legend className="question-text">{q.text}</legend>
+            <legend className="question-text">
+              <Md text={q.text} />
+            </legend>
             {q.why && (
               <p className="muted question-why" id={`why-${q.id}`}>
-                Why we ask: {q.why}
+                Why we ask: <Md text={q.why} />
               </p>
             )}
             {q.choices && q.choices.length > 0 && (

@@ -1,3 +1,4 @@
+import { Md } from '../lib/markdown';
 import type { AecDoc, Question } from '../types';
 import { FindingList } from './FindingList';
 
@@ -5,10 +6,21 @@ function questionText(questions: Question[] | undefined, id: string): string {
   return questions?.find((q) => q.id === id)?.text ?? id;
 }
 
-/** The generated ticket: criteria, assumptions, paths, findings, refinements. */
+function Items({ items, testId, ordered }: { items: string[]; testId: string; ordered?: boolean }) {
+  const body = items.map((c, i) => (
+    <li key={i}>
+      <Md text={c} />
+    </li>
+  ));
+  return ordered ? <ol data-testid={testId}>{body}</ol> : <ul data-testid={testId}>{body}</ul>;
+}
+
+/** The generated ticket: criteria, assumptions, decisions, paths, findings (and how
+ * each was settled), what the answers changed. */
 export function TicketContent({ aec }: { aec: AecDoc }) {
   const criteria = aec.acceptanceCriteria ?? [];
   const assumptions = aec.assumptions ?? [];
+  const decisions = aec.decisions ?? [];
   const paths = aec.repoPaths ?? [];
   const findings = aec.findings ?? [];
   const refinements = aec.refinements ?? [];
@@ -28,7 +40,10 @@ export function TicketContent({ aec }: { aec: AecDoc }) {
           )}
           {intent?.goal && (
             <p>
-              <span className="label">Goal</span> <span data-testid="ticket-goal">{intent.goal}</span>
+              <span className="label">Goal</span>{' '}
+              <span data-testid="ticket-goal">
+                <Md text={intent.goal} />
+              </span>
             </p>
           )}
         </section>
@@ -36,23 +51,21 @@ export function TicketContent({ aec }: { aec: AecDoc }) {
       <section className="section">
         <h3>Acceptance criteria</h3>
         {criteria.length ? (
-          <ol data-testid="acceptance-criteria">
-            {criteria.map((c, i) => (
-              <li key={i}>{c}</li>
-            ))}
-          </ol>
+          <Items items={criteria} testId="acceptance-criteria" ordered />
         ) : (
           <p className="muted">None.</p>
         )}
       </section>
+      {decisions.length > 0 && (
+        <section className="section">
+          <h3>Decisions</h3>
+          <Items items={decisions} testId="decisions" />
+        </section>
+      )}
       <section className="section">
         <h3>Assumptions</h3>
         {assumptions.length ? (
-          <ul data-testid="assumptions">
-            {assumptions.map((c, i) => (
-              <li key={i}>{c}</li>
-            ))}
-          </ul>
+          <Items items={assumptions} testId="assumptions" />
         ) : (
           <p className="muted">None.</p>
         )}
@@ -85,12 +98,14 @@ export function TicketContent({ aec }: { aec: AecDoc }) {
           <ul className="refinements" data-testid="refinements">
             {refinements.map((r, i) => (
               <li key={i} data-testid="refinement-row" data-question-id={r.questionId}>
-                <div className="muted">{questionText(aec.questions, r.questionId)}</div>
+                <div className="muted">
+                  <Md text={questionText(aec.questions, r.questionId)} />
+                </div>
                 <div>
                   <span className="label">Answer</span> {r.answer}
                 </div>
                 <div>
-                  <span className="label">Change</span> {r.change}
+                  <span className="label">Change</span> <Md text={r.change} />
                 </div>
               </li>
             ))}

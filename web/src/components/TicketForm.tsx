@@ -1,5 +1,11 @@
 import { useState, type FormEvent } from 'react';
+import { useUnsavedGuard } from '../hooks/useUnsavedGuard';
 import type { TicketInput } from '../tickets';
+import type { Finding } from '../types';
+import { useUnsavedStore } from '../workflow/unsaved';
+import { FindingList } from './FindingList';
+
+export const REPO_PLACEHOLDER = 'https://github.com/acme/shop.git';
 
 export interface TicketFormProps {
   mode: 'new' | 'edit';
@@ -8,11 +14,22 @@ export interface TicketFormProps {
   error?: string | null;
   disabled?: boolean;
   submitLabel?: string;
+  /** The ticket being edited: its unsaved text is kept (and restored) under this id. */
+  aecId?: string;
+  /** What the review found, shown beside the form while the request is edited. */
+  findings?: Finding[];
   onSubmit(input: TicketInput): void | Promise<void>;
   onCancel?(): void;
 }
 
-/** Title, description and optional repository (git URL and ref) of a ticket request. */
+function replaceAll(text: string, from: string, to: string): string {
+  return text.split(from).join(to);
+}
+
+/** Title, description and optional repository (git URL and ref) of a ticket request;
+ * when it edits
+ * a ticket, the review's findings beside it ("Use `x`" applies a suggestion) and its
+ * unsaved text kept until saved (see `hooks/useUnsavedGuard.ts`). */
 export function TicketForm({
   mode,
   initial,
@@ -20,14 +37,36 @@ export function TicketForm({
   error,
   disabled = false,
   submitLabel,
+  aecId,
+  findings,
   onSubmit,
   onCancel,
 }: TicketFormProps) {
-  const [title, setTitle] = useState(initial?.title ?? '');
-  const [description, setDescription] = useState(initial?.description ?? '');
-  const [repo, setRepo] = useState(initial?.repo ?? '');
-  const [repoRef, setRepoRef] = useState(initial?.repoRef ?? '');
+  const saved: TicketInput = {
+    title: initial?.title ?? '',
+    description: initial?.description ?? '',
+    repo: initial?.repo ?? '',
+    repoRef: initial?.repoRef ?? '',
+  };
+  // Text typed earlier and never saved (another tab took the ticket meanwhile).
+  const [restored] = useState(() => {
+    const kept = aecId ? useUnsavedStore.getState().edits[aecId] : undefined;
+    return kept && JSON.stringify(kept) !== JSON.stringify(saved) ? kept : null;
+  });
+  const start = restored ?? saved;
+  const [title, setTitle] = useState(start.title);
+  const [description, setDescription] = useState(start.description);
+  const [repo, setRepo] = useState(start.repo);
+  const [repoRef, setRepoRef] = useState(start.repoRef ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
+  const [showRestored, setShowRestored] = useState(restored !== null);
+
+  const dirty =
+    title !== saved.title ||
+    description !== saved.description ||
+    repo !== saved.repo ||
+    repoRef !== saved.repoRef;
+  useUnsavedGuard(aecId, dirty ? { title, description, repo, repoRef } : null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -43,11 +82,32 @@ export function TicketForm({
     await onSubmit({ title, description, repo, repoRef });
   }
 
+  function discardRestored() {
+    setTitle(saved.title);
+    setDescription(saved.description);
+    setRepo(saved.repo);
+    setRepoRef(saved.repoRef ?? '');
+    setShowRestored(false);
+  }
+
+  function apply(from: string, to: string) {
+    setTitle((t) => replaceAll(t, from, to));
+    setDescription((d) => replaceAll(d, from, to));
+  }
+
   const shownError = localError ?? error;
   const off = busy || disabled;
-  return (
+  const form = (
     <form className="card ticket-form" onSubmit={submit} data-testid="ticket-form" data-mode={mode}>
       <h2>{mode === 'new' ? 'New ticket' : 'Edit request'}</h2>
+      {showRestored && (
+        <p className="banner banner-info" data-testid="restored-edits">
+          <span>Your unsaved edits from before are back in the form.</span>
+          <button type="button" className="link" onClick={discardRestored}>
+            Discard them
+          </button>
+        </p>
+      )}
       <label className="field">
         <span>Title</span>
         <input
@@ -79,7 +139,7 @@ export function TicketForm({
             type="text"
             value={repo}
             onChange={(e) => setRepo(e.target.value)}
-            placeholder="https://github.com/acme/shop.git"
+            placeholder={REPO_PLACEHOLDER}
             disabled={off}
             data-testid="form-repo"
           />
@@ -105,7 +165,9 @@ export function TicketForm({
       )}
       <div className="buttons">
         <button type="submit" className="primary" disabled={off} data-testid="form-submit">
-          {busy ? 'Working…' : (submitLabel ?? (mode === 'new' ? 'Create and generate' : 'Save and generate'))}
+          {busy
+            ? 'Working…'
+            : (submitLabel ?? (mode === 'new' ? 'Create and generate' : 'Save and generate'))}
         </button>
         {onCancel && (
           <button type="button" onClick={onCancel} disabled={busy} data-testid="form-cancel">
@@ -114,5 +176,21 @@ export function TicketForm({
         )}
       </div>
     </form>
+  );
+  if (!findings || findings.length === 0) return form;
+  return (
+    <div className="form-with-findings">
+      {form}
+      <aside className="card form-findings" data-testid="form-findings" aria-label="Findings">
+        <h3>What the review found</h3>
+        <p className="muted">Fix the request where it names something that does not exist.</p>
+        <FindingList
+          findings={findings}
+          testId="form-findings-list"
+          onApply={apply}
+          canApply={(from) => title.includes(from) || description.includes(from)}
+        />
+      </aside>
+    </div>
   );
 }

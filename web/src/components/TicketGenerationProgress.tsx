@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Md } from '../lib/markdown';
 import { formatDuration, toMillis } from '../time';
 import type { StepProgress } from '../types';
 import { useWorkflowStore } from '../workflow/store';
@@ -28,8 +29,15 @@ function useNow(active: boolean): number {
   return now;
 }
 
-/** The 11 steps of the run, live from the AEC snapshot. */
-export function TicketGenerationProgress() {
+/** The 11 steps of the run, live from the AEC snapshot. The list folds away
+ * (``expanded`` is where it starts: open while the run works, folded while it waits
+ * for the person, whose step is then shown first on the page). */
+export function TicketGenerationProgress({ expanded = true }: { expanded?: boolean }) {
+  const [open, setOpen] = useState(expanded);
+  const [touched, setTouched] = useState(false);
+  useEffect(() => {
+    if (!touched) setOpen(expanded);
+  }, [expanded, touched]);
   const steps = useWorkflowStore((s) => s.steps);
   const currentStep = useWorkflowStore((s) => s.currentStep);
   const totalSteps = useWorkflowStore((s) => s.totalSteps);
@@ -60,6 +68,19 @@ export function TicketGenerationProgress() {
         <span className="muted" data-testid="elapsed-time">
           {elapsed === null ? '' : `Elapsed ${formatDuration(elapsed)}`}
         </span>
+        <button
+          type="button"
+          className="link"
+          aria-expanded={open}
+          aria-controls="progress-steps"
+          onClick={() => {
+            setTouched(true);
+            setOpen(!open);
+          }}
+          data-testid="progress-toggle"
+        >
+          {open ? 'Hide steps' : 'Show steps'}
+        </button>
         {running && (
           <button
             type="button"
@@ -74,10 +95,10 @@ export function TicketGenerationProgress() {
       </header>
       {current?.detail && (
         <p className="step-current-detail" data-testid="step-detail" aria-live="polite">
-          {current.title}: {current.detail}
+          {current.title}: <Md text={current.detail} />
         </p>
       )}
-      <ol className="steps">
+      <ol className="steps" id="progress-steps" hidden={!open}>
         {steps.map((s) => (
           <li
             key={s.index}
@@ -93,7 +114,9 @@ export function TicketGenerationProgress() {
             <span className="step-status">{STEP_STATUS_LABELS[s.status] ?? s.status}</span>
             {s.fallback && <FallbackBadge />}
             {s.detail && s.index !== currentStep && (
-              <span className="step-detail muted">{s.detail}</span>
+              <span className="step-detail muted">
+                <Md text={s.detail} />
+              </span>
             )}
           </li>
         ))}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { hrefFor } from '../router';
+import { describeError } from '../errors';
 import { subscribeTickets } from '../tickets';
 import { formatWhen } from '../time';
 import type { AecDoc } from '../types';
@@ -13,7 +14,7 @@ export function TicketList({ uid }: { uid: string }) {
   useEffect(() => {
     setTickets(null);
     setError(null);
-    return subscribeTickets(uid, setTickets, (e) => setError(e.message));
+    return subscribeTickets(uid, setTickets, (e) => setError(describeError(e, 'list')));
   }, [uid]);
 
   return (
@@ -26,7 +27,7 @@ export function TicketList({ uid }: { uid: string }) {
       </header>
       {error && (
         <p className="banner banner-error" role="alert" data-testid="list-error">
-          Could not load tickets: {error}
+          {error}
         </p>
       )}
       {tickets === null && !error && (

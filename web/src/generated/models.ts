@@ -17,6 +17,10 @@ export type FindingKind =
   | 'risky_area'
   | 'unverifiable';
 export type Severity = 'critical' | 'warning' | 'info';
+/**
+ * open until the person proceeds past it at the review (acknowledged) or an answer settles it (resolved)
+ */
+export type FindingStatus = 'open' | 'acknowledged' | 'resolved';
 export type AECStatus =
   | 'draft'
   | 'generating'
@@ -51,6 +55,10 @@ export interface AEC {
     [k: string]: string;
   };
   refinements?: Refinement[];
+  /**
+   * what each answer settled, one sentence each
+   */
+  decisions?: string[];
   generatedBy?: Provider | null;
   /**
    * steps produced without AI: the model failed after its retries and the offline provider stood in
@@ -87,6 +95,11 @@ export interface Finding {
   evidence: string;
   message: string;
   suggestion?: string | null;
+  status?: FindingStatus;
+  /**
+   * how it was settled, one sentence; empty while open
+   */
+  resolution?: string;
 }
 export interface Question {
   id: string;
@@ -148,6 +161,10 @@ export interface GenerationState {
   suspension?: Suspension | null;
   error?: RunError | null;
   cancelReason?: string | null;
+  /**
+   * when the person chose to edit the request at the review: what step 3 found, shown beside the request while they edit it
+   */
+  findings?: Finding[];
   provider?: Provider | null;
   seq?: number;
   updatedAt?: string | null;
@@ -174,6 +191,10 @@ export interface Draft {
   acceptanceCriteria: string[];
   assumptions?: string[];
   repoPaths?: string[];
+  /**
+   * what each answer settled, one sentence each (empty before answers)
+   */
+  decisions?: string[];
 }
 export interface RunError {
   code: string;

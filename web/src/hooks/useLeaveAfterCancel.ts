@@ -1,4 +1,6 @@
-/** Back to the list once a cancel is accepted (the server then deletes the ticket). */
+/** Back to the list once a cancel is accepted (the server then deletes the ticket).
+ * The store lets go of the ticket, so that opening it again shows it is gone instead
+ * of leaving again. */
 import { useEffect } from 'react';
 import { navigate } from '../router';
 import { useWorkflowStore } from '../workflow/store';
@@ -11,6 +13,7 @@ export function useLeaveAfterCancel(aecId: string): void {
 
   useEffect(() => {
     if ((accepted?.type === 'cancel' || (missing && cancelling)) && aecId) {
+      useWorkflowStore.getState().open(null);
       navigate({ name: 'list' });
     }
   }, [accepted, missing, cancelling, aecId]);

@@ -6,9 +6,11 @@
  * store drops what was loaded for the previous one), and stops on unmount. Its
  * snapshots go to the workflow store (`ingest`), which never moves back to an older
  * one; callbacks of a listener that was already stopped are ignored. A listener
- * error, or a document of the wrong shape, is returned as `loadError`.
+ * error is returned as `loadError` in words ("You don't have access to this
+ * ticket"), a document of the wrong shape with what is wrong with it.
  */
 import { useEffect, useState } from 'react';
+import { describeError } from '../errors';
 import { subscribeTicket } from '../tickets';
 import { useWorkflowStore } from '../workflow/store';
 
@@ -34,7 +36,7 @@ export function useTicket(aecId: string, uid: string): TicketListener {
         if (live) ingest(aec);
       },
       (e) => {
-        if (live) setFailure({ key, message: e.message });
+        if (live) setFailure({ key, message: describeError(e, 'ticket') });
       },
     );
     return () => {

@@ -7,6 +7,8 @@
 import { create } from 'zustand';
 import { writeAction, watchActionResult, type ActionInput } from '../actions';
 import { startGeneration } from '../api';
+import { describeError } from '../errors';
+import { onUserChange } from '../session';
 import type { ActionType, AecDoc } from '../types';
 import { applySnapshot, EMPTY_VIEW, type WorkflowView } from './reducer';
 
@@ -50,8 +52,9 @@ export interface WorkflowStore extends WorkflowView {
   submitAnswers(answers?: Record<string, string>): Promise<void>;
   skipQuestions(): Promise<void>;
   abortGeneration(): Promise<void>;
-  /** Call `start_generation` for the open ticket (new run or retry). */
-  startGeneration(aecId?: string): Promise<boolean>;
+  /** Call `start_generation` for the open ticket (new run or retry); with `answers`,
+   * refine a ready ticket again from its new answers. */
+  startGeneration(aecId?: string, answers?: Record<string, string>): Promise<boolean>;
   clearRejection(): void;
   clearApiError(): void;
 }
@@ -96,10 +99,7 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
     try {
       id = await writeAction(aecId, input);
     } catch (e) {
-      set({
-        pending: null,
-        rejection: { type: input.type, reason: e instanceof Error ? e.message : String(e) },
-      });
+      set({ pending: null, rejection: { type: input.type, reason: describeError(e, 'action') } });
       return;
     }
     if (get().aecId !== aecId) return;
@@ -146,6 +146,8 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
     ingest(aec) {
       const prev = get();
       if (aec && prev.aecId && aec.id && aec.id !== prev.aecId) return; // another ticket
+      // Never another user's ticket, not even a cached copy for a moment.
+      if (aec && prev.viewer && aec.ownerId !== prev.viewer) return;
       const view = applySnapshot(prev, aec, prev.aecId);
       if (view === prev) return; // older snapshot: never move back
       const sameSuspension =
@@ -201,12 +203,12 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
       await send({ type: 'abort', runId: s.runId, token: '' });
     },
 
-    async startGeneration(aecId) {
+    async startGeneration(aecId, answers) {
       const id = aecId ?? get().aecId;
       if (!id) return false;
       set({ starting: true, apiError: null, rejection: null });
       try {
-        await startGeneration(id);
+        await (answers ? startGeneration(id, answers) : startGeneration(id));
         if (get().aecId === id) set({ starting: false });
         return true;
       } catch (e) {
@@ -225,4 +227,10 @@ export const useWorkflowStore = create<WorkflowStore>()((set, get) => {
       set({ apiError: null });
     },
   };
+});
+
+// A change of user clears the open ticket before the next screen renders.
+onUserChange((uid) => {
+  stopWatching();
+  useWorkflowStore.setState({ ...EMPTY_VIEW, ...LOCAL_INITIAL, aecId: null, viewer: uid });
 });

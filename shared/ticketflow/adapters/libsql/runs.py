@@ -248,6 +248,37 @@ class LibsqlRunStore:
             raise
         return task
 
+    def create_run_from(self, run: RunRecord, pinned: list[StepRecord]) -> StepTask:
+        """Insert the run at its ``step_index`` (its trigger writes the outbox row of
+        that step) with ``pinned`` as its committed outputs of the steps before it,
+        atomically (``ConflictError`` if the ticket already has an active run)."""
+        if sorted(s.step_index for s in pinned) != list(range(1, run.step_index)):
+            raise ValueError(f"pinned outputs must be steps 1 to {run.step_index - 1}")
+        task = StepTask(run_id=run.run_id, step_index=run.step_index, epoch=run.epoch)
+        statements: list[Stmt] = [(
+            "INSERT INTO runs(run_id, aec_id, owner_id, workflow_version, status, "
+            "step_index, epoch, seq, deadline_at, input, provider, trace_id, created_at, "
+            "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [run.run_id, run.aec_id, run.owner_id, run.workflow_version, run.status,
+             run.step_index, run.epoch, run.seq, _ts(run.deadline_at), _json(run.input),
+             _json(run.provider), run.trace_id, _ts(run.created_at), _ts(run.updated_at)],
+        )]
+        for step in pinned:
+            statements.append((
+                "INSERT INTO step_outputs(run_id, step_index, step_name, status, output, "
+                "detail, attempts, started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [run.run_id, step.step_index, step.step_name, step.status, _json(step.output),
+                 step.detail, step.attempts, _ts(step.started_at), _ts(step.finished_at)]))
+        try:
+            self.db.batch(statements)
+        except LibsqlError as exc:
+            if "UNIQUE" in str(exc) and "aec_id" in str(exc):
+                raise ConflictError(
+                    f"ticket {run.aec_id} already has a generation in progress"
+                ) from None
+            raise
+        return task
+
     def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
               now: datetime, *, steal_from: str | None = None,
               projected_seq: int = 0) -> RunRecord | None:

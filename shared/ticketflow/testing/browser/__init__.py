@@ -29,7 +29,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ticketflow.dev.emulators import (
     DEFAULT_PROJECT_ID,
@@ -192,18 +192,37 @@ class DriverError(AssertionError):
     """The browser driver failed; carries its output and the stack's log tails."""
 
 
-def driver_env(stack: WebStack, **extra: str) -> dict[str, str]:
+class BrowserTarget(Protocol):
+    """What the driver runs against: a served page, and where to put its files
+    (:class:`WebStack`, or ``ticketflow dev`` run as a command)."""
+
+    @property
+    def web_url(self) -> str: ...
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def log_dir(self) -> Path: ...
+
+    def logs(self, lines: int = 25) -> str: ...
+
+
+def driver_env(stack: BrowserTarget, **extra: str) -> dict[str, str]:
+    # a WebStack serves the sample repositories over git; ``ticketflow dev`` run as a
+    # command does not (its scenarios name no repository)
+    git, watch = getattr(stack, "git", None), getattr(stack, "watch", None)
     return {**os.environ, "TF_WEB_URL": stack.web_url, "TF_CHROMIUM": CHROMIUM,
-            "TF_SAMPLE_REPO": stack.sample_url,
-            "TF_SLOW_REPO": stack.git.repo_url("slow.git") if stack.git else "",
-            "TF_WATCH_REPO": stack.watch.repo_url("watch.git") if stack.watch else "",
-            "TF_WATCH_GATE": f"{stack.watch.url}/_gate/open" if stack.watch else "",
+            "TF_SAMPLE_REPO": getattr(stack, "sample_url", ""),
+            "TF_SLOW_REPO": git.repo_url("slow.git") if git else "",
+            "TF_WATCH_REPO": watch.repo_url("watch.git") if watch else "",
+            "TF_WATCH_GATE": f"{watch.url}/_gate/open" if watch else "",
             "TF_SCREENSHOTS": str(SCREENSHOTS), "TF_FIREBASE_SDK":
                 str(WEB / "node_modules" / "firebase"),
             "TF_PROFILE_ROOT": str(stack.root / "profiles"), **extra}
 
 
-def run_driver(stack: WebStack, scenario: str, *, timeout_s: float = 240.0,
+def run_driver(stack: BrowserTarget, scenario: str, *, timeout_s: float = 240.0,
                **extra: str) -> dict[str, Any]:
     """Run one scenario of ``driver.mjs``; its last stdout line is a JSON object with
     ``ok``. A failure raises :class:`DriverError` with the driver's output and logs."""

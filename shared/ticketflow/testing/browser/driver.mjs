@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { pageScenarios } from './scenarios_page.mjs';
 
 const require = createRequire(path.join(process.cwd(), 'package.json'));
 const { chromium } = require('playwright-core');
@@ -38,7 +39,9 @@ const CRITICAL = {
   description:
     'Downloading the PDF of a paid invoice fails with a 500 error. The bug is in ' +
     '`render_invoice_pdf()` in billing/pdf_renderer.py, which the GET ' +
-    '/api/invoices/{id}/download route calls. INVOICE_PDF_TEMPLATE must keep working.',
+    '/api/invoices/{id}/download route calls. INVOICE_PDF_TEMPLATE must keep working. ' +
+    'The download must be fast. The PDF is generated synchronously for small invoices ' +
+    'and asynchronously for large ones.',
 };
 // A vague target and a contradiction, nothing missing in the repository: two questions.
 const TWO_QUESTIONS = {
@@ -121,6 +124,16 @@ async function shot(page, name) {
   return file;
 }
 
+/** A README picture: what the viewport shows, at the top of the page. */
+async function readme(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${out.scenario}-readme-${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: file });
+  out.screenshots.push(file);
+  return file;
+}
+
 async function openBrowser() {
   const root = env('TF_PROFILE_ROOT');
   fs.mkdirSync(root, { recursive: true });
@@ -130,6 +143,16 @@ async function openBrowser() {
     headless: true,
     args: FLAGS,
     viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  // Which of the page's scripts were fetched, in order (the first load's size).
+  out.scripts = [];
+  context.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.origin === new URL(WEB_URL).origin && url.pathname.endsWith('.js')) {
+      out.scripts.push(url.pathname);
+    }
   });
   // The Firebase SDK's browser modules, served from node_modules (nothing leaves the host).
   await context.route(`${SDK_BASE}**`, async (route) => {
@@ -226,6 +249,33 @@ async function state(page) {
       offlineLabel: Boolean(q('offline-label')),
       listRows: all('ticket-row').map((r) => r.getAttribute('data-aec-id')),
       rejection: q('rejection-reason')?.textContent ?? null,
+      findingStatuses: all('finding-row').map((r) => [r.getAttribute('data-finding-id'),
+        r.getAttribute('data-severity'), r.getAttribute('data-finding-status')]),
+      evidence: all('finding-evidence').map((e) => e.textContent),
+      rawBackticks: all('finding-row').some((r) => ['.finding-message', '.finding-evidence']
+        .some((sel) => (r.querySelector(sel)?.textContent ?? '').includes('`'))),
+      codeInMessages: document.querySelectorAll('.finding-message code').length,
+      decisions: [...(q('decisions')?.querySelectorAll('li') ?? [])].map((li) => li.textContent),
+      criteria: [...(q('acceptance-criteria')?.querySelectorAll('li') ?? [])]
+        .map((li) => li.textContent),
+      questionTexts: all('wizard-question').map((e) => e.textContent),
+      wizardBeforeProgress: Boolean(q('questions-wizard') && q('generation-progress') &&
+        (q('questions-wizard').compareDocumentPosition(q('generation-progress')) &
+          Node.DOCUMENT_POSITION_FOLLOWING)),
+      progressExpanded: q('progress-toggle')?.getAttribute('aria-expanded') ?? null,
+      readyBeforeEditor: Boolean(q('ticket-ready') && q('request-editor') &&
+        (q('ticket-ready').compareDocumentPosition(q('request-editor')) &
+          Node.DOCUMENT_POSITION_FOLLOWING)),
+      requestEditorOpen: q('request-editor')?.hasAttribute('open') ?? null,
+      scrollY: window.scrollY,
+      formFindings: all('form-findings').length ?
+        [...q('form-findings').querySelectorAll('[data-testid="finding-row"]')]
+          .map((r) => r.getAttribute('data-finding-id')) : [],
+      repoPlaceholder: q('form-repo')?.getAttribute('placeholder') ?? null,
+      apiError: q('api-error')?.textContent ?? null,
+      loadError: q('load-error-message')?.textContent ?? null,
+      unsaved: q('unsaved-text')?.textContent ?? null,
+      restored: Boolean(q('restored-edits')),
     };
   });
 }
@@ -323,6 +373,7 @@ const scenarios = {
     out.atReview = await state(page);
     out.logToReview = await recorderLog(page);
     await shot(page, '04-review');
+    await readme(page, 'review');
     // Locked: no editable request on screen, and the rules refuse a direct write.
     out.lockedUi = { locked: out.atReview.locked, editable: out.atReview.editable,
       saveButton: Boolean(await page.$(tid('save-ticket'))) };
@@ -346,6 +397,7 @@ const scenarios = {
     out.atQuestions = await state(page);
     out.tab2Questions = await state(tab2);
     await shot(page, '06-questions');
+    await readme(page, 'wizard');
     await reload(page, 'awaiting_answers');
     await page.waitForSelector(tid('questions-wizard'));
     out.afterReloadQuestions = await state(page);
@@ -365,7 +417,17 @@ const scenarios = {
     await waitStatus(tab2, 'ready');
     out.ready = await state(page);
     out.tab2Ready = await state(tab2);
+    out.readyLinkColor = await page.evaluate(() =>
+      getComputedStyle(document.querySelector('[data-testid="back-to-list"]')).color);
     await shot(page, '07-ready');
+    // Copy as Markdown (the clipboard, read back) and download as JSON (the file).
+    await page.click(tid('copy-markdown'));
+    await page.waitForSelector(tid('copy-status'));
+    out.markdown = await page.evaluate(() => navigator.clipboard.readText());
+    const [download] = await Promise.all([page.waitForEvent('download'),
+      page.click(tid('download-json'))]);
+    out.jsonName = download.suggestedFilename();
+    out.json = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
     await shot(tab2, '08-ready-second-tab');
     out.log = await recorderLog(page);
     out.backwards = [...monotonic(out.logToReview), ...monotonic(out.log)];
@@ -404,10 +466,29 @@ const scenarios = {
     await waitStatus(page, 'ready');
     await page.waitForSelector(tid('refinement-row'));
     out.ready = await state(page);
+    out.firstRun = await page.evaluate(() =>
+      document.querySelector('[data-testid="ticket-view"]')?.getAttribute('data-aec-id'));
     await shot(page, '03-ready');
+    await readme(page, 'ready');
+    // Change an answer on the ready ticket: a new run refines from step 10 only.
+    await page.click(tid('change-answers-button'));
+    out.newAnswer = 'Under 1 second for 10,000 invoices.';
+    await page.fill(tid(`change-answer-${q1}`), out.newAnswer);
+    await page.click(tid('change-answers-submit'));
+    await waitStatus(page, 'generating', T.step).catch(() => {});  // it may be quick
+    out.duringRerun = await state(page);
+    await waitStatus(page, 'ready');
+    await page.waitForFunction((text) => [...document.querySelectorAll(
+      '[data-testid="acceptance-criteria"] li')].some((li) => li.textContent.includes(text)),
+    'under 1 second for 10,000 invoices');
+    out.rerun = await state(page);
+    await shot(page, '04-ready-after-new-answers');
   },
 
-  /** Edit at review: back to the prefilled form, unlocked. */
+  /** Edit at review: back to the prefilled form, unlocked, the findings beside it
+   * ("Use" applies a suggestion). A second tab types into the same form; the browser
+   * warns before that tab reloads; the first tab starts the generation: the second
+   * keeps the typed text on screen, and gets it back in the form at the next edit. */
   async edit({ context }) {
     const page = await newPage(context);
     await signInAnonymously(page);
@@ -417,6 +498,7 @@ const scenarios = {
     await page.click(tid('modal-edit'));
     await waitStatus(page, 'draft');
     await page.waitForSelector(`${tid('ticket-form')}[data-mode="edit"]`);
+    await page.waitForSelector(tid('form-findings'));
     out.form = {
       title: await page.inputValue(tid('form-title')),
       description: await page.inputValue(tid('form-description')),
@@ -424,10 +506,44 @@ const scenarios = {
       titleEditable: await page.isEditable(tid('form-title')),
       submitEnabled: await page.isEnabled(tid('form-submit')),
     };
+    out.draft = await state(page);
+    await shot(page, '01-draft-form-with-findings');
+    // "Use `billing/pdf.py`": the suggestion goes into the request.
+    const apply = page.locator(`${tid('form-findings')} ${tid('finding-row')}`).filter({
+      has: page.locator('.finding-message', { hasText: 'billing/pdf_renderer.py' }),
+    }).locator(tid('apply-suggestion'));
+    out.applied = (await apply.count()) === 1 && (await apply.isEnabled());
+    if (out.applied) await apply.click();
+    out.afterApply = await page.inputValue(tid('form-description'));
     await page.fill(tid('form-title'), `${CRITICAL.title} (edited)`);
     out.typed = await page.inputValue(tid('form-title'));
-    out.draft = await state(page);
-    await shot(page, '01-draft-form');
+    // The second tab: same ticket, its own unsaved text.
+    const tab2 = await newPage(context);
+    await tab2.goto(`${WEB_URL}/#/t/${aecId}`);
+    await tab2.waitForSelector(`${tid('ticket-form')}[data-mode="edit"]`);
+    out.tab2Typed = 'Export the PDF through billing/pdf.py';
+    await tab2.fill(tid('form-description'), out.tab2Typed);
+    const dialogs = [];
+    tab2.on('dialog', (d) => {
+      dialogs.push(d.type());
+      void d.dismiss();  // "stay on this page"
+    });
+    await tab2.evaluate(() => { location.reload(); }).catch(() => {});
+    await tab2.waitForTimeout(500);
+    out.beforeUnloadDialogs = dialogs;
+    out.tab2KeptAfterDismiss = await tab2.inputValue(tid('form-description'));
+    // The first tab saves and generates: the second tab's form gives way to the run.
+    await page.click(tid('form-submit'));
+    await waitStatus(tab2, 'generating', T.run).catch(() => {});
+    await tab2.waitForSelector(tid('unsaved-edits'), { timeout: T.run });
+    out.tab2Unsaved = await state(tab2);
+    await shot(tab2, '02-unsaved-edits-kept');
+    await waitStatus(page, 'awaiting_review');
+    await page.click(tid('modal-edit'));
+    await waitStatus(tab2, 'draft');
+    await tab2.waitForSelector(tid('restored-edits'));
+    out.tab2Restored = { state: await state(tab2),
+      description: await tab2.inputValue(tid('form-description')) };
     await reload(page, 'draft');
     out.afterReload = await state(page);
   },
@@ -589,6 +705,11 @@ const scenarios = {
       pageNow: performance.timeOrigin + performance.now(), now: Date.now() }));
   },
 };
+
+Object.assign(scenarios, pageScenarios({
+  env, tid, out, shot, readme, newPage, signUp, signInAnonymously, createTicket, waitStatus,
+  state, reload, currentQuestion, answer, T, WEB_URL, CRITICAL, TWO_QUESTIONS, PLAIN,
+}));
 
 async function main() {
   const scenario = scenarios[out.scenario];

@@ -11,7 +11,7 @@ from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.llm_call import generate, label
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s07_generate_draft import DraftOutput, existing_paths
-from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
+from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput, open_findings
 from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
 
 
@@ -32,6 +32,7 @@ def refine_draft(ctx: StepContext) -> RefineOutput:
         request=ctx.request, draft=draft_out.draft,
         questions=ctx.output(QuestionsOutput).questions,
         answers=answers.answers, known_paths=draft_out.draft.repo_paths,
+        findings=open_findings(ctx),
     )
     refined, fallback = generate(ctx, REFINE_DRAFT, payload, Refined)
     if not refined.draft.acceptance_criteria:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ticketflow.domain import AEC, AECContent, AECStatus
+from ticketflow.domain import AEC, AECContent, AECStatus, settle_findings
 from ticketflow.domain.errors import TerminalError
 from ticketflow.workflow.context import StepContext
 from ticketflow.workflow.steps.base import StepOutput
 from ticketflow.workflow.steps.s01_extract_intent import IntentOutput
 from ticketflow.workflow.steps.s02_detect_type import TypeOutput
 from ticketflow.workflow.steps.s03_preflight import PreflightOutput
+from ticketflow.workflow.steps.s04_review_findings import ReviewOutput
 from ticketflow.workflow.steps.s05_repo_context import RepoContextOutput
 from ticketflow.workflow.steps.s08_generate_questions import QuestionsOutput
 from ticketflow.workflow.steps.s09_ask_questions import AnswersOutput
@@ -33,13 +34,20 @@ def build_content(ctx: StepContext) -> AECContent:
     det = ctx.output(TypeOutput).detection
     refined = ctx.output(RefineOutput)
     answers = ctx.output(AnswersOutput).answers
+    questions = ctx.output(QuestionsOutput).questions
+    decision = ctx.output(ReviewOutput).decision
+    answered = {q.finding_id: answers.answers[q.id] for q in questions
+                if q.finding_id and q.id in answers.answers}
+    findings = settle_findings(ctx.output(PreflightOutput).findings,
+                               proceeded=decision in ("proceed", "expired_proceed"),
+                               expired=decision == "expired_proceed", answered=answered)
     return AECContent(
         type=det.type, type_confidence=det.confidence, intent=intent_out.intent,
         acceptance_criteria=refined.draft.acceptance_criteria,
         assumptions=refined.draft.assumptions, repo_paths=refined.draft.repo_paths,
-        findings=ctx.output(PreflightOutput).findings,
-        questions=ctx.output(QuestionsOutput).questions,
+        findings=findings, questions=questions,
         answers=answers.answers, refinements=refined.refinements,
+        decisions=refined.draft.decisions,
         generated_by=intent_out.provider,
         fallback_steps=[name for name, out in ctx.outputs.items() if out.get("fallback")],
         repository=ctx.output(RepoContextOutput).repository or ctx.request.repository,

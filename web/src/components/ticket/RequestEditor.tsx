@@ -1,18 +1,38 @@
 import { useState, type FormEvent } from 'react';
+import { describeError } from '../../errors';
+import { useUnsavedGuard } from '../../hooks/useUnsavedGuard';
 import { updateTicket } from '../../tickets';
 import type { AecDoc } from '../../types';
 import { TicketRepository } from '../RepositoryStatus';
+import { useWorkflowStore } from '../../workflow/store';
+import { useUnsavedStore } from '../../workflow/unsaved';
 
-/** Title / description edits of a ticket that has a result (ready or failed). */
+/**
+ * The request behind a ticket that has a result (ready or failed), folded away under
+ * the ticket. "Save" keeps the edit without touching the generated ticket; "Save and
+ * generate again" saves it and starts a new run from it. Unsaved text is kept (see
+ * `hooks/useUnsavedGuard.ts`) and comes back if the editor is shown again.
+ */
 export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean }) {
-  const [title, setTitle] = useState(aec.title ?? '');
-  const [description, setDescription] = useState(aec.description ?? '');
+  const saved = { title: aec.title ?? '', description: aec.description ?? '', repo: aec.repo ?? '' };
+  const [restored] = useState(() => {
+    const kept = useUnsavedStore.getState().edits[aec.id];
+    return kept && JSON.stringify(kept) !== JSON.stringify(saved) ? kept : null;
+  });
+  const [open, setOpen] = useState(restored !== null);
+  const [title, setTitle] = useState(restored?.title ?? saved.title);
+  const [description, setDescription] = useState(restored?.description ?? saved.description);
   const [saving, setSaving] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const dirty = title !== (aec.title ?? '') || description !== (aec.description ?? '');
+  const [message, setMessage] = useState<string | null>(
+    restored ? 'Your unsaved edits from before are back.' : null,
+  );
+  const starting = useWorkflowStore((s) => s.starting);
+  const start = useWorkflowStore((s) => s.startGeneration);
+  const clearUnsaved = useUnsavedStore((s) => s.clear);
+  const dirty = title !== saved.title || description !== saved.description;
+  useUnsavedGuard(aec.id, dirty ? { title, description, repo: saved.repo } : null);
 
-  async function save(e: FormEvent) {
-    e.preventDefault();
+  async function save(generate: boolean) {
     if (!title.trim()) {
       setMessage('A title is required.');
       return;
@@ -20,55 +40,84 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
     setSaving(true);
     setMessage(null);
     try {
-      await updateTicket(aec.id, {
-        title,
-        description,
-        repo: aec.repo ?? '',
-        repoRef: aec.repoRef ?? '',
-      });
-      setMessage('Saved.');
+      if (dirty) {
+        await updateTicket(aec.id, {
+          title,
+          description,
+          repo: saved.repo,
+          repoRef: aec.repoRef ?? '',
+        });
+      }
+      clearUnsaved(aec.id);
+      setMessage(generate ? null : 'Saved. The ticket above still shows the last generation.');
     } catch (err) {
-      setMessage(err instanceof Error ? err.message : String(err));
-    } finally {
+      setMessage(describeError(err, 'save'));
       setSaving(false);
+      return;
     }
+    setSaving(false);
+    if (generate) await start(aec.id);
   }
 
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void save(false);
+  }
+
+  const off = locked || saving || starting;
   return (
-    <form className="card request-editor" onSubmit={save} data-testid="request-editor">
-      <h3>Request</h3>
-      <label className="field">
-        <span>Title</span>
-        <input
-          type="text"
-          value={title}
-          maxLength={200}
-          onChange={(e) => setTitle(e.target.value)}
-          disabled={locked || saving}
-          data-testid="edit-title"
-        />
-      </label>
-      <label className="field">
-        <span>Description</span>
-        <textarea
-          value={description}
-          rows={4}
-          onChange={(e) => setDescription(e.target.value)}
-          disabled={locked || saving}
-          data-testid="edit-description"
-        />
-      </label>
-      <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
-      <div className="buttons">
-        <button type="submit" disabled={locked || saving || !dirty} data-testid="save-ticket">
-          {saving ? 'Saving…' : 'Save'}
-        </button>
-        {message && (
-          <span className="muted" role="status" data-testid="save-message">
-            {message}
-          </span>
-        )}
-      </div>
-    </form>
+    <details
+      className="card request-editor"
+      open={open}
+      onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+      data-testid="request-editor"
+    >
+      <summary data-testid="request-editor-toggle">
+        Request{dirty ? ' (unsaved edits)' : ''}
+      </summary>
+      <form onSubmit={submit}>
+        <label className="field">
+          <span>Title</span>
+          <input
+            type="text"
+            value={title}
+            maxLength={200}
+            onChange={(e) => setTitle(e.target.value)}
+            disabled={off}
+            data-testid="edit-title"
+          />
+        </label>
+        <label className="field">
+          <span>Description</span>
+          <textarea
+            value={description}
+            rows={4}
+            onChange={(e) => setDescription(e.target.value)}
+            disabled={off}
+            data-testid="edit-description"
+          />
+        </label>
+        <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
+        <div className="buttons">
+          <button type="submit" disabled={off || !dirty} data-testid="save-ticket">
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+          <button
+            type="button"
+            className="primary"
+            disabled={off}
+            onClick={() => void save(true)}
+            data-testid="regenerate-button"
+          >
+            {dirty ? 'Save and generate again' : 'Generate again'}
+          </button>
+          {message && (
+            <span className="muted" role="status" data-testid="save-message">
+              {message}
+            </span>
+          )}
+        </div>
+      </form>
+    </details>
   );
 }

@@ -3,7 +3,7 @@
 export function TicketLoadError({ message }: { message: string }) {
   return (
     <div className="banner banner-error" role="alert" data-testid="load-error">
-      Could not load the ticket: {message} <a href="#/">Back to tickets</a>
+      <span data-testid="load-error-message">{message}</span> <a href="#/">Back to tickets</a>
     </div>
   );
 }
