@@ -11,7 +11,14 @@ import pytest
 from ticketflow.cli.driver import LOCAL_UID, Reply
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AECStatus, ConflictError, RequiredFieldsError
-from ticketflow.testing.embedded import CLEAN, QUESTIONS, new_ticket, run_to_end, settings_for
+from ticketflow.testing.embedded import (
+    CLEAN,
+    QUESTIONS,
+    SAMPLE_REPO,
+    new_ticket,
+    run_to_end,
+    settings_for,
+)
 
 
 @pytest.fixture
@@ -46,6 +53,18 @@ def test_new_answers_refine_the_ticket_again_from_step_10(app: EmbeddedApp) -> N
     assert not any("Under 5 seconds".lower() in c.lower() for c in after.acceptance_criteria)
     assert after.findings[0].status == "resolved"
     assert "10,000" in after.findings[0].resolution
+
+
+def test_new_answers_on_a_ticket_with_a_repository(app: EmbeddedApp) -> None:
+    """The pinned input holds what the repository resolved to at the first start; the
+    request the person wrote is unchanged, so the answers may change."""
+    aec = new_ticket(app, QUESTIONS, repo=SAMPLE_REPO)
+    first = app.engine.start(aec.id, uid=LOCAL_UID)
+    assert run_to_end(app, first.run_id, Reply("skip")).status == "completed"
+    pinned = app.runs.get_run(first.run_id)
+    assert pinned is not None and pinned.input.get("repository")
+    run = app.engine.start_from(aec.id, uid=LOCAL_UID, answers={"q1": "Under 2 seconds"})
+    assert run_to_end(app, run.run_id).status == "completed"
 
 
 def test_start_from_is_refused_with_a_reason(app: EmbeddedApp) -> None:

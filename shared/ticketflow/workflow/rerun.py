@@ -63,9 +63,10 @@ def plan_rerun(aec: AEC, last: RunRecord | None, steps: list[StepRecord],
                             "on a ready ticket only")
     if last is None or last.aec_id != aec.id or last.status != "completed":
         raise ConflictError(f"ticket {aec.id} has no completed run to start from")
-    pinned_input = TicketRequest.model_validate(last.input)
-    if pinned_input != TicketRequest(title=aec.title, description=aec.description,
-                                     repo=aec.repo):
+    asked = TicketRequest.model_validate(last.input)
+    # what the person wrote; ``repository`` is what ``repo`` resolved to at that start
+    if (asked.title, asked.description, asked.repo) != \
+            (aec.title, aec.description, aec.repo):
         raise ConflictError("the request changed since the ticket was generated: generate "
                             "it again from the start")
     ask = definition.by_name("ask_questions")

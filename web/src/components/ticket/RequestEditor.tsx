@@ -65,59 +65,62 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
   }
 
   const off = locked || saving || starting;
+  // the commit the ticket was validated against stays in view; the request folds away
   return (
-    <details
-      className="card request-editor"
-      open={open}
-      onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
-      data-testid="request-editor"
-    >
-      <summary data-testid="request-editor-toggle">
-        Request{dirty ? ' (unsaved edits)' : ''}
-      </summary>
-      <form onSubmit={submit}>
-        <label className="field">
-          <span>Title</span>
-          <input
-            type="text"
-            value={title}
-            maxLength={200}
-            onChange={(e) => setTitle(e.target.value)}
-            disabled={off}
-            data-testid="edit-title"
-          />
-        </label>
-        <label className="field">
-          <span>Description</span>
-          <textarea
-            value={description}
-            rows={4}
-            onChange={(e) => setDescription(e.target.value)}
-            disabled={off}
-            data-testid="edit-description"
-          />
-        </label>
-        <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
-        <div className="buttons">
-          <button type="submit" disabled={off || !dirty} data-testid="save-ticket">
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-          <button
-            type="button"
-            className="primary"
-            disabled={off}
-            onClick={() => void save(true)}
-            data-testid="regenerate-button"
-          >
-            {dirty ? 'Save and generate again' : 'Generate again'}
-          </button>
-          {message && (
-            <span className="muted" role="status" data-testid="save-message">
-              {message}
-            </span>
-          )}
-        </div>
-      </form>
-    </details>
+    <>
+      <TicketRepository repo={aec.repository} fallbackUrl={aec.repo} />
+      <details
+        className="card request-editor"
+        open={open}
+        onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+        data-testid="request-editor"
+      >
+        <summary data-testid="request-editor-toggle">
+          Request{dirty ? ' (unsaved edits)' : ''}
+        </summary>
+        <form onSubmit={submit}>
+          <label className="field">
+            <span>Title</span>
+            <input
+              type="text"
+              value={title}
+              maxLength={200}
+              onChange={(e) => setTitle(e.target.value)}
+              disabled={off}
+              data-testid="edit-title"
+            />
+          </label>
+          <label className="field">
+            <span>Description</span>
+            <textarea
+              value={description}
+              rows={4}
+              onChange={(e) => setDescription(e.target.value)}
+              disabled={off}
+              data-testid="edit-description"
+            />
+          </label>
+          <div className="buttons">
+            <button type="submit" disabled={off || !dirty} data-testid="save-ticket">
+              {saving ? 'Saving…' : 'Save'}
+            </button>
+            <button
+              type="button"
+              className="primary"
+              disabled={off}
+              onClick={() => void save(true)}
+              data-testid="regenerate-button"
+            >
+              {dirty ? 'Save and generate again' : 'Generate again'}
+            </button>
+            {message && (
+              <span className="muted" role="status" data-testid="save-message">
+                {message}
+              </span>
+            )}
+          </div>
+        </form>
+      </details>
+    </>
   );
 }
