@@ -3,6 +3,7 @@ import { describeError } from '../errors';
 import { navigate } from '../router';
 import { createTicket, type TicketInput } from '../tickets';
 import { useWorkflowStore } from '../workflow/store';
+import { SampleOffer } from './SampleOffer';
 import { TicketForm } from './TicketForm';
 
 /** Create a draft ticket, open it, and start its generation (optionally prefilled with
@@ -35,6 +36,7 @@ export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; 
       initial={{ repo: repo ?? '', repoRef: repoRef ?? '' }}
       busy={busy}
       error={error}
+      repoHelp={(use) => <SampleOffer uid={uid} onUse={use} />}
       onSubmit={create}
       onCancel={() => navigate({ name: 'list' })}
     />
