@@ -84,3 +84,24 @@ export async function registerRepository(
   const json = (await res.json()) as { repository: RepositoryDoc };
   return json.repository;
 }
+
+/**
+ * Check the repository of a ticket's request before the request is saved: a URL is
+ * registered for the person (which starts its index, as the ticket would), and
+ * `register_repository` refuses, with the reason, one that names no git repository
+ * it can read (a misspelt URL, an unknown ref, no scheme). Resolves to the refusal in
+ * words, or `null` when the repository is usable (or none is named). Nothing of the
+ * ticket is written before this says yes.
+ */
+export async function repositoryRefusal(
+  url: string,
+  ref?: string | null,
+): Promise<string | null> {
+  if (!url.trim()) return null;
+  try {
+    await registerRepository({ url, ref });
+    return null;
+  } catch (e) {
+    return `Repository not usable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}

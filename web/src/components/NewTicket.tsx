@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { repositoryRefusal } from '../api';
 import { describeError } from '../errors';
 import { navigate } from '../router';
 import { createTicket, type TicketInput } from '../tickets';
@@ -15,6 +16,13 @@ export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; 
   async function create(input: TicketInput) {
     setBusy(true);
     setError(null);
+    // A repository that cannot be used is refused here, before any ticket exists.
+    const refused = await repositoryRefusal(input.repo, input.repoRef);
+    if (refused) {
+      setBusy(false);
+      setError(refused);
+      return;
+    }
     let id: string;
     try {
       id = await createTicket(uid, input);
