@@ -90,8 +90,9 @@ export async function registerRepository(
  * registered for the person (which starts its index, as the ticket would), and
  * `register_repository` refuses, with the reason, one that names no git repository
  * it can read (a misspelt URL, an unknown ref, no scheme). Resolves to the refusal in
- * words, or `null` when the repository is usable (or none is named). Nothing of the
- * ticket is written before this says yes.
+ * words, or `null` when the repository is usable (or none is named, or the check
+ * itself could not be made: then the start of the run reports the service's error).
+ * Nothing of the ticket is written before this says yes.
  */
 export async function repositoryRefusal(
   url: string,
@@ -102,6 +103,11 @@ export async function repositoryRefusal(
     await registerRepository({ url, ref });
     return null;
   } catch (e) {
-    return `Repository not usable: ${e instanceof Error ? e.message : String(e)}`;
+    // A refusal (4xx) is about the repository; a service that fails or cannot be
+    // reached is not: the ticket is saved and its start says what went wrong.
+    if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+      return `Repository not usable: ${e.message}`;
+    }
+    return null;
   }
 }
