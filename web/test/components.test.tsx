@@ -363,6 +363,19 @@ describe('TicketView', () => {
       repoRef: '',
     });
     expect(startGeneration).toHaveBeenCalledWith('aec-1');
+    expect(repositoryRefusal).not.toHaveBeenCalled(); // the repository did not change
+  });
+
+  it('a draft whose repository is changed to one that is refused stays as it was', async () => {
+    render(<TicketView aecId="aec-1" uid="user-1" />);
+    push(aec('draft'));
+    vi.mocked(repositoryRefusal).mockResolvedValueOnce('Repository not usable: unknown ref');
+    await userEvent.type(screen.getByTestId('form-repo-ref'), 'nope');
+    await userEvent.click(screen.getByTestId('form-submit'));
+    expect(repositoryRefusal).toHaveBeenCalledWith('examples/shop', 'nope');
+    expect(await screen.findByTestId('form-error')).toHaveTextContent('unknown ref');
+    expect(updateTicket).not.toHaveBeenCalled();
+    expect(startGeneration).not.toHaveBeenCalled();
   });
 
   it('review → edit returns to the form when the server puts the ticket back to draft', async () => {
