@@ -7,7 +7,8 @@ One command is started once for the module and restarted by the tests in order
 the same ports is refused naming the process that holds them; two Ctrl-C 0.3 s
 apart stop every child; a start after that finds the data consistent (the account,
 the ticket and its run all kept, or all gone together); a clean stop and start keeps
-them, as the page shows them.
+them, as the page shows them; the first run offers the sample repository, made a git
+repository under the state folder, and a ticket on it stops at the review.
 """
 
 from __future__ import annotations
@@ -181,6 +182,42 @@ def test_a_clean_stop_and_start_keeps_accounts_tickets_and_runs(dev: DevCommand)
                    TF_AEC_ID=aec_id)
     assert aec_id in r["list"]["listRows"], r["list"]
     assert r["ticket"]["status"] == "ready" and r["ticket"]["ready"], r["ticket"]
+
+
+def _git_head(path: Path) -> str:
+    from dulwich.repo import Repo
+
+    with Repo(str(path)) as repo:
+        return repo.head().decode()
+
+
+@pytest.mark.browser
+def test_the_first_run_offers_the_sample_and_a_ticket_on_it_stops_at_the_review(
+        dev: DevCommand) -> None:
+    sample = dev.state_dir / "sample-repo"
+    head = _git_head(sample)  # a git repository the command made of examples/sample-repo
+    assert (sample / "billing" / "pdf.py").is_file()
+    line = next((x for x in dev.lines if x.startswith("sample repository: ")), "")
+    assert f"file://{sample} (git, commit {head[:12]}" in line, dev.output
+    assert "Use the sample repository" in line, line
+    assert dev.lines.index(line) < dev.lines.index(f"Open {dev.web_url} first."), dev.output
+    r = run_driver(dev, "first_run")
+    assert r["offered"] == f"file://{sample}" and r["offerStateBefore"] == "none", r
+    assert r["repoBefore"] == "" and r["repoAfter"] == f"file://{sample}", r
+    assert not r["sampleError"], r
+    review = r["atReview"]
+    assert review["status"] == "awaiting_review" and review["findingsModal"], review
+    assert any(sev == "critical" for _, sev in review["findings"]), review["findings"]
+    assert r["atQuestions"]["status"] == "awaiting_answers" and r["atQuestions"]["wizard"]
+    # the ticket as stored: checked against the sample's index, at its commit
+    signed_in = _sign_in(dev, r["email"], "pw-e2e-123456")
+    assert signed_in is not None
+    doc = _ticket(dev, r["aecId"], signed_in["idToken"])
+    assert doc is not None
+    repo = doc["fields"]["repository"]["mapValue"]["fields"]
+    assert repo["url"]["stringValue"] == f"file://{sample}"
+    assert repo["commit"]["stringValue"] == head
+    assert repo["status"]["stringValue"] == "ready"
 
 
 def test_printed_paths_exist(dev: DevCommand) -> None:

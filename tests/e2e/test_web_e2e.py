@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from ticketflow.adapters.firestore import firestore_client
 from ticketflow.adapters.libsql.database import Database
@@ -306,18 +307,34 @@ def test_register_a_repository_watch_it_index_and_create_a_ticket_on_it(
     assert doc["repository"]["repoId"] == r["ready"]["repoId"]
     view = fs.collection("repositories").document(r["ready"]["repoId"]).get(timeout=10)
     assert view.exists and view.to_dict()["index"]["state"] == "ready"
-    # the ticket on a misspelt URL: ready, degraded, the reason on the page
-    assert "wacth.git is not a git repository" in r["typoError"]
-    assert "check the URL's spelling" in r["typoError"]
-    typo = _doc(fs, r["typoAecId"])
-    assert typo is not None and typo["status"] == "ready"
-    assert typo["repository"]["status"] == "failed"
-    step5 = typo["generationState"]["steps"][4]
-    assert step5["status"] == "degraded" and "repository indexing failed" in step5["detail"]
-    # a URL typed without its scheme: refused at the start, shown, the ticket a draft
-    assert "did you mean https://github.com/acme/app" in r["noSchemeError"]
-    draft = _doc(fs, r["noSchemeAecId"])
-    assert draft is not None and draft["status"] == "draft" and draft["locked"] is False
+    # a ticket typed with a misspelt URL, or without its scheme: refused in the form,
+    # the reason shown and the text kept; no ticket of this person names either URL
+    typo_form, no_scheme = r["typoForm"], r["noSchemeForm"]
+    assert "wacth.git is not a git repository" in typo_form["error"], typo_form
+    assert "check the URL's spelling" in typo_form["error"], typo_form
+    assert typo_form["kept"].endswith("/wacth.git") and not typo_form["view"], typo_form
+    assert "did you mean https://github.com/acme/app" in no_scheme["error"], no_scheme
+    assert no_scheme["kept"] == "github.com/acme/app" and not no_scheme["view"], no_scheme
+    assert no_scheme["hash"].startswith("#/new"), no_scheme
+    owner = FieldFilter("ownerId", "==", r["uid"])
+    mine = [d.to_dict() for d in fs.collection("aecs").where(filter=owner).get(timeout=10)]
+    assert [d["id"] for d in mine] == [r["aecId"]], mine  # the one good ticket alone
+    assert r["listAfter"] == 1
+
+
+def test_a_ready_tickets_repository_is_changed_in_its_editor_and_checked_first(
+        stack: WebStack, fs: firestore.Client) -> None:
+    r = run_driver(stack, "change_repository")
+    assert r["before"] == {"repo": "", "enabled": True}, r["before"]
+    refused = r["refused"]
+    assert "Repository not usable" in refused["error"], refused
+    assert refused["kept"].endswith("/sampel"), refused
+    head = git_head(stack.root / "repos" / "sample")
+    assert r["after"]["commit"] == head and not r["editError"], r
+    doc = _doc(fs, r["aecId"])
+    assert doc is not None and doc["status"] == "ready" and doc["locked"] is False
+    assert doc["repo"] == stack.sample_url
+    assert doc["repository"]["commit"] == head and doc["repository"]["status"] == "ready"
 
 
 def git_head(path: Path) -> str:

@@ -65,6 +65,10 @@ def test_new_answers_on_a_ticket_with_a_repository(app: EmbeddedApp) -> None:
     assert pinned is not None and pinned.input.get("repository")
     run = app.engine.start_from(aec.id, uid=LOCAL_UID, answers={"q1": "Under 2 seconds"})
     assert run_to_end(app, run.run_id).status == "completed"
+    # another ref of the same repository is another request: the answers may not fit
+    app.documents.mutate(aec.id, lambda a: a.model_copy(update={"repo_ref": "v2"}))
+    with pytest.raises(ConflictError, match="request changed"):
+        app.engine.start_from(aec.id, uid=LOCAL_UID, answers={"q1": "x"})
 
 
 def test_start_from_is_refused_with_a_reason(app: EmbeddedApp) -> None:

@@ -84,3 +84,30 @@ export async function registerRepository(
   const json = (await res.json()) as { repository: RepositoryDoc };
   return json.repository;
 }
+
+/**
+ * Check the repository of a ticket's request before the request is saved: a URL is
+ * registered for the person (which starts its index, as the ticket would), and
+ * `register_repository` refuses, with the reason, one that names no git repository
+ * it can read (a misspelt URL, an unknown ref, no scheme). Resolves to the refusal in
+ * words, or `null` when the repository is usable (or none is named, or the check
+ * itself could not be made: then the start of the run reports the service's error).
+ * Nothing of the ticket is written before this says yes.
+ */
+export async function repositoryRefusal(
+  url: string,
+  ref?: string | null,
+): Promise<string | null> {
+  if (!url.trim()) return null;
+  try {
+    await registerRepository({ url, ref });
+    return null;
+  } catch (e) {
+    // A refusal (4xx) is about the repository; a service that fails or cannot be
+    // reached is not: the ticket is saved and its start says what went wrong.
+    if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+      return `Repository not usable: ${e.message}`;
+    }
+    return null;
+  }
+}

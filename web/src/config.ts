@@ -19,6 +19,8 @@ export interface RuntimeConfig {
   authEmulator?: string;
   /** Base URL of the HTTP functions, e.g. `http://127.0.0.1:8090`. */
   functionsUrl?: string;
+  /** A git URL the page offers as "Use the sample repository" (`ticketflow dev` sets it). */
+  sampleRepository?: string;
 }
 
 export interface AppConfig {
@@ -27,6 +29,7 @@ export interface AppConfig {
   firestoreEmulator: { host: string; port: number } | null;
   authEmulatorUrl: string | null;
   functionsUrl: string;
+  sampleRepository: string | null;
 }
 
 export const DEFAULT_PROJECT_ID = 'demo-ticketflow';
@@ -88,6 +91,7 @@ export function resolveConfig(env: Env, runtime?: RuntimeConfig | null): AppConf
       : null,
     authEmulatorUrl: authUrl,
     functionsUrl,
+    sampleRepository: str(rt.sampleRepository) ?? str(env.VITE_SAMPLE_REPOSITORY) ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../src/actions', () => ({ writeAction: vi.fn(), watchActionResult: vi.fn() }));
-vi.mock('../src/api', () => ({ startGeneration: vi.fn() }));
+vi.mock('../src/api', () => ({ startGeneration: vi.fn(), repositoryRefusal: vi.fn() }));
 vi.mock('../src/tickets', () => ({
   subscribeTicket: vi.fn(),
   subscribeTickets: vi.fn(),
@@ -19,13 +19,14 @@ vi.mock('../src/firebase', () => ({
 }));
 
 import { watchActionResult, writeAction } from '../src/actions';
-import { startGeneration } from '../src/api';
+import { repositoryRefusal, startGeneration } from '../src/api';
 import { FindingsReviewModal } from '../src/components/FindingsReviewModal';
+import { NewTicket } from '../src/components/NewTicket';
 import { QuestionsWizard } from '../src/components/QuestionsWizard';
 import { TicketGenerationProgress } from '../src/components/TicketGenerationProgress';
 import { TicketList } from '../src/components/TicketList';
 import { TicketView } from '../src/components/TicketView';
-import { subscribeTicket, subscribeTickets, updateTicket } from '../src/tickets';
+import { createTicket, subscribeTicket, subscribeTickets, updateTicket } from '../src/tickets';
 import type { AecDoc } from '../src/types';
 import { useWorkflowStore } from '../src/workflow/store';
 import { aec, runState, steps } from './fixtures';
@@ -44,6 +45,7 @@ beforeEach(() => {
   resetActionMocks(write, watch);
   vi.mocked(startGeneration).mockReset().mockResolvedValue('run-2');
   vi.mocked(updateTicket).mockReset().mockResolvedValue(undefined);
+  vi.mocked(repositoryRefusal).mockReset().mockResolvedValue(null);
   store().open(null);
   window.location.hash = '';
 });
@@ -294,11 +296,37 @@ describe('TicketView', () => {
     });
   });
 
+  it('changes the repository of a ready ticket, checked before anything is saved', async () => {
+    render(<TicketView aecId="aec-1" uid="user-1" />);
+    push(aec('failed'));
+    const repo = screen.getByTestId('edit-repo');
+    expect(repo).toBeEnabled();
+    vi.mocked(repositoryRefusal).mockResolvedValueOnce('Repository not usable: no such path');
+    await userEvent.clear(repo);
+    await userEvent.type(repo, 'file:///nope');
+    await userEvent.click(screen.getByTestId('save-ticket'));
+    expect(repositoryRefusal).toHaveBeenCalledWith('file:///nope', '');
+    expect(await screen.findByTestId('edit-error')).toHaveTextContent('no such path');
+    expect(updateTicket).not.toHaveBeenCalled();
+    await userEvent.clear(repo);
+    await userEvent.type(repo, 'https://example.org/shop.git');
+    await userEvent.click(screen.getByTestId('regenerate-button'));
+    expect(updateTicket).toHaveBeenCalledWith('aec-1', {
+      title: 'Export orders as CSV',
+      description: 'Let admins export orders',
+      repo: 'https://example.org/shop.git',
+      repoRef: '',
+    });
+    expect(startGeneration).toHaveBeenCalledWith('aec-1');
+    expect(screen.queryByTestId('edit-error')).toBeNull();
+  });
+
   it('disables editing when the ticket is locked', () => {
     render(<TicketView aecId="aec-1" uid="user-1" />);
     push(aec('ready', { locked: true, lockedBy: 'run-9' }));
     expect(screen.getByTestId('edit-title')).toBeDisabled();
     expect(screen.getByTestId('edit-description')).toBeDisabled();
+    expect(screen.getByTestId('edit-repo')).toBeDisabled();
   });
 
   it('shows a failed run error and retries', async () => {
@@ -335,6 +363,19 @@ describe('TicketView', () => {
       repoRef: '',
     });
     expect(startGeneration).toHaveBeenCalledWith('aec-1');
+    expect(repositoryRefusal).not.toHaveBeenCalled(); // the repository did not change
+  });
+
+  it('a draft whose repository is changed to one that is refused stays as it was', async () => {
+    render(<TicketView aecId="aec-1" uid="user-1" />);
+    push(aec('draft'));
+    vi.mocked(repositoryRefusal).mockResolvedValueOnce('Repository not usable: unknown ref');
+    await userEvent.type(screen.getByTestId('form-repo-ref'), 'nope');
+    await userEvent.click(screen.getByTestId('form-submit'));
+    expect(repositoryRefusal).toHaveBeenCalledWith('examples/shop', 'nope');
+    expect(await screen.findByTestId('form-error')).toHaveTextContent('unknown ref');
+    expect(updateTicket).not.toHaveBeenCalled();
+    expect(startGeneration).not.toHaveBeenCalled();
   });
 
   it('review → edit returns to the form when the server puts the ticket back to draft', async () => {
@@ -396,5 +437,21 @@ describe('TicketList', () => {
     });
     render(<TicketList uid="user-1" />);
     expect(screen.getByTestId('list-empty')).toBeInTheDocument();
+  });
+});
+
+describe('NewTicket', () => {
+  it('refuses a repository that cannot be used in the form, before any ticket exists', async () => {
+    vi.mocked(createTicket).mockReset();
+    vi.mocked(repositoryRefusal).mockResolvedValueOnce(
+      'Repository not usable: https://x/wacth.git is not a git repository',
+    );
+    render(<NewTicket uid="user-1" />);
+    await userEvent.type(screen.getByTestId('form-title'), 'Export');
+    await userEvent.type(screen.getByTestId('form-repo'), 'https://x/wacth.git');
+    await userEvent.click(screen.getByTestId('form-submit'));
+    expect(await screen.findByTestId('form-error')).toHaveTextContent('is not a git repository');
+    expect(screen.getByTestId('form-repo')).toHaveValue('https://x/wacth.git');
+    expect(createTicket).not.toHaveBeenCalled();
   });
 });

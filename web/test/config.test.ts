@@ -41,6 +41,16 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ VITE_USE_EMULATORS: '1' }, { useEmulators: false }).useEmulators).toBe(false);
   });
 
+  it('offers a sample repository only when the runtime (or the build) names one', () => {
+    expect(resolveConfig({}, {}).sampleRepository).toBeNull();
+    expect(resolveConfig({}, { sampleRepository: ' file:///s/sample-repo ' }).sampleRepository).toBe(
+      'file:///s/sample-repo',
+    );
+    expect(resolveConfig({ VITE_SAMPLE_REPOSITORY: 'https://x/s.git' }, {}).sampleRepository).toBe(
+      'https://x/s.git',
+    );
+  });
+
   it('parses host:port', () => {
     expect(parseHostPort('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
     expect(() => parseHostPort('nope')).toThrow();

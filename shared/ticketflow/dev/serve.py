@@ -30,7 +30,8 @@ def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
               keep_data: bool = True) -> Stack:
     """What ``ticketflow dev`` runs: every part, on fixed ports, the sweep job every
     ``sweep_every_s``, state in ``root/.devstack`` (the database: a sqld server on
-    ``database_port`` keeping its data in ``sqld/ticketflow``, as deployed; with
+    ``database_port`` keeping its data in ``sqld/ticketflow``, as deployed; the bundled
+    sample as a git repository in ``sample-repo``, offered by the page; with
     ``keep_data``, it and the emulators' data are kept from one start to the next as
     one, see :mod:`ticketflow.dev.persistence`; logs; the served page), the page
     (``dist``, default ``root/web/dist``) served when it is built."""
@@ -43,7 +44,8 @@ def dev_stack(root: Path = PROJECT_ROOT, *, functions_port: int = 8090,
              .with_firestore(port=firestore_port, rules=root / "firestore.rules")
              .with_auth(port=auth_port)
              .with_functions(server=server)
-             .with_scheduler(sweep_every_s))
+             .with_scheduler(sweep_every_s)
+             .with_sample(state / "sample-repo"))
     if keep_data:
         stack.with_persistence(state / "emulator-data")
     dist = dist or root / "web" / "dist"

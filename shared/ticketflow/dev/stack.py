@@ -80,6 +80,7 @@ from ticketflow.dev.processes import (
     TasksEmulator,
     wait_port_free,
 )
+from ticketflow.dev.sample import SampleRepository, prepare_sample
 from ticketflow.dev.scheduler import SweepScheduler
 
 CREATED = "google.cloud.firestore.document.v1.created"
@@ -173,6 +174,8 @@ class Stack:
     _started: list[_Part] = field(default_factory=list, init=False)
     _hurry: threading.Event = field(default_factory=threading.Event, init=False)
     _sweep_every_s: float | None = field(default=None, init=False)
+    _sample_at: Path | None = field(default=None, init=False)
+    sample: SampleRepository | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.log_dir = self.log_dir or self.state_dir / "logs"
@@ -239,6 +242,12 @@ class Stack:
         """Cloud Scheduler's job: ``POST /sweep`` to the first functions process every
         ``every_s`` (production: every minute), see :mod:`ticketflow.dev.scheduler`."""
         self._sweep_every_s = every_s
+        return self
+
+    def with_sample(self, target: Path) -> Stack:
+        """Make (or keep) the bundled sample as a git repository at ``target`` on start
+        and offer its ``file://`` URL to the page (:mod:`ticketflow.dev.sample`)."""
+        self._sample_at = target
         return self
 
     def with_persistence(self, folder: Path) -> Stack:
@@ -323,6 +332,13 @@ class Stack:
         self._hurry.clear()
         check_free(LOCALHOST, self.ports())
         try:
+            if self._sample_at is not None:
+                self.sample = prepare_sample(self._sample_at)
+                self.notes.append(
+                    f"sample repository: {self.sample.url} (git, commit "
+                    f"{self.sample.commit[:12]}, {'made' if self.sample.made else 'kept'} "
+                    "from examples/sample-repo); the page offers it to whoever signs in: "
+                    "\"Use the sample repository\" registers and indexes it")
             if self.persistence is not None:
                 self._prepare_data(self.persistence)
             if self.database is not None:
@@ -519,7 +535,8 @@ class Stack:
         config = {"projectId": self.project_id, "useEmulators": True,
                   "firestoreEmulator": self.firestore.host_port if self.firestore else None,
                   "authEmulator": self.auth.base_url if self.auth else None,
-                  "functionsUrl": self.functions_url}
+                  "functionsUrl": self.functions_url,
+                  "sampleRepository": self.sample.url if self.sample else None}
         (public / "config.js").write_text(
             f"window.__TICKETFLOW_CONFIG__ = {json.dumps(config, indent=2)};\n")
 

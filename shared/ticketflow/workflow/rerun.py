@@ -64,9 +64,11 @@ def plan_rerun(aec: AEC, last: RunRecord | None, steps: list[StepRecord],
     if last is None or last.aec_id != aec.id or last.status != "completed":
         raise ConflictError(f"ticket {aec.id} has no completed run to start from")
     asked = TicketRequest.model_validate(last.input)
-    # what the person wrote; ``repository`` is what ``repo`` resolved to at that start
-    if (asked.title, asked.description, asked.repo) != \
-            (aec.title, aec.description, aec.repo):
+    # what the person wrote; ``repository`` is what ``repo`` (at its ref, which the
+    # person also chose) resolved to at that start
+    asked_ref = asked.repository.ref if asked.repository is not None else aec.repo_ref
+    if (asked.title, asked.description, asked.repo, asked_ref) != \
+            (aec.title, aec.description, aec.repo, aec.repo_ref):
         raise ConflictError("the request changed since the ticket was generated: generate "
                             "it again from the start")
     ask = definition.by_name("ask_questions")

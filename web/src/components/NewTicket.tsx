@@ -1,8 +1,10 @@
 import { useState } from 'react';
+import { repositoryRefusal } from '../api';
 import { describeError } from '../errors';
 import { navigate } from '../router';
 import { createTicket, type TicketInput } from '../tickets';
 import { useWorkflowStore } from '../workflow/store';
+import { SampleOffer } from './SampleOffer';
 import { TicketForm } from './TicketForm';
 
 /** Create a draft ticket, open it, and start its generation (optionally prefilled with
@@ -14,6 +16,13 @@ export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; 
   async function create(input: TicketInput) {
     setBusy(true);
     setError(null);
+    // A repository that cannot be used is refused here, before any ticket exists.
+    const refused = await repositoryRefusal(input.repo, input.repoRef);
+    if (refused) {
+      setBusy(false);
+      setError(refused);
+      return;
+    }
     let id: string;
     try {
       id = await createTicket(uid, input);
@@ -35,6 +44,7 @@ export function NewTicket({ uid, repo, repoRef }: { uid: string; repo?: string; 
       initial={{ repo: repo ?? '', repoRef: repoRef ?? '' }}
       busy={busy}
       error={error}
+      repoHelp={(use) => <SampleOffer uid={uid} onUse={use} />}
       onSubmit={create}
       onCancel={() => navigate({ name: 'list' })}
     />

@@ -3,6 +3,7 @@ import { ApiError, registerRepository } from '../api';
 import { useRepositories } from '../hooks/useRepositories';
 import type { RepositoryDoc } from '../types';
 import { IndexSummary } from './RepositoryStatus';
+import { SampleOffer } from './SampleOffer';
 
 function message(e: unknown): string {
   if (e instanceof ApiError) return e.message;
@@ -144,6 +145,7 @@ export function Repositories({ uid }: { uid: string }) {
         <h1>Repositories</h1>
         <a href="#/">Tickets</a>
       </div>
+      <SampleOffer uid={uid} />
       <RegisterForm onRegistered={(r) => setNotice(`Registered ${r.url}; indexing it now.`)} />
       {notice && (
         <p className="banner banner-info" data-testid="repo-notice">

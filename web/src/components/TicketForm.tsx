@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { useUnsavedGuard } from '../hooks/useUnsavedGuard';
 import type { TicketInput } from '../tickets';
 import type { Finding } from '../types';
@@ -18,6 +18,9 @@ export interface TicketFormProps {
   aecId?: string;
   /** What the review found, shown beside the form while the request is edited. */
   findings?: Finding[];
+  /** Shown under the repository fields; `use(url)` fills the repository field
+   * (the new-ticket form offers the sample repository there). */
+  repoHelp?(use: (url: string) => void): ReactNode;
   onSubmit(input: TicketInput): void | Promise<void>;
   onCancel?(): void;
 }
@@ -39,6 +42,7 @@ export function TicketForm({
   submitLabel,
   aecId,
   findings,
+  repoHelp,
   onSubmit,
   onCancel,
 }: TicketFormProps) {
@@ -158,6 +162,10 @@ export function TicketForm({
           />
         </label>
       </div>
+      {repoHelp?.((url) => {
+        setRepo(url);
+        setRepoRef('');
+      })}
       {shownError && (
         <p className="form-error" role="alert" data-testid="form-error">
           {shownError}

@@ -216,6 +216,25 @@ async function createTicket(page, req, repo, name = 'new-ticket') {
   return aecId;
 }
 
+/** Type a ticket whose repository the form must refuse; what the form then shows. */
+async function refusedInForm(page, repo, fragment, name) {
+  if (!(await page.$(`${tid('ticket-form')}[data-mode="new"]`))) {
+    await page.click(tid('new-ticket-button'));
+    await page.waitForSelector(`${tid('ticket-form')}[data-mode="new"]`);
+  }
+  await page.fill(tid('form-title'), PLAIN.title);
+  await page.fill(tid('form-description'), PLAIN.description);
+  await page.fill(tid('form-repo'), repo);
+  await page.click(tid('form-submit'));
+  await page.waitForFunction(([sel, f]) => document.querySelector(sel)?.textContent?.includes(f),
+    [tid('form-error'), fragment]);
+  const shown = { error: await page.textContent(tid('form-error')),
+    kept: await page.inputValue(tid('form-repo')), hash: await page.evaluate(() => location.hash),
+    view: Boolean(await page.$(tid('ticket-view'))) };
+  await shot(page, name);
+  return shown;
+}
+
 async function waitStatus(page, status, timeout = T.run) {
   await page.waitForSelector(`${tid('ticket-view')}[data-status="${status}"]`, { timeout });
 }
@@ -669,21 +688,48 @@ const scenarios = {
       };
     });
     await shot(page, '03-ticket');
-    // a ticket typed with a misspelt URL still completes, degraded, and says why
+    // a ticket typed with a misspelt URL, or one without its scheme: refused in the
+    // form with the reason, the text kept to fix, no ticket written
     await page.click(tid('back-to-list'));
     await page.waitForSelector(tid('ticket-list'));
-    out.typoAecId = await createTicket(page, PLAIN, url.replace('watch.git', 'wacth.git'), null);
+    out.typoForm = await refusedInForm(page, url.replace('watch.git', 'wacth.git'),
+      'wacth.git is not a git repository', '04-misspelt');
+    out.noSchemeForm = await refusedInForm(page, 'github.com/acme/app', 'did you mean',
+      '05-no-scheme');
+    await page.click(tid('form-cancel'));
+    await page.waitForSelector(tid('ticket-list'));
+    out.listAfter = await page.locator(tid('ticket-row')).count();
+  },
+
+  /** A ready ticket's repository changed in its request editor: a misspelt URL is
+   * refused there with the reason (the ticket untouched), the sample's URL is saved
+   * and the ticket generated again on it. */
+  async change_repository({ context }) {
+    const page = await newPage(context);
+    await signInAnonymously(page);
+    out.aecId = await createTicket(page, PLAIN, null, null);
     await waitStatus(page, 'ready');
-    await page.waitForSelector(`${tid('ticket-repository')}[data-state="failed"]`);
-    out.typoError = await page.textContent(tid('ticket-repository-error'));
-    await shot(page, '04-misspelt-ticket');
-    // a URL typed without its scheme: the start is refused, the ticket stays a draft
-    await page.click(tid('back-to-list'));
-    await page.waitForSelector(tid('ticket-list'));
-    out.noSchemeAecId = await createTicket(page, PLAIN, 'github.com/acme/app', null);
-    await page.waitForSelector(tid('api-error'));
-    out.noSchemeError = await page.textContent(tid('api-error'));
-    await shot(page, '05-no-scheme');
+    await page.click(tid('request-editor-toggle'));
+    await page.waitForSelector(tid('edit-repo'));
+    out.before = { repo: await page.inputValue(tid('edit-repo')),
+      enabled: await page.isEnabled(tid('edit-repo')) };
+    const typo = env('TF_SAMPLE_REPO').replace(/sample$/, 'sampel');
+    await page.fill(tid('edit-repo'), typo);
+    await page.click(tid('save-ticket'));
+    await page.waitForSelector(tid('edit-error'));
+    out.refused = { error: await page.textContent(tid('edit-error')),
+      kept: await page.inputValue(tid('edit-repo')) };
+    await shot(page, '01-refused');
+    await page.fill(tid('edit-repo'), env('TF_SAMPLE_REPO'));
+    await page.click(tid('regenerate-button'));
+    await page.waitForSelector(`${tid('ticket-repository')}[data-state="ready"]`, { timeout: T.run });
+    await waitStatus(page, 'ready');
+    out.after = await page.evaluate(() => ({
+      commit: document.querySelector('[data-testid="ticket-repository"]')
+        ?.getAttribute('data-commit'),
+    }));
+    out.editError = Boolean(await page.$(tid('edit-error')));
+    await shot(page, '02-changed');
   },
 
   /** The benchmark: N tickets straight through (no suspension); the recorder's log. */

@@ -1,10 +1,10 @@
 // Scenarios of the page as a product (driver.mjs runs them; its helpers come in `h`):
 // a user switch, an error answer of the functions, the first load, and a person
-// signing in again after `ticketflow dev` restarted.
+// signing in again after `ticketflow dev` restarted, and the first run on the sample.
 
 export function pageScenarios(h) {
   const { env, tid, out, shot, newPage, signUp, createTicket, waitStatus, state, T, WEB_URL,
-    PLAIN } = h;
+    PLAIN, CRITICAL } = h;
 
   /** Text that must never be on screen after the next change of the page: every change
    * that leaves it there is logged. */
@@ -128,6 +128,40 @@ export function pageScenarios(h) {
       await waitStatus(page, 'ready', T.step);
       out.ticket = await state(page);
       await shot(page, '01-after-restart');
+    },
+
+    /** A new person's first ticket under `ticketflow dev`: the new-ticket form offers
+     * the sample repository; using it registers and indexes it (shown live) and fills
+     * the repository field; a ticket on it stops at the review, then at the questions. */
+    async first_run({ context }) {
+      const page = await newPage(context);
+      await signUp(page);
+      await page.click(tid('new-ticket-button'));
+      await page.waitForSelector(`${tid('ticket-form')}[data-mode="new"]`);
+      await page.waitForSelector(tid('sample-offer'));
+      out.offered = await page.textContent(tid('sample-url'));
+      out.offerStateBefore = await page.getAttribute(tid('sample-offer'), 'data-state');
+      out.repoBefore = await page.inputValue(tid('form-repo'));
+      await shot(page, '01-sample-offered');
+      await page.click(tid('sample-use'));
+      await page.waitForSelector(`${tid('sample-offer')}[data-state="ready"]`, { timeout: T.run });
+      out.repoAfter = await page.inputValue(tid('form-repo'));
+      out.sampleError = Boolean(await page.$(tid('sample-error')));
+      await shot(page, '02-sample-indexed');
+      await page.fill(tid('form-title'), CRITICAL.title);
+      await page.fill(tid('form-description'), CRITICAL.description);
+      await page.click(tid('form-submit'));
+      const view = await page.waitForSelector(tid('ticket-view'));
+      out.aecId = await view.getAttribute('data-aec-id');
+      await waitStatus(page, 'awaiting_review');
+      await page.waitForSelector(tid('findings-modal'));
+      out.atReview = await state(page);
+      await shot(page, '03-review');
+      await page.click(tid('modal-proceed'));
+      await waitStatus(page, 'awaiting_answers');
+      await page.waitForSelector(tid('questions-wizard'));
+      out.atQuestions = await state(page);
+      await shot(page, '04-questions');
     },
   };
 }

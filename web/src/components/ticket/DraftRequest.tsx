@@ -1,5 +1,7 @@
 import { useState } from 'react';
+import { repositoryRefusal } from '../../api';
 import { describeError } from '../../errors';
+import { repositoryChanged } from '../../lib/request';
 import { updateTicket, type TicketInput } from '../../tickets';
 import type { AecDoc } from '../../types';
 import { useWorkflowStore } from '../../workflow/store';
@@ -14,10 +16,20 @@ export function DraftRequest({ aecId, aec }: { aecId: string; aec: AecDoc }) {
   const start = useWorkflowStore((s) => s.startGeneration);
   const clearUnsaved = useUnsavedStore((s) => s.clear);
   const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const findings = runStatus === 'cancelled' ? (aec.generationState?.findings ?? []) : [];
 
   async function saveAndStart(input: TicketInput) {
     setSaving(true);
+    setError(null);
+    if (repositoryChanged(aec, input)) {
+      const refused = await repositoryRefusal(input.repo, input.repoRef);
+      if (refused) {
+        setSaving(false);
+        setError(refused);
+        return;
+      }
+    }
     try {
       await updateTicket(aecId, input);
     } catch (e) {
@@ -51,7 +63,7 @@ export function DraftRequest({ aecId, aec }: { aecId: string; aec: AecDoc }) {
           repoRef: aec.repoRef ?? '',
         }}
         busy={saving || starting}
-        error={null}
+        error={error}
         onSubmit={saveAndStart}
       />
     </>

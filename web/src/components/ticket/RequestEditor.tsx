@@ -1,20 +1,30 @@
 import { useState, type FormEvent } from 'react';
+import { repositoryRefusal } from '../../api';
 import { describeError } from '../../errors';
 import { useUnsavedGuard } from '../../hooks/useUnsavedGuard';
+import { repositoryChanged } from '../../lib/request';
 import { updateTicket } from '../../tickets';
 import type { AecDoc } from '../../types';
 import { TicketRepository } from '../RepositoryStatus';
+import { REPO_PLACEHOLDER } from '../TicketForm';
 import { useWorkflowStore } from '../../workflow/store';
 import { useUnsavedStore } from '../../workflow/unsaved';
 
 /**
  * The request behind a ticket that has a result (ready or failed), folded away under
  * the ticket. "Save" keeps the edit without touching the generated ticket; "Save and
- * generate again" saves it and starts a new run from it. Unsaved text is kept (see
+ * generate again" saves it and starts a new run from it. The repository can be changed
+ * too (checked before anything is saved: a URL that names no usable git repository is
+ * refused here, with the reason). Unsaved text is kept (see
  * `hooks/useUnsavedGuard.ts`) and comes back if the editor is shown again.
  */
 export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean }) {
-  const saved = { title: aec.title ?? '', description: aec.description ?? '', repo: aec.repo ?? '' };
+  const saved = {
+    title: aec.title ?? '',
+    description: aec.description ?? '',
+    repo: aec.repo ?? '',
+    repoRef: aec.repoRef ?? '',
+  };
   const [restored] = useState(() => {
     const kept = useUnsavedStore.getState().edits[aec.id];
     return kept && JSON.stringify(kept) !== JSON.stringify(saved) ? kept : null;
@@ -22,6 +32,9 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
   const [open, setOpen] = useState(restored !== null);
   const [title, setTitle] = useState(restored?.title ?? saved.title);
   const [description, setDescription] = useState(restored?.description ?? saved.description);
+  const [repo, setRepo] = useState(restored?.repo ?? saved.repo);
+  const [repoRef, setRepoRef] = useState(restored?.repoRef ?? saved.repoRef);
+  const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [message, setMessage] = useState<string | null>(
     restored ? 'Your unsaved edits from before are back.' : null,
@@ -29,8 +42,10 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
   const starting = useWorkflowStore((s) => s.starting);
   const start = useWorkflowStore((s) => s.startGeneration);
   const clearUnsaved = useUnsavedStore((s) => s.clear);
-  const dirty = title !== saved.title || description !== saved.description;
-  useUnsavedGuard(aec.id, dirty ? { title, description, repo: saved.repo } : null);
+  const input = { title, description, repo, repoRef };
+  const dirty =
+    title !== saved.title || description !== saved.description || repositoryChanged(aec, input);
+  useUnsavedGuard(aec.id, dirty ? input : null);
 
   async function save(generate: boolean) {
     if (!title.trim()) {
@@ -39,15 +54,17 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
     }
     setSaving(true);
     setMessage(null);
-    try {
-      if (dirty) {
-        await updateTicket(aec.id, {
-          title,
-          description,
-          repo: saved.repo,
-          repoRef: aec.repoRef ?? '',
-        });
+    setError(null);
+    if (repositoryChanged(aec, input)) {
+      const refused = await repositoryRefusal(repo, repoRef);
+      if (refused) {
+        setSaving(false);
+        setError(refused);
+        return;
       }
+    }
+    try {
+      if (dirty) await updateTicket(aec.id, input);
       clearUnsaved(aec.id);
       setMessage(generate ? null : 'Saved. The ticket above still shows the last generation.');
     } catch (err) {
@@ -100,6 +117,39 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
               data-testid="edit-description"
             />
           </label>
+          <div className="repo-form-fields">
+            <label className="field repo-url">
+              <span>
+                Repository URL <span className="muted">(optional)</span>
+              </span>
+              <input
+                type="text"
+                value={repo}
+                onChange={(e) => setRepo(e.target.value)}
+                placeholder={REPO_PLACEHOLDER}
+                disabled={off}
+                data-testid="edit-repo"
+              />
+            </label>
+            <label className="field repo-ref">
+              <span>
+                Branch, tag or commit <span className="muted">(optional)</span>
+              </span>
+              <input
+                type="text"
+                value={repoRef}
+                onChange={(e) => setRepoRef(e.target.value)}
+                placeholder="default branch"
+                disabled={off || !repo.trim()}
+                data-testid="edit-repo-ref"
+              />
+            </label>
+          </div>
+          {error && (
+            <p className="form-error" role="alert" data-testid="edit-error">
+              {error}
+            </p>
+          )}
           <div className="buttons">
             <button type="submit" disabled={off || !dirty} data-testid="save-ticket">
               {saving ? 'Saving…' : 'Save'}
