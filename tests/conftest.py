@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from google.cloud import firestore
+from tests.support import running
 
 from ticketflow.adapters.firestore import firestore_client as make_firestore_client
 from ticketflow.adapters.libsql.database import Database
@@ -25,7 +26,6 @@ from ticketflow.dev.database import SqldServer
 from ticketflow.dev.emulators import (
     PROJECT_ROOT,
     AuthEmulator,
-    EmulatorError,
     FirestoreEmulator,
 )
 
@@ -45,28 +45,14 @@ def emulator_log_dir() -> Path:
 def firestore_emulator(emulator_log_dir: Path) -> Iterator[FirestoreEmulator]:
     """The Cloud Firestore emulator with the project's ``firestore.rules``, free port."""
     emulator = FirestoreEmulator(emulator_log_dir)
-    try:
-        emulator.start()
-    except EmulatorError as exc:
-        pytest.fail(f"Firestore emulator did not start: {exc}", pytrace=False)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from running(emulator, "Firestore emulator")
 
 
 @pytest.fixture(scope="session")
 def auth_emulator(emulator_log_dir: Path) -> Iterator[AuthEmulator]:
     """The Firebase Auth emulator (firebase-tools from ``npm ci``), free ports."""
     emulator = AuthEmulator(emulator_log_dir)
-    try:
-        emulator.start()
-    except EmulatorError as exc:
-        pytest.fail(f"Auth emulator did not start: {exc}", pytrace=False)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from running(emulator, "Auth emulator")
 
 
 @pytest.fixture(scope="session")
@@ -98,14 +84,7 @@ def sqld_server(emulator_log_dir: Path, tmp_path_factory: pytest.TempPathFactory
     """One libSQL server (sqld) for the session, on a free port."""
     server = SqldServer(emulator_log_dir, tmp_path_factory.mktemp("sqld") / "data",
                         name="sqld-contract")
-    try:
-        server.start()
-    except EmulatorError as exc:
-        pytest.fail(f"sqld did not start: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(server, "sqld")
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support import running_cloud_stack
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
 from ticketflow.adapters.libsql.metrics import compute_stats, ensure_schema
-from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.emulators import PROJECT_ROOT, free_port
 from ticketflow.dev.stack import Stack
 from ticketflow.domain import AEC
-from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.cloud import CloudDeployment, document_store
 from ticketflow.testing.embedded import CRITICAL  # a review at step 4, questions at 9
 from ticketflow.testing.rest import User, action_event, edit_aec, write_action
 from ticketflow.testing.waiting import wait_until
@@ -30,14 +31,7 @@ SAMPLE_REPO = PROJECT_ROOT / "examples" / "sample-repo"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = cloud_stack(PROJECT_ROOT / "test-artifacts" / "cloud-e2e",
-                    state_dir=tmp_path_factory.mktemp("cloud-e2e"))
-    try:
-        s.start()
-    except EmulatorError as exc:
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    yield s
-    s.stop()
+    yield from running_cloud_stack("cloud-e2e", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ from ticketflow.testing.embedded import (
     settings_for,
 )
 from ticketflow.workflow.actions import ActionRequest, Rejection, parse_action
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[EmbeddedApp]:
-    application = open_embedded(settings_for(tmp_path))
-    yield application
-    application.close()
 
 
 def _suspended_at(app: EmbeddedApp, request: dict[str, str], step: int,

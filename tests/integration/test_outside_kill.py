@@ -29,11 +29,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import running_cloud_stack
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
-from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.emulators import free_port
 from ticketflow.dev.stack import Stack
 from ticketflow.domain import AEC
 from ticketflow.testing.chaos.common import LLM_SETTINGS
@@ -51,7 +52,7 @@ from ticketflow.testing.chaos.reference import (
     content_of,
     witnessed_answers,
 )
-from ticketflow.testing.cloud import SECRET_HEADER, CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.cloud import SECRET_HEADER, CloudDeployment, document_store
 from ticketflow.testing.embedded import CLEAN, QUESTIONS, SAMPLE_REPO
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Served
 from ticketflow.testing.receiver import TaskReceiver
@@ -176,14 +177,7 @@ def test_case_10_a_new_process_resumes_the_run_after_a_kill_mid_handler(tmp_path
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = cloud_stack(PROJECT_ROOT / "test-artifacts" / "outside-kill",
-                    state_dir=tmp_path_factory.mktemp("outside-kill"))
-    try:
-        s.start()
-    except EmulatorError as exc:
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    yield s
-    s.stop()
+    yield from running_cloud_stack("outside-kill", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,6 @@ from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO, new_ticket, run_
 from ticketflow.testing.git_repos import GitHttpServer, make_repo
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[EmbeddedApp]:
-    application = open_embedded(settings_for(tmp_path))
-    yield application
-    application.close()
-
-
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedApp]:
     application = open_embedded(settings_for(tmp_path_factory.mktemp("pf")))

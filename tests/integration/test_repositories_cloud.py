@@ -20,13 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import running_cloud_stack
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
-from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.emulators import free_port
 from ticketflow.dev.stack import Stack
 from ticketflow.domain import AEC, AECStatus
 from ticketflow.ports.repositories import IndexRecord
-from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.cloud import CloudDeployment, document_store
 from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO
 from ticketflow.testing.git_repos import GitHttpServer, commit_files, make_repo
 from ticketflow.testing.rest import User, write_action
@@ -39,14 +40,7 @@ MAX_FILES = 400
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = cloud_stack(PROJECT_ROOT / "test-artifacts" / "repositories",
-                    state_dir=tmp_path_factory.mktemp("repositories"))
-    try:
-        s.start()
-    except EmulatorError as exc:
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    yield s
-    s.stop()
+    yield from running_cloud_stack("repositories", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,10 @@ default with the offline provider: the new run, and every way it is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ticketflow.cli.driver import LOCAL_UID, Reply
-from ticketflow.compose.embedded import EmbeddedApp, open_embedded
+from ticketflow.compose.embedded import EmbeddedApp
 from ticketflow.domain import AECStatus, ConflictError, RequiredFieldsError
 from ticketflow.testing.embedded import (
     CLEAN,
@@ -17,15 +14,7 @@ from ticketflow.testing.embedded import (
     SAMPLE_REPO,
     new_ticket,
     run_to_end,
-    settings_for,
 )
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[EmbeddedApp]:
-    application = open_embedded(settings_for(tmp_path))
-    yield application
-    application.close()
 
 
 def _ready(app: EmbeddedApp, request: dict[str, str], *replies: Reply) -> str:

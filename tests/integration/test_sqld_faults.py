@@ -24,13 +24,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import running_cloud_stack
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
 from ticketflow.dev.database import SqldServer
-from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.emulators import free_port
 from ticketflow.dev.stack import Stack
 from ticketflow.domain import AECStatus
-from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.cloud import CloudDeployment, document_store
 from ticketflow.testing.embedded import CLEAN
 from ticketflow.testing.proxy import CountingProxy
 from ticketflow.testing.rest import User
@@ -38,21 +39,12 @@ from ticketflow.testing.story import CloudStory
 from ticketflow.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
-LOGS = PROJECT_ROOT / "test-artifacts" / "sqld-faults"
 FAST_LEASES = {"TICKETFLOW_STEP_TIMEOUT_S": "5", "TICKETFLOW_LEASE_GRACE_S": "1"}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = cloud_stack(LOGS, state_dir=tmp_path_factory.mktemp("sqld-faults"))
-    try:
-        s.start()
-    except EmulatorError as exc:
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from running_cloud_stack("sqld-faults", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import running_cloud_stack
 
 from ticketflow.adapters.firestore import FirestoreDocumentStore
-from ticketflow.dev.emulators import PROJECT_ROOT, EmulatorError, free_port
+from ticketflow.dev.emulators import free_port
 from ticketflow.domain import AECStatus, Severity
 from ticketflow.ports.records import StepRecord
-from ticketflow.testing.cloud import CloudDeployment, cloud_stack, document_store
+from ticketflow.testing.cloud import CloudDeployment, document_store
 from ticketflow.testing.embedded import CLEAN, CRITICAL, QUESTIONS, SAMPLE_REPO, settings_for
 from ticketflow.testing.fake_messages_api import FakeMessagesAPI, Fault
 from ticketflow.testing.rest import User, action_event
@@ -50,20 +51,14 @@ def cloud_base(tmp_path_factory: pytest.TempPathFactory,
                ) -> Iterator[tuple[CloudDeployment, FirestoreDocumentStore]]:
     """The emulators and one deployment for the module (offline model, the functions
     on the trigger port); each owner's index of the sample is built by its tickets."""
-    stack = cloud_stack(PROJECT_ROOT / "test-artifacts" / "cloud-story",
-                        state_dir=tmp_path_factory.mktemp("cloud-story"))
-    try:
-        stack.start()
-    except EmulatorError as exc:
-        pytest.fail(f"emulator stack did not start: {exc}", pytrace=False)
-    deployment = CloudDeployment.create(stack, "story")
-    assert deployment.database.url.startswith("http://"), "the cloud story runs on sqld"
-    try:
-        deployment.start_functions()
-        yield deployment, document_store(stack)
-    finally:
-        deployment.close()
-        stack.stop()
+    for stack in running_cloud_stack("cloud-story", tmp_path_factory):
+        deployment = CloudDeployment.create(stack, "story")
+        assert deployment.database.url.startswith("http://"), "the cloud story runs on sqld"
+        try:
+            deployment.start_functions()
+            yield deployment, document_store(stack)
+        finally:
+            deployment.close()
 
 
 def _cloud(request: pytest.FixtureRequest) -> CloudStory:

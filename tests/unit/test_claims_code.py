@@ -5,12 +5,10 @@ request may use that no repository defines (platform variables, technologies).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.support import indexed
 
-from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.adapters.libsql.repo_lookup import closest
 from ticketflow.domain import Severity
@@ -62,22 +60,6 @@ export class UsersController {
 }
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[LibsqlRepoIndex]:
-    db = Database(f"file:{tmp_path}/idx.db")
-    yield LibsqlRepoIndex(db)
-    db.close()
-
-
-def _repo(index: LibsqlRepoIndex, tmp_path: Path, files: dict[str, str]) -> str:
-    root = tmp_path / "repo"
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    assert index.index(str(root)).state == "ready"
-    return str(root)
-
-
 def _critical(index: LibsqlRepoIndex, repo: str, description: str) -> list[str]:
     found = validate_request("A request", description, repo=repo, index=index)
     return [f.message for f in found if f.severity == Severity.CRITICAL]
@@ -106,7 +88,7 @@ def test_routes_named_by_a_path_and_a_noun() -> None:
 
 def test_names_that_say_what_code_they_are_are_claims(index: LibsqlRepoIndex,
                                                       tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, NEST)
+    repo = indexed(index, tmp_path, NEST)
     assert any("AuditService" in m for m in _critical(
         index, repo, "Permission changes go to the audit log through the AuditService."))
     assert any("audit.service.ts" in m for m in _critical(
@@ -123,7 +105,7 @@ def test_names_that_say_what_code_they_are_are_claims(index: LibsqlRepoIndex,
 
 
 def test_labels_shown_from_code_exist(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, REACT_JS)
+    repo = indexed(index, tmp_path, REACT_JS)
     for label in ("Edit Profile", "Update Profile", "User Profile", "Table List"):
         assert _critical(index, repo, f"Clicking the '{label}' button does nothing.") == [], \
             label
@@ -136,7 +118,7 @@ def test_labels_shown_from_code_exist(index: LibsqlRepoIndex, tmp_path: Path) ->
 
 def test_pages_of_a_route_table_under_their_layout(index: LibsqlRepoIndex,
                                                    tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, REACT_JS)
+    repo = indexed(index, tmp_path, REACT_JS)
     assert _critical(index, repo, "The /admin/user page shows an empty form.") == []
     assert any("/admin/billing" in m for m in _critical(
         index, repo, "The /admin/billing page shows an empty form."))
@@ -144,7 +126,7 @@ def test_pages_of_a_route_table_under_their_layout(index: LibsqlRepoIndex,
 
 def test_platform_settings_are_not_the_repository_s(index: LibsqlRepoIndex,
                                                     tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, NEST)
+    repo = indexed(index, tmp_path, NEST)
     assert _critical(index, repo, "In production NODE_ENV is set to production.") == []
     assert any("USERS_PAGE_SIZE" in m for m in _critical(
         index, repo, "The list is paged by USERS_PAGE_SIZE."))
@@ -182,7 +164,7 @@ class Settings(BaseSettings):
 
 def test_compiled_controllers_optional_parameters_and_prefixed_settings(
         index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, COMPILED_AND_CONFIG)
+    repo = indexed(index, tmp_path, COMPILED_AND_CONFIG)
     assert index.lookup(repo, "route", "GET /api/servers/{id}").found
     assert not index.lookup(repo, "route", "DELETE /api/servers/{id}").found
     assert index.lookup(repo, "route", "GET /repos/{tenantId}/git/blobs/{sha}").found
@@ -194,7 +176,7 @@ def test_compiled_controllers_optional_parameters_and_prefixed_settings(
 
 def test_products_whose_name_ends_in_a_code_role_are_not_code_claims(
         index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, NEST)
+    repo = indexed(index, tmp_path, NEST)
     assert _critical(index, repo, "Send the reset mail through SendGrid.") == []
     assert any("MailSender" in m for m in _critical(
         index, repo, "Send the reset mail through the MailSender."))

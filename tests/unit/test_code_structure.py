@@ -3,12 +3,11 @@ and the lookups and retrieval built on them (small repositories written here).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support import indexed
 
-from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.repo_index.link import link
 from ticketflow.repo_index.paths import demotion, singular
@@ -139,27 +138,6 @@ export function SettingsPage() {
 }
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[LibsqlRepoIndex]:
-    db = Database(f"file:{tmp_path}/idx.db")
-    yield LibsqlRepoIndex(db)
-    db.close()
-
-
-def _indexed(index: LibsqlRepoIndex, tmp_path: Path, files: dict[str, str]) -> str:
-    root = _write(tmp_path / "repo", files)
-    assert index.index(str(root)).state == "ready"
-    return str(root)
-
-
 def _linked(files: dict[str, str]) -> tuple[set[tuple[str, str, bool]], set[tuple[str, str, str]]]:
     facts = {}
     for path, text in files.items():
@@ -259,7 +237,7 @@ def test_demotion_and_singulars() -> None:
 
 def test_route_lookups_use_whole_paths_and_prefixes(index: LibsqlRepoIndex,
                                                     tmp_path: Path) -> None:
-    repo = _indexed(index, tmp_path, {**FASTAPI, **NEST})
+    repo = indexed(index, tmp_path, {**FASTAPI, **NEST})
     assert index.lookup(repo, "route", "GET /admin/v2/users/42").found
     assert index.lookup(repo, "route", "GET /admin/v2/users/{id}").found
     assert not index.lookup(repo, "route", "GET /v2/users/{id}").found  # wrong mount
@@ -272,7 +250,7 @@ def test_route_lookups_use_whole_paths_and_prefixes(index: LibsqlRepoIndex,
 
 def test_identifier_named_parameters_take_identifier_values(index: LibsqlRepoIndex,
                                                             tmp_path: Path) -> None:
-    repo = _indexed(index, tmp_path, {"app.py": """
+    repo = indexed(index, tmp_path, {"app.py": """
 from flask import Flask
 app = Flask(__name__)
 @app.get("/invoices/<int:invoice_id>")
@@ -286,7 +264,7 @@ def status(codes): ...
 
 
 def test_ui_text_lookup(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _indexed(index, tmp_path, {**FLASK, **REACT})
+    repo = indexed(index, tmp_path, {**FLASK, **REACT})
     refund = index.lookup(repo, "ui_text", "refund this order")
     assert refund.found and refund.files == ["shop/templates/orders/detail.html"]
     assert index.lookup(repo, "ui_text", "Save changes").found
@@ -299,7 +277,7 @@ def test_ui_text_lookup(index: LibsqlRepoIndex, tmp_path: Path) -> None:
 def test_retrieval_follows_renders_and_names_entities(index: LibsqlRepoIndex,
                                                       tmp_path: Path) -> None:
     files = {**FLASK, "tests/test_orders.py": "def test_order_details_refund(): ...\n" * 5}
-    repo = _indexed(index, tmp_path, files)
+    repo = indexed(index, tmp_path, files)
     text = "Show the shipping date on the order details page next to the refund button."
     top = [h.path for h in retrieve(index, repo, text, text, limit=4)]
     assert top[0] == "shop/templates/orders/detail.html"
@@ -310,14 +288,14 @@ def test_retrieval_follows_renders_and_names_entities(index: LibsqlRepoIndex,
 
 
 def test_mentions_are_whole_words(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _indexed(index, tmp_path, {"a.py": 'LIMITS = {"MAX_ROWS": 10}\n',
+    repo = indexed(index, tmp_path, {"a.py": 'LIMITS = {"MAX_ROWS": 10}\n',
                                       "b.py": "MAX_ROWS_PER_PAGE = 5\n"})
     assert index.mentions(repo, "MAX_ROWS") == ["a.py"]
     assert index.mentions(repo, "MAX_COLS") == []
 
 
 def test_a_new_dependency_brings_the_manifest(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _indexed(index, tmp_path, {**FLASK, "pyproject.toml": '[project]\nname = "shop"\n',
+    repo = indexed(index, tmp_path, {**FLASK, "pyproject.toml": '[project]\nname = "shop"\n',
                                       "docs/package.json": "{}"})
     text = "Render the order details page as PDF with the weasyprint library."
     top = [h.path for h in retrieve(index, repo, text, text, limit=5)]
@@ -342,7 +320,7 @@ def test_a_file_whose_structure_cannot_be_read_does_not_fail_the_index(
         return real(path, text, language)
 
     monkeypatch.setattr(repo_structure, "extract_structure", flaky)
-    repo = _indexed(index, tmp_path, FLASK)
+    repo = indexed(index, tmp_path, FLASK)
     assert index.lookup(repo, "file", "shop/orders/views.py").found  # still indexed
     assert index.lookup(repo, "ui_text", "Refund this order").found  # the rest is read
 

@@ -5,10 +5,9 @@ requests, and test setup that declares routes too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.support import indexed
 
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
@@ -73,28 +72,12 @@ EXPRESS = {
 }
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[LibsqlRepoIndex]:
-    db = Database(f"file:{tmp_path}/idx.db")
-    yield LibsqlRepoIndex(db)
-    db.close()
-
-
-def _repo(index: LibsqlRepoIndex, tmp_path: Path, files: dict[str, str]) -> str:
-    root = tmp_path / "repo"
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    assert index.index(str(root)).state == "ready"
-    return str(root)
-
-
 def _top(index: LibsqlRepoIndex, repo: str, text: str, n: int = 5) -> list[str]:
     return [h.path for h in retrieve(index, repo, text, text, limit=n)]
 
 
 def test_companion_modules_of_a_view(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, DJANGO_APP)
+    repo = indexed(index, tmp_path, DJANGO_APP)
     required = "The email on the public submit ticket form must stay required."
     assert "desk/forms.py" in _top(index, repo, required)
     slow = "The staff ticket list takes too long to load for big queues."
@@ -105,7 +88,7 @@ def test_companion_modules_of_a_view(index: LibsqlRepoIndex, tmp_path: Path) -> 
 
 
 def test_stem_family_and_create_edit_forms(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, REACT_ADMIN)
+    repo = indexed(index, tmp_path, REACT_ADMIN)
     top = _top(index, repo, "The delete action of the tag list table actions asks for "
                             "confirmation twice when several tags are selected.", n=2)
     assert "src/routes/tags/tag-list/components/tag-list-table/tag-list-table.tsx" in top
@@ -117,7 +100,7 @@ def test_stem_family_and_create_edit_forms(index: LibsqlRepoIndex, tmp_path: Pat
 
 def test_entity_layers_entry_files_and_test_setup(index: LibsqlRepoIndex,
                                                   tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, EXPRESS)
+    repo = indexed(index, tmp_path, EXPRESS)
     top = _top(index, repo, "Keep the webhook logs when a webhook log is archived.", n=3)
     assert {"src/models/webhook_log.ts", "src/repositories/webhook_log.ts"} <= set(top)
     top = _top(index, repo, "Tighten the rate limit of the login route for brute force "
@@ -129,7 +112,7 @@ def test_entity_layers_entry_files_and_test_setup(index: LibsqlRepoIndex,
 
 def test_compiled_copies_weigh_less_beside_their_sources(index: LibsqlRepoIndex,
                                                                tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, {
+    repo = indexed(index, tmp_path, {
         "src/users.ts": "export function removeUser(id: string) { return id; }\n",
         "lib/users.js": "function removeUser(id) { return id; } // removing a user removes "
                         "the user records of users\n",
@@ -146,7 +129,7 @@ def test_word_sets_are_stored_and_a_new_extractor_version_reads_every_file_again
     db = Database(f"file:{tmp_path}/idx.db")
     try:
         index = LibsqlRepoIndex(db)
-        repo = _repo(index, tmp_path, {"src/webhook_logs.ts": "export const keep = 1;\n",
+        repo = indexed(index, tmp_path, {"src/webhook_logs.ts": "export const keep = 1;\n",
                                        "src/other.ts": "export const other = 2;\n"})
         rows = db.execute("SELECT path, path_terms FROM idx_file_terms ORDER BY path").rows
         assert [(str(p), str(t)) for p, t in rows] == [("src/other.ts", "other src ts"),
@@ -166,7 +149,7 @@ def test_word_sets_are_stored_and_a_new_extractor_version_reads_every_file_again
 
 
 def test_a_name_still_to_be_made_pins_nothing(index: LibsqlRepoIndex, tmp_path: Path) -> None:
-    repo = _repo(index, tmp_path, {
+    repo = indexed(index, tmp_path, {
         "src/orders/orders.service.ts": "export class OrdersService {\n"
                                         "  list() { return []; } // orders for the csv\n}\n",
         "src/notes.ts": "// someday: ArchiveExporter\nexport const n = 1;\n",

@@ -143,6 +143,21 @@ def _retry(deadline_s: float) -> gretry.Retry:
                         maximum=2.0, multiplier=2.0, timeout=deadline_s)
 
 
+
+def http_request(s: CloudTasksSettings, body: dict[str, Any]) -> tasks_v2.HttpRequest:
+    """A task's POST of ``body`` as JSON to ``s.target_url``, authenticated with an
+    OIDC token for ``s.service_account_email`` (production) or the secret header."""
+    http = tasks_v2.HttpRequest(
+        http_method=tasks_v2.HttpMethod.POST, url=s.target_url,
+        headers={"Content-Type": "application/json"}, body=json.dumps(body).encode())
+    if s.service_account_email:
+        http.oidc_token = tasks_v2.OidcToken(
+            service_account_email=s.service_account_email, audience=s.oidc_audience)
+    else:
+        assert s.secret is not None
+        http.headers[SECRET_HEADER] = s.secret
+    return http
+
 class CloudTasksQueue:
     """``TaskQueue`` on Cloud Tasks (see the module doc)."""
 
@@ -161,17 +176,7 @@ class CloudTasksQueue:
     def build_task(self, task: StepTask, *, delay_s: float = 0.0,
                    now: datetime | None = None) -> tasks_v2.Task:
         s = self.settings
-        http = tasks_v2.HttpRequest(
-            http_method=tasks_v2.HttpMethod.POST, url=s.target_url,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(task_body(task)).encode(),
-        )
-        if s.service_account_email:
-            http.oidc_token = tasks_v2.OidcToken(
-                service_account_email=s.service_account_email, audience=s.oidc_audience)
-        else:
-            assert s.secret is not None
-            http.headers[SECRET_HEADER] = s.secret
+        http = http_request(s, task_body(task))
         proto = tasks_v2.Task(
             name=self.task_path(task), http_request=http,
             dispatch_deadline=duration_pb2.Duration(seconds=int(s.dispatch_deadline_s)),

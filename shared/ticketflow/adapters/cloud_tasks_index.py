@@ -10,7 +10,6 @@ queue's maximum (30 minutes) so a large repository can finish in one attempt.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -20,9 +19,9 @@ from google.protobuf import duration_pb2
 
 from ticketflow.adapters.cloud_tasks import (
     _GIVE_UP,
-    SECRET_HEADER,
     CloudTasksSettings,
     _retry,
+    http_request,
     make_client,
     sanitize_task_id,
 )
@@ -49,16 +48,7 @@ class CloudTasksIndexQueue:
 
     def build_task(self, task: IndexTask) -> tasks_v2.Task:
         s = self.settings
-        http = tasks_v2.HttpRequest(
-            http_method=tasks_v2.HttpMethod.POST, url=s.target_url,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(index_task_body(task)).encode())
-        if s.service_account_email:
-            http.oidc_token = tasks_v2.OidcToken(
-                service_account_email=s.service_account_email, audience=s.oidc_audience)
-        else:
-            assert s.secret is not None
-            http.headers[SECRET_HEADER] = s.secret
+        http = http_request(s, index_task_body(task))
         return tasks_v2.Task(
             name=f"{s.queue_path}/tasks/{sanitize_task_id(task.name)}", http_request=http,
             dispatch_deadline=duration_pb2.Duration(seconds=int(s.dispatch_deadline_s)))

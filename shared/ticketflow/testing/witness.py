@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -95,6 +96,18 @@ class SideFile:
 
     def records(self) -> list[dict[str, Any]]:
         return self.read()[0]
+
+    def follow_handlers(self, start: int, running: Counter[tuple[int, str, int, int]]) -> int:
+        """Apply the handler starts and ends from byte ``start`` on to ``running``
+        (``(pid, run, step, attempt)`` -> handlers in it now); where the next read starts."""
+        records, at = self.read(start)
+        for r in records:
+            if r["e"] in ("start", "end"):
+                key = (int(r["pid"]), str(r["run"]), int(r["step"]), int(r["attempt"]))
+                running[key] += 1 if r["e"] == "start" else -1
+                if not running[key]:
+                    del running[key]
+        return at
 
 
 def witness_env(side: Path | str, slow: Mapping[int, float] | None = None, *,

@@ -4,6 +4,7 @@ import { useRepositories } from '../hooks/useRepositories';
 import type { RepositoryDoc } from '../types';
 import { IndexSummary } from './RepositoryStatus';
 import { SampleOffer } from './SampleOffer';
+import { RepoFields } from './RepoFields';
 
 function message(e: unknown): string {
   if (e instanceof ApiError) return e.message;
@@ -39,32 +40,16 @@ function RegisterForm({ onRegistered }: { onRegistered(repo: RepositoryDoc): voi
   return (
     <form className="card repo-form" onSubmit={submit} data-testid="repo-form">
       <h2>Add a repository</h2>
-      <div className="repo-form-fields">
-        <label className="field repo-url">
-          <span>Git URL</span>
-          <input
-            type="text"
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            placeholder="https://github.com/acme/shop.git"
-            disabled={busy}
-            data-testid="repo-url"
-          />
-        </label>
-        <label className="field repo-ref">
-          <span>
-            Branch, tag or commit <span className="muted">(optional)</span>
-          </span>
-          <input
-            type="text"
-            value={ref}
-            onChange={(e) => setRef(e.target.value)}
-            placeholder="default branch"
-            disabled={busy}
-            data-testid="repo-ref"
-          />
-        </label>
-      </div>
+      <RepoFields
+        url={url}
+        repoRef={ref}
+        onUrl={setUrl}
+        onRef={setRef}
+        disabled={busy}
+        testIds={['repo-url', 'repo-ref']}
+        urlLabel="Git URL"
+        refNeedsUrl={false}
+      />
       {error && (
         <p className="form-error" role="alert" data-testid="repo-form-error">
           {error}

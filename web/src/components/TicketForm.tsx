@@ -4,8 +4,7 @@ import type { TicketInput } from '../tickets';
 import type { Finding } from '../types';
 import { useUnsavedStore } from '../workflow/unsaved';
 import { FindingList } from './FindingList';
-
-export const REPO_PLACEHOLDER = 'https://github.com/acme/shop.git';
+import { RepoFields } from './RepoFields';
 
 export interface TicketFormProps {
   mode: 'new' | 'edit';
@@ -134,34 +133,14 @@ export function TicketForm({
           data-testid="form-description"
         />
       </label>
-      <div className="repo-form-fields">
-        <label className="field repo-url">
-          <span>
-            Repository URL <span className="muted">(optional)</span>
-          </span>
-          <input
-            type="text"
-            value={repo}
-            onChange={(e) => setRepo(e.target.value)}
-            placeholder={REPO_PLACEHOLDER}
-            disabled={off}
-            data-testid="form-repo"
-          />
-        </label>
-        <label className="field repo-ref">
-          <span>
-            Branch, tag or commit <span className="muted">(optional)</span>
-          </span>
-          <input
-            type="text"
-            value={repoRef}
-            onChange={(e) => setRepoRef(e.target.value)}
-            placeholder="default branch"
-            disabled={off || !repo.trim()}
-            data-testid="form-repo-ref"
-          />
-        </label>
-      </div>
+      <RepoFields
+        url={repo}
+        repoRef={repoRef}
+        onUrl={setRepo}
+        onRef={setRepoRef}
+        disabled={off}
+        testIds={['form-repo', 'form-repo-ref']}
+      />
       {repoHelp?.((url) => {
         setRepo(url);
         setRepoRef('');

@@ -327,13 +327,7 @@ class CloudSoakState:
 
     def read_side(self) -> None:
         """Follow the side file: which handlers are running now, in which process."""
-        records, self.side_at = self.side.read(self.side_at)
-        for r in records:
-            if r["e"] in ("start", "end"):
-                key = (int(r["pid"]), str(r["run"]), int(r["step"]), int(r["attempt"]))
-                self.running[key] += 1 if r["e"] == "start" else -1
-                if not self.running[key]:
-                    del self.running[key]
+        self.side_at = self.side.follow_handlers(self.side_at, self.running)
 
     def handler_running(self) -> bool:
         pid = self.stack.pid

@@ -6,9 +6,9 @@ import { repositoryChanged } from '../../lib/request';
 import { updateTicket } from '../../tickets';
 import type { AecDoc } from '../../types';
 import { TicketRepository } from '../RepositoryStatus';
-import { REPO_PLACEHOLDER } from '../TicketForm';
 import { useWorkflowStore } from '../../workflow/store';
 import { useUnsavedStore } from '../../workflow/unsaved';
+import { RepoFields } from '../RepoFields';
 
 /**
  * The request behind a ticket that has a result (ready or failed), folded away under
@@ -117,34 +117,14 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
               data-testid="edit-description"
             />
           </label>
-          <div className="repo-form-fields">
-            <label className="field repo-url">
-              <span>
-                Repository URL <span className="muted">(optional)</span>
-              </span>
-              <input
-                type="text"
-                value={repo}
-                onChange={(e) => setRepo(e.target.value)}
-                placeholder={REPO_PLACEHOLDER}
-                disabled={off}
-                data-testid="edit-repo"
-              />
-            </label>
-            <label className="field repo-ref">
-              <span>
-                Branch, tag or commit <span className="muted">(optional)</span>
-              </span>
-              <input
-                type="text"
-                value={repoRef}
-                onChange={(e) => setRepoRef(e.target.value)}
-                placeholder="default branch"
-                disabled={off || !repo.trim()}
-                data-testid="edit-repo-ref"
-              />
-            </label>
-          </div>
+          <RepoFields
+            url={repo}
+            repoRef={repoRef}
+            onUrl={setRepo}
+            onRef={setRepoRef}
+            disabled={off}
+            testIds={['edit-repo', 'edit-repo-ref']}
+          />
           {error && (
             <p className="form-error" role="alert" data-testid="edit-error">
               {error}
