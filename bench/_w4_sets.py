@@ -33,6 +33,7 @@ SETS: dict[str, dict[str, Path]] = {
     "development": {"w4_dev": BENCH / "w4_dev.json",
                     "former_held_out_1": BENCH / "w4_heldout.json",
                     "former_held_out_2": BENCH / "w4_heldout2.json"},
+    "held_out_3": {"held_out_3": BENCH / "w4_heldout3.json"},
 }
 # groups whose individual cases and misses are never printed
 HELD_OUT = frozenset({"held_out_3"})
