@@ -4,9 +4,9 @@ Labelled request sets over public code nobody on the team wrote (``_w4_sets.py``
 two groups: development (``w4_dev.json`` and the former held-out sets 1 and 2,
 ``w4_heldout.json`` and ``w4_heldout2.json``, which became development data once they
 had been scored), which the rules and the ranking are tuned on; and held-out set 3
-(``w4_heldout3.json``), committed before any tuning against it and never tuned on. Each group is reported
-overall, per source file and per repository, with raw counts; held-out cases and
-misses are never printed, only aggregates.
+(``w4_heldout3.json``), committed before any tuning against it and never tuned on.
+Each group is reported overall, per source file and per repository, with raw counts;
+held-out cases and misses are never printed, only aggregates.
 
 For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then steps
 6 and 7 draft the ticket, and:
