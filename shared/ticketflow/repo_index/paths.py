@@ -9,34 +9,48 @@ from pathlib import PurePosixPath
 
 from ticketflow.repo_index.extract import split_words
 
-__all__ = ["COMPILED", "compiled_sources", "demotion", "path_words", "singular"]
+__all__ = ["COMPILED", "DEMOTED_KINDS", "compiled_sources", "demoted_kinds", "demotion",
+           "path_words", "singular"]
 
 #: how much a compiled copy weighs when its source sits beside it
 COMPILED = 0.6
 _BUILD_DIR = re.compile(r"^((?:.*/)?)(?:dist|build|lib|out|esm|cjs|lib-esm|es)/(.+?)"
                         r"(?:\.d)?\.(?:js|mjs|cjs|ts|map)$")
 
-_RULES: tuple[tuple[re.Pattern[str], float], ...] = (
-    (re.compile(r"(^|/)(tests?|__tests__|spec|specs|e2e|e2e-tests|test_?utils)/|(^|/)test_|"
-                r"[._-](test|spec|e2e-spec)\.[a-z]+$|(^|/)conftest\.py$"), 0.45),
-    (re.compile(r"(^|/)(migrations|alembic|versions|drizzle)/|(^|/)\d{3,}_[\w-]+\.(py|sql)$"), 0.4),
-    (re.compile(r"(^|/)(locale|locales|translations|i18n|lang|langs)/|\.(po|pot|mo)$"), 0.45),
-    (re.compile(r"(^|/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|uv\.lock|"
-                r"Pipfile\.lock|Cargo\.lock)$|\.min\.(js|css)$|\.map$"), 0.3),
-    (re.compile(r"(^|/)(PKG-INFO|SOURCES\.txt|[\w.-]+\.egg-info/.*|MANIFEST\.in|LICENSE[\w.-]*|"
-                r"NOTICE|AUTHORS|CHANGES[\w.-]*|CHANGELOG[\w.-]*|HISTORY[\w.-]*)$"), 0.35),
-    (re.compile(r"(^|/)(docs?|documentation)/|(^|/)README[\w.-]*$|\.(md|rst|txt)$"), 0.55),
-    (re.compile(r"(^|/)(static|public|assets|vendor|third_party)/.*\.(js|css)$"), 0.6),
-    (re.compile(r"(^|/)(fixtures|snapshots?|__snapshots__|mocks?|__mocks__)/"), 0.7),
-    # type declarations and coverage reports (compiled copies: see ``compiled_copy``)
-    (re.compile(r"(^|/)(\.next|coverage)/|\.d\.ts$"), 0.6),
+_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    ("test", re.compile(r"(^|/)(tests?|__tests__|spec|specs|e2e|e2e-tests|test_?utils)/|"
+                        r"(^|/)test_|[._-](test|spec|e2e-spec)\.[a-z]+$|(^|/)conftest\.py$|"
+                        r"(^|/)tests?\.py$"),
+     0.45),
+    ("migration", re.compile(r"(^|/)(migrations|alembic|versions|drizzle)/|"
+                             r"(^|/)\d{3,}_[\w-]+\.(py|sql)$"), 0.4),
+    ("translation", re.compile(r"(^|/)(locale|locales|translations|i18n|lang|langs)/|"
+                               r"\.(po|pot|mo)$"), 0.45),
+    ("lock", re.compile(r"(^|/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|"
+                        r"uv\.lock|Pipfile\.lock|Cargo\.lock)$|\.min\.(js|css)$|\.map$"), 0.3),
+    ("packaging", re.compile(r"(^|/)(PKG-INFO|SOURCES\.txt|[\w.-]+\.egg-info/.*|MANIFEST\.in|"
+                             r"LICENSE[\w.-]*|NOTICE|AUTHORS|CHANGES[\w.-]*|CHANGELOG[\w.-]*|"
+                             r"HISTORY[\w.-]*)$"), 0.35),
+    ("prose", re.compile(r"(^|/)(docs?|documentation)/|(^|/)README[\w.-]*$|\.(md|rst|txt)$"),
+     0.55),
+    ("static", re.compile(r"(^|/)(static|public|assets|vendor|third_party)/.*\.(js|css)$"), 0.6),
+    ("fixture", re.compile(r"(^|/)(fixtures|snapshots?|__snapshots__|mocks?|__mocks__)/"), 0.7),
+    # type declarations and coverage reports (compiled copies: see ``compiled_sources``)
+    ("declaration", re.compile(r"(^|/)(\.next|coverage)/|\.d\.ts$"), 0.6),
 )
+#: the kinds of file :func:`demotion` weighs less, in a fixed order
+DEMOTED_KINDS: tuple[str, ...] = tuple(name for name, _, _ in _RULES)
+
+
+def demoted_kinds(path: str) -> frozenset[str]:
+    """Which of :data:`DEMOTED_KINDS` ``path`` is (a test fixture is both)."""
+    return frozenset(name for name, pattern, _ in _RULES if pattern.search(path))
 
 
 def demotion(path: str) -> float:
     """A factor in (0, 1]: 1 for source code, lower for files a change rarely starts in."""
     factor = 1.0
-    for pattern, f in _RULES:
+    for _, pattern, f in _RULES:
         if pattern.search(path):
             factor = min(factor, f)
     return factor

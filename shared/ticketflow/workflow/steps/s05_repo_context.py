@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ticketflow.domain import RepoContext
+from ticketflow.domain import Intent, RepoContext, TicketRequest
 from ticketflow.ports import FileHit, IndexStatus
 from ticketflow.ports.repositories import context_state
 from ticketflow.workflow.context import StepContext
@@ -42,6 +42,14 @@ def _seen(ctx: StepContext, status: IndexStatus) -> RepoContext | None:
         "status": context_state(status), "files_done": status.files_done,
         "files_total": status.files_total,
         "error": status.error if status.state == "failed" else None})
+
+
+def retrieval_request(req: TicketRequest, intent: Intent) -> tuple[str, str]:
+    """The full-text query (the request's words and the extracted intent) and the
+    request's own text that step 5 ranks files for."""
+    text = f"{req.title}.\n{req.description}"
+    query = " ".join(dict.fromkeys([req.title, intent.goal, *intent.in_scope, req.description]))
+    return query, text
 
 
 def gather_repo_context(ctx: StepContext) -> RepoContextOutput:
@@ -70,9 +78,7 @@ def gather_repo_context(ctx: StepContext) -> RepoContextOutput:
         return RepoContextOutput(index_state=status.state, outcome="degraded", message=msg,
                                  repository=seen,
                                  detail=f"{msg}; continuing without repository context")
-    intent = ctx.output(IntentOutput).intent
-    text = f"{req.title}.\n{req.description}"
-    query = " ".join(dict.fromkeys([req.title, intent.goal, *intent.in_scope, req.description]))
+    query, text = retrieval_request(req, ctx.output(IntentOutput).intent)
     hits = retrieve(index, key, query, text)
     at = f" at commit {seen.commit[:12]}" if seen is not None and seen.commit else ""
     return RepoContextOutput(index_state="ready", files=hits, repository=seen,
