@@ -1,13 +1,15 @@
 """The features of one (request, candidate file) pair that step 5's ranking weighs.
 
-Candidates come from the index's full-text search, the files behind what the request
-names, the models of the entities it talks about and their files in other layers, the
-pages it names, the package manifest when it brings in a dependency (:func:`gather`),
-then the neighbours of the best of those (:func:`extend`): the import, route, mount
-and render graphs, and the files :mod:`.retrieval_structure` finds from how code is
-laid out. Every feature is a number in [0, 1], 0 when the signal is absent, so the
-weights of ``retrieval_weights.json`` (fitted by ``bench/w4_fit.py``) say how much each
-signal is worth and nothing here does.
+Candidates come from the index's full-text search of the request and of its title
+alone, the files behind what the request names (and the package manifest when it brings
+in a dependency), the models of the entities it talks about and their files in other
+layers, the pages it names, the settings modules when it asks about something
+configurable (:func:`gather`), then the neighbours of the best of those
+(:func:`extend`): the import, route, mount and render graphs, and the files
+:mod:`.retrieval_structure` finds from how code is laid out. Every feature is a number
+in [0, 1], 0 when the signal is absent, so the weights of ``retrieval_weights.json``
+(fitted by ``bench/w4_fit.py``) say how much each signal is worth and nothing here
+does.
 
 Changing :data:`FEATURES` (a name, what one measures, the candidates) needs a refit.
 """

@@ -7,9 +7,10 @@ Never query a half-built index. The output records the repository context as thi
 step saw it, which the finished ticket keeps (which commit it was validated against).
 
 The query is the request's own words plus the extracted intent; the ranking
-(:mod:`ticketflow.workflow.retrieval`) puts first the files that define what the
-request names, then the entities it talks about, then words, then their neighbours
-in the import, route and render graphs.
+(:mod:`ticketflow.workflow.retrieval`) weighs what ties each candidate file to the
+request (the names, entities and pages it mentions, its words and title, the file's
+kind, its neighbours in the import, route and render graphs) with weights fitted on
+the W4 development group.
 """
 
 from __future__ import annotations
