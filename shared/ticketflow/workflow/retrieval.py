@@ -127,8 +127,8 @@ def seeds_of(req: Request, seed: Linear) -> dict[str, float]:
 def rank(index: RepoIndex, repo: str, query: str, text: str,
          weights: Weights | None = None) -> list[tuple[str, float]]:
     """Every candidate with its score (logit), best first."""
-    return ordered(_ranked(index, repo, query, text, weights or load_weights()),
-                   (weights or load_weights()).rank)
+    weights = weights or load_weights()
+    return ordered(_ranked(index, repo, query, text, weights), weights.rank)
 
 
 def _ranked(index: RepoIndex, repo: str, query: str, text: str, weights: Weights) -> Request:
