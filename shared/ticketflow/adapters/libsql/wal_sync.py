@@ -27,11 +27,19 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ticketflow.domain.errors import RetryableError
+
 __all__ = ["DurabilityError", "WalSync"]
 
 
-class DurabilityError(OSError):
-    """An fsync of the WAL failed: commits since the last good one may not be durable."""
+class DurabilityError(RetryableError):
+    """An fsync of the WAL failed: commits since the last good one may not be durable.
+
+    Retryable for the task that met it (its step was not acknowledged, so it is
+    delivered again), but this handle refuses every later durable write: restart the
+    process, which reopens the file and reads what reached the disk."""
+
+    code = "durability"
 
 
 class WalSync:
@@ -69,7 +77,8 @@ class WalSync:
                 if self._error is not None:
                     raise DurabilityError(
                         f"an fsync of the WAL failed ({self._error}); commits since "
-                        "the last good one may not be durable") from self._error
+                        "the last good one may not be durable: restart the process",
+                        retry_after_s=5.0) from self._error
                 if self._synced >= lsn:
                     return
                 if self._closed:
