@@ -34,12 +34,22 @@ _TECH_JS = frozenset({
 # "the /reports page", "the /healthz endpoint": a path with the noun that makes it a route
 _BARE_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)(?=[\s,)]+(?:\w+\s+)?"
                          r"(?:endpoint|route|url|api|handler|page|screen|view)s?\b)", re.I)
-_ROUTE_BEFORE = re.compile(r"\b(?:endpoint|route|url|path|page)\s+$", re.I)
+_ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?:\s+(?:at|on|"
+                           r"under|of))?|open(?:s|ing)?|visit(?:s|ing)?|navigat(?:e|es|ing) to|"
+                           r"go(?:es)? to|redirect(?:s|ed)? to)\s+$", re.I)
+# a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
+_PARAM_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z][\w.-]*(?:/[\w.-]*)*/(?:<[\w:]+>|\{\w+\}|:\w+)"
+                          r"[\w/{}:<>.-]*)")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>.-]*)")
 _API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>.-]+)")
 _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
+# "DataSet.export_rows", "UsersService.findAll": a member of a class or module
+# "Socket.io", "Vercel.app": the end of a product's or a site's name, not a member
+_NOT_MEMBER = frozenset({"io", "js", "ts", "net", "com", "org", "dev", "app", "ai", "co", "me",
+                         "sh", "py", "rb", "go", "rs", "so", "cloud", "tech"})
+_DOTTED = re.compile(r"(?<![\w.])([A-Z][A-Za-z0-9]+\.[a-z_][A-Za-z0-9_]*)\b(?![.(]\w)")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _CAMEL = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
 _LOWER_CAMEL = re.compile(r"\b([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
@@ -153,8 +163,10 @@ def extract_references(text: str) -> list[Reference]:
         add("route", m.group(1).rstrip("."), m)
     for m in _BARE_ROUTE.finditer(text):
         add("route", m.group(1).rstrip("."), m)
+    for m in _PARAM_ROUTE.finditer(text):
+        add("route", m.group(1).rstrip("."), m)
     for m in re.finditer(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)", text):
-        if _ROUTE_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+        if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
             add("route", m.group(1).rstrip("."), m)
     for m in _PATH.finditer(text):
         name = m.group(1)
@@ -170,6 +182,9 @@ def extract_references(text: str) -> list[Reference]:
         add("setting", m.group(1), m)
     for m in _CALL.finditer(text):
         add("symbol", m.group(1), m)
+    for m in _DOTTED.finditer(text):
+        if m.group(1).rsplit(".", 1)[1] not in _NOT_MEMBER:
+            add("symbol", m.group(1), m)
     for m in _BACKTICK.finditer(text):
         inner = m.group(1).strip()
         if re.fullmatch(r"[A-Za-z_][\w.]*", inner):

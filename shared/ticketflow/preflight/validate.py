@@ -40,6 +40,33 @@ _PLATFORM_SETTINGS = frozenset({
     "VIRTUAL_ENV", "UV_THREADPOOL_SIZE", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"})
 
 
+# names the runtime provides (browser, Node, JavaScript, Python): a request may name them
+# without the repository defining or even mentioning them
+_PLATFORM_NAMES = frozenset({
+    "localStorage", "sessionStorage", "indexedDB", "setTimeout", "setInterval",
+    "clearTimeout", "clearInterval", "requestAnimationFrame", "addEventListener",
+    "removeEventListener", "preventDefault", "stopPropagation", "innerHTML", "innerText",
+    "textContent", "querySelector", "querySelectorAll", "getElementById", "onClick",
+    "onChange", "onSubmit", "className", "htmlFor", "tabIndex", "maxLength", "minLength",
+    "readOnly", "autoComplete", "autoFocus", "defaultValue", "structuredClone",
+    "encodeURIComponent", "decodeURIComponent", "parseInt", "parseFloat", "toFixed",
+    "toLocaleString", "toISOString", "toLowerCase", "toUpperCase", "forEach", "findIndex",
+    "hasOwnProperty", "instanceof", "typeof", "console", "window", "document", "navigator",
+    "location", "history", "process", "Math", "JSON", "Object", "Array", "Promise", "Date",
+    "String", "Number", "Boolean", "Symbol", "Reflect", "Intl", "Buffer", "Error", "RegExp",
+    "Map", "Set", "WeakMap", "URL", "URLSearchParams", "FormData", "Blob", "File",
+    "FileReader", "WebSocket", "EventSource", "AbortController", "IntersectionObserver",
+    "ResizeObserver", "MutationObserver", "ServiceWorker", "Notification", "XMLHttpRequest",
+    "BroadcastChannel", "TextEncoder", "TextDecoder", "ReadableStream", "setdefault",
+    "isoformat", "strftime", "strptime", "startswith", "endswith", "isinstance", "getattr",
+    "setattr", "hasattr", "__init__", "__str__", "__repr__", "__name__", "__main__"})
+
+
+def _platform(name: str) -> bool:
+    bare = name.removesuffix("()")
+    return bare in _PLATFORM_NAMES or bare.split(".", 1)[0] in _PLATFORM_NAMES
+
+
 def _fid(kind: str, name: str) -> str:
     return "f-" + hashlib.sha1(f"{kind}:{name}".encode()).hexdigest()[:8]
 
@@ -101,9 +128,19 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
         return _check_description(ref, repo, index)
     if ref.kind == "setting" and ref.name in _PLATFORM_SETTINGS:
         return None  # read by the runtime or the framework, not by the repository's code
+    if ref.kind == "symbol" and _platform(ref.name):
+        return None
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
+    if ref.kind == "route" and _under_unfollowed_mount(ref.name, repo, index):
+        return Finding(
+            id=_fid("mounted", ref.name), kind=FindingKind.MISSING_ROUTE,
+            severity=Severity.WARNING, evidence=ref.evidence,
+            message=f"The route `{ref.name}` was not found with its whole path, but its end "
+                    "is declared in a router mounted under a prefix the code names.",
+            suggestion="Check that the route is reachable at that path.",
+        )
     if ref.kind == "ui_text" and len(ref.name.split()) > 1 and index.mentions(repo, ref.name,
                                                                              code_only=True):
         return None  # words written verbatim somewhere (a config, a message): shown
@@ -131,6 +168,39 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
             + "if it is to be created, say that it is new.",
         )
     return _missing(ref, look.closest)
+
+
+def _route_segments(path: str) -> list[str]:
+    """Segments of a route path, every parameter spelling (``:id``, ``<int:id>``,
+    ``{id}``) as ``{}``."""
+    path = path.split("?", 1)[0]
+    return ["{}" if re.fullmatch(r":\w+\??|<[\w:]+>|\{[\w?]+\}|\*", seg) else seg
+            for seg in path.split("/") if seg]
+
+
+def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
+    """A route whose end a file declares (``router.get('/:id')``) while the rest of the
+    requested path is a prefix literal the code names (``router.use('/items', ...)``):
+    a mount the index could not follow (a router made by a factory, say), so the route
+    may well exist and a person should not be stopped for it."""
+    parts = name.split(None, 1)
+    method = parts[0].upper() if len(parts) == 2 else None
+    want = _route_segments(parts[-1])
+    for e in index.endpoints(repo):
+        if method is not None and e.method not in (method, "ANY"):
+            continue
+        segs = _route_segments(e.path)
+        if not 0 < len(segs) < len(want):
+            continue
+        head, tail = want[:len(want) - len(segs)], want[len(want) - len(segs):]
+        # a parameter takes a parameter or a value, never a fixed word ("versions")
+        if not all(d == w or (d == "{}" and re.fullmatch(r"\d+|[0-9a-f-]{8,}", w))
+                   for d, w in zip(segs, tail, strict=True)):
+            continue
+        fixed = [h for h in head if h != "{}"]
+        if fixed and index.mentions(repo, "/" + "/".join(fixed), limit=1, code_only=True):
+            return True
+    return False
 
 
 _GENERIC = frozenset({"endpoint", "route", "api", "page", "screen", "form", "service", "helper",
@@ -179,6 +249,10 @@ _CODE_NOUN = (r"function|method|class|helper|component|service|module|hook|view|
               r"callback|listener|event|endpoint|route|table|migration|script|dto|entity")
 _CODE_AFTER = re.compile(rf"^\W{{0,2}}\s+(?:{_CODE_NOUN})s?\b", re.I)
 _CODE_BEFORE = re.compile(rf"\b(?:{_CODE_NOUN})\s+\W?$", re.I)
+_CALLED = re.compile(r"\b(?:call(?:s|ed|ing)?|invok(?:e|es|ed|ing)|import(?:s|ed|ing)?|"
+                     r"await(?:s|ing)?)\s+(?:the\s+)?\W?$", re.I)
+_IN_FILE = re.compile(r"^\W{0,2}\s+(?:from|in|of)\s+(?:the\s+)?`?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*"
+                      r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|vue|svelte|rb|go|rs|java|kt|php)\b")
 # the last word of a code name that says what it is: AuditService, ProductTagBulkDeleteModal
 _ROLE = re.compile(
     r"(?:Service|Controller|Component|Module|Provider|Repository|Repo|Store|Model|Entity|"
@@ -209,14 +283,18 @@ def _symbol_like(ref: Reference, text: str) -> bool:
     n = ref.name
     if f"`{n}`" in text or f"{n}()" in text or "." in n:
         return True
-    if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n):
-        return True
+    if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n) and (
+            _ROLE.search(n) or re.match(r"use[A-Z]", n)):
+        return True  # userService, useAuditTrail; a bare "isOpen" may be a prop or a key
     if re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}", n) and _ROLE.search(n) and n not in _BRANDS:
         return True
     for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w])", text):
         if _CODE_AFTER.match(text[m.end():m.end() + 40]) or _CODE_BEFORE.search(
                 text[max(0, m.start() - 30):m.start()]):
             return True
+        if _CALLED.search(text[max(0, m.start() - 20):m.start()]) or _IN_FILE.match(
+                text[m.end():m.end() + 120]):
+            return True  # "call refresh_cache", "refresh_cache from jobs/cache.py"
     return False
 
 
