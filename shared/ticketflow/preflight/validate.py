@@ -304,9 +304,13 @@ def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
         out.append(Finding(
             id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
             severity=Severity.WARNING, evidence=u.sentence,
-            message=f"'{u.term}' has no target value, so it cannot be tested.",
-            suggestion="State a measurable target (a number with a unit, or an observable "
-                       "behaviour).",
+            message=(f"'{u.term}' has no target value, so it cannot be tested."
+                     if u.missing == "target" else
+                     f"'{u.term}' does not say which ones or when, so it cannot be "
+                     "reproduced or scoped."),
+            suggestion=("State a measurable target (a number with a unit, or an observable "
+                        "behaviour)." if u.missing == "target" else
+                        "Say who or what is affected, when, and what happens instead."),
         ))
     # the title sums the request up: against the description it reads as a contradiction
     for c in contradictions(description):

@@ -9,6 +9,8 @@ use", "snappy", "clean"), comparatives after *be / feel / look / get / become* o
 of the usual comparative words ("longer", "smaller", "fewer"), loopholes ("if
 possible", "as needed", "etc."), and a change of a limit, size, timeout or period
 ("raise the upload limit", "shorten the session timeout") that does not say to what.
+Also a sentence that leaves open whom or when something applies to ("broken for some
+members", "sometimes fails"): the information needed to reproduce or scope it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Unmeasurable", "sentences", "unmeasurable"]
+__all__ = ["Unmeasurable", "asks", "sentences", "unmeasurable"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -90,10 +92,41 @@ _OPEN_AMOUNT = re.compile(
     r"accounts?|users?|records?|entries|logs?|notifications?|messages?|drafts?|files?|"
     r"uploads?|data|items?|tasks?|tickets?|jobs?|events?|backups?))\b", re.I)
 
+# who or when left open: "broken for some members", "fails for certain people",
+# "sometimes disappears" (which ones, under what conditions?)
+_UNSPECIFIED = re.compile(
+    r"\b((?:some|certain|a few|several|many|various|particular|specific)\s+(?:of (?:the|our) )?"
+    r"(?:users?|members?|people|persons|customers?|accounts?|clients?|visitors?|teams?|"
+    r"organi[sz]ations?|tenants?|workspaces?|roles?|browsers?|devices?|cases|situations|"
+    r"circumstances|conditions|setups)|sometimes|occasionally|intermittent(?:ly)?|"
+    r"now and then|at random|randomly|from time to time)\b", re.I)
+
+
+# what makes a sentence ask for something (a modal, a wish, an imperative) rather than
+# describe how things are: "the page is slow" sets the scene, "make it load quickly" asks
+_MODAL_WORDS = re.compile(
+    r"\b(must|should|shall|may|can|cannot|can't|need(?:s)? to|has to|have to|ought to|"
+    r"(?:is|are) (?:to|supposed to|expected to)|would like|wants? (?:to|\w+ to)|required|"
+    r"please)\b", re.I)
+_IMPERATIVE = re.compile(
+    r"^(?:please\s+|also\s+|then\s+)?(make|keep|let|allow|add|show|use|remove|change|improve|"
+    r"speed|reduce|increase|raise|lower|fix|ensure|support|accept|reject|send|display|return|"
+    r"store|give|provide|enable|disable|limit|cap|move|sort|hide|update|rename|reverse|apply|"
+    r"read|log|print|warn|list|delete|stop|start|avoid|drop|replace|require|validate|check|"
+    r"treat|turn|put|set|rewrite|redesign|refactor|clean|tidy|polish|simplify|expose)\b", re.I)
+
+
+def asks(clause: str) -> bool:
+    """Does ``clause`` ask for something (a requirement), rather than describe?"""
+    return bool(_MODAL_WORDS.search(clause) or _IMPERATIVE.match(clause.strip(" ,;:-(")))
+
+
 @dataclass(frozen=True)
 class Unmeasurable:
     term: str
     sentence: str
+    #: "target": no value to test it by; "scope": who or when it applies is left open
+    missing: str = "target"
 
 
 def sentences(text: str) -> list[str]:
@@ -107,14 +140,22 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     only when ``text`` gives no number either."""
     out: list[Unmeasurable] = []
     numbers = bool(_NUMBER.search(text))
-    lines = sentences(text) if numbers or not title.strip() else [title.strip(),
-                                                                   *sentences(text)]
-    for s in lines:
+    body = sentences(text)
+    # the title sums up what is asked ("Faster exports"), so it asks by itself
+    lines = [(s, asks(s)) for s in body]
+    if not numbers and title.strip():
+        lines.insert(0, (title.strip(), True))
+    # when the request asks for something, a weak word in a sentence that only describes
+    # ("saving hangs on slow sites") is the scene, not a requirement to measure
+    any_ask = any(asks(s) for s in body)
+    for s, ask in lines:
         if _NUMBER.search(s):
             continue
-        term = _term(s, amounts=not numbers)
+        term = _term(s, amounts=not numbers) if ask or not any_ask else None
         if term:
             out.append(Unmeasurable(term, s))
+        elif scope := _UNSPECIFIED.search(s):
+            out.append(Unmeasurable(scope.group(0), s, "scope"))
     return out
 
 
