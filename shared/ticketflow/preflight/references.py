@@ -101,15 +101,38 @@ def sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
-def _creates(text: str, start: int, kind: str = "") -> bool:
+_OPEN = "[`'\"\u2018\u201c]?"
+# a name given to something: "a 'Copy link' button", "a MAX_ROWS environment variable",
+# "rename X to 'Y'", "split f() into g()", "call it h()", "a helper named k"
+_NAMING = re.compile(
+    rf"(?:\b(?:an?|another)\s+(?:new\s+|separate\s+|dedicated\s+)?|"
+    rf"\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|mov(?:e|es|"
+    rf"ed|ing))\b[^.;]*?\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
+    rf"(?:{_OPEN}[\w.()/-]+[`'\"\u2019\u201d]?\s*(?:,|,? and|,? or)\s+)?|"
+    rf"\b(?:call|name)\s+(?:it|them|this|that|the \w+)\s+|"
+    rf"\b(?:an?|new)\s+(?:[\w-]+\s+){{0,3}}(?:called|named|labell?ed|titled)\s+){_OPEN}$", re.I)
+# "there is a 'Copy' link", "it has a `slug` field": the article introduces an existing one
+_HAS_A = re.compile(rf"\b(?:has|have|had|there (?:is|are|was|were)|uses?|using|contains?|"
+                    rf"calls?|click\w*|press\w*|tap\w*|hit\w*|select\w*|choos\w*|open\w*)"
+                    rf"\s+(?:an?|another)\s+{_OPEN}$", re.I)
+_INSTEAD = re.compile(r"^[`'\"\u2019\u201d]?\s*(?:\w+\s+)?instead of\b", re.I)
+
+
+def _creates(text: str, start: int, kind: str = "", end: int | None = None) -> bool:
     """Does the wording ask to create the reference at ``start``? A creation cue close
     before it in its sentence ("a new", "add") decides, unless a firm existence cue
-    ("the existing", "current", "already", "reuse") comes after that cue; with no cue,
-    a route in a sentence asking for a new capability is to be created."""
+    ("the existing", "current", "already", "reuse") comes after that cue; so does a
+    name being given ("a 'Copy link' button", "rename it to 'Y'", "'Y' instead of
+    'X'"); with no cue, a route in a sentence asking for a new capability is to be
+    created."""
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     before = text[left:start]
+    if _NAMING.search(before) and not _HAS_A.search(before):
+        return True
+    if end is not None and _INSTEAD.match(text[end:end + 30]):
+        return True
     create = [m.end() for m in _CREATE_CUE.finditer(before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
     if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
@@ -150,7 +173,7 @@ def extract_references(text: str) -> list[Reference]:
         key = (kind, name)
         if key not in found:
             found[key] = Reference(kind, name, sentence_around(text, s, e),
-                                   _creates(text, s, kind))
+                                   _creates(text, s, kind, e))
 
     for m in re.finditer(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]]+", text):
         spans.append(m.span())  # a URL: its host and path are not files of the repository
