@@ -118,7 +118,7 @@ _HAS_A = re.compile(rf"\b(?:has|have|had|there (?:is|are|was|were)|uses?|using|c
 _INSTEAD = re.compile(r"^[`'\"\u2019\u201d]?\s*(?:\w+\s+)?instead of\b", re.I)
 
 
-def _creates(text: str, start: int, kind: str = "", end: int | None = None) -> bool:
+def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> bool:
     """Does the wording ask to create the reference at ``start``? A creation cue close
     before it in its sentence ("a new", "add") decides, unless a firm existence cue
     ("the existing", "current", "already", "reuse") comes after that cue; so does a
@@ -131,7 +131,7 @@ def _creates(text: str, start: int, kind: str = "", end: int | None = None) -> b
     before = text[left:start]
     if _NAMING.search(before) and not _HAS_A.search(before):
         return True
-    if end is not None and _INSTEAD.match(text[end:end + 30]):
+    if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
         return True
     create = [m.end() for m in _CREATE_CUE.finditer(before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
