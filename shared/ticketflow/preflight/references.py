@@ -44,6 +44,10 @@ _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>.-]*)")
 _API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>.-]+)")
 _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
+# a key of a layered configuration ("logger:level", "alfred:maxBlobSize"): sections
+# joined by colons, with a code-like part so that prose ("note:this") is not one
+_CONFIG_KEY = re.compile(r"(?<![\w:/.-])([a-z][A-Za-z0-9_]{2,}(?::[A-Za-z][A-Za-z0-9_]*)+)"
+                         r"(?![\w:/-])")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
 # "DataSet.export_rows", "UsersService.findAll": a member of a class or module
 # "Socket.io", "Vercel.app": the end of a product's or a site's name, not a member
@@ -201,6 +205,10 @@ def extract_references(text: str) -> list[Reference]:
         if ("/" in m.group(1).strip("/") and not m.group(1).startswith("api/")
                 and not _NOT_PATH_HEAD.match(m.group(1))):
             add("file", m.group(1).rstrip("/"), m)
+    for m in _CONFIG_KEY.finditer(text):
+        key = m.group(1)
+        if key.count(":") > 1 or re.search(r"[A-Z_]", key):
+            add("setting", key, m)
     for m in _ENV.finditer(text):
         add("setting", m.group(1), m)
     for m in _CALL.finditer(text):

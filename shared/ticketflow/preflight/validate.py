@@ -251,7 +251,8 @@ def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:
     """True when ``name`` appears verbatim (as a whole word) in the repository: a name
     that is used, though not defined (a dict key, a column, an attribute, an
     environment variable read through a framework), exists."""
-    bare = name.removesuffix("()").rsplit(".", 1)[-1]
+    # "Owner.member" and a layered configuration key "section:key": the last part
+    bare = re.split(r"[.:]", name.removesuffix("()"))[-1]
     if len(bare) < 3:
         return False
     return bool(index.mentions(repo, bare, limit=1))
