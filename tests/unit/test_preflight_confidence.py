@@ -167,6 +167,7 @@ def test_who_or_when_left_open_is_missing_information() -> None:
     assert [(u.sentence, u.missing) for u in found] == [
         ("Checkout fails for certain customers.", "scope")]
     assert unmeasurable("Checkout fails for customers with an empty address line.") == []
+    assert unmeasurable("Several customers asked for a gift wrap option.") == []  # a wish
 
 
 def test_a_weak_word_that_sets_the_scene_is_not_a_requirement() -> None:
@@ -201,6 +202,9 @@ def test_more_shapes_of_contradiction(text: str, why: str) -> None:
     "first.",
     "Coupons stay in the basket. Remove the expired ones from the report.",
     "Carts are saved to disk. Keep the in-memory cache small.",
+    "Reviews are shown oldest first. Show the newest first.",
+    "Gift cards are private. Let customers make a gift card public.",
+    "Show the stock next to the price. Hide the stock when tracking is off.",
 ])
 def test_the_way_things_are_against_a_wish_is_no_contradiction(text: str) -> None:
     assert contradictions(text) == []

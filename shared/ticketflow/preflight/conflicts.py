@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ticketflow.preflight.wording import asks, sentences
+from ticketflow.preflight.wording import asks, binds, sentences
 
 __all__ = ["Contradiction", "contradictions"]
 
@@ -215,6 +215,17 @@ def _evidence(sents: list[str], sa: int, sb: int) -> str:
     return sents[first] if first == second else f"{sents[first]} … {sents[second]}"
 
 
+def _changes(ca: str, cb: str) -> bool:
+    """Is one clause how things are and the other an instruction to change it ("reviews
+    are shown oldest first", "show the newest first")? Neither asking is a description
+    too; a present-tense statement against a "must" still reads as two requirements."""
+    a, b = asks(ca), asks(cb)
+    if not (a or b):
+        return True
+    return a != b and not (binds(ca) or binds(cb))
+
+
+_CONDITION = re.compile(r"\b(when|whenever|if|unless|except)\b", re.I)
 _CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|still does|"
                       r"used to)\b", re.I)
 
@@ -231,8 +242,10 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
                     continue
             elif not mb or (shape.a.search(cb) and shape.b.search(ca)):
                 continue
-            elif _CURRENT.search(ca) or _CURRENT.search(cb) or not (asks(ca) or asks(cb)):
+            elif _CURRENT.search(ca) or _CURRENT.search(cb) or _changes(ca, cb):
                 continue  # how things are now against how they should be: the change asked
+            elif shape.same_subject and (_CONDITION.search(ca) or _CONDITION.search(cb)):
+                continue  # "show the stock; hide it when tracking is off": a restriction
             marks = _content(ma.group(0)) | _content(mb.group(0))
             if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
                 continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Unmeasurable", "asks", "sentences", "unmeasurable"]
+__all__ = ["Unmeasurable", "asks", "binds", "sentences", "unmeasurable"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -113,12 +113,30 @@ _IMPERATIVE = re.compile(
     r"speed|reduce|increase|raise|lower|fix|ensure|support|accept|reject|send|display|return|"
     r"store|give|provide|enable|disable|limit|cap|move|sort|hide|update|rename|reverse|apply|"
     r"read|log|print|warn|list|delete|stop|start|avoid|drop|replace|require|validate|check|"
-    r"treat|turn|put|set|rewrite|redesign|refactor|clean|tidy|polish|simplify|expose)\b", re.I)
+    r"treat|turn|put|set|rewrite|redesign|refactor|clean|tidy|polish|simplify|expose|remind|"
+    r"notify|email|mail|ask|tell|record|save|export|import|block|retry|count|group|filter|"
+    r"search|link|open|close|lock|unlock|archive|restore|ban|mark|flag|highlight|include|"
+    r"exclude|skip|redirect|load|fetch|cache|paginate|page|split|merge|encrypt|hash|"
+    r"schedule|run|create|build|implement|introduce|write|copy|format|convert|translate)\b",
+    re.I)
+
+
+def binds(clause: str) -> bool:
+    """Does ``clause`` state an obligation or a wish with a modal ("must", "should")?"""
+    return bool(_MODAL_WORDS.search(clause))
 
 
 def asks(clause: str) -> bool:
     """Does ``clause`` ask for something (a requirement), rather than describe?"""
     return bool(_MODAL_WORDS.search(clause) or _IMPERATIVE.match(clause.strip(" ,;:-(")))
+
+# ... about a fault: "some customers asked for dark mode" scopes a wish, not a defect
+_PROBLEM = re.compile(
+    r"\b(broken|break(?:s)?|fail(?:s|ed|ing|ures?)?|errors?|crash(?:es|ed|ing)?|"
+    r"disappear(?:s|ed|ing)?|vanish(?:es|ed)?|missing|wrong(?:ly)?|incorrect(?:ly)?|"
+    r"(?:does|do|did)(?: not|n't) (?:work|load|show|save|appear|arrive)|not working|stuck|"
+    r"hang(?:s|ing)?|freez(?:e|es|ing)|lost|los(?:e|es|ing)|cannot|can't|unable|bug(?:s|gy)?|"
+    r"glitch(?:es|y)?|blank|empty|timeouts?|times? out)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -154,7 +172,7 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
         term = _term(s, amounts=not numbers) if ask or not any_ask else None
         if term:
             out.append(Unmeasurable(term, s))
-        elif scope := _UNSPECIFIED.search(s):
+        elif (scope := _UNSPECIFIED.search(s)) and _PROBLEM.search(s):
             out.append(Unmeasurable(scope.group(0), s, "scope"))
     return out
 
