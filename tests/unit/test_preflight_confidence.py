@@ -79,6 +79,7 @@ def test_members_of_a_class_and_configuration_keys_are_claims() -> None:
     ("Show a 'Resend code' link under the form.", ("ui_text", "Resend code")),
     ("Make the size configurable through a CART_MAX_LINES environment variable.",
      ("setting", "CART_MAX_LINES")),
+    ("Make the size configurable via CART_MAX_LINES.", ("setting", "CART_MAX_LINES")),
     ("Split `price_of()` into `base_price()` and `tax_of()`.", ("symbol", "tax_of")),
     ("Call it `merge_carts()` and keep it next to the cart code.", ("symbol", "merge_carts")),
     ("Move `price_of()` to pricing/rules.py.", ("file", "pricing/rules.py")),

@@ -114,6 +114,8 @@ _NAMING = re.compile(
     rf"ed|ing))\b[^.;]*?\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
     rf"(?:{_OPEN}[\w.()/-]+[`'\"\u2019\u201d]?\s*(?:,|,? and|,? or)\s+)?|"
     rf"\b(?:call|name)\s+(?:it|them|this|that|the \w+)\s+|"
+    rf"\bconfigurable\s+(?:through|via|with|by|using|from|in)\s+(?:an?\s+|the\s+)?"
+    rf"(?:new\s+)?(?:[\w-]+\s+){{0,2}}|"
     rf"\b(?:an?|new)\s+(?:[\w-]+\s+){{0,3}}(?:called|named|labell?ed|titled)\s+){_OPEN}$", re.I)
 # "there is a 'Copy' link", "it has a `slug` field": the article introduces an existing one
 _HAS_A = re.compile(rf"\b(?:has|have|had|there (?:is|are|was|were)|uses?|using|contains?|"
