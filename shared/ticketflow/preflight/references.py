@@ -5,8 +5,9 @@ Each reference keeps the sentence it came from (the evidence shown to the person
 and whether the wording presents it as existing ("the `export_csv()` helper", "the
 existing GET /x endpoint") or as something to create ("add a new `export_csv()`
 helper", "users must be able to ... (DELETE /x)"): the nearest cue before the
-reference in its sentence decides; a route in a sentence that asks for a new
-capability is something to create.
+reference in its sentence decides, and so does a name being given ("a 'Copy link'
+button", "rename it to 'Y'", "split f() into g()", "'Y' instead of 'X'"); a route in a
+sentence that asks for a new capability is something to create.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Turn a request and the repository index into findings with severity.
 
 Critical: the request presents as existing a file, symbol, route or setting the
-index cannot find (the closest real one is the suggestion). Warnings: missing
-information needed to implement, contradictions, risky areas. A request that only
-asks to create something new is not a finding.
+index cannot find (the closest real one is the suggestion). A critical stops the run
+and asks a person, so it is kept for confident claims; a claim the index may simply
+not see (a bare word that might not be code, a route under a mount the index could
+not follow) is a warning. Names the runtime or the framework provides are not
+looked up. Warnings: missing information needed to implement, contradictions, risky
+areas. A request that only asks to create something new is not a finding.
 """
 
 from __future__ import annotations
