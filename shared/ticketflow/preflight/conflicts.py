@@ -137,8 +137,8 @@ _SHAPES = (
               r"(?:a |the )?restart|(?:before|across) (?:a |the )?restart\b.*\b(?:still|again)|"
               r"(?:stored|saved|written) (?:to|on) disk)"), False),
     _Shape("waits for / answers at once",
-           _p(r"\b(only (?:once|after|when) (?:every|all|each|the)|not until|wait(?:s|ing)? "
-              r"(?:for|until) (?:every|all|each|the))\b"),
+           _p(r"\b(only (?:once|after|when) the|(?:once|after|when) (?:every|all|each)\s+\w+|"
+              r"not until|wait(?:s|ing)? (?:for|until) (?:every|all|each|the))\b"),
            _p(r"\b(immediately|instantly|right away|straight away|without waiting|never "
               r"(?:wait|contact|call|block)\w*)\b"), True),
     _Shape("editable / read-only",
