@@ -186,6 +186,8 @@ def test_a_weak_word_that_sets_the_scene_is_not_a_requirement() -> None:
      "must survive a restart.", "kept in memory / persisted"),
     ("The status page should answer only once every payment provider has replied. It must "
      "answer immediately.", "waits for / answers at once"),
+    ("Refresh the rates once all suppliers have answered. The rates must refresh "
+     "immediately.", "waits for / answers at once"),
     ("Baskets should allow unlimited lines. Keep the current cap on lines per basket.",
      "unlimited / limited"),
     ("Admins should archive a shop when asked. Shops with open orders must never be "
