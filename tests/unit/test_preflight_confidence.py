@@ -171,6 +171,15 @@ def test_who_or_when_left_open_is_missing_information() -> None:
     assert unmeasurable("Several customers asked for a gift wrap option.") == []  # a wish
 
 
+def test_a_fault_named_with_nothing_about_it_is_missing_information() -> None:
+    assert [(u.term, u.missing) for u in unmeasurable("The gift card page is broken.")] == [
+        ("is broken", "behaviour")]
+    assert unmeasurable("The gift card page is broken for cards with a zero balance.") == []
+    assert unmeasurable("The 'Redeem' button does nothing.") == []
+    # a title names the fault in short when the description says what happens
+    assert unmeasurable("Redeeming shows a blank page.", "Gift cards are broken") == []
+
+
 def test_a_weak_word_that_sets_the_scene_is_not_a_requirement() -> None:
     text = "Syncing a big catalogue is slow. The sync should skip unchanged products."
     assert unmeasurable(text) == []

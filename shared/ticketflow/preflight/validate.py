@@ -319,19 +319,28 @@ def _symbol_like(ref: Reference, text: str) -> bool:
     return False
 
 
+_MISSING_MESSAGE = {
+    "target": "'{term}' has no target value, so it cannot be tested.",
+    "scope": "'{term}' does not say which ones or when, so it cannot be reproduced or "
+             "scoped.",
+    "behaviour": "'{term}' does not say what happens or what is expected instead.",
+}
+_MISSING_SUGGESTION = {
+    "target": "State a measurable target (a number with a unit, or an observable "
+              "behaviour).",
+    "scope": "Say who or what is affected, when, and what happens instead.",
+    "behaviour": "Describe the steps, what happens, and what should happen.",
+}
+
+
 def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
     out: list[Finding] = []
     for u in unmeasurable(description, title):
         out.append(Finding(
             id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
             severity=Severity.WARNING, evidence=u.sentence,
-            message=(f"'{u.term}' has no target value, so it cannot be tested."
-                     if u.missing == "target" else
-                     f"'{u.term}' does not say which ones or when, so it cannot be "
-                     "reproduced or scoped."),
-            suggestion=("State a measurable target (a number with a unit, or an observable "
-                        "behaviour)." if u.missing == "target" else
-                        "Say who or what is affected, when, and what happens instead."),
+            message=_MISSING_MESSAGE[u.missing].format(term=u.term),
+            suggestion=_MISSING_SUGGESTION[u.missing],
         ))
     # the title sums the request up: against the description it reads as a contradiction
     for c in contradictions(description):

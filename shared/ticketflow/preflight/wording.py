@@ -10,7 +10,8 @@ of the usual comparative words ("longer", "smaller", "fewer"), loopholes ("if
 possible", "as needed", "etc."), and a change of a limit, size, timeout or period
 ("raise the upload limit", "shorten the session timeout") that does not say to what.
 Also a sentence that leaves open whom or when something applies to ("broken for some
-members", "sometimes fails"): the information needed to reproduce or scope it.
+members", "sometimes fails"), or that names a fault and nothing about it ("the export
+is broken."): the information needed to reproduce or scope it.
 """
 
 from __future__ import annotations
@@ -138,12 +139,21 @@ _PROBLEM = re.compile(
     r"hang(?:s|ing)?|freez(?:e|es|ing)|lost|los(?:e|es|ing)|cannot|can't|unable|bug(?:s|gy)?|"
     r"glitch(?:es|y)?|blank|empty|timeouts?|times? out)\b", re.I)
 
+# a fault named with nothing about it: "the export is broken.", "search doesn't work"
+_BARE_FAULT = re.compile(
+    r"\b(?:(?:is|are|seems?(?: to be)?|looks?|got|gets|became)\s+(?:completely\s+|totally\s+|"
+    r"still\s+|kind of\s+)?(?:broken|buggy|not working|messed up)|(?:does|do|did)(?: not|n't)"
+    r" work(?: properly| correctly| right| well)?|(?:has|have) (?:a bug|bugs|issues|problems))"
+    r"(?:\s+(?:again|anymore|any more|at all|lately|sometimes|since the last release))?\s*[.!]*$",
+    re.I)
+
 
 @dataclass(frozen=True)
 class Unmeasurable:
     term: str
     sentence: str
-    #: "target": no value to test it by; "scope": who or when it applies is left open
+    #: "target": no value to test it by; "scope": who or when it applies is left open;
+    #: "behaviour": a fault named with nothing about what happens or what is expected
     missing: str = "target"
 
 
@@ -172,8 +182,12 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
         term = _term(s, amounts=not numbers) if ask or not any_ask else None
         if term:
             out.append(Unmeasurable(term, s))
+        elif s not in body:
+            continue  # a title names a fault in short; the description says more
         elif (scope := _UNSPECIFIED.search(s)) and _PROBLEM.search(s):
             out.append(Unmeasurable(scope.group(0), s, "scope"))
+        elif fault := _BARE_FAULT.search(s):
+            out.append(Unmeasurable(fault.group(0).strip(" .!"), s, "behaviour"))
     return out
 
 
