@@ -83,6 +83,7 @@ def test_members_of_a_class_and_configuration_keys_are_claims() -> None:
     ("Split `price_of()` into `base_price()` and `tax_of()`.", ("symbol", "tax_of")),
     ("Call it `merge_carts()` and keep it next to the cart code.", ("symbol", "merge_carts")),
     ("Move `price_of()` to pricing/rules.py.", ("file", "pricing/rules.py")),
+    ("After checkout, show a 'Thank you' banner.", ("ui_text", "Thank you")),
 ])
 def test_a_name_being_given_is_something_to_create(text: str, ref: tuple[str, str]) -> None:
     assert _refs(text)[ref] is True
@@ -92,6 +93,7 @@ def test_a_name_being_given_is_something_to_create(text: str, ref: tuple[str, st
     ("There is a 'Resend code' link under the form that does nothing.",
      ("ui_text", "Resend code")),
     ("Clicking a 'Resend code' link does nothing.", ("ui_text", "Resend code")),
+    ("Under the form, a 'Resend code' link opens an empty page.", ("ui_text", "Resend code")),
     ("Split `price_of()` into two functions.", ("symbol", "price_of")),
     ("The `merge_carts()` helper drops lines.", ("symbol", "merge_carts")),
 ])

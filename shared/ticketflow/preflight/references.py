@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ticketflow.ports import RefKind
+from ticketflow.preflight.wording import asks
 
 #: What a reference is: a kind the index can look up, or a thing named by description.
 ClaimKind = RefKind | Literal["description"]
@@ -109,9 +110,10 @@ def sentence_around(text: str, start: int, end: int) -> str:
 _OPEN = "[`'\"\u2018\u201c]?"
 # a name given to something: "a 'Copy link' button", "a MAX_ROWS environment variable",
 # "rename X to 'Y'", "split f() into g()", "call it h()", "a helper named k"
+_ARTICLE = re.compile(rf"\b(?:an?|another)\s+(?:new\s+|separate\s+|dedicated\s+)?{_OPEN}$",
+                      re.I)
 _NAMING = re.compile(
-    rf"(?:\b(?:an?|another)\s+(?:new\s+|separate\s+|dedicated\s+)?|"
-    rf"\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|mov(?:e|es|"
+    rf"(?:\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|mov(?:e|es|"
     rf"ed|ing))\b[^.;]*?\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
     rf"(?:{_OPEN}[\w.()/-]+[`'\"\u2019\u201d]?\s*(?:,|,? and|,? or)\s+)?|"
     rf"\b(?:call|name)\s+(?:it|them|this|that|the \w+)\s+|"
@@ -136,7 +138,12 @@ def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> 
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     before = text[left:start]
-    if _NAMING.search(before) and not _HAS_A.search(before):
+    if _NAMING.search(before):
+        return True
+    # "show a 'Copy link' button" asks for one; "a 'Copy link' button opens nothing"
+    # describes one that is there
+    if _ARTICLE.search(before) and not _HAS_A.search(before) and asks(
+            sentence_around(text, start, stop if stop is not None else start)):
         return True
     if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
         return True

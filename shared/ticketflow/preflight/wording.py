@@ -129,7 +129,9 @@ def binds(clause: str) -> bool:
 
 def asks(clause: str) -> bool:
     """Does ``clause`` ask for something (a requirement), rather than describe?"""
-    return bool(_MODAL_WORDS.search(clause) or _IMPERATIVE.match(clause.strip(" ,;:-(")))
+    # an instruction may follow a lead-in: "after saving, show a message"
+    return bool(_MODAL_WORDS.search(clause) or any(
+        _IMPERATIVE.match(part.strip(" ,;:-(")) for part in re.split(r"[,;:]", clause)))
 
 # ... about a fault: "some customers asked for dark mode" scopes a wish, not a defect
 _PROBLEM = re.compile(
