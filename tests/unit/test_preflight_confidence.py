@@ -222,3 +222,15 @@ def test_more_shapes_of_contradiction(text: str, why: str) -> None:
 ])
 def test_the_way_things_are_against_a_wish_is_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
+
+
+def test_a_route_suggestion_shares_a_word_with_the_route_asked_for(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {"web/notes.ts": """import { Router } from 'express';
+const router = Router();
+router.get('/:noteId/create', (q, r) => r);
+router.get('/reports/daily', (q, r) => r);
+export default router;
+"""})
+    assert index.lookup(repo, "route", "GET /note/:pk/restore").closest is None
+    assert index.lookup(repo, "route", "GET /daily/report").closest == "GET /reports/daily"
