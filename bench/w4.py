@@ -83,18 +83,12 @@ def _sentences(text: str) -> list[str]:
             if s.strip(" .")]
 
 
-# the sets label an unmeasurable requirement "unmeasurable"; the product reports it as
-# missing information (the target value is what is missing)
-_LABEL_KIND = {"unmeasurable": "missing_information"}
-
-
 def warning_found(findings: list[dict[str, Any]], label: Warned) -> bool:
     """A warning of the labelled kind whose evidence is quoted from the labelled
     sentences only (each part of it lies inside them)."""
     want = label.evidence
-    kind = _LABEL_KIND.get(label.kind, label.kind)
     for f in findings:
-        if f["severity"] == Severity.CRITICAL.value or f["kind"] != kind:
+        if f["severity"] == Severity.CRITICAL.value or f["kind"] != label.kind:
             continue
         parts = _sentences(f["evidence"])
         if parts and all(p in want for p in parts):
