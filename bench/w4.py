@@ -19,10 +19,12 @@ For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then 
   critical findings;
 * clean criticals: requests without a planted reference (clean and warning-only)
   given any critical finding;
-* warning recall: warning-only requests whose every labelled contradiction or
-  missing requirement got a warning of that kind quoting (only) those sentences;
-* wording warnings on other requests: contradiction and missing-information warnings
-  given to requests that were not labelled with any (how noisy those rules are);
+* warning recall: warning-only requests whose every labelled contradiction,
+  unmeasurable requirement or missing information got a warning of that kind
+  (``contradiction``, ``unmeasurable``, ``missing_information``) quoting (only) those
+  sentences;
+* wording warnings on other requests: warnings of those three kinds given to requests
+  that were not labelled with any (how noisy those rules are);
 * step 7: paths the provider proposed that step 7 dropped because they are not in
   the repository, and paths left in drafts that do not exist on disk (must be 0).
 
@@ -121,7 +123,8 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
         "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
                      if f["severity"] != Severity.CRITICAL.value],
         "wording_warnings": sum(1 for f in doc["findings"]
-                                if f["kind"] in ("contradiction", "missing_information")),
+                                if f["kind"] in ("contradiction", "missing_information",
+                                                 "unmeasurable")),
         "draft_paths": draft_kept, "draft_dropped": dropped,
         "draft_missing_on_disk": missing_on_disk,
     }

@@ -337,7 +337,9 @@ def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
     out: list[Finding] = []
     for u in unmeasurable(description, title):
         out.append(Finding(
-            id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
+            id=_fid("missing", u.sentence.lower()),
+            kind=(FindingKind.UNMEASURABLE if u.missing == "target"
+                  else FindingKind.MISSING_INFORMATION),
             severity=Severity.WARNING, evidence=u.sentence,
             message=_MISSING_MESSAGE[u.missing].format(term=u.term),
             suggestion=_MISSING_SUGGESTION[u.missing],
