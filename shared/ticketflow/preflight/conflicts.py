@@ -17,7 +17,10 @@ Three kinds of evidence:
   restriction, not a contradiction);
 * **two amounts for one thing**: "at most 5 attachments" against "10 attachments per
   task" (same unit, different numbers, a shared noun, neither sentence describing a
-  change from one value to another).
+  change from one value to another);
+* **all of something against a cap on it**: "list every invoice" against "show no
+  more than 20 invoices" (the same noun after "all / every" and after the cap; a page
+  at a time is paging, not a cap).
 """
 
 from __future__ import annotations
@@ -162,7 +165,8 @@ _SHAPES = (
               r"(?:login|sign[- ]in|an account|authentication))\b"), True),
     _Shape("unlimited / limited",
            _p(r"\b(unlimited|no limit|without (?:a |any )?limit|any number of|as many \w+ as)\b"),
-           _p(r"\b(at most|up to|no more than|limited to|a maximum of|maximum of|capped at|"
+           _p(r"\b(at most|up to|no more than|never more than|limited to|a maximum of|"
+              r"maximum of|capped at|"
               r"not more than|(?:the|a|its|their) (?:current |existing |same )?(?:cap|limit|"
               r"maximum) (?:on|of|for))\b"), True),
     _Shape("one / several",
@@ -203,7 +207,7 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts):
+    for finder in (_polarity, _amounts, _all_against_cap):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -342,4 +346,46 @@ def _amounts(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | 
             if not shared:
                 continue
             return Contradiction(ca, cb, _evidence(sents, sa, sb), "two amounts for one thing")
+    return None
+
+
+# -- all of something against a cap on it ---------------------------------------------------
+
+_NUMBER_WORD = rf"(?:\d[\d,]*|{'|'.join(_WORDS)})"
+_ALL_OF = re.compile(r"\b(?:all|every|each and every)\s+(?:(?:the|of|their|its|our|your|his|"
+                     r"her|my|matching|existing|registered|open|active)\s+)*([a-z]{3,})", re.I)
+_CAP_ON = re.compile(
+    rf"\b(?:at most|no more than|not more than|never more than|up to|limited to|"
+    rf"a maximum of|capped at|only the (?:first|last|top|latest|newest)|"
+    rf"the (?:first|last|top|latest|newest))\s+{_NUMBER_WORD}\s+(?:\w+\s+)?([a-z]{{3,}})",
+    re.I)
+_PAGED = re.compile(r"\b(?:per|each|a|every|one) page\b|\bpaginat|\bpages? of\b|"
+                    r"\bat a time\b|\bload more\b|\bscroll", re.I)
+
+
+def _noun(word: str) -> str:
+    """The singular of a plural noun (near enough to compare two)."""
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+def _all_against_cap(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    for sa, ca in units:
+        alls = {_noun(m.group(1)) for m in _ALL_OF.finditer(ca)}
+        if not alls or _PAGED.search(ca) or _CURRENT.search(ca):
+            continue
+        for sb, cb in units:
+            if cb is ca or _PAGED.search(cb) or _CURRENT.search(cb) or _changes(ca, cb):
+                continue
+            cap = next((m for m in _CAP_ON.finditer(cb) if _noun(m.group(1)) in alls), None)
+            # and about the same place or action, not only the same noun ("admins see all
+            # users" and "a team has at most 10 users" are two things)
+            if cap is not None and (_content(ca) & _content(cb)) - _content(cap.group(0)):
+                return Contradiction(ca, cb, _evidence(sents, sa, sb), "all / at most")
     return None

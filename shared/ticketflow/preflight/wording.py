@@ -159,6 +159,20 @@ class Unmeasurable:
     missing: str = "target"
 
 
+# where one requirement ends and the next begins inside a sentence: a semicolon, "but",
+# or "and" before a new subject that has its own modal (a comma alone may add the
+# number to the same requirement: "finish fast, within 5 seconds")
+_CLAUSE_BREAK = re.compile(
+    r"\s*;\s*|,?\s+but\s+|,?\s+and\s+(?=(?:the|it|they|this|these|each|every|all|its|"
+    r"their|a|an|we|users?)\b[^,;.]*?\b(?:must|should|shall|will|can|may|needs? to|has to|"
+    r"have to)\b)", re.I)
+
+
+def clauses(sentence: str) -> list[str]:
+    """The requirements of one sentence (see ``_CLAUSE_BREAK``)."""
+    return [c for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
+
+
 def sentences(text: str) -> list[str]:
     """The request's sentences, as written (white space trimmed)."""
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
@@ -179,9 +193,14 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     # ("saving hangs on slow sites") is the scene, not a requirement to measure
     any_ask = any(asks(s) for s in body)
     for s, ask in lines:
-        if _NUMBER.search(s):
+        term = None
+        if ask or not any_ask:
+            # a number measures the clause it stands in: "it must load fast, and show at
+            # most 50 tags" leaves "fast" without one
+            term = next((t for c in clauses(s) if not _NUMBER.search(c)
+                         and (t := _term(c, amounts=not numbers))), None)
+        if _NUMBER.search(s) and not term:
             continue
-        term = _term(s, amounts=not numbers) if ask or not any_ask else None
         if term:
             out.append(Unmeasurable(term, s))
         elif s not in body:
