@@ -9,9 +9,10 @@ are the real libSQL adapters on a temporary file with the product's worker pool,
 every checkpoint, outbox row and answer committed with an fsync as in a real run.
 
 Also counted, with the database's own witness (``DbStats``: SQLite's trace callback
-for statements, and the write transactions committed with ``synchronous=FULL``, each
-one fsync of the WAL): the statements, transactions and fsyncs of a run and of one
-step. Timings are never taken with the witness on.
+for statements; the write transactions holding a durable batch; the ``fdatasync``
+calls on the WAL, each covering every commit written before it): the statements,
+transactions, durable commits and fsyncs of a run and of one step. Timings are never
+taken with the witness on.
 
     python bench/w1.py            # prints one JSON object as its last line
 
@@ -306,7 +307,7 @@ def measure(db_dir: Path, driver_name: str, workers: int, *,
 
 
 def fsync_ms(db_dir: Path, n: int = 60) -> dict[str, float]:
-    """One single-row commit with synchronous=FULL (durable) and NORMAL, on this disk."""
+    """One single-row commit waiting for its WAL fsync (durable) and not, on this disk."""
     db = Database(f"file:{db_dir / 'fsync.db'}")
     try:
         db.execute("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)")
@@ -365,12 +366,13 @@ def witness(db_dir: Path, workers: int, runs: int = WITNESS_RUNS) -> dict[str, A
         return float(statistics.median(r[key] for r in rows)) if rows else float("nan")
 
     def fsyncs(r: dict[str, int]) -> int:
-        return r["synced_commits"] + 2 * r["checkpoints"]
+        return r["wal_syncs"] + 2 * r["checkpoints"]
 
     for rows in (per_run, steps_seen):
         for r in rows:
             r["fsyncs"] = fsyncs(r)
-    keys = ("calls", "statements", "trigger_programs", "transactions", "fsyncs")
+    keys = ("calls", "statements", "trigger_programs", "transactions", "durable_commits",
+            "fsyncs")
     return {
         "runs": runs,
         "per_run": {k: median(per_run, k) for k in keys},
@@ -563,6 +565,8 @@ def main() -> int:
         "witness": counted,
         "statements_per_step": counted["per_step"]["statements"],
         "fsyncs_per_step": counted["per_step"]["fsyncs"],
+        "durable_commits_per_run": counted["per_run"]["durable_commits"],
+        "fsyncs_per_run": counted["per_run"]["fsyncs"],
         "gc_full_collections": len(full),
         "gc_full_pause_ms_max": r3(max(full)) if full else 0.0,
         "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],

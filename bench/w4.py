@@ -19,10 +19,13 @@ For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then 
   critical findings;
 * clean criticals: requests without a planted reference (clean and warning-only)
   given any critical finding;
-* warning recall: warning-only requests whose every labelled contradiction or
-  missing requirement got a warning of that kind quoting (only) those sentences;
-* wording warnings on other requests: contradiction and missing-information warnings
-  given to requests that were not labelled with any (how noisy those rules are);
+* warning recall: warning-only requests whose every labelled contradiction,
+  unmeasurable requirement or missing information got a warning of that kind
+  (``contradiction``, or one of ``unmeasurable`` and ``missing_information``, which
+  the sets use for the same lack; ``warning_recall_strict_kind_counts`` asks for the
+  very kind) quoting (only) those sentences;
+* wording warnings on other requests: warnings of those three kinds given to requests
+  that were not labelled with any (how noisy those rules are);
 * step 7: paths the provider proposed that step 7 dropped because they are not in
   the repository, and paths left in drafts that do not exist on disk (must be 0).
 
@@ -83,12 +86,26 @@ def _sentences(text: str) -> list[str]:
             if s.strip(" .")]
 
 
-def warning_found(findings: list[dict[str, Any]], label: Warned) -> bool:
-    """A warning of the labelled kind whose evidence is quoted from the labelled
-    sentences only (each part of it lies inside them)."""
+# What a test needs and the request does not give: a measurable target
+# (``unmeasurable``), or who, when or what happens (``missing_information``). The sets
+# label both ways (the earlier ones name a vague target missing information), so a
+# label of one is met by a warning of either; ``strict`` asks for the very kind.
+_FAMILY = {"unmeasurable": "lacking", "missing_information": "lacking"}
+
+
+def warning_found(findings: list[dict[str, Any]], label: Warned, *,
+                  strict: bool = False) -> bool:
+    """A warning of the labelled kind (or of its family, see ``_FAMILY``) whose
+    evidence is quoted from the labelled sentences only (each part lies inside them)."""
     want = label.evidence
+
+    def same(kind: str) -> bool:
+        if strict or kind == label.kind:
+            return kind == label.kind
+        return _FAMILY.get(kind, kind) == _FAMILY.get(label.kind, label.kind)
+
     for f in findings:
-        if f["severity"] == Severity.CRITICAL.value or f["kind"] != label.kind:
+        if f["severity"] == Severity.CRITICAL.value or not same(f["kind"]):
             continue
         parts = _sentences(f["evidence"])
         if parts and all(p in want for p in parts):
@@ -107,6 +124,8 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
     naming = [f for f in critical
               if any(names_planted(f["message"], p) for p in case.planted)]
     warnings_found = [w.kind for w in case.warnings if warning_found(doc["findings"], w)]
+    warnings_strict = [w.kind for w in case.warnings
+                       if warning_found(doc["findings"], w, strict=True)]
     missing_on_disk = [p for p in draft_kept if not (repo / p).exists()]
     return {
         "case": case.id, "source": case.source, "repo": case.repo, "kind": case.kind,
@@ -118,10 +137,12 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
         "critical_naming_planted": len(naming),
         "warnings_labelled": [w.kind for w in case.warnings],
         "warnings_found": warnings_found,
+        "warnings_found_strict": warnings_strict,
         "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
                      if f["severity"] != Severity.CRITICAL.value],
         "wording_warnings": sum(1 for f in doc["findings"]
-                                if f["kind"] in ("contradiction", "missing_information")),
+                                if f["kind"] in ("contradiction", "missing_information",
+                                                 "unmeasurable")),
         "draft_paths": draft_kept, "draft_dropped": dropped,
         "draft_missing_on_disk": missing_on_disk,
     }
@@ -147,6 +168,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     warned = [r for r in rows if r["kind"] == "warning"]
     others = [r for r in rows if r["kind"] != "warning"]
     warned_hit = [r for r in warned if len(r["warnings_found"]) == len(r["warnings_labelled"])]
+    warned_strict = [r for r in warned
+                     if len(r["warnings_found_strict"]) == len(r["warnings_labelled"])]
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         for p in r["planted"]:
@@ -170,6 +193,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "clean_critical_rate": _ratio(len(clean_crit), len(unplanted)),
         "warning_recall": _ratio(len(warned_hit), len(warned)),
         "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
+        "warning_recall_strict_kind_counts": f"{len(warned_strict)}/{len(warned)}",
         "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in others)} "
                                               f"on {len(others)} requests",
         "draft_paths_dropped_by_step7": sum(len(r["draft_dropped"]) for r in rows),

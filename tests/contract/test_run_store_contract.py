@@ -214,3 +214,17 @@ def test_resume_returns_the_run_and_an_action_id_wins_once(store: RunStore) -> N
                            run=suspended)
     assert resumed is not None and resumed == store.get_run("r1")
     assert (resumed.status, resumed.step_index, resumed.seq) == ("running", 2, 3)
+
+
+def test_pipelined_writes_are_read_back_at_once_and_sync_returns(store: RunStore) -> None:
+    """Pipelined commits are committed (the next claim reads them) before ``sync``
+    makes them durable; the durability itself is tested on the file database."""
+    with store.pipelined():
+        with store.pipelined():
+            store.create_run(new_run())
+        assert claim(store, 1) is not None
+        assert store.commit("r1", 1, "L1", NOW, step=step(1),
+                            next_task=StepTask(run_id="r1", step_index=2)) is not None
+    store.sync()
+    assert [s.step_index for s in store.steps("r1")] == [1]
+    assert claim(store, 2, "L2") is not None

@@ -137,11 +137,18 @@ def test_creating_something_new_is_not_a_finding(indexed: EmbeddedApp) -> None:
         FindingKind.MISSING_SETTING)] == []
 
 
-def test_vague_request_gets_a_missing_information_warning(indexed: EmbeddedApp) -> None:
+def test_vague_request_gets_an_unmeasurable_warning(indexed: EmbeddedApp) -> None:
     report = check(indexed, "Faster invoice list", "The invoice list should be faster.")
     assert report.critical == []
-    assert any(f.kind is FindingKind.MISSING_INFORMATION and f.severity is Severity.WARNING
+    assert any(f.kind is FindingKind.UNMEASURABLE and f.severity is Severity.WARNING
                for f in report.findings)
+
+
+def test_a_fault_left_open_gets_a_missing_information_warning(indexed: EmbeddedApp) -> None:
+    report = check(indexed, "Invoice export", "The invoice export fails for some users.")
+    assert [f.kind for f in report.findings if f.severity is Severity.WARNING
+            and f.kind in (FindingKind.UNMEASURABLE, FindingKind.MISSING_INFORMATION)] == [
+        FindingKind.MISSING_INFORMATION]
 
 
 # -- the command ---------------------------------------------------------------------------------

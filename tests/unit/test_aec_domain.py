@@ -125,7 +125,7 @@ def test_findings_proceeded_past_are_acknowledged_and_answered_ones_resolved() -
 
     crit = Finding(id="f-c", kind=FindingKind.MISSING_FILE, severity=Severity.CRITICAL,
                    evidence="e", message="m")
-    vague = Finding(id="f-v", kind=FindingKind.MISSING_INFORMATION, severity=Severity.WARNING,
+    vague = Finding(id="f-v", kind=FindingKind.UNMEASURABLE, severity=Severity.WARNING,
                     evidence="It should be fast.", message="'fast' has no target value")
     other = Finding(id="f-o", kind=FindingKind.RISKY_AREA, severity=Severity.INFO,
                     evidence="billing", message="m")

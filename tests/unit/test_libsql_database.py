@@ -1,8 +1,12 @@
-"""The libSQL database handle on a real file: group commit and its witness counters."""
+"""The libSQL database handle on a real file: group commit, durability by WAL fsync
+outside the write lock, and its witness counters."""
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +14,8 @@ import pytest
 from libsql_client import LibsqlError
 
 from ticketflow.adapters.libsql import database as database_module
-from ticketflow.adapters.libsql.database import Database
+from ticketflow.adapters.libsql import wal_sync
+from ticketflow.adapters.libsql.database import Database, DurabilityError
 
 
 @pytest.fixture
@@ -30,17 +35,18 @@ def test_a_batch_alone_is_one_transaction_and_one_fsync(db: Database) -> None:
     db.batch([("INSERT INTO t VALUES ('a', 1)", None), ("INSERT INTO t VALUES ('b', 2)", None)])
     db.execute("INSERT INTO t VALUES ('c', 3)", durable=False)
     counts = db.stats.snapshot()
-    assert counts["transactions"] == 2 and counts["synced_commits"] == 1
-    # BEGIN, two inserts, COMMIT; then the switch to synchronous=NORMAL and one
-    # statement in autocommit mode
-    assert counts["statements"] == 6
+    assert counts["transactions"] == 2 and counts["durable_commits"] == 1
+    assert counts["wal_syncs"] == 1  # the relaxed write waits for none
+    # BEGIN, two inserts, COMMIT; then one statement in autocommit mode
+    assert counts["statements"] == 5
     assert _rows(db) == {"a": 1, "b": 2, "c": 3}
 
 
 def test_a_write_that_changes_nothing_syncs_nothing(db: Database) -> None:
     db.stats.reset()
     db.execute("UPDATE t SET v = 9 WHERE k = 'missing'")
-    assert db.stats.snapshot()["synced_commits"] == 0
+    counts = db.stats.snapshot()
+    assert counts["durable_commits"] == 0 and counts["wal_syncs"] == 0
 
 
 def test_concurrent_batches_share_commits_and_each_stays_atomic(
@@ -89,7 +95,8 @@ def test_concurrent_batches_share_commits_and_each_stays_atomic(
     assert len(errors) == 1 and "UNIQUE" in str(errors[0])
     assert _rows(db) == {"hold": 0, **{f"k{i}": i + 100 for i in range(5)}}
     counts = db.stats.snapshot()
-    assert counts["synced_commits"] == 2  # the held batch, then the six together
+    assert counts["durable_commits"] == 2  # the held batch, then the six together
+    assert 1 <= counts["wal_syncs"] <= 2
     assert counts["grouped_batches"] == 6
 
 
@@ -99,3 +106,91 @@ def test_closed_database_refuses_writes(tmp_path: Path) -> None:
     handle.close()
     with pytest.raises(LibsqlError):
         handle.execute("INSERT INTO t VALUES ('x')")
+
+
+class _Disk:
+    """``os.fdatasync`` as the WAL sync sees it: counted, and held or failed on demand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail: int | None = None
+        self.delay_s = 0.0
+        real = os.fdatasync
+
+        def fdatasync(fd: int) -> None:
+            self.calls += 1
+            self.entered.set()
+            self.gate.wait(5)
+            time.sleep(self.delay_s)
+            if self.fail is not None:
+                raise OSError(self.fail, os.strerror(self.fail))
+            real(fd)
+
+        monkeypatch.setattr(wal_sync.os, "fdatasync", fdatasync)
+
+
+def test_a_durable_write_returns_only_after_the_wal_fsync(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _Disk(monkeypatch)
+    disk.gate.clear()
+    done = threading.Event()
+    writer = threading.Thread(target=lambda: (db.execute("INSERT INTO t VALUES ('d', 1)"),
+                                              done.set()))
+    writer.start()
+    assert disk.entered.wait(5)
+    # committed (others read it, and write, while the disk flushes) but not returned
+    assert _rows(db) == {"d": 1}
+    db.execute("INSERT INTO t VALUES ('r', 2)", durable=False)
+    assert not done.is_set()
+    disk.gate.set()
+    writer.join(5)
+    assert done.is_set() and disk.calls == 1
+
+
+def test_pipelined_writes_return_at_once_and_sync_waits_for_them(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _Disk(monkeypatch)
+    with db.pipelined():
+        with db.pipelined():  # nests
+            db.execute("INSERT INTO t VALUES ('a', 1)")
+        db.batch([("INSERT INTO t VALUES ('b', 2)", None)])
+    assert disk.calls == 0
+    db.sync()
+    assert disk.calls == 1  # one fsync covers both commits
+    db.sync()
+    assert disk.calls == 1  # nothing new to sync
+    db.execute("INSERT INTO t VALUES ('c', 3)")  # outside: waits again
+    assert disk.calls == 2
+
+
+def test_writers_arriving_during_an_fsync_share_the_next_one(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _Disk(monkeypatch)
+    disk.delay_s = 0.05
+    db.stats.reset()
+    threads = [threading.Thread(target=db.execute,
+                                args=(f"INSERT INTO t VALUES ('w{i}', {i})",))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    counts = db.stats.snapshot()
+    assert len(_rows(db)) == 8 and counts["durable_commits"] >= 2
+    assert counts["wal_syncs"] < counts["durable_commits"]
+
+
+def test_a_failed_fsync_is_never_reported_durable_again(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _Disk(monkeypatch)
+    disk.fail = errno.EIO
+    with pytest.raises(DurabilityError, match="fsync of the WAL failed"):
+        db.execute("INSERT INTO t VALUES ('a', 1)")
+    disk.fail = None  # the kernel may have dropped the pages: still refused
+    with pytest.raises(DurabilityError):
+        db.execute("INSERT INTO t VALUES ('b', 2)")
+    with pytest.raises(DurabilityError):
+        db.sync()

@@ -66,7 +66,7 @@ CSV = TicketRequest(title="Add CSV export to the invoice list",
 INTENT = Intent(goal="Export the invoice list as CSV", actors=["accountant"],
                 in_scope=["CSV export of the InvoiceList component"])
 DETECTION = TypeDetection(type=TicketType.FEATURE, confidence=0.9)
-MISSING_INFO = Finding(id="f-missing-1", kind=FindingKind.MISSING_INFORMATION,
+MISSING_INFO = Finding(id="f-missing-1", kind=FindingKind.UNMEASURABLE,
                        severity=Severity.WARNING, evidence="It should be fast.",
                        message="'fast' has no target value, so it cannot be tested.")
 

@@ -102,3 +102,23 @@ def test_an_amount_given_anywhere_settles_a_change_and_the_title() -> None:
     assert [u.term for u in unmeasurable("The 3 reports should load faster.")] == []
     assert [u.term for u in unmeasurable("Reports should load faster. Keep 3 tabs.")] \
         == ["faster"]
+
+
+def test_a_number_measures_only_its_own_clause() -> None:
+    found = unmeasurable("It must load fast and the list must never show more than 50 tags.")
+    assert [u.term for u in found] == ["fast"]
+    assert unmeasurable("Exports must finish fast, within 5 seconds.") == []
+    assert unmeasurable("Uploads must be quick: under 2 seconds for 10 MB.") == []
+
+
+def test_all_of_something_against_a_cap_is_a_contradiction_but_paging_is_not() -> None:
+    found = contradictions("The dashboard must list every invoice. The dashboard must show "
+                           "no more than 20 invoices.")
+    assert [c.why for c in found] == ["all / at most"]
+    assert contradictions("Show all comments of a post. Each page must show at most 20 "
+                          "comments.") == []
+    assert contradictions("All users can upload up to 5 files.") == []
+    assert contradictions("Every export must include all columns. Exports are limited to "
+                          "10 MB.") == []
+    assert contradictions("Admins can see all users. Each team can have at most 10 "
+                          "users.") == []  # another subject and action

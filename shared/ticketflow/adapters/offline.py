@@ -161,9 +161,12 @@ class OfflineLanguageModel:
                   "(existing tests pass)")
         assumptions: list[str] = []
         for f in p.findings:
-            if f.kind is FindingKind.MISSING_INFORMATION:
+            if f.kind is FindingKind.UNMEASURABLE:
                 assumptions.append(f"No target value was given ({f.evidence}); "
                                    "a measurable target must be agreed")
+            elif f.kind is FindingKind.MISSING_INFORMATION:
+                assumptions.append(f"Information is missing ({f.evidence}): "
+                                   f"{_lower_first(f.message)}")
             elif f.kind is FindingKind.CONTRADICTION:
                 assumptions.append(f"The request is contradictory ({f.evidence}); "
                                    "the intended behaviour must be confirmed")
@@ -224,7 +227,8 @@ class _Draft:
         """Work one answer in; returns the change, one sentence."""
         kind = f.kind if f is not None else None
         changes: list[str] = []
-        if kind is FindingKind.MISSING_INFORMATION and f is not None:
+        if kind in (FindingKind.UNMEASURABLE, FindingKind.MISSING_INFORMATION) and \
+                f is not None:
             clause = _body(f.evidence)
             changes.append(self._rewrite(clause, f"{clause}: {_lower_first(answer)}"))
             word = re.search(r"'([^']+)'", f.message)
@@ -274,6 +278,11 @@ class _Draft:
 
 def _question_for(f: Finding, n: int) -> Question | None:
     if f.kind is FindingKind.MISSING_INFORMATION:
+        return Question(id=f"q{n}", finding_id=f.id,
+                        text=f"The request says “{_body(f.evidence)}”. Who or what is "
+                             "affected, when, and what should happen instead?",
+                        why=f.message)
+    if f.kind is FindingKind.UNMEASURABLE:
         word = re.search(r"'([^']+)'", f.message)
         target = f"“{word.group(1)}”" if word else "this"
         return Question(id=f"q{n}", finding_id=f.id,

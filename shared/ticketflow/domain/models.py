@@ -49,6 +49,7 @@ class FindingKind(StrEnum):
     MISSING_ELEMENT = "missing_element"
     CONTRADICTION = "contradiction"
     MISSING_INFORMATION = "missing_information"
+    UNMEASURABLE = "unmeasurable"
     RISKY_AREA = "risky_area"
     UNVERIFIABLE = "unverifiable"
 

@@ -7,6 +7,7 @@ dispatch. Every write is one atomic, conditional statement or batch; see
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -130,6 +131,18 @@ class RunStore(Protocol):
     def record_action(self, action: ActionRecord) -> ActionRecord:
         """Record an action unless its (ticket, action id) is already known; return what
         is stored (so a redelivered action gets its first verdict back)."""
+        ...
+
+    # -- durability -------------------------------------------------------------------------
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Within it, this thread's writes return once committed, before they are
+        durable (the next claim reads committed state, so it need not wait for the
+        disk); nests. Call :meth:`sync` before anything is acknowledged outside."""
+        ...
+
+    def sync(self) -> None:
+        """Return once every write made so far is durable."""
         ...
 
     # -- the outbox and repairs -------------------------------------------------------------

@@ -17,7 +17,10 @@ Three kinds of evidence:
   restriction, not a contradiction);
 * **two amounts for one thing**: "at most 5 attachments" against "10 attachments per
   task" (same unit, different numbers, a shared noun, neither sentence describing a
-  change from one value to another).
+  change from one value to another);
+* **all of something against a cap on it**: "list every invoice" against "show no
+  more than 20 invoices" (the same noun after "all / every" and after the cap; a page
+  at a time is paging, not a cap).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ticketflow.preflight.wording import sentences
+from ticketflow.preflight.wording import asks, binds, sentences
 
 __all__ = ["Contradiction", "contradictions"]
 
@@ -124,8 +127,23 @@ _SHAPES = (
            _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked)\b"), True),
     _Shape("kept / deleted",
            _p(r"\b(kept|retained|preserved|forever|indefinitely|never (?:be )?(?:deleted|"
-              r"removed))\b"),
-           _p(r"\b(deleted|removed|purged|erased|discarded|wiped)\b"), True),
+              r"removed)|(?:stay|stays|remain|remains) (?:in|on) the)\b"),
+           _p(r"\b(deleted|removed|purged|erased|discarded|wiped|remov(?:e|es|ing) (?:it|them|"
+              r"\w+) from the)\b"), True),
+    _Shape("kept in memory / persisted",
+           _p(r"\b(in memory only|only in memory|memory[- ]only|not persisted|never (?:be )?"
+              r"(?:persisted|saved to disk|written to disk)|(?:lost|cleared|wiped|reset|discarded)"
+              r" (?:on|at|after|with) (?:every |each |a )?restart|(?:every|each) restart starts "
+              r"(?:from )?(?:a )?(?:clean|empty|fresh))\b"),
+           _p(r"\b(persist(?:ed|s)? (?:across|after|through) (?:a |every |each )?restarts?|"
+              r"surviv(?:e|es|ing) (?:a |every |each )?restarts?|(?:still|again) \w+ after "
+              r"(?:a |the )?restart|(?:before|across) (?:a |the )?restart\b.*\b(?:still|again)|"
+              r"(?:stored|saved|written) (?:to|on) disk)"), False),
+    _Shape("waits for / answers at once",
+           _p(r"\b(only (?:once|after|when) the|(?:once|after|when) (?:every|all|each)\s+\w+|"
+              r"not until|wait(?:s|ing)? (?:for|until) (?:every|all|each|the))\b"),
+           _p(r"\b(immediately|instantly|right away|straight away|without waiting|never "
+              r"(?:wait|contact|call|block)\w*)\b"), True),
     _Shape("editable / read-only",
            _p(r"\b(editable|can (?:be )?(?:edited|changed|modified)|be edited|modifiable)\b"),
            _p(r"\b(read[- ]only|not editable|cannot be (?:edited|changed|modified)|"
@@ -147,8 +165,10 @@ _SHAPES = (
               r"(?:login|sign[- ]in|an account|authentication))\b"), True),
     _Shape("unlimited / limited",
            _p(r"\b(unlimited|no limit|without (?:a |any )?limit|any number of|as many \w+ as)\b"),
-           _p(r"\b(at most|up to|no more than|limited to|a maximum of|maximum of|capped at|"
-              r"not more than)\b"), True),
+           _p(r"\b(at most|up to|no more than|never more than|limited to|a maximum of|"
+              r"maximum of|capped at|"
+              r"not more than|(?:the|a|its|their) (?:current |existing |same )?(?:cap|limit|"
+              r"maximum) (?:on|of|for))\b"), True),
     _Shape("one / several",
            _p(r"\b(only one|a single|exactly one|at most one|just one)\b"),
            _p(r"\b(multiple|several|more than one)\b"), True),
@@ -168,7 +188,7 @@ def _content(text: str) -> set[str]:
 
 def _stem(word: str) -> str:
     w = word.lower()
-    for suffix in ("ing", "ed", "es", "s", "e"):
+    for suffix in ("able", "ible", "ing", "ed", "es", "s", "e"):
         if len(w) - len(suffix) >= 4 and w.endswith(suffix):
             return w[: -len(suffix)]
     return w
@@ -187,7 +207,7 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts):
+    for finder in (_polarity, _amounts, _all_against_cap):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -197,6 +217,21 @@ def contradictions(text: str) -> list[Contradiction]:
 def _evidence(sents: list[str], sa: int, sb: int) -> str:
     first, second = min(sa, sb), max(sa, sb)
     return sents[first] if first == second else f"{sents[first]} … {sents[second]}"
+
+
+def _changes(ca: str, cb: str) -> bool:
+    """Is one clause how things are and the other an instruction to change it ("reviews
+    are shown oldest first", "show the newest first")? Neither asking is a description
+    too; a present-tense statement against a "must" still reads as two requirements."""
+    a, b = asks(ca), asks(cb)
+    if not (a or b):
+        return True
+    return a != b and not (binds(ca) or binds(cb))
+
+
+_CONDITION = re.compile(r"\b(when|whenever|if|unless|except)\b", re.I)
+_CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|still does|"
+                      r"used to)\b", re.I)
 
 
 def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
@@ -211,6 +246,10 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
                     continue
             elif not mb or (shape.a.search(cb) and shape.b.search(ca)):
                 continue
+            elif _CURRENT.search(ca) or _CURRENT.search(cb) or _changes(ca, cb):
+                continue  # how things are now against how they should be: the change asked
+            elif shape.same_subject and (_CONDITION.search(ca) or _CONDITION.search(cb)):
+                continue  # "show the stock; hide it when tracking is off": a restriction
             marks = _content(ma.group(0)) | _content(mb.group(0))
             if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
                 continue
@@ -307,4 +346,46 @@ def _amounts(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | 
             if not shared:
                 continue
             return Contradiction(ca, cb, _evidence(sents, sa, sb), "two amounts for one thing")
+    return None
+
+
+# -- all of something against a cap on it ---------------------------------------------------
+
+_NUMBER_WORD = rf"(?:\d[\d,]*|{'|'.join(_WORDS)})"
+_ALL_OF = re.compile(r"\b(?:all|every|each and every)\s+(?:(?:the|of|their|its|our|your|his|"
+                     r"her|my|matching|existing|registered|open|active)\s+)*([a-z]{3,})", re.I)
+_CAP_ON = re.compile(
+    rf"\b(?:at most|no more than|not more than|never more than|up to|limited to|"
+    rf"a maximum of|capped at|only the (?:first|last|top|latest|newest)|"
+    rf"the (?:first|last|top|latest|newest))\s+{_NUMBER_WORD}\s+(?:\w+\s+)?([a-z]{{3,}})",
+    re.I)
+_PAGED = re.compile(r"\b(?:per|each|a|every|one) page\b|\bpaginat|\bpages? of\b|"
+                    r"\bat a time\b|\bload more\b|\bscroll", re.I)
+
+
+def _noun(word: str) -> str:
+    """The singular of a plural noun (near enough to compare two)."""
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+def _all_against_cap(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    for sa, ca in units:
+        alls = {_noun(m.group(1)) for m in _ALL_OF.finditer(ca)}
+        if not alls or _PAGED.search(ca) or _CURRENT.search(ca):
+            continue
+        for sb, cb in units:
+            if cb is ca or _PAGED.search(cb) or _CURRENT.search(cb) or _changes(ca, cb):
+                continue
+            cap = next((m for m in _CAP_ON.finditer(cb) if _noun(m.group(1)) in alls), None)
+            # and about the same place or action, not only the same noun ("admins see all
+            # users" and "a team has at most 10 users" are two things)
+            if cap is not None and (_content(ca) & _content(cb)) - _content(cap.group(0)):
+                return Contradiction(ca, cb, _evidence(sents, sa, sb), "all / at most")
     return None

@@ -5,8 +5,9 @@ Each reference keeps the sentence it came from (the evidence shown to the person
 and whether the wording presents it as existing ("the `export_csv()` helper", "the
 existing GET /x endpoint") or as something to create ("add a new `export_csv()`
 helper", "users must be able to ... (DELETE /x)"): the nearest cue before the
-reference in its sentence decides; a route in a sentence that asks for a new
-capability is something to create.
+reference in its sentence decides, and so does a name being given ("a 'Copy link'
+button", "rename it to 'Y'", "split f() into g()", "'Y' instead of 'X'"); a route in a
+sentence that asks for a new capability is something to create.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ticketflow.ports import RefKind
+from ticketflow.preflight.wording import asks
 
 #: What a reference is: a kind the index can look up, or a thing named by description.
 ClaimKind = RefKind | Literal["description"]
@@ -34,12 +36,26 @@ _TECH_JS = frozenset({
 # "the /reports page", "the /healthz endpoint": a path with the noun that makes it a route
 _BARE_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)(?=[\s,)]+(?:\w+\s+)?"
                          r"(?:endpoint|route|url|api|handler|page|screen|view)s?\b)", re.I)
-_ROUTE_BEFORE = re.compile(r"\b(?:endpoint|route|url|path|page)\s+$", re.I)
+_ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?:\s+(?:at|on|"
+                           r"under|of))?|open(?:s|ing)?|visit(?:s|ing)?|navigat(?:e|es|ing) to|"
+                           r"go(?:es)? to|redirect(?:s|ed)? to)\s+$", re.I)
+# a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
+_PARAM_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z][\w.-]*(?:/[\w.-]*)*/(?:<[\w:]+>|\{\w+\}|:\w+)"
+                          r"[\w/{}:<>.-]*)")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>.-]*)")
 _API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>.-]+)")
 _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
+# a key of a layered configuration ("logger:level", "alfred:maxBlobSize"): sections
+# joined by colons, with a code-like part so that prose ("note:this") is not one
+_CONFIG_KEY = re.compile(r"(?<![\w:/.-])([a-z][A-Za-z0-9_]{2,}(?::[A-Za-z][A-Za-z0-9_]*)+)"
+                         r"(?![\w:/-])")
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
+# "DataSet.export_rows", "UsersService.findAll": a member of a class or module
+# "Socket.io", "Vercel.app": the end of a product's or a site's name, not a member
+_NOT_MEMBER = frozenset({"io", "js", "ts", "net", "com", "org", "dev", "app", "ai", "co", "me",
+                         "sh", "py", "rb", "go", "rs", "so", "cloud", "tech"})
+_DOTTED = re.compile(r"(?<![\w.])([A-Z][A-Za-z0-9]+\.[a-z_][A-Za-z0-9_]*)\b(?![.(]\w)")
 _BACKTICK = re.compile(r"`([^`\n]{2,80})`")
 _CAMEL = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
 _LOWER_CAMEL = re.compile(r"\b([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)\b")
@@ -91,15 +107,46 @@ def sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
-def _creates(text: str, start: int, kind: str = "") -> bool:
+_OPEN = "[`'\"\u2018\u201c]?"
+# a name given to something: "a 'Copy link' button", "a MAX_ROWS environment variable",
+# "rename X to 'Y'", "split f() into g()", "call it h()", "a helper named k"
+_ARTICLE = re.compile(rf"\b(?:an?|another)\s+(?:new\s+|separate\s+|dedicated\s+)?{_OPEN}$",
+                      re.I)
+_NAMING = re.compile(
+    rf"(?:\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|mov(?:e|es|"
+    rf"ed|ing))\b[^.;]*?\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
+    rf"(?:{_OPEN}[\w.()/-]+[`'\"\u2019\u201d]?\s*(?:,|,? and|,? or)\s+)?|"
+    rf"\b(?:call|name)\s+(?:it|them|this|that|the \w+)\s+|"
+    rf"\bconfigurable\s+(?:through|via|with|by|using|from|in)\s+(?:an?\s+|the\s+)?"
+    rf"(?:new\s+)?(?:[\w-]+\s+){{0,2}}|"
+    rf"\b(?:an?|new)\s+(?:[\w-]+\s+){{0,3}}(?:called|named|labell?ed|titled)\s+){_OPEN}$", re.I)
+# "there is a 'Copy' link", "it has a `slug` field": the article introduces an existing one
+_HAS_A = re.compile(rf"\b(?:has|have|had|there (?:is|are|was|were)|uses?|using|contains?|"
+                    rf"calls?|click\w*|press\w*|tap\w*|hit\w*|select\w*|choos\w*|open\w*)"
+                    rf"\s+(?:an?|another)\s+{_OPEN}$", re.I)
+_INSTEAD = re.compile(r"^[`'\"\u2019\u201d]?\s*(?:\w+\s+)?instead of\b", re.I)
+
+
+def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> bool:
     """Does the wording ask to create the reference at ``start``? A creation cue close
     before it in its sentence ("a new", "add") decides, unless a firm existence cue
-    ("the existing", "current", "already", "reuse") comes after that cue; with no cue,
-    a route in a sentence asking for a new capability is to be created."""
+    ("the existing", "current", "already", "reuse") comes after that cue; so does a
+    name being given ("a 'Copy link' button", "rename it to 'Y'", "'Y' instead of
+    'X'"); with no cue, a route in a sentence asking for a new capability is to be
+    created."""
     left = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         left = m.end()
     before = text[left:start]
+    if _NAMING.search(before):
+        return True
+    # "show a 'Copy link' button" asks for one; "a 'Copy link' button opens nothing"
+    # describes one that is there
+    if _ARTICLE.search(before) and not _HAS_A.search(before) and asks(
+            sentence_around(text, start, stop if stop is not None else start)):
+        return True
+    if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
+        return True
     create = [m.end() for m in _CREATE_CUE.finditer(before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
     if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
@@ -140,7 +187,7 @@ def extract_references(text: str) -> list[Reference]:
         key = (kind, name)
         if key not in found:
             found[key] = Reference(kind, name, sentence_around(text, s, e),
-                                   _creates(text, s, kind))
+                                   _creates(text, s, kind, e))
 
     for m in re.finditer(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]]+", text):
         spans.append(m.span())  # a URL: its host and path are not files of the repository
@@ -153,8 +200,10 @@ def extract_references(text: str) -> list[Reference]:
         add("route", m.group(1).rstrip("."), m)
     for m in _BARE_ROUTE.finditer(text):
         add("route", m.group(1).rstrip("."), m)
+    for m in _PARAM_ROUTE.finditer(text):
+        add("route", m.group(1).rstrip("."), m)
     for m in re.finditer(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)", text):
-        if _ROUTE_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+        if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
             add("route", m.group(1).rstrip("."), m)
     for m in _PATH.finditer(text):
         name = m.group(1)
@@ -166,10 +215,17 @@ def extract_references(text: str) -> list[Reference]:
         if ("/" in m.group(1).strip("/") and not m.group(1).startswith("api/")
                 and not _NOT_PATH_HEAD.match(m.group(1))):
             add("file", m.group(1).rstrip("/"), m)
+    for m in _CONFIG_KEY.finditer(text):
+        key = m.group(1)
+        if key.count(":") > 1 or re.search(r"[A-Z_]", key):
+            add("setting", key, m)
     for m in _ENV.finditer(text):
         add("setting", m.group(1), m)
     for m in _CALL.finditer(text):
         add("symbol", m.group(1), m)
+    for m in _DOTTED.finditer(text):
+        if m.group(1).rsplit(".", 1)[1] not in _NOT_MEMBER:
+            add("symbol", m.group(1), m)
     for m in _BACKTICK.finditer(text):
         inner = m.group(1).strip()
         if re.fullmatch(r"[A-Za-z_][\w.]*", inner):

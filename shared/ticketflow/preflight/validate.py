@@ -1,9 +1,12 @@
 """Turn a request and the repository index into findings with severity.
 
 Critical: the request presents as existing a file, symbol, route or setting the
-index cannot find (the closest real one is the suggestion). Warnings: missing
-information needed to implement, contradictions, risky areas. A request that only
-asks to create something new is not a finding.
+index cannot find (the closest real one is the suggestion). A critical stops the run
+and asks a person, so it is kept for confident claims; a claim the index may simply
+not see (a bare word that might not be code, a route under a mount the index could
+not follow) is a warning. Names the runtime or the framework provides are not
+looked up. Warnings: missing information needed to implement, contradictions, risky
+areas. A request that only asks to create something new is not a finding.
 """
 
 from __future__ import annotations
@@ -37,7 +40,51 @@ _PLATFORM_SETTINGS = frozenset({
     "NODE_ENV", "NODE_OPTIONS", "DJANGO_SETTINGS_MODULE", "FLASK_APP", "FLASK_ENV",
     "FLASK_DEBUG", "PYTHONPATH", "PYTHONUNBUFFERED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
     "LANG", "LC_ALL", "TZ", "HOME", "PATH", "PORT", "HOST", "CI", "DEBUG", "GITHUB_TOKEN",
-    "VIRTUAL_ENV", "UV_THREADPOOL_SIZE", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"})
+    "VIRTUAL_ENV", "UV_THREADPOOL_SIZE", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS",
+    # settings Django and Flask define with a default: a project may change them without
+    # ever having named them
+    "ALLOWED_HOSTS", "SECRET_KEY", "SESSION_COOKIE_AGE", "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_NAME",
+    "SESSION_EXPIRE_AT_BROWSER_CLOSE", "SESSION_ENGINE", "CSRF_COOKIE_SECURE",
+    "CSRF_TRUSTED_ORIGINS", "CSRF_COOKIE_AGE", "LOGIN_URL", "LOGIN_REDIRECT_URL",
+    "LOGOUT_REDIRECT_URL", "PASSWORD_RESET_TIMEOUT", "AUTH_PASSWORD_VALIDATORS",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", "FILE_UPLOAD_MAX_MEMORY_SIZE",
+    "DATA_UPLOAD_MAX_NUMBER_FIELDS", "MEDIA_ROOT", "MEDIA_URL", "STATIC_ROOT", "STATIC_URL",
+    "TIME_ZONE", "USE_TZ", "USE_I18N", "LANGUAGE_CODE", "DEFAULT_FROM_EMAIL",
+    "SERVER_EMAIL", "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_TIMEOUT",
+    "EMAIL_USE_TLS", "DEFAULT_AUTO_FIELD", "APPEND_SLASH", "X_FRAME_OPTIONS",
+    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "MAX_CONTENT_LENGTH",
+    "PERMANENT_SESSION_LIFETIME", "SEND_FILE_MAX_AGE_DEFAULT", "SERVER_NAME",
+    "PREFERRED_URL_SCHEME", "JSON_SORT_KEYS", "TEMPLATES_AUTO_RELOAD",
+    "SESSION_REFRESH_EACH_REQUEST",
+    "APPLICATION_ROOT", "TESTING", "PROPAGATE_EXCEPTIONS", "TRAP_HTTP_EXCEPTIONS"})
+
+
+# names the runtime provides (browser, Node, JavaScript, Python): a request may name them
+# without the repository defining or even mentioning them
+_PLATFORM_NAMES = frozenset({
+    "localStorage", "sessionStorage", "indexedDB", "setTimeout", "setInterval",
+    "clearTimeout", "clearInterval", "requestAnimationFrame", "addEventListener",
+    "removeEventListener", "preventDefault", "stopPropagation", "innerHTML", "innerText",
+    "textContent", "querySelector", "querySelectorAll", "getElementById", "onClick",
+    "onChange", "onSubmit", "className", "htmlFor", "tabIndex", "maxLength", "minLength",
+    "readOnly", "autoComplete", "autoFocus", "defaultValue", "structuredClone",
+    "encodeURIComponent", "decodeURIComponent", "parseInt", "parseFloat", "toFixed",
+    "toLocaleString", "toISOString", "toLowerCase", "toUpperCase", "forEach", "findIndex",
+    "hasOwnProperty", "instanceof", "typeof", "console", "window", "document", "navigator",
+    "location", "history", "process", "Math", "JSON", "Object", "Array", "Promise", "Date",
+    "String", "Number", "Boolean", "Symbol", "Reflect", "Intl", "Buffer", "Error", "RegExp",
+    "Map", "Set", "WeakMap", "URL", "URLSearchParams", "FormData", "Blob", "File",
+    "FileReader", "WebSocket", "EventSource", "AbortController", "IntersectionObserver",
+    "ResizeObserver", "MutationObserver", "ServiceWorker", "Notification", "XMLHttpRequest",
+    "BroadcastChannel", "TextEncoder", "TextDecoder", "ReadableStream", "setdefault",
+    "isoformat", "strftime", "strptime", "startswith", "endswith", "isinstance", "getattr",
+    "setattr", "hasattr", "__init__", "__str__", "__repr__", "__name__", "__main__"})
+
+
+def _platform(name: str) -> bool:
+    bare = name.removesuffix("()")
+    return bare in _PLATFORM_NAMES or bare.split(".", 1)[0] in _PLATFORM_NAMES
 
 
 def _fid(kind: str, name: str) -> str:
@@ -101,9 +148,19 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
         return _check_description(ref, repo, index)
     if ref.kind == "setting" and ref.name in _PLATFORM_SETTINGS:
         return None  # read by the runtime or the framework, not by the repository's code
+    if ref.kind == "symbol" and _platform(ref.name):
+        return None
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
+    if ref.kind == "route" and _under_unfollowed_mount(ref.name, repo, index):
+        return Finding(
+            id=_fid("mounted", ref.name), kind=FindingKind.MISSING_ROUTE,
+            severity=Severity.WARNING, evidence=ref.evidence,
+            message=f"The route `{ref.name}` was not found with its whole path, but its end "
+                    "is declared in a router mounted under a prefix the code names.",
+            suggestion="Check that the route is reachable at that path.",
+        )
     if ref.kind == "ui_text" and len(ref.name.split()) > 1 and index.mentions(repo, ref.name,
                                                                              code_only=True):
         return None  # words written verbatim somewhere (a config, a message): shown
@@ -131,6 +188,39 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
             + "if it is to be created, say that it is new.",
         )
     return _missing(ref, look.closest)
+
+
+def _route_segments(path: str) -> list[str]:
+    """Segments of a route path, every parameter spelling (``:id``, ``<int:id>``,
+    ``{id}``) as ``{}``."""
+    path = path.split("?", 1)[0]
+    return ["{}" if re.fullmatch(r":\w+\??|<[\w:]+>|\{[\w?]+\}|\*", seg) else seg
+            for seg in path.split("/") if seg]
+
+
+def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
+    """A route whose end a file declares (``router.get('/:id')``) while the rest of the
+    requested path is a prefix literal the code names (``router.use('/items', ...)``):
+    a mount the index could not follow (a router made by a factory, say), so the route
+    may well exist and a person should not be stopped for it."""
+    parts = name.split(None, 1)
+    method = parts[0].upper() if len(parts) == 2 else None
+    want = _route_segments(parts[-1])
+    for e in index.endpoints(repo):
+        if method is not None and e.method not in (method, "ANY"):
+            continue
+        segs = _route_segments(e.path)
+        if not 0 < len(segs) < len(want):
+            continue
+        head, tail = want[:len(want) - len(segs)], want[len(want) - len(segs):]
+        # a parameter takes a parameter or a value, never a fixed word ("versions")
+        if not all(d == w or (d == "{}" and re.fullmatch(r"\d+|[0-9a-f-]{8,}", w))
+                   for d, w in zip(segs, tail, strict=True)):
+            continue
+        fixed = [h for h in head if h != "{}"]
+        if fixed and index.mentions(repo, "/" + "/".join(fixed), limit=1, code_only=True):
+            return True
+    return False
 
 
 _GENERIC = frozenset({"endpoint", "route", "api", "page", "screen", "form", "service", "helper",
@@ -164,7 +254,8 @@ def _mentioned_in_code(repo: str, index: RepoIndex, name: str) -> bool:
     """True when ``name`` appears verbatim (as a whole word) in the repository: a name
     that is used, though not defined (a dict key, a column, an attribute, an
     environment variable read through a framework), exists."""
-    bare = name.removesuffix("()").rsplit(".", 1)[-1]
+    # "Owner.member" and a layered configuration key "section:key": the last part
+    bare = re.split(r"[.:]", name.removesuffix("()"))[-1]
     if len(bare) < 3:
         return False
     return bool(index.mentions(repo, bare, limit=1))
@@ -179,6 +270,10 @@ _CODE_NOUN = (r"function|method|class|helper|component|service|module|hook|view|
               r"callback|listener|event|endpoint|route|table|migration|script|dto|entity")
 _CODE_AFTER = re.compile(rf"^\W{{0,2}}\s+(?:{_CODE_NOUN})s?\b", re.I)
 _CODE_BEFORE = re.compile(rf"\b(?:{_CODE_NOUN})\s+\W?$", re.I)
+_CALLED = re.compile(r"\b(?:call(?:s|ed|ing)?|invok(?:e|es|ed|ing)|import(?:s|ed|ing)?|"
+                     r"await(?:s|ing)?)\s+(?:the\s+)?\W?$", re.I)
+_IN_FILE = re.compile(r"^\W{0,2}\s+(?:from|in|of)\s+(?:the\s+)?`?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*"
+                      r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|vue|svelte|rb|go|rs|java|kt|php)\b")
 # the last word of a code name that says what it is: AuditService, ProductTagBulkDeleteModal
 _ROLE = re.compile(
     r"(?:Service|Controller|Component|Module|Provider|Repository|Repo|Store|Model|Entity|"
@@ -209,26 +304,45 @@ def _symbol_like(ref: Reference, text: str) -> bool:
     n = ref.name
     if f"`{n}`" in text or f"{n}()" in text or "." in n:
         return True
-    if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n):
-        return True
+    if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n) and (
+            _ROLE.search(n) or re.match(r"use[A-Z]", n)):
+        return True  # userService, useAuditTrail; a bare "isOpen" may be a prop or a key
     if re.fullmatch(r"(?:[A-Z][a-z0-9]+){2,}", n) and _ROLE.search(n) and n not in _BRANDS:
         return True
     for m in re.finditer(rf"(?<![\w.]){re.escape(n)}(?![\w])", text):
         if _CODE_AFTER.match(text[m.end():m.end() + 40]) or _CODE_BEFORE.search(
                 text[max(0, m.start() - 30):m.start()]):
             return True
+        if _CALLED.search(text[max(0, m.start() - 20):m.start()]) or _IN_FILE.match(
+                text[m.end():m.end() + 120]):
+            return True  # "call refresh_cache", "refresh_cache from jobs/cache.py"
     return False
+
+
+_MISSING_MESSAGE = {
+    "target": "'{term}' has no target value, so it cannot be tested.",
+    "scope": "'{term}' does not say which ones or when, so it cannot be reproduced or "
+             "scoped.",
+    "behaviour": "'{term}' does not say what happens or what is expected instead.",
+}
+_MISSING_SUGGESTION = {
+    "target": "State a measurable target (a number with a unit, or an observable "
+              "behaviour).",
+    "scope": "Say who or what is affected, when, and what happens instead.",
+    "behaviour": "Describe the steps, what happens, and what should happen.",
+}
 
 
 def _wording_findings(text: str, title: str, description: str) -> list[Finding]:
     out: list[Finding] = []
     for u in unmeasurable(description, title):
         out.append(Finding(
-            id=_fid("missing", u.sentence.lower()), kind=FindingKind.MISSING_INFORMATION,
+            id=_fid("missing", u.sentence.lower()),
+            kind=(FindingKind.UNMEASURABLE if u.missing == "target"
+                  else FindingKind.MISSING_INFORMATION),
             severity=Severity.WARNING, evidence=u.sentence,
-            message=f"'{u.term}' has no target value, so it cannot be tested.",
-            suggestion="State a measurable target (a number with a unit, or an observable "
-                       "behaviour).",
+            message=_MISSING_MESSAGE[u.missing].format(term=u.term),
+            suggestion=_MISSING_SUGGESTION[u.missing],
         ))
     # the title sums the request up: against the description it reads as a contradiction
     for c in contradictions(description):

@@ -9,6 +9,9 @@ use", "snappy", "clean"), comparatives after *be / feel / look / get / become* o
 of the usual comparative words ("longer", "smaller", "fewer"), loopholes ("if
 possible", "as needed", "etc."), and a change of a limit, size, timeout or period
 ("raise the upload limit", "shorten the session timeout") that does not say to what.
+Also a sentence that leaves open whom or when something applies to ("broken for some
+members", "sometimes fails"), or that names a fault and nothing about it ("the export
+is broken."): the information needed to reproduce or scope it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Unmeasurable", "sentences", "unmeasurable"]
+__all__ = ["Unmeasurable", "asks", "binds", "sentences", "unmeasurable"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -90,10 +93,84 @@ _OPEN_AMOUNT = re.compile(
     r"accounts?|users?|records?|entries|logs?|notifications?|messages?|drafts?|files?|"
     r"uploads?|data|items?|tasks?|tickets?|jobs?|events?|backups?))\b", re.I)
 
+# who or when left open: "broken for some members", "fails for certain people",
+# "sometimes disappears" (which ones, under what conditions?)
+_UNSPECIFIED = re.compile(
+    r"\b((?:some|certain|a few|several|many|various|particular|specific)\s+(?:of (?:the|our) )?"
+    r"(?:users?|members?|people|persons|customers?|accounts?|clients?|visitors?|teams?|"
+    r"organi[sz]ations?|tenants?|workspaces?|roles?|browsers?|devices?|cases|situations|"
+    r"circumstances|conditions|setups)|sometimes|occasionally|intermittent(?:ly)?|"
+    r"now and then|at random|randomly|from time to time)\b", re.I)
+
+
+# what makes a sentence ask for something (a modal, a wish, an imperative) rather than
+# describe how things are: "the page is slow" sets the scene, "make it load quickly" asks
+_MODAL_WORDS = re.compile(
+    r"\b(must|should|shall|may|can|cannot|can't|need(?:s)? to|has to|have to|ought to|"
+    r"(?:is|are) (?:to|supposed to|expected to)|would like|wants? (?:to|\w+ to)|required|"
+    r"please)\b", re.I)
+_IMPERATIVE = re.compile(
+    r"^(?:please\s+|also\s+|then\s+)?(make|keep|let|allow|add|show|use|remove|change|improve|"
+    r"speed|reduce|increase|raise|lower|fix|ensure|support|accept|reject|send|display|return|"
+    r"store|give|provide|enable|disable|limit|cap|move|sort|hide|update|rename|reverse|apply|"
+    r"read|log|print|warn|list|delete|stop|start|avoid|drop|replace|require|validate|check|"
+    r"treat|turn|put|set|rewrite|redesign|refactor|clean|tidy|polish|simplify|expose|remind|"
+    r"notify|email|mail|ask|tell|record|save|export|import|block|retry|count|group|filter|"
+    r"search|link|open|close|lock|unlock|archive|restore|ban|mark|flag|highlight|include|"
+    r"exclude|skip|redirect|load|fetch|cache|paginate|page|split|merge|encrypt|hash|"
+    r"schedule|run|create|build|implement|introduce|write|copy|format|convert|translate)\b",
+    re.I)
+
+
+def binds(clause: str) -> bool:
+    """Does ``clause`` state an obligation or a wish with a modal ("must", "should")?"""
+    return bool(_MODAL_WORDS.search(clause))
+
+
+def asks(clause: str) -> bool:
+    """Does ``clause`` ask for something (a requirement), rather than describe?"""
+    # an instruction may follow a lead-in: "after saving, show a message"
+    return bool(_MODAL_WORDS.search(clause) or any(
+        _IMPERATIVE.match(part.strip(" ,;:-(")) for part in re.split(r"[,;:]", clause)))
+
+# ... about a fault: "some customers asked for dark mode" scopes a wish, not a defect
+_PROBLEM = re.compile(
+    r"\b(broken|break(?:s)?|fail(?:s|ed|ing|ures?)?|errors?|crash(?:es|ed|ing)?|"
+    r"disappear(?:s|ed|ing)?|vanish(?:es|ed)?|missing|wrong(?:ly)?|incorrect(?:ly)?|"
+    r"(?:does|do|did)(?: not|n't) (?:work|load|show|save|appear|arrive)|not working|stuck|"
+    r"hang(?:s|ing)?|freez(?:e|es|ing)|lost|los(?:e|es|ing)|cannot|can't|unable|bug(?:s|gy)?|"
+    r"glitch(?:es|y)?|blank|empty|timeouts?|times? out)\b", re.I)
+
+# a fault named with nothing about it: "the export is broken.", "search doesn't work"
+_BARE_FAULT = re.compile(
+    r"\b(?:(?:is|are|seems?(?: to be)?|looks?|got|gets|became)\s+(?:completely\s+|totally\s+|"
+    r"still\s+|kind of\s+)?(?:broken|buggy|not working|messed up)|(?:does|do|did)(?: not|n't)"
+    r" work(?: properly| correctly| right| well)?|(?:has|have) (?:a bug|bugs|issues|problems))"
+    r"(?:\s+(?:again|anymore|any more|at all|lately|sometimes|since the last release))?\s*[.!]*$",
+    re.I)
+
+
 @dataclass(frozen=True)
 class Unmeasurable:
     term: str
     sentence: str
+    #: "target": no value to test it by; "scope": who or when it applies is left open;
+    #: "behaviour": a fault named with nothing about what happens or what is expected
+    missing: str = "target"
+
+
+# where one requirement ends and the next begins inside a sentence: a semicolon, "but",
+# or "and" before a new subject that has its own modal (a comma alone may add the
+# number to the same requirement: "finish fast, within 5 seconds")
+_CLAUSE_BREAK = re.compile(
+    r"\s*;\s*|,?\s+but\s+|,?\s+and\s+(?=(?:the|it|they|this|these|each|every|all|its|"
+    r"their|a|an|we|users?)\b[^,;.]*?\b(?:must|should|shall|will|can|may|needs? to|has to|"
+    r"have to)\b)", re.I)
+
+
+def clauses(sentence: str) -> list[str]:
+    """The requirements of one sentence (see ``_CLAUSE_BREAK``)."""
+    return [c for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
 
 
 def sentences(text: str) -> list[str]:
@@ -107,14 +184,31 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     only when ``text`` gives no number either."""
     out: list[Unmeasurable] = []
     numbers = bool(_NUMBER.search(text))
-    lines = sentences(text) if numbers or not title.strip() else [title.strip(),
-                                                                   *sentences(text)]
-    for s in lines:
-        if _NUMBER.search(s):
+    body = sentences(text)
+    # the title sums up what is asked ("Faster exports"), so it asks by itself
+    lines = [(s, asks(s)) for s in body]
+    if not numbers and title.strip():
+        lines.insert(0, (title.strip(), True))
+    # when the request asks for something, a weak word in a sentence that only describes
+    # ("saving hangs on slow sites") is the scene, not a requirement to measure
+    any_ask = any(asks(s) for s in body)
+    for s, ask in lines:
+        term = None
+        if ask or not any_ask:
+            # a number measures the clause it stands in: "it must load fast, and show at
+            # most 50 tags" leaves "fast" without one
+            term = next((t for c in clauses(s) if not _NUMBER.search(c)
+                         and (t := _term(c, amounts=not numbers))), None)
+        if _NUMBER.search(s) and not term:
             continue
-        term = _term(s, amounts=not numbers)
         if term:
             out.append(Unmeasurable(term, s))
+        elif s not in body:
+            continue  # a title names a fault in short; the description says more
+        elif (scope := _UNSPECIFIED.search(s)) and _PROBLEM.search(s):
+            out.append(Unmeasurable(scope.group(0), s, "scope"))
+        elif fault := _BARE_FAULT.search(s):
+            out.append(Unmeasurable(fault.group(0).strip(" .!"), s, "behaviour"))
     return out
 
 

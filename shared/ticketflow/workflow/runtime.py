@@ -21,18 +21,27 @@ the sweeper dispatches it (or re-dispatches a step leased by a dead process).
 
 Retryable errors propagate (the queue retries with backoff) until the step's
 attempts run out; terminal errors mark the run and the ticket failed and return.
+
+Durability: ``start``, ``run_step`` and ``act`` write in the run store's pipelined
+mode (a commit returns before its fsync) and sync once before they return, so that
+nothing is acknowledged outside (a task's 2xx, an action's verdict, a started run)
+before what it reports is on disk, and a chain of steps or a burst of runs shares
+its fsyncs. A task dispatched before the sync is safe: its claim reads committed
+state, and if the machine loses the unsynced commits, the claim finds the run not at
+that step while the undelivered task that made them is retried.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -83,6 +92,23 @@ __all__ = ["Engine", "FaultHook", "Outcome", "StepMismatchError", "StepResult",
            "SweepReport"]
 
 log = logging.getLogger("ticketflow.runtime")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _durable_on_return(
+        fn: Callable[Concatenate[Engine, P], R]) -> Callable[Concatenate[Engine, P], R]:
+    """Run ``fn`` with the run store pipelined, then sync it (see module doc)."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Engine, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            with self.runs.pipelined():
+                return fn(self, *args, **kwargs)
+        finally:
+            self.runs.sync()
+
+    return wrapper
 
 
 class Engine(Sweeping):
@@ -120,6 +146,7 @@ class Engine(Sweeping):
 
     # -- start ------------------------------------------------------------------------------
 
+    @_durable_on_return
     def start(self, aec_id: str, *, uid: str, trace_id: str | None = None) -> RunRecord:
         """Create the run (step 1 in its outbox), lock the ticket, dispatch step 1.
 
@@ -183,6 +210,7 @@ class Engine(Sweeping):
         except RepoRejectedError as exc:
             raise InvalidRepositoryError(str(exc)) from None
 
+    @_durable_on_return
     def start_from(self, aec_id: str, *, uid: str, answers: dict[str, str],
                    trace_id: str | None = None) -> RunRecord:
         """Change the answers of a ready ticket: a new run from step 10, pinned to the
@@ -226,6 +254,7 @@ class Engine(Sweeping):
 
     # -- one step --------------------------------------------------------------------------
 
+    @_durable_on_return
     def run_step(self, task: StepTask, *, chain: bool = False) -> StepResult:
         """Run the step ``task`` names (see module doc); with ``chain`` (the embedded
         workers), and the steps after it until one suspends, ends the run, or fails."""
@@ -553,6 +582,7 @@ class Engine(Sweeping):
 
     # -- a person's action -----------------------------------------------------------------------
 
+    @_durable_on_return
     def act(self, req: ActionRequest) -> ActionRecord:
         """Apply an action (see :mod:`ticketflow.workflow.actions`); always recorded.
         An action id seen before gets its first verdict back."""

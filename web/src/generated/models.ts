@@ -14,6 +14,7 @@ export type FindingKind =
   | 'missing_element'
   | 'contradiction'
   | 'missing_information'
+  | 'unmeasurable'
   | 'risky_area'
   | 'unverifiable';
 export type Severity = 'critical' | 'warning' | 'info';

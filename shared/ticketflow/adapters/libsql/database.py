@@ -10,19 +10,23 @@ Two executors sit behind the same small API (``execute`` / ``batch`` returning
 * ``native`` (the default for ``file:`` URLs): persistent ``sqlite3`` connections
   per process, WAL journal. Same file format, same statements, same result types.
 
-Durability classes: ``durable=True`` (checkpoints, outbox, answers) commits with
-``synchronous=FULL`` (an fsync of the WAL before the call returns); ``durable=False``
-is for writes that can be derived again from durable ones (leases, queue
-acknowledgements, progress projections) and commits with ``synchronous=NORMAL``:
-safe against a killed process, and made durable by the next FULL commit. Remote
-executors ignore it.
+Durability classes (native): every commit runs with ``synchronous=NORMAL`` (safe
+against a killed process), and durability comes from an fsync of the WAL outside the
+write lock (:mod:`~ticketflow.adapters.libsql.wal_sync`). ``durable=True``
+(checkpoints, outbox, answers) returns once such an fsync covers the commit, unless
+the calling thread is inside :meth:`Database.pipelined`: then it returns at once and
+the caller's :meth:`Database.sync` waits, before anything is acknowledged outside
+(a step's next claim reads committed state, so it need not wait for the disk).
+``durable=False`` is for writes that can be derived again from durable ones (leases,
+queue acknowledgements, progress projections): made durable by the next sync.
+Remote executors ignore all this (the server owns its durability).
 
 Group commit (native): writers queue their batch; whichever thread finds no
 commit in progress leads, and commits every queued batch in one transaction, each
 batch inside its own savepoint (a batch whose statement fails is rolled back alone
 and gets its error). So when many runs commit at once, one fsync carries several
 commits, each still atomic; a writer alone pays one transaction, as before. The
-group is committed with FULL when any of its batches is durable.
+group's durable batches wait for one fsync together.
 
 SQLITE_BUSY from other processes is retried with jittered backoff here, so
 callers never see it.
@@ -42,12 +46,10 @@ token redacted): :class:`DatabaseUnavailableError` (refused, reset, timed out, a
 and :class:`DatabaseAuthError` (401/403: retrying cannot help until the token is
 fixed, so it asks for a long wait).
 
-:class:`DbStats` counts, with ``witness=True`` (or :meth:`Database.set_witness`),
-what the database really did: every call (a round trip for the remote executor),
-every statement SQLite executed (its trace callback, ``BEGIN`` and ``COMMIT``
-included), and every write transaction committed with ``synchronous=FULL`` (in WAL
-mode, exactly one fsync of the WAL each) or by a checkpoint. Benchmarks read it;
-nothing else depends on it, and nothing is counted without it.
+:class:`~ticketflow.adapters.libsql.stats.DbStats` counts, with ``witness=True``
+(or :meth:`Database.set_witness`), what the database really did: every call (a round
+trip for the remote executor), every statement SQLite executed (its trace callback,
+``BEGIN`` and ``COMMIT`` included), durable commits, WAL fsyncs and checkpoints.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -68,8 +70,13 @@ import aiohttp
 import libsql_client
 from libsql_client import LibsqlError, ResultSet, Row, Statement
 
+from ticketflow.adapters.libsql.stats import DbStats
+from ticketflow.adapters.libsql.wal_sync import DurabilityError, WalSync
 from ticketflow.domain.errors import RetryableError
 from ticketflow.observability.redact import redact_url
+
+__all__ = ["Database", "DatabaseAuthError", "DatabaseBusyError", "DatabaseUnavailableError",
+           "DbStats", "DurabilityError", "apply_schema", "file_path", "rows_as_dicts"]
 
 Driver = Literal["native", "libsql-client"]
 Args = Sequence[Any] | dict[str, Any] | None
@@ -108,51 +115,6 @@ def remote_url(url: str) -> str:
     return "https://" + url[len("libsql://"):] if url.startswith("libsql://") else url
 
 
-_COUNTS = ("calls", "statements", "trigger_programs", "transactions", "synced_commits",
-           "checkpoints", "grouped_batches")
-
-
-@dataclass
-class DbStats:
-    """What one ``Database`` did since it opened (or since :meth:`reset`)."""
-
-    calls: int = 0
-    """``execute`` and ``batch`` calls: round trips for the remote executor."""
-    statements: int = 0
-    """SQL statements SQLite executed, from its trace callback (``witness`` only)."""
-    trigger_programs: int = 0
-    """Trigger programs those statements ran (the trace callback again, same text)."""
-    transactions: int = 0
-    """Write transactions committed (``witness`` only)."""
-    synced_commits: int = 0
-    """Write transactions committed with ``synchronous=FULL``: one WAL fsync each
-    (native executor)."""
-    checkpoints: int = 0
-    """WAL checkpoints run (each syncs the WAL and the database file)."""
-    grouped_batches: int = 0
-    """Batches that shared their transaction with at least one other batch."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for k, v in counts.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return {k: getattr(self, k) for k in _COUNTS}
-
-    def reset(self) -> None:
-        with self._lock:
-            for k in _COUNTS:
-                setattr(self, k, 0)
-
-    @property
-    def fsyncs(self) -> int:
-        """WAL fsyncs of commits plus the two of each checkpoint."""
-        return self.synced_commits + 2 * self.checkpoints
-
-
 def _is_busy(exc: BaseException) -> bool:
     if isinstance(exc, LibsqlError):
         return exc.code in _BUSY_CODES or "database is locked" in str(exc)
@@ -184,6 +146,7 @@ class _Write:
     results: list[ResultSet] | None = None
     error: BaseException | None = None
     done: bool = False
+    lsn: int = 0  # the commit's sequence number once written (WalSync)
 
 
 class Database:
@@ -209,7 +172,8 @@ class Database:
         self.is_file = path is not None
         self.driver: Driver = driver if self.is_file else "libsql-client"
         self._conn: sqlite3.Connection | None = None  # the writer (group leaders only)
-        self._synchronous = ""  # the writer's current synchronous mode
+        self._wal: WalSync | None = None  # the writer's durability (module doc)
+        self._pipelined = threading.local()
         self._path = path
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -238,9 +202,9 @@ class Database:
             assert path is not None
             # One writer connection: a second one for relaxed writes would find its
             # page cache stale after every write of the other (measured: a one-row
-            # update then costs about 10x more); switching its synchronous mode costs
-            # one statement, and only when the mode changes.
+            # update then costs about 10x more).
             self._conn = self._writer(path)
+            self._wal = WalSync(path, on_sync=self._count_sync)
         else:
             client_url = f"file:{path}" if path is not None else remote_url(url)
             self._client = libsql_client.create_client_sync(client_url, auth_token=auth_token)
@@ -273,6 +237,27 @@ class Database:
         converted = [Statement(sql, _remote_args(sql, a)) for sql, a in stmts]
         return self._retry(lambda: self._remote(lambda: list(self._client.batch(converted))))
 
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Durable writes of this thread return before their fsync (module doc); the
+        caller calls :meth:`sync` before acknowledging anything outside. Nests."""
+        depth: int = getattr(self._pipelined, "depth", 0)
+        self._pipelined.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._pipelined.depth = depth
+
+    def sync(self) -> None:
+        """Return once every commit made so far, by any thread, is durable
+        (:class:`DurabilityError` if an fsync failed). A no-op for a server."""
+        if self._wal is not None:
+            self._wal.sync_all()
+
+    def _count_sync(self) -> None:
+        if self._witness:
+            self.stats.add(wal_syncs=1)
+
     @property
     def _read_only_file(self) -> bool:
         return self.read_only and self.driver == "native" and self._path is not None
@@ -293,6 +278,14 @@ class Database:
             if self._closed:
                 return
             self._closed = True
+        try:
+            if self._wal is not None:
+                self._wal.close()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        with self._cv:
             if self._conn is not None:
                 self._conn.close()
             for reader in self._reader_conns:
@@ -355,6 +348,9 @@ class Database:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                timeout=0.05)
         conn.execute("PRAGMA foreign_keys=ON")
+        # durability comes from WalSync's fsync outside the write lock (module doc)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # opens the WAL
         # Checkpoints are run (and counted) by the group leader, not inside a commit.
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._trace(conn)
@@ -425,18 +421,16 @@ class Database:
                     self._cv.notify_all()
         if w.error is not None:
             raise w.error
-        assert w.results is not None
+        assert w.results is not None and self._wal is not None
+        if w.durable and not getattr(self._pipelined, "depth", 0):
+            # a batch that wrote nothing may still have read others' unsynced commits
+            self._wal.wait(w.lsn or self._wal.written)
         return w.results
 
     def _commit_group(self, group: list[_Write]) -> None:
-        durable = any(g.durable for g in group)
-        conn = self._conn
-        assert conn is not None
-        mode = "FULL" if durable else "NORMAL"
+        conn, wal = self._conn, self._wal
+        assert conn is not None and wal is not None
         try:
-            if mode != self._synchronous:  # set outside a transaction, where it applies
-                conn.execute(f"PRAGMA synchronous={mode}")
-                self._synchronous = mode
             if len(group) == 1 and group[0].single:
                 # one statement in autocommit mode is its own transaction
                 before = conn.total_changes
@@ -451,8 +445,12 @@ class Database:
                     g.error = _mapped(exc) if isinstance(exc, sqlite3.Error) else exc
             return
         if wrote:
+            lsn = wal.committed()
+            for g in group:
+                g.lsn = lsn
             if self._witness:
-                self.stats.add(transactions=1, synced_commits=1 if durable else 0,
+                self.stats.add(transactions=1,
+                               durable_commits=1 if any(g.durable for g in group) else 0,
                                grouped_batches=len(group) if len(group) > 1 else 0)
             self._since_checkpoint += 1
             if self._since_checkpoint >= CHECKPOINT_EVERY:

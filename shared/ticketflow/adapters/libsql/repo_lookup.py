@@ -124,8 +124,11 @@ def _closest_route(method: str | None, wanted: list[str],
             best, choice = key, f"{m} {route}" if method else route
     if choice is not None:
         return choice
+    # a suggestion names one of the wanted path's words: "/{comment_id}/create" is not a
+    # better spelling of "/comment/{pk}/restore", however alike the two strings look
+    fixed = {s for s in wanted if not s.startswith("{")}
     every = list(dict.fromkeys(f"{m} {r}" if method else r for m, r, _, _ in declared
-                               if m != "PAGE"))
+                               if m != "PAGE" and fixed & set(_segments(normalize_path(r)))))
     return closest(f"{method} {text}" if method else text, every)
 
 

@@ -27,6 +27,7 @@ never collides with the base schema's versions, rebuilt the table from the key
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,6 +176,12 @@ class LibsqlRunStore:
         self.db = db
         apply_schema(db, "runs", SCHEMA_VERSION, SCHEMA)
         apply_schema(db, "runs:actions_by_ticket", 1, ACTIONS_BY_TICKET)
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        return self.db.pipelined()
+
+    def sync(self) -> None:
+        self.db.sync()
 
     # -- reads ---------------------------------------------------------------------------
 
