@@ -22,10 +22,14 @@ from ticketflow.preflight.wording import asks
 #: What a reference is: a kind the index can look up, or a thing named by description.
 ClaimKind = RefKind | Literal["description"]
 
-_EXT = (r"py|ts|tsx|js|jsx|mjs|json|ya?ml|toml|md|sql|html|css|scss|go|rs|java|kt|rb|php|"
-        r"cfg|ini|env|sh|txt|vue|svelte")
+_EXT = (r"py|ts|tsx|js|jsx|mjs|cjs|mts|cts|json|ya?ml|toml|md|sql|html?|css|scss|go|rs|java|"
+        r"kt|rb|php|cfg|ini|env|sh|txt|vue|svelte|j2|jinja2?|njk|hbs|ejs|pug|xml|po")
+# a folder of a path: a plain name, a Next.js route group "(main)" or a dynamic segment
+# "[websiteId]" / "[...slug]"
+_SEG = r"(?:\([\w-]+\)|\[(?:\.\.\.)?[\w-]+\]|[\w.-]+)"
 # file names may carry several dots: audit.service.ts, user.model.js, settings.base.py
-_PATH = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:{_EXT}))(?![\w/-])")
+_PATH = re.compile(rf"(?<![\w/.-])((?:{_SEG}/)*(?:\[(?:\.\.\.)?[\w-]+\]|[\w-]+(?:\.[\w-]+)*)"
+                   rf"\.(?:{_EXT}))(?![\w/-])")
 # "Node.js", "Vue.js": names of technologies, not files
 _TECH_JS = frozenset({
     "node", "vue", "next", "nuxt", "express", "react", "angular", "ember", "d3", "chart",
@@ -34,22 +38,32 @@ _TECH_JS = frozenset({
     "meteor", "sails", "koa", "hapi", "fastify", "adonis", "feathers", "strapi", "gatsby",
     "remix", "astro", "handlebars", "mustache", "deno", "bun", "tailwind", "tensorflow"})
 # "the /reports page", "the /healthz endpoint": a path with the noun that makes it a route
-_BARE_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)(?=[\s,)]+(?:\w+\s+)?"
+_BARE_ROUTE = re.compile(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)(?=[\s,)]+(?:\w+\s+)?"
                          r"(?:endpoint|route|url|api|handler|page|screen|view)s?\b)", re.I)
 _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?:\s+(?:at|on|"
                            r"under|of))?|open(?:s|ing)?|visit(?:s|ing)?|navigat(?:e|es|ing) to|"
                            r"go(?:es)? to|redirect(?:s|ed)? to)\s+$", re.I)
 # a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
-_PARAM_ROUTE = re.compile(r"(?<![\w/.:-])(/[A-Za-z][\w.-]*(?:/[\w.-]*)*/(?:<[\w:]+>|\{\w+\}|:\w+)"
-                          r"[\w/{}:<>.-]*)")
-_DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.])")
-_ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>.-]*)")
-_API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>.-]+)")
+# (or starts with one: /<project_id>/feed); Next.js writes one /[websiteId]/
+_PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
+_PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|{_PARAM}/[\w.-]+)"
+                          r"[\w/{}:<>\[\].-]*)")
+# a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
+_DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.]|/[\w(\[])")
+_ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>\[\].-]*)")
+_API_PATH = re.compile(r"(?<![\w/])(/api/[\w/{}:<>\[\].-]+)")
 _ENV = re.compile(r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
 # a key of a layered configuration ("logger:level", "alfred:maxBlobSize"): sections
 # joined by colons, with a code-like part so that prose ("note:this") is not one
 _CONFIG_KEY = re.compile(r"(?<![\w:/.-])([a-z][A-Za-z0-9_]{2,}(?::[A-Za-z][A-Za-z0-9_]*)+)"
                          r"(?![\w:/-])")
+# a dotted key of a configuration ("jwt.expireTime", "mail.smtp.port") next to the words
+# that say so ("from the settings", "the config option")
+_DOTTED_KEY = re.compile(r"(?<![\w./-])([a-z][A-Za-z0-9_]{2,}(?:\.[A-Za-z][A-Za-z0-9_]*)+)"
+                         r"(?![\w(/-]|\.\w)")
+_KEY_CONTEXT = re.compile(r"\b(?:settings?|config(?:uration)?|options?|preferences?)\b", re.I)
+_HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
+                       "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
 # "DataSet.export_rows", "UsersService.findAll": a member of a class or module
 # "Socket.io", "Vercel.app": the end of a product's or a site's name, not a member
@@ -72,11 +86,13 @@ _CAPABILITY = re.compile(r"\b(must|should|need(?:s)? to) be able to\b|\b(allow|l
                          r"\s+\w+\s+\w+", re.I)
 _UI_NOUN = (r"button|link|tab|menu|item|entry|action|label|field|heading|header|title|"
             r"page|option|checkbox|column|message|tooltip|dialog|modal|section|toggle|icon|"
-            r"banner|placeholder|text|switch|filter|panel")
+            r"banner|placeholder|text|switch|filter|panel|form|card|dropdown|screen")
 _QUOTED = re.compile("['\u2018\"\u201c]([^'\"\u2018\u2019\u201c\u201d\n]{1,60})"
                      "['\u2019\"\u201d]")
 _UI_BEFORE = re.compile(r"\b(click(?:s|ing|ed)?|press(?:es|ing)?|tap(?:s|ping)?|choos(?:e|es|ing)|"
                         r"select(?:s|ing)?|hit(?:s|ting)?|open(?:s|ing)?|the|an?)\s*$", re.I)
+_CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?)\s+(?:on\s+)?['\u2018\"\u201c]?$",
+                      re.I)
 _UI_AFTER = re.compile(rf"^\s*(?:\w+\s+)?({_UI_NOUN})s?\b", re.I)
 # "text/csv", "and/or": slash words that are not paths
 _NOT_PATH_HEAD = re.compile(
@@ -168,6 +184,8 @@ def _ui_label(text: str, m: re.Match[str]) -> bool:
         return False  # 'text/csv', 'config.yml', 'user_id'
     after = text[m.end():m.end() + 30]
     before = text[max(0, m.start() - 20):m.start()]
+    if _CLICKED.search(before):
+        return True  # only something on screen is clicked
     return bool(_UI_AFTER.match(after) or (_UI_BEFORE.search(before)
                                            and re.match(r"\s*(on|in|from|under|at)\b", after)))
 
@@ -202,7 +220,7 @@ def extract_references(text: str) -> list[Reference]:
         add("route", m.group(1).rstrip("."), m)
     for m in _PARAM_ROUTE.finditer(text):
         add("route", m.group(1).rstrip("."), m)
-    for m in re.finditer(r"(?<![\w/.:-])(/[A-Za-z{:<][\w/{}:<>.-]*)", text):
+    for m in re.finditer(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)", text):
         if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
             add("route", m.group(1).rstrip("."), m)
     for m in _PATH.finditer(text):
@@ -221,6 +239,12 @@ def extract_references(text: str) -> list[Reference]:
             add("setting", key, m)
     for m in _ENV.finditer(text):
         add("setting", m.group(1), m)
+    for m in _DOTTED_KEY.finditer(text):
+        key = m.group(1)
+        near = text[max(0, m.start() - 60):m.end() + 60]
+        if key.rsplit(".", 1)[1].lower() not in _HOST_END and _KEY_CONTEXT.search(
+                sentence_around(text, m.start(), m.end())) and _KEY_CONTEXT.search(near):
+            add("setting", key, m)
     for m in _CALL.finditer(text):
         add("symbol", m.group(1), m)
     for m in _DOTTED.finditer(text):

@@ -164,6 +164,8 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
     if ref.kind == "ui_text" and len(ref.name.split()) > 1 and index.mentions(repo, ref.name,
                                                                              code_only=True):
         return None  # words written verbatim somewhere (a config, a message): shown
+    if ref.kind == "file" and index.path_exists(repo, ref.name):
+        return None  # a folder of the repository
     if ref.kind == "file" and "." not in ref.name.rsplit("/", 1)[-1]:
         # an extension-less slash word is a path only if it starts in a real directory
         head = ref.name.strip("/").split("/", 1)[0]
@@ -274,6 +276,12 @@ _CALLED = re.compile(r"\b(?:call(?:s|ed|ing)?|invok(?:e|es|ed|ing)|import(?:s|ed
                      r"await(?:s|ing)?)\s+(?:the\s+)?\W?$", re.I)
 _IN_FILE = re.compile(r"^\W{0,2}\s+(?:from|in|of)\s+(?:the\s+)?`?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*"
                       r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|vue|svelte|rb|go|rs|java|kt|php)\b")
+# "x in AuditService", "x of the UserRepository": a member of a named piece of code
+_IN_CODE = re.compile(r"^\W{0,2}\s+(?:in|of|from|on)\s+(?:the\s+)?`?((?:[A-Z][a-z0-9]+){2,})\b")
+# "x only rewrites the y", "x drops `z`": the name is the subject of what the code does now
+_ACTS = re.compile(r"^\W{0,2}\s+(?:only|still|always|never|already|just|also|silently|"
+                   r"currently)\s+[a-z]+s\s+(?:the|a|an|its|their|every|all|each|any|no|`|"
+                   r"[a-z][a-z0-9]*_[a-z0-9_]+|[a-z]+[A-Z]\w*)\b")
 # the last word of a code name that says what it is: AuditService, ProductTagBulkDeleteModal
 _ROLE = re.compile(
     r"(?:Service|Controller|Component|Module|Provider|Repository|Repo|Store|Model|Entity|"
@@ -316,6 +324,11 @@ def _symbol_like(ref: Reference, text: str) -> bool:
         if _CALLED.search(text[max(0, m.start() - 20):m.start()]) or _IN_FILE.match(
                 text[m.end():m.end() + 120]):
             return True  # "call refresh_cache", "refresh_cache from jobs/cache.py"
+        owner = _IN_CODE.match(text[m.end():m.end() + 80])
+        if owner and _ROLE.search(owner.group(1)) and owner.group(1) not in _BRANDS:
+            return True  # "flush_all in CacheService"
+        if ("_" in n or n[:1].islower()) and _ACTS.match(text[m.end():m.end() + 80]):
+            return True  # "rotate_key only rewrites the hash"
     return False
 
 

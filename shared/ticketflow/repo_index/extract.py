@@ -111,7 +111,10 @@ class FileFacts:
 
 # -- helpers ------------------------------------------------------------------------------
 
-_PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>|:([A-Za-z_]\w*)\x00?|\{([^{}]+)\}")
+# <int:id> (Flask, Django), :id (Express), {id} (FastAPI, OpenAPI), [id] / [...slug] /
+# [[...slug]] (Next.js file routes)
+_PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>|:([A-Za-z_]\w*)\x00?|\{([^{}]+)\}|"
+                       r"\[(\[)?(?:\.\.\.)?(\w+)\]\]?")
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -149,8 +152,8 @@ def normalize_path(path: str) -> str:
         path = path.rstrip("/")
 
     def param(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2) or m.group(3) or ""
-        optional = "?" if m.group(0).endswith("\x00") else ""
+        name = m.group(1) or m.group(2) or m.group(3) or m.group(5) or ""
+        optional = "?" if m.group(0).endswith("\x00") or m.group(4) else ""
         return "{" + name.split(":")[0].strip() + optional + "}"
 
     return _PARAM_RE.sub(param, path).replace("\x00", "")

@@ -19,6 +19,8 @@ from ticketflow.repo_index.structure_ts import label_strings
 _ROUTER_FACTORIES = {"Blueprint": ("blueprint", "url_prefix"), "APIRouter": ("apirouter", "prefix"),
                      "FastAPI": ("app", "root_path"), "Flask": ("app", ""),
                      "Starlette": ("app", "")}
+# Flask-RESTful's and Flask-RESTX's route holders
+_RESOURCE_APIS = {"Api", "Namespace"}
 _METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 _GETTEXT = {"_", "gettext", "gettext_lazy", "lazy_gettext", "ugettext", "ugettext_lazy",
             "_l", "pgettext", "ngettext", "N_"}
@@ -99,12 +101,28 @@ def _django_path(raw: str, regex: bool) -> str:
     return raw
 
 
+def _router_table(node: ast.AST) -> list[tuple[str, str]]:
+    """``[{"router": users.router, "prefix": "/users"}, ...]`` as (router, prefix) pairs."""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return []
+    out: list[tuple[str, str]] = []
+    for e in node.elts:
+        if not isinstance(e, ast.Dict):
+            continue
+        entry = {_str(k): v for k, v in zip(e.keys, e.values, strict=True) if k is not None}
+        router = entry.get("router")
+        if router is not None and dotted(router):
+            out.append((dotted(router), _str(entry.get("prefix")) or ""))
+    return out
+
+
 class _Reader(ast.NodeVisitor):
     def __init__(self, facts: StructureFacts, is_urls: bool, model_file: bool) -> None:
         self.f = facts
         self.is_urls = is_urls
         self.model_file = model_file
         self.routers: dict[str, RouterDecl] = {}
+        self.router_tables: dict[str, list[tuple[str, str]]] = {}
         self._class: list[str] = []
         self._func: list[str] = []
 
@@ -137,6 +155,26 @@ class _Reader(ast.NodeVisitor):
                 self._urlpatterns(node.value, "")
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
                 self.f.renders.append(s)
+            if isinstance(t, ast.Name) and (table := _router_table(node.value)):
+                self.router_tables[t.id] = table
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        """``for spec in ROUTERS: app.include_router(**spec)`` over a list of
+        ``{"router": ..., "prefix": ...}``: each entry is a mount."""
+        table = (self.router_tables.get(node.iter.id) if isinstance(node.iter, ast.Name)
+                 else _router_table(node.iter))
+        if table and isinstance(node.target, ast.Name):
+            loop_var = node.target.id
+            for stmt in node.body:
+                for call in ast.walk(stmt):
+                    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                            and call.func.attr == "include_router"
+                            and any(k.arg is None and isinstance(k.value, ast.Name)
+                                    and k.value.id == loop_var for k in call.keywords)):
+                        for child, prefix in table:
+                            self.f.mounts.append(MountDecl(dotted(call.func.value), child,
+                                                           prefix, "", call.lineno))
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -153,6 +191,9 @@ class _Reader(ast.NodeVisitor):
 
     def _router(self, name: str, call: ast.Call) -> None:
         factory = dotted(call.func).rsplit(".", 1)[-1]
+        if factory in _RESOURCE_APIS:
+            self._resource_api(name, factory, call)
+            return
         if factory not in _ROUTER_FACTORIES:
             return
         kind, kw = _ROUTER_FACTORIES[factory]
@@ -162,8 +203,28 @@ class _Reader(ast.NodeVisitor):
         self.routers[name] = router
         self.f.routers.append(router)
 
+    def _resource_api(self, name: str, factory: str, call: ast.Call) -> None:
+        """Flask-RESTful / Flask-RESTX: ``Api(bp, prefix=...)`` is a router mounted on the
+        blueprint or app it is given; ``Namespace(name, path=...)`` a router of its own,
+        mounted by ``api.add_namespace``."""
+        if factory == "Namespace":
+            node = _kw(call, "path")
+            own = _str(node)
+            if own is None and len(call.args) > 0 and (first := _str(call.args[0])):
+                own = "/" + first.strip("/")
+            router = RouterDecl(name, "namespace", own or "")
+        else:
+            router = RouterDecl(name, "restful", _str(_kw(call, "prefix")) or "")
+            parent = call.args[0] if call.args else _kw(call, "app")
+            if parent is not None and dotted(parent):
+                self.f.mounts.append(MountDecl(dotted(parent), name, "", "", call.lineno))
+        self.routers[name] = router
+        self.f.routers.append(router)
+
     # definitions ---------------------------------------------------------------------------
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for deco in node.decorator_list:  # Flask-RESTX: @ns.route("/x") on a Resource
+            self._decorator_route(deco, node.name, class_view=True)
         bases = [dotted(b) for b in node.bases]
         short = {b.rsplit(".", 1)[-1] for b in bases}
         framework = next((_MODEL_BASES[b] for b in short if b in _MODEL_BASES), "")
@@ -197,13 +258,17 @@ class _Reader(ast.NodeVisitor):
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self._function(node)
 
-    def _decorator_route(self, deco: ast.AST, handler: str) -> None:
+    def _decorator_route(self, deco: ast.AST, handler: str, *, class_view: bool = False) -> None:
         if not isinstance(deco, ast.Call) or not isinstance(deco.func, ast.Attribute):
             return
         attr = deco.func.attr
         first = deco.args[0] if deco.args else (_kw(deco, "path") or _kw(deco, "rule"))
         path = _str(first)
-        if attr in ("route", "api_route"):
+        if class_view:  # a class's methods (get, post, ...) say which verbs it serves
+            if attr != "route" or path is None:
+                return
+            methods = ["ANY"]
+        elif attr in ("route", "api_route"):
             methods = _methods(deco, "GET")
         elif attr in _METHODS or attr == "websocket":
             methods = ["WS" if attr == "websocket" else attr.upper()]
@@ -252,6 +317,17 @@ class _Reader(ast.NodeVisitor):
                                            node.lineno))
         elif attr == "mount" and len(node.args) >= 2 and (p := _str(node.args[0])) is not None:
             self.f.mounts.append(MountDecl(owner, dotted(node.args[1]), p, "", node.lineno))
+        elif attr == "add_resource" and len(node.args) >= 2:
+            # Flask-RESTful: api.add_resource(Handler, "/a", "/b"); the class's methods
+            # (get, post, ...) say which verbs it serves
+            for arg in node.args[1:]:
+                if (p := _str(arg)) is not None:
+                    self.f.routes.append(RouteDecl("ANY", p, owner, "", node.lineno,
+                                                   _handler(node.args[0])))
+        elif attr == "add_namespace" and node.args:
+            path = _kw(node, "path")
+            self.f.mounts.append(MountDecl(owner, dotted(node.args[0]),
+                                           _str(path) or "", "", node.lineno))
         elif attr == "add_url_rule" and node.args and (p := _str(node.args[0])) is not None:
             for m in _methods(node, "ANY"):
                 self.f.routes.append(RouteDecl(m, p, owner, "", node.lineno,

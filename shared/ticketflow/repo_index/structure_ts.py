@@ -41,9 +41,11 @@ _ROUTE_CHAIN = re.compile(rf"((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:
                           rf"(?:get|post|put|patch|delete|all)\s*\()+)")
 _USE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))"
                   rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*\)")
+# decorators and comments may stand between a decorator and its class
+_DECORATOR_LINES = r"(?:(?://[^\n]*|@[^\n]*)?\n\s*)*"
 _NEST_CONTROLLER = re.compile(
-    r"@Controller\(\s*(?:(['\"`])([^'\"`]*)\1|\{([^}]*)\})?\s*\)\s*(?:@[^\n]*\n\s*)*"
-    rf"export\s+(?:default\s+)?class\s+({_ID})")
+    r"@Controller\(\s*(?:(['\"`])([^'\"`]*)\1|\{([^}]*)\})?\s*\)[ \t]*" + _DECORATOR_LINES
+    + rf"export\s+(?:default\s+)?class\s+({_ID})")
 _NEST_ROUTE = re.compile(r"@(Get|Post|Put|Patch|Delete|All|Options|Head)\(\s*(?:(['\"`])"
                          r"([^'\"`]*)\2)?\s*\)")
 _NEST_GLOBAL = re.compile(rf"\.setGlobalPrefix\(\s*(?:{_STR}|({_ID}(?:\.{_ID})*))")
@@ -53,8 +55,8 @@ _ATTR = re.compile(r"\b(path|element|component|Component)\s*=\s*(?:\"([^\"]*)\"|
                    r"\{\s*<?\s*([A-Za-z_$][\w$.]*))")
 _RENDER = re.compile(rf"\.\s*render\(\s*{_STR}")
 _SEND_FILE = re.compile(r"sendFile\([^)]*?['\"`]([^'\"`]+\.html?)['\"`]")
-_ENTITY = re.compile(rf"@Entity\(\s*(?:{_STR})?[^)]*\)\s*(?:@[^\n]*\n\s*)*export\s+(?:default\s+)?"
-                     rf"class\s+({_ID})")
+_ENTITY = re.compile(rf"@Entity\(\s*(?:{_STR})?[^)]*\)[ \t]*" + _DECORATOR_LINES
+                     + rf"export\s+(?:default\s+)?class\s+({_ID})")
 _DRIZZLE = re.compile(rf"(?:const|let)\s+({_ID})\s*=\s*(?:pg|mysql|sqlite)Table\(\s*{_STR}")
 _MONGOOSE = re.compile(rf"\bmodel(?:<[^>]*>)?\(\s*{_STR}")
 _JSX_TEXT = re.compile(r">\s*([^<>{}\n][^<>{}]*?)\s*<")
@@ -218,6 +220,25 @@ def _express(text: str, facts: StructureFacts) -> None:
         facts.renders.append(m.group(1))
 
 
+# resourcejs: Resource(router, '/base', 'name', model).rest(...) serves the five REST
+# routes of a Mongoose model
+_RESOURCEJS = re.compile(rf"\b(?:new\s+)?[\w$]*Resource\(\s*({_ID})\s*,\s*{_STR}\s*,\s*{_STR}\s*,")
+_RESOURCEJS_REST = re.compile(r"\)\s*\.\s*rest\(")
+
+
+def _resourcejs(text: str, facts: StructureFacts) -> None:
+    for m in _RESOURCEJS.finditer(text):
+        close = _match(text, m.start() + m.group(0).index("("))
+        if not _RESOURCEJS_REST.match(text, close):
+            continue
+        base = "/" + "/".join(p for p in (m.group(2).strip("/"), m.group(3).strip("/")) if p)
+        one = f"{base}/:{m.group(3).strip('/')}Id"
+        line = text.count("\n", 0, m.start()) + 1
+        for method, route in (("GET", base), ("POST", base), ("GET", one), ("PUT", one),
+                              ("PATCH", one), ("DELETE", one)):
+            facts.routes.append(RouteDecl(method, route, m.group(1), "", line))
+
+
 def _nest(text: str, facts: StructureFacts) -> None:
     controllers = list(_NEST_CONTROLLER.finditer(text))
     for i, m in enumerate(controllers):
@@ -297,6 +318,40 @@ def _react_routes(text: str, facts: StructureFacts) -> None:
         facts.prefix_unresolved = True
 
 
+_NEXT_PAGE = re.compile(r"from\s+['\"]next[/'\"]|\bget(?:ServerSide|Static)Props\b|\bNextPage\b")
+_NEXT_METHOD = re.compile(r"^\s*export\s+(?:async\s+)?(?:function\s+|const\s+)"
+                          r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b", re.M)
+
+
+def _next_routes(path: str, text: str, facts: StructureFacts) -> None:
+    """Next.js routes are files: ``pages/api/users/[id].ts`` answers ``/api/users/{id}``,
+    ``pages/about.tsx`` is the page ``/about``, ``app/(group)/users/[id]/page.tsx`` the
+    page ``/users/{id}`` and ``app/api/x/route.ts`` the handlers it exports (``GET``,
+    ``POST``). Route groups ``(name)`` and parallel slots ``@name`` are not in the URL."""
+    parts = path.split("/")
+    stem, _, _ = parts[-1].rpartition(".")
+    for i, folder in enumerate(parts[:-1]):
+        if folder not in ("pages", "app") or any(
+                p in ("node_modules", "dist", "build", ".next") for p in parts[:i]):
+            continue
+        inner = [seg for seg in parts[i + 1:-1]
+                 if not (seg.startswith("(") and seg.endswith(")")) and not seg.startswith("@")]
+        if folder == "pages":
+            if stem.startswith("_") or ".test" in stem or ".spec" in stem:
+                return
+            api = bool(inner) and inner[0] == "api"
+            if not api and not _NEXT_PAGE.search(text):
+                return
+            route = "/" + "/".join(inner + ([] if stem == "index" else [stem]))
+            facts.routes.append(RouteDecl("ANY" if api else "PAGE", route, "", "", 1))
+        elif stem == "page" and path.endswith(("x", ".js")):
+            facts.routes.append(RouteDecl("PAGE", "/" + "/".join(inner), "", "", 1))
+        elif stem == "route":
+            for m in dict.fromkeys(_NEXT_METHOD.findall(text)):
+                facts.routes.append(RouteDecl(m, "/" + "/".join(inner), "", "", 1))
+        return
+
+
 def _models(text: str, facts: StructureFacts) -> None:
     for m in _ENTITY.finditer(text):
         facts.models.append(ModelDecl(m.group(2), m.group(1) or "", "typeorm"))
@@ -339,12 +394,15 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
     _imports(text, facts)
     _constants(text, facts)
     _express(text, facts)
+    if "Resource(" in text:
+        _resourcejs(text, facts)
     if "@Controller" in text:
         _nest(text, facts)
     elif "__decorate" in text and "Controller" in text:
         _nest_compiled(text, facts)
     if "Route" in text or "path:" in text:
         _react_routes(text, facts)
+    _next_routes(path, text, facts)
     _models(text, facts)
     if path.endswith((".tsx", ".jsx")) or (path.endswith((".js", ".mjs"))
                                             and _JSX_FILE.search(text)
