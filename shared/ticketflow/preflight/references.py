@@ -129,8 +129,11 @@ _OPEN = "[`'\"\u2018\u201c]?"
 _ARTICLE = re.compile(rf"\b(?:an?|another)\s+(?:new\s+|separate\s+|dedicated\s+)?{_OPEN}$",
                       re.I)
 _NAMING = re.compile(
-    rf"(?:\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|mov(?:e|es|"
-    rf"ed|ing))\b[^.;]*?\b(?:to|into|with)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
+    # "with" names the new thing after replacing or switching only: one moves a thing
+    # with a form that exists
+    rf"(?:(?:\b(?:renam\w*|replac\w*|chang\w*|switch\w*|turn\w*|convert\w*|split\w*|"
+    rf"mov(?:e|es|ed|ing))\b[^.;]*?\b(?:to|into)|\b(?:replac\w*|switch\w*|swap\w*)\b[^.;]*?"
+    rf"\bwith)\s+(?:an?\s+|the\s+)?(?:new\s+)?"
     rf"(?:{_OPEN}[\w.()/-]+[`'\"\u2019\u201d]?\s*(?:,|,? and|,? or)\s+)?|"
     rf"\b(?:call|name)\s+(?:it|them|this|that|the \w+)\s+|"
     rf"\bconfigurable\s+(?:through|via|with|by|using|from|in)\s+(?:an?\s+|the\s+)?"

@@ -101,8 +101,14 @@ def _django_path(raw: str, regex: bool) -> str:
     return raw
 
 
-def _router_table(node: ast.AST) -> list[tuple[str, str]]:
-    """``[{"router": users.router, "prefix": "/users"}, ...]`` as (router, prefix) pairs."""
+def _router_table(node: ast.AST, known: dict[str, list[tuple[str, str]]]
+                  ) -> list[tuple[str, str]]:
+    """``[{"router": users.router, "prefix": "/users"}, ...]`` as (router, prefix) pairs;
+    ``known`` are the tables assigned before (``base_routers + [...]``)."""
+    if isinstance(node, ast.Name):
+        return known.get(node.id, [])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _router_table(node.left, known) + _router_table(node.right, known)
     if not isinstance(node, ast.List | ast.Tuple):
         return []
     out: list[tuple[str, str]] = []
@@ -155,15 +161,15 @@ class _Reader(ast.NodeVisitor):
                 self._urlpatterns(node.value, "")
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
                 self.f.renders.append(s)
-            if isinstance(t, ast.Name) and (table := _router_table(node.value)):
+            if isinstance(t, ast.Name) and not isinstance(node.value, ast.Name) and (
+                    table := _router_table(node.value, self.router_tables)):
                 self.router_tables[t.id] = table
         self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
         """``for spec in ROUTERS: app.include_router(**spec)`` over a list of
         ``{"router": ..., "prefix": ...}``: each entry is a mount."""
-        table = (self.router_tables.get(node.iter.id) if isinstance(node.iter, ast.Name)
-                 else _router_table(node.iter))
+        table = _router_table(node.iter, self.router_tables)
         if table and isinstance(node.target, ast.Name):
             loop_var = node.target.id
             for stmt in node.body:
