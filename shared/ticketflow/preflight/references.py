@@ -46,8 +46,8 @@ _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?
 # a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
 # (or starts with one: /<project_id>/feed); Next.js writes one /[websiteId]/
 _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
-_PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|{_PARAM}/[\w.-]+)"
-                          r"[\w/{}:<>\[\].-]*)")
+_PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
+                          rf"{_PARAM}/[\w.-]+)[\w/{{}}:<>\[\].-]*)")
 # a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.]|/[\w(\[])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>\[\].-]*)")
@@ -91,8 +91,8 @@ _QUOTED = re.compile("['\u2018\"\u201c]([^'\"\u2018\u2019\u201c\u201d\n]{1,60})"
                      "['\u2019\"\u201d]")
 _UI_BEFORE = re.compile(r"\b(click(?:s|ing|ed)?|press(?:es|ing)?|tap(?:s|ping)?|choos(?:e|es|ing)|"
                         r"select(?:s|ing)?|hit(?:s|ting)?|open(?:s|ing)?|the|an?)\s*$", re.I)
-_CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?)\s+(?:on\s+)?['\u2018\"\u201c]?$",
-                      re.I)
+_CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?)\s+(?:on\s+)?"
+                      "['\u2018\"\u201c]?$", re.I)
 _UI_AFTER = re.compile(rf"^\s*(?:\w+\s+)?({_UI_NOUN})s?\b", re.I)
 # "text/csv", "and/or": slash words that are not paths
 _NOT_PATH_HEAD = re.compile(

@@ -1,0 +1,245 @@
+"""Routes, mounts and models of more frameworks' shapes (Flask-RESTful and Flask-RESTX,
+FastAPI router tables, NestJS behind comments, Next.js file routes, resourcejs), and the
+request wording that names them, on small repositories written here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import indexed
+
+from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
+from ticketflow.domain import Severity
+from ticketflow.preflight import extract_references, validate_request
+from ticketflow.repo_index.extract import normalize_path
+from ticketflow.repo_index.link import link
+from ticketflow.repo_index.structure import extract_structure, from_json, to_json
+
+RESTFUL = {
+    "garden/api.py": """
+from flask import Blueprint
+from flask_restful import Api
+from garden.handlers import PlotHandler, HarvestHandler
+api = Blueprint("api", __name__, url_prefix="/api")
+rest = Api(api, prefix="/v1")
+rest.add_resource(PlotHandler, "/plots/<int:plot_id>")
+rest.add_resource(HarvestHandler, "/plots/<int:plot_id>/harvests", "/harvests")
+""",
+    "garden/handlers.py": "class PlotHandler: ...\nclass HarvestHandler: ...\n",
+    "garden/run.py": """
+from flask import Flask
+from garden.api import api as api_v1
+app = Flask(__name__)
+app.register_blueprint(api_v1)
+""",
+    "garden/restx.py": """
+from flask import Flask
+from flask_restx import Api, Namespace, Resource
+app = Flask(__name__)
+api = Api(app)
+seeds = Namespace("seeds")
+@seeds.route("/<int:seed_id>")
+class Seed(Resource):
+    def get(self, seed_id): ...
+api.add_namespace(seeds)
+""",
+}
+
+ROUTER_TABLE = {
+    "farm/routes/barns.py": """
+from fastapi import APIRouter
+router = APIRouter()
+@router.get("")
+async def all_barns(): ...
+""",
+    "farm/routes/silos.py": """
+from fastapi import APIRouter
+router = APIRouter()
+@router.get("/{silo_id}")
+async def one_silo(silo_id: int): ...
+""",
+    "farm/routes/__init__.py": "",
+    "farm/__init__.py": "",
+    "farm/app.py": """
+from fastapi import APIRouter, FastAPI
+from farm.routes import barns, silos
+BASE = [{"router": barns.router, "prefix": "/barns", "tags": ["Barns"]}]
+EVERY = BASE + [{"router": silos.router, "prefix": "/silos"}]
+inner = APIRouter()
+for spec in EVERY:
+    inner.include_router(**spec)
+app = FastAPI()
+app.include_router(inner, prefix="/v3")
+""",
+}
+
+NEST_COMMENTED = {
+    "src/kennels/kennels.controller.ts": """
+@ApiTags('Kennels')
+@Controller('kennels') // TODO: rename
+// @UseGuards(ThrottlerGuard)
+export class KennelsController {
+  @Post('bulk/import')
+  importMany() {}
+}
+""",
+    "src/kennels/kennel.entity.ts": """
+@Entity('kennels') // the table
+// soft-deleted rows stay
+export class Kennel {}
+""",
+}
+
+NEXT = {
+    "src/pages/api/farms/[farmId]/yields.ts": "export default async function h(req, res) {}\n",
+    "src/pages/api/farms/index.ts": "export default async function h(req, res) {}\n",
+    "src/pages/_app.tsx": "import type { AppProps } from 'next/app';\n",
+    "src/app/(main)/farms/[farmId]/page.tsx": "export default function Page() { return null; }\n",
+    "src/app/api/barns/route.ts": "export async function GET() {}\nexport const POST = h;\n",
+    "web/pages/Plain.tsx": "export function Plain() { return null; }\n",  # not Next.js
+}
+
+RESOURCEJS = {
+    "src/resources/CowResource.js": """
+const Resource = require('resourcejs');
+module.exports = (router) => {
+  const herd = new Resource(
+    router,
+    '/farm/:farmId',
+    'cow',
+    router.models.cow,
+  ).rest({});
+  return herd;
+};
+""",
+}
+
+
+def _routes(files: dict[str, str]) -> set[tuple[str, str, bool]]:
+    facts = {}
+    for path, text in files.items():
+        lang = {"py": "python", "ts": "typescript", "tsx": "typescript",
+                "js": "javascript"}.get(path.rsplit(".", 1)[-1])
+        facts[path] = from_json(to_json(extract_structure(path, text, lang)))
+    return {(r.method, r.route, r.resolved) for r in link(facts).routes}
+
+
+# -- the index ----------------------------------------------------------------------------
+
+
+def test_flask_restful_resources_sit_under_their_api_and_blueprint() -> None:
+    routes = _routes(RESTFUL)
+    assert ("ANY", "/api/v1/plots/{plot_id}", True) in routes
+    assert ("ANY", "/api/v1/plots/{plot_id}/harvests", True) in routes
+    assert ("ANY", "/api/v1/harvests", True) in routes
+    assert ("ANY", "/seeds/{seed_id}", True) in routes  # a RESTX namespace's class route
+
+
+def test_a_fastapi_router_table_is_mounted_by_the_loop_that_includes_it() -> None:
+    routes = _routes(ROUTER_TABLE)
+    assert ("GET", "/v3/barns", True) in routes
+    assert ("GET", "/v3/silos/{silo_id}", True) in routes
+
+
+def test_nest_controllers_and_entities_behind_comments() -> None:
+    routes = _routes(NEST_COMMENTED)
+    assert ("POST", "/kennels/bulk/import", False) in routes
+    models = extract_structure("src/kennels/kennel.entity.ts",
+                               NEST_COMMENTED["src/kennels/kennel.entity.ts"],
+                               "typescript").models
+    assert [(m.name, m.table) for m in models] == [("Kennel", "kennels")]
+
+
+def test_next_js_files_are_routes() -> None:
+    routes = _routes(NEXT)
+    assert ("ANY", "/api/farms/{farmId}/yields", True) in routes
+    assert ("ANY", "/api/farms", True) in routes
+    assert ("PAGE", "/farms/{farmId}", True) in routes  # the route group is not in the URL
+    assert {("GET", "/api/barns", True), ("POST", "/api/barns", True)} <= routes
+    assert not [r for r in routes if "Plain" in r[1] or "_app" in r[1]]
+
+
+def test_resourcejs_serves_the_rest_routes_of_a_model() -> None:
+    routes = {(m, r) for m, r, _ in _routes(RESOURCEJS)}
+    assert {("GET", "/farm/{farmId}/cow"), ("POST", "/farm/{farmId}/cow"),
+            ("GET", "/farm/{farmId}/cow/{cowId}"), ("DELETE", "/farm/{farmId}/cow/{cowId}")
+            } <= routes
+
+
+def test_next_js_parameters_in_paths() -> None:
+    assert normalize_path("/api/farms/[farmId]/yields") == "/api/farms/{farmId}/yields"
+    assert normalize_path("/docs/[...slug]") == "/docs/{slug}"
+    assert normalize_path("/docs/[[...slug]]") == "/docs/{slug?}"
+
+
+def test_lookups_of_next_js_routes(index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, NEXT)
+    assert index.lookup(repo, "route", "GET /api/farms/[farmId]/yields").found
+    assert index.lookup(repo, "route", "/api/farms/42/yields").found
+    assert not index.lookup(repo, "route", "GET /api/farms/[farmId]/fences").found
+
+
+# -- what a request names ------------------------------------------------------------------
+
+
+def _refs(text: str) -> dict[tuple[str, str], bool]:
+    return {(r.kind, r.name): r.creates for r in extract_references(text)}
+
+
+def test_paths_and_routes_in_next_js_and_template_spellings() -> None:
+    refs = _refs("The form in src/app/(main)/farms/[farmId]/FarmForm.tsx posts to "
+                 "GET /api/farms/[farmId]/yields. The feed at /<farm_id>/feed/<token>.xml is "
+                 "empty and mail/templates/welcome.de.j2 is never used.")
+    assert ("file", "src/app/(main)/farms/[farmId]/FarmForm.tsx") in refs
+    assert ("route", "GET /api/farms/[farmId]/yields") in refs
+    assert ("route", "/<farm_id>/feed/<token>.xml") in refs
+    assert ("file", "mail/templates/welcome.de.j2") in refs
+    assert not [r for r in refs if r[1] in ("src/app", "mail/templates")
+                or r[1].startswith("/farms/")]
+
+
+def test_clicked_text_and_named_forms_are_labels() -> None:
+    refs = _refs("Growers who click 'Export yields (PDF)' get a blank page. They move a plot "
+                 "to a farm with the 'Move plot' form.")
+    assert refs[("ui_text", "Export yields (PDF)")] is False
+    assert refs[("ui_text", "Move plot")] is False  # a thing moved with it, not a new name
+    assert _refs("Replace the icon with a 'Move plot' button.")[("ui_text", "Move plot")]
+
+
+def test_dotted_keys_beside_settings_words_are_settings() -> None:
+    refs = _refs("Compare it with harvest.maxTons from the farm settings. Rates come from "
+                 "api.rates.host, which the configuration names.")
+    assert ("setting", "harvest.maxTons") in refs
+    assert not [r for r in refs if "rates" in r[1]]
+
+
+# -- how sure ---------------------------------------------------------------------------------
+
+FARM = {
+    "farm/models/herd.py": "class HerdStore:\n    def count(self):\n        return 1\n",
+    "farm/templates/base.html": "<html></html>",
+}
+
+
+def test_a_folder_that_exists_is_no_missing_file(index: LibsqlRepoIndex,
+                                                 tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, FARM)
+    found = validate_request("A request", "Everything under farm/templates looks dated.",
+                             repo=repo, index=index)
+    assert [f for f in found if f.severity is Severity.CRITICAL] == []
+
+
+def test_a_member_of_a_named_class_or_the_subject_of_what_code_does_is_code(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, FARM)
+
+    def critical(text: str) -> list[str]:
+        return [f.message for f in validate_request("A request", text, repo=repo, index=index)
+                if f.severity is Severity.CRITICAL]
+
+    assert any("countAllForFarm" in m for m in critical(
+        "Totals are wrong because countAllForFarm in HerdStore skips calves."))
+    assert any("recount_herd" in m for m in critical(
+        "Totals drift, because recount_herd only rewrites the cached total."))
+    # the same words with nothing saying they are code stay a warning
+    assert critical("Totals are wrong because countAllForFarm skips calves.") == []
