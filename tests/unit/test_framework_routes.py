@@ -11,8 +11,9 @@ from tests.support import indexed
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.domain import Severity
 from ticketflow.preflight import extract_references, validate_request
-from ticketflow.repo_index.extract import normalize_path
+from ticketflow.repo_index.extract import extract, normalize_path
 from ticketflow.repo_index.link import link
+from ticketflow.repo_index.paths import demotion
 from ticketflow.repo_index.structure import extract_structure, from_json, to_json
 
 RESTFUL = {
@@ -243,3 +244,23 @@ def test_a_member_of_a_named_class_or_the_subject_of_what_code_does_is_code(
         "Totals drift, because recount_herd only rewrites the cached total."))
     # the same words with nothing saying they are code stay a warning
     assert critical("Totals are wrong because countAllForFarm skips calves.") == []
+
+
+# -- settings modules and catalogues ----------------------------------------------------------
+
+
+def test_upper_case_names_of_settings_modules_and_config_classes_are_settings() -> None:
+    def names(path: str, text: str) -> set[str]:
+        return {s.name for s in extract(path, text).settings}
+
+    assert names("farm/default_settings.py", "HERD_LIMIT = 30\nDEBUG = False\nlower = 1\n") \
+        == {"HERD_LIMIT", "DEBUG"}
+    assert names("farm/app.py", "class ProductionConfig(object):\n    BARN_TTL = 5\n"
+                                "    def f(self):\n        LOCAL_NAME = 1\n") == {"BARN_TTL"}
+    assert names("farm/views.py", "HERD_LIMIT = 30\n") == set()  # a constant, not a setting
+
+
+def test_catalogues_named_for_a_locale_are_translations() -> None:
+    assert demotion("public/intl/messages/en-GB.json") < 0.6
+    assert demotion("strings/pt_BR.yml") < 0.6
+    assert demotion("web/app.json") == 1.0

@@ -200,6 +200,14 @@ def _kw(call: ast.Call, name: str) -> ast.AST | None:
     return None
 
 
+# settings a framework reads from a module or a class of upper-case names: Django's
+# settings.py, Flask's default_settings.py / config.py and its Config classes
+_SETTINGS_MODULE = re.compile(r"(^|/|_)(settings|config|conf|configuration)(/[\w]+)?\.py$")
+_CONFIG_CLASS = re.compile(r"(Config|Settings|Configuration)$")
+_CONFIG_BASES = frozenset({"Config", "BaseConfig", "DefaultConfig"})
+_UPPER_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,}")
+
+
 class _PyVisitor(ast.NodeVisitor):
     def __init__(self) -> None:
         self.symbols: list[Symbol] = []
@@ -214,9 +222,21 @@ class _PyVisitor(ast.NodeVisitor):
         bases = {_dotted(b).rsplit(".", 1)[-1] for b in node.bases}
         if "BaseSettings" in bases:
             self._settings_fields(node)
+        elif not self._class and (_CONFIG_CLASS.search(node.name)
+                                  or bases & _CONFIG_BASES):
+            # class DevelopmentConfig(Config): DEBUG = True -- a Flask-style settings class
+            self._upper_names(node.body)
         self._class.append(node.name)
         self.generic_visit(node)
         self._class.pop()
+
+    def _upper_names(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            targets = (stmt.targets if isinstance(stmt, ast.Assign)
+                       else [stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
+            for t in targets:
+                if isinstance(t, ast.Name) and _UPPER_NAME.fullmatch(t.id):
+                    self.settings.append(Setting(t.id, stmt.lineno))
 
     def _settings_fields(self, node: ast.ClassDef) -> None:
         prefix = ""
@@ -325,7 +345,7 @@ class _PyVisitor(ast.NodeVisitor):
 _PY_DEF_RE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
-def _python(text: str, facts: FileFacts) -> None:
+def _python(path: str, text: str, facts: FileFacts) -> None:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -336,6 +356,8 @@ def _python(text: str, facts: FileFacts) -> None:
         return
     visitor = _PyVisitor()
     visitor.visit(tree)
+    if _SETTINGS_MODULE.search(path):
+        visitor._upper_names(tree.body)
     facts.symbols.extend(visitor.symbols)
     facts.routes.extend(visitor.routes)
     facts.settings.extend(visitor.settings)
@@ -503,7 +525,7 @@ def extract(path: str, text: str) -> FileFacts:
     language = language_for(path)
     facts = FileFacts(language)
     if language == "python":
-        _python(text, facts)
+        _python(path, text, facts)
     elif language in ("typescript", "javascript"):
         _script(path, text, facts)
     elif language == "dotenv":

@@ -24,8 +24,12 @@ _RULES: tuple[tuple[str, re.Pattern[str], float], ...] = (
      0.45),
     ("migration", re.compile(r"(^|/)(migrations|alembic|versions|drizzle)/|"
                              r"(^|/)\d{3,}_[\w-]+\.(py|sql)$"), 0.4),
-    ("translation", re.compile(r"(^|/)(locale|locales|translations|i18n|lang|langs)/|"
-                               r"\.(po|pot|mo)$"), 0.45),
+    # catalogues: gettext files, locale folders, and data files named for a locale
+    # (public/intl/messages/en-GB.json, strings/pt_BR.yml)
+    ("translation", re.compile(r"(^|/)(locale|locales|translations|i18n|l10n|intl|lang|langs)/|"
+                               r"\.(po|pot|mo)$|(^|/)[a-z]{2,3}[-_](?:[A-Z]{2}|Han[st]|"
+                               r"[A-Z][a-z]{3})\.(json|ya?ml|arb|xlf|xliff|properties|"
+                               r"strings)$"), 0.45),
     ("lock", re.compile(r"(^|/)(package-lock\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|"
                         r"uv\.lock|Pipfile\.lock|Cargo\.lock)$|\.min\.(js|css)$|\.map$"), 0.3),
     ("packaging", re.compile(r"(^|/)(PKG-INFO|SOURCES\.txt|[\w.-]+\.egg-info/.*|MANIFEST\.in|"
