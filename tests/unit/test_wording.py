@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from ticketflow.domain import FindingKind, Severity
+from ticketflow.preflight import validate_request
 from ticketflow.preflight.conflicts import contradictions
 from ticketflow.preflight.wording import unmeasurable
 
@@ -122,3 +124,48 @@ def test_all_of_something_against_a_cap_is_a_contradiction_but_paging_is_not() -
                           "10 MB.") == []
     assert contradictions("Admins can see all users. Each team can have at most 10 "
                           "users.") == []  # another subject and action
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Scores must be whole numbers from now on. Judges still need to give a score of 7.5 "
+     "for a tie, so that has to keep working.", "whole numbers / fractions"),
+    ("Only owners may delete boards. Team leads should be able to remove boards of their "
+     "team without asking.", "only some / others too"),
+    ("Every download must be logged, with no exceptions. Files that are marked public "
+     "must keep downloading without a log entry.", "no exceptions / an exception"),
+])
+def test_exceptions_to_a_rule_are_contradictions(text: str, why: str) -> None:
+    assert [c.why for c in contradictions(text)] == [why]
+
+
+@pytest.mark.parametrize("text", [
+    "Scores keep coming in as 7.5 from old clients. Scores must be whole numbers.",
+    "Only owners may delete boards. Team leads should be able to rename boards.",
+    "Every download must be logged in every case. Existing downloads must keep working.",
+])
+def test_a_rule_and_something_else_are_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []
+
+
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Switch to the mail provider that legal chose last month.",
+     "the mail provider that legal chose"),
+    ("Retry failed uploads following the schedule in the client's contract.",
+     "in the client's contract"),
+    ("Apply the same retention rule we use on the other servers.",
+     "the same retention rule we use"),
+])
+def test_a_value_pointed_at_instead_of_given_is_missing(sentence: str, term: str) -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
+
+
+def test_a_value_described_in_place_is_not_missing() -> None:
+    assert unmeasurable("Switch to the mail provider that has the lowest price per "
+                        "message.") == []
+
+
+def test_a_value_pointed_at_is_a_missing_information_warning() -> None:
+    found = validate_request("Change the mail provider", "Switch to the mail provider that "
+                             "legal chose last month.", repo=None, index=None)
+    assert [(f.kind, f.severity) for f in found if "does not give" in f.message] == [
+        (FindingKind.MISSING_INFORMATION, Severity.WARNING)]

@@ -178,6 +178,18 @@ _SHAPES = (
            _p(r"\b(plain[- ]?text|unencrypted|in the clear|unhashed)\b"), True),
     _Shape("case-sensitive / case-insensitive", _p(r"\bcase[- ]sensitive\b"),
            _p(r"\b(case[- ]insensitive|ignor\w+ (?:the )?case)\b"), False),
+    _Shape("whole numbers / fractions",
+           _p(r"\b(whole numbers?|integers?|integral|no decimals?|without decimals?|"
+              r"round numbers?)\b"),
+           _p(r"\b(\d+[.,]\d+|fractions?|fractional|decimals? (?:values?|numbers?|places?)|"
+              r"half(?:-| )?(?:values?|units?)?)\b"), True),
+    _Shape("no exceptions / an exception",
+           _p(r"\b(with(?:out)? (?:no |any )?exceptions?|no exceptions?|in (?:every|all) "
+              r"cases?|under (?:all|any) circumstances|whatever the case|no matter what)\b"),
+           # some of them ("forms that ...", "users with ...") must keep doing otherwise
+           _p(r"\b(?:that|which|whose|who|where|with)\s+[^.;]{0,80}?\b(?:must|should|"
+              r"needs? to|ha(?:s|ve) to)\s+(?:still\s+|also\s+)?(?:keep|continue|remain|"
+              r"stay|be able)\b"), True),
 )
 
 
@@ -207,7 +219,7 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts, _all_against_cap):
+    for finder in (_polarity, _amounts, _all_against_cap, _only_some):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -231,7 +243,8 @@ def _changes(ca: str, cb: str) -> bool:
 
 _CONDITION = re.compile(r"\b(when|whenever|if|unless|except)\b", re.I)
 _CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|still does|"
-                      r"used to)\b", re.I)
+                      r"used to)\b|(?<!must )(?<!should )(?<!to )(?<!will )\bkeeps? (?:on )?"
+                      r"[a-z]+ing\b", re.I)
 
 
 def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
@@ -302,6 +315,53 @@ def _polarity(units: list[tuple[int, str]], sents: list[str]) -> Contradiction |
             if not (_content(ca) & _content(cb)) - {pa[0]}:
                 continue
             return Contradiction(ca, cb, _evidence(sents, sa, sb), "can / cannot")
+    return None
+
+
+# -- only some may, and others should be able to -------------------------------------------
+
+_SAME_ACTION = ({"add", "create", "make", "open", "set up", "register", "new"},
+                {"delete", "remove", "erase", "purge", "drop"},
+                {"edit", "change", "modify", "update", "rename"},
+                {"view", "see", "read", "list", "browse", "access"},
+                {"approve", "accept", "confirm"}, {"invite"}, {"export", "download"},
+                {"publish", "release"}, {"ban", "block", "suspend"})
+_ONLY_MAY = re.compile(
+    r"\bonly\s+((?:[a-z]+\s+){0,3}?[a-z]+s)\s+(?:may|can|are allowed to|are permitted to|"
+    r"should be able to|must be able to)\s+([a-z]+)\b", re.I)
+_ABLE = re.compile(
+    r"\b([a-z]+s)(?:,\s*\w+,)?\s*(?:\w+\s+){0,2}?(?:should|must|need to|have to|will)\s+"
+    r"(?:also\s+)?(?:be able|be allowed|be permitted|get to)\s+to\s+([a-z]+)\b|\blet\s+([a-z]+s)\s+"
+    r"([a-z]+)\b|\ballow\s+([a-z]+s)\s+to\s+([a-z]+)\b", re.I)
+
+
+def _action(verb: str) -> frozenset[str]:
+    v = verb.lower()
+    return next((frozenset(group) for group in _SAME_ACTION if v in group),
+                frozenset({_stem(v)}))
+
+
+def _only_some(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    """"Only admins may delete projects" against "owners should be able to remove
+    projects": one action on one thing, kept to some and granted to others."""
+    for sa, ca in units:
+        only = _ONLY_MAY.search(ca)
+        if only is None or _CURRENT.search(ca):
+            continue
+        who, verb = _content(only.group(1)), _action(only.group(2))
+        thing = _content(ca[only.end():])
+        for sb, cb in units:
+            if cb is ca or _CURRENT.search(cb) or _changes(ca, cb):
+                continue
+            m = _ABLE.search(cb)
+            if m is None:
+                continue
+            other = m.group(1) or m.group(3) or m.group(5) or ""
+            act = m.group(2) or m.group(4) or m.group(6) or ""
+            if _content(other) & who or not (_action(act) & verb):
+                continue  # the same people, or another action
+            if thing & _content(cb[m.end():]):
+                return Contradiction(ca, cb, _evidence(sents, sa, sb), "only some / others too")
     return None
 
 

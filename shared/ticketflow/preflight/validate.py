@@ -337,12 +337,15 @@ _MISSING_MESSAGE = {
     "scope": "'{term}' does not say which ones or when, so it cannot be reproduced or "
              "scoped.",
     "behaviour": "'{term}' does not say what happens or what is expected instead.",
+    "source": "'{term}' points at something the request does not give, so it cannot be "
+              "implemented as written.",
 }
 _MISSING_SUGGESTION = {
     "target": "State a measurable target (a number with a unit, or an observable "
               "behaviour).",
     "scope": "Say who or what is affected, when, and what happens instead.",
     "behaviour": "Describe the steps, what happens, and what should happen.",
+    "source": "Give the value, name or rule itself.",
 }
 
 

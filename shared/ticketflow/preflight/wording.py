@@ -103,6 +103,19 @@ _UNSPECIFIED = re.compile(
     r"now and then|at random|randomly|from time to time)\b", re.I)
 
 
+# a value the request points at instead of giving it: "the provider that finance picked",
+# "the schedule in the customer's contract", "the same rule we use on the other servers"
+_ELSEWHERE = re.compile(
+    r"\b(?:the|our|their)\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:that|which)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
+    r"recommended|suggested|proposed)\b|"
+    r"\b(?:in|from|per|according to|following|as (?:in|per|agreed in))\s+(?:the|our|their|a|an)"
+    r"\s+(?:[\w-]+['\u2019]s\s+)?(?:[\w-]+\s+)?(?:contract|agreement|sla|policy|spreadsheet|"
+    r"e-?mail|meeting|minutes|wiki|slides|memo|guidelines)\b|"
+    r"\bthe same (?:[\w-]+\s+)?(?:rules?|polic(?:y|ies)|approach|logic|setup|process|"
+    r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b", re.I)
+
+
 # what makes a sentence ask for something (a modal, a wish, an imperative) rather than
 # describe how things are: "the page is slow" sets the scene, "make it load quickly" asks
 _MODAL_WORDS = re.compile(
@@ -118,7 +131,8 @@ _IMPERATIVE = re.compile(
     r"notify|email|mail|ask|tell|record|save|export|import|block|retry|count|group|filter|"
     r"search|link|open|close|lock|unlock|archive|restore|ban|mark|flag|highlight|include|"
     r"exclude|skip|redirect|load|fetch|cache|paginate|page|split|merge|encrypt|hash|"
-    r"schedule|run|create|build|implement|introduce|write|copy|format|convert|translate)\b",
+    r"schedule|run|create|build|implement|introduce|write|copy|format|convert|translate|"
+    r"switch|migrate|upgrade|swap|connect|integrate)\b",
     re.I)
 
 
@@ -155,7 +169,8 @@ class Unmeasurable:
     term: str
     sentence: str
     #: "target": no value to test it by; "scope": who or when it applies is left open;
-    #: "behaviour": a fault named with nothing about what happens or what is expected
+    #: "behaviour": a fault named with nothing about what happens or what is expected;
+    #: "source": a value pointed at (a contract, someone's choice) instead of given
     missing: str = "target"
 
 
@@ -203,6 +218,10 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
             continue
         if term:
             out.append(Unmeasurable(term, s))
+        elif s not in body:
+            continue  # a title names a fault in short; the description says more
+        elif ask and (source := _ELSEWHERE.search(s)):
+            out.append(Unmeasurable(source.group(0), s, "source"))
         elif s not in body:
             continue  # a title names a fault in short; the description says more
         elif (scope := _UNSPECIFIED.search(s)) and _PROBLEM.search(s):
