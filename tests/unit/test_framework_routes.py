@@ -264,3 +264,22 @@ def test_catalogues_named_for_a_locale_are_translations() -> None:
     assert demotion("public/intl/messages/en-GB.json") < 0.6
     assert demotion("strings/pt_BR.yml") < 0.6
     assert demotion("web/app.json") == 1.0
+
+
+def test_yaml_catalogues_in_english_hold_ui_text() -> None:
+    def shown(path: str, text: str) -> list[str]:
+        return extract_structure(path, text, "yaml").ui_text
+
+    assert shown("config/locales/en.yml", "en:\n  barns:\n    title: Barn overview\n") == [
+        "Barn overview"]
+    assert shown("translations/messages.en.yaml", "barn.title: Barn board\n") == [
+        "Barn board"]
+    assert shown("config/locales/de.yml", "de:\n  title: Scheune\n") == []
+    assert shown(".github/workflows/en.yml", "on: push\n") == []
+
+
+def test_nest_mongoose_schemas_are_models() -> None:
+    text = ("@Schema({ timestamps: true }) // stored\nexport class Calf {\n  @Prop() name: "
+            "string;\n}\n")
+    models = extract_structure("src/calves/calf.schema.ts", text, "typescript").models
+    assert [(m.name, m.framework) for m in models] == [("Calf", "mongoose")]

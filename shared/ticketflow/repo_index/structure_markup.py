@@ -9,6 +9,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+import yaml
+
 from ticketflow.repo_index.structure import ImportDecl, ModelDecl, StructureFacts
 
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".vue", ".svelte", ".hbs",
@@ -29,7 +31,8 @@ _VUE_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.S | re.I)
 _PRISMA_MODEL = re.compile(r"^\s*model\s+(\w+)\s*\{(.*?)^\s*\}", re.M | re.S)
 _PRISMA_MAP = re.compile(r"@@map\(\s*\"([^\"]+)\"")
 _LETTER = re.compile(r"[A-Za-z]{2,}")
-_CATALOGUE_DIRS = ("locale", "locales", "i18n", "translations", "lang", "langs", "messages")
+_CATALOGUE_DIRS = ("locale", "locales", "i18n", "l10n", "intl", "translations", "lang", "langs",
+                   "messages")
 _ENGLISH = re.compile(r"^(en|en[-_]?(us|gb))$", re.I)
 
 
@@ -70,11 +73,14 @@ def _flatten(value: Any, out: list[str], depth: int = 0) -> None:
 
 
 def is_catalogue(path: str) -> bool:
-    """An English translation catalogue (``locales/en.json``, ``i18n/en/common.json``)."""
+    """An English translation catalogue (``locales/en.json``, ``i18n/en/common.json``,
+    ``config/locales/en.yml``, ``translations/messages.en.yaml``)."""
     p = PurePosixPath(path.lower())
-    if p.suffix != ".json" or not any(part in _CATALOGUE_DIRS for part in p.parts[:-1]):
+    if p.suffix not in (".json", ".yml", ".yaml") or not any(
+            part in _CATALOGUE_DIRS for part in p.parts[:-1]):
         return False
-    return bool(_ENGLISH.match(p.stem) or any(_ENGLISH.match(part) for part in p.parts[:-1]))
+    return bool(_ENGLISH.match(p.stem) or _ENGLISH.match(p.stem.rsplit(".", 1)[-1])
+                or any(_ENGLISH.match(part) for part in p.parts[:-1]))
 
 
 def read(path: str, text: str, language: str | None, facts: StructureFacts) -> None:
@@ -98,8 +104,8 @@ def read(path: str, text: str, language: str | None, facts: StructureFacts) -> N
                                           "prisma"))
     elif is_catalogue(path):
         try:
-            doc = json.loads(text)
-        except ValueError:
+            doc = json.loads(text) if lower.endswith(".json") else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError):
             return
         _flatten(doc, facts.ui_text)
     facts.renders = list(dict.fromkeys(facts.renders))

@@ -57,6 +57,9 @@ _RENDER = re.compile(rf"\.\s*render\(\s*{_STR}")
 _SEND_FILE = re.compile(r"sendFile\([^)]*?['\"`]([^'\"`]+\.html?)['\"`]")
 _ENTITY = re.compile(rf"@Entity\(\s*(?:{_STR})?[^)]*\)[ \t]*" + _DECORATOR_LINES
                      + rf"export\s+(?:default\s+)?class\s+({_ID})")
+# @nestjs/mongoose: @Schema() export class Cat
+_NEST_SCHEMA = re.compile(r"@Schema\([^)]*\)[ \t]*" + _DECORATOR_LINES
+                          + rf"export\s+(?:default\s+)?class\s+({_ID})")
 _DRIZZLE = re.compile(rf"(?:const|let)\s+({_ID})\s*=\s*(?:pg|mysql|sqlite)Table\(\s*{_STR}")
 _MONGOOSE = re.compile(rf"\bmodel(?:<[^>]*>)?\(\s*{_STR}")
 _JSX_TEXT = re.compile(r">\s*([^<>{}\n][^<>{}]*?)\s*<")
@@ -359,6 +362,9 @@ def _models(text: str, facts: StructureFacts) -> None:
         facts.models.append(ModelDecl(m.group(1), m.group(2), "drizzle"))
     for m in _MONGOOSE.finditer(text):
         facts.models.append(ModelDecl(m.group(1), "", "mongoose"))
+    if "@Schema(" in text:
+        for m in _NEST_SCHEMA.finditer(text):
+            facts.models.append(ModelDecl(m.group(1), "", "mongoose"))
 
 
 def jsx_text(text: str) -> list[str]:
