@@ -205,6 +205,7 @@ def test_clicked_text_and_named_forms_are_labels() -> None:
     assert refs[("ui_text", "Export yields (PDF)")] is False
     assert refs[("ui_text", "Move plot")] is False  # a thing moved with it, not a new name
     assert _refs("Replace the icon with a 'Move plot' button.")[("ui_text", "Move plot")]
+    assert _refs("Growers click 'https://farm.example/yields' in the mail.") == {}
 
 
 def test_dotted_keys_beside_settings_words_are_settings() -> None:

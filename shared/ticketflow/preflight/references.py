@@ -187,8 +187,8 @@ def _ui_label(text: str, m: re.Match[str]) -> bool:
         return False  # 'text/csv', 'config.yml', 'user_id'
     after = text[m.end():m.end() + 30]
     before = text[max(0, m.start() - 20):m.start()]
-    if _CLICKED.search(before):
-        return True  # only something on screen is clicked
+    if _CLICKED.search(before) and not re.search(r"/|\\|://", inner):
+        return True  # only something on screen is clicked (a link's address is no label)
     return bool(_UI_AFTER.match(after) or (_UI_BEFORE.search(before)
                                            and re.match(r"\s*(on|in|from|under|at)\b", after)))
 
