@@ -284,3 +284,25 @@ def test_nest_mongoose_schemas_are_models() -> None:
             "string;\n}\n")
     models = extract_structure("src/calves/calf.schema.ts", text, "typescript").models
     assert [(m.name, m.framework) for m in models] == [("Calf", "mongoose")]
+
+
+FILE_ROUTES = {
+    "src/routes/(app)/farms/[farmId]/+page.svelte": "<h1>Farm</h1>",
+    "src/routes/api/farms/+server.ts": "export async function GET() {}\nexport const POST = h;\n",
+    "src/routes/farms/+page.ts": "export const load = () => ({});\n",
+    "server/api/barns/[id].get.ts": "export default defineEventHandler(() => 1)\n",
+    "server/api/barns/index.ts": "export default defineEventHandler(() => 1)\n",
+    "pages/barns/[id].vue": "<script setup>definePageMeta({})</script><template>x</template>",
+    "src/pages/Plain.vue": "<template><div>Plain</div></template>",  # a Vue app's page
+}
+
+
+def test_sveltekit_and_nuxt_files_are_routes() -> None:
+    facts = {}
+    for path, text in FILE_ROUTES.items():
+        lang = {"ts": "typescript", "svelte": "svelte", "vue": "vue"}[path.rsplit(".", 1)[1]]
+        facts[path] = from_json(to_json(extract_structure(path, text, lang)))
+    routes = {(r.method, r.route) for r in link(facts).routes}
+    assert routes == {("PAGE", "/farms/{farmId}"), ("GET", "/api/farms"), ("POST", "/api/farms"),
+                      ("GET", "/api/barns/{id}"), ("ANY", "/api/barns"),
+                      ("PAGE", "/barns/{id}")}

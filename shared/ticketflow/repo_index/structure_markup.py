@@ -97,6 +97,7 @@ def read(path: str, text: str, language: str | None, facts: StructureFacts) -> N
 
             for script in _VUE_SCRIPT.finditer(text):
                 structure_ts.read(path + ".ts", script.group(1), facts)
+            structure_ts.file_routes(path, text, facts)  # SvelteKit and Nuxt pages
     elif lower.endswith(".prisma"):
         for m in _PRISMA_MODEL.finditer(text):
             mapped = _PRISMA_MAP.search(m.group(2))

@@ -326,6 +326,52 @@ _NEXT_METHOD = re.compile(r"^\s*export\s+(?:async\s+)?(?:function\s+|const\s+)"
                           r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b", re.M)
 
 
+def file_routes(path: str, text: str, facts: StructureFacts) -> None:
+    """Routes a framework makes of file names: Next.js (:func:`_next_routes`), SvelteKit
+    (``src/routes/farms/[id]/+page.svelte`` is the page ``/farms/{id}``, ``+server.ts``
+    answers with the handlers it exports) and Nuxt (``pages/farms/[id].vue`` is a page,
+    ``server/api/farms.get.ts`` answers ``GET /api/farms``)."""
+    if path.endswith((".vue.ts", ".svelte.ts")):
+        return  # the script block of a component: the component's own path counts
+    parts = path.split("/")
+    if any(p in ("node_modules", "dist", "build", ".next", ".svelte-kit", ".nuxt", ".output")
+           for p in parts):
+        return
+    name = parts[-1]
+    if name.startswith("+") and "routes" in parts[:-1]:
+        at = len(parts) - 2 - parts[-2::-1].index("routes")
+        route = "/" + "/".join(seg for seg in parts[at + 1:-1]
+                               if not (seg.startswith("(") and seg.endswith(")")))
+        if name == "+page.svelte":
+            facts.routes.append(RouteDecl("PAGE", route, "", "", 1))
+        elif name.startswith("+server."):
+            for m in dict.fromkeys(_NEXT_METHOD.findall(text)):
+                facts.routes.append(RouteDecl(m, route, "", "", 1))
+        return
+    if "server" in parts[:-1] and name.endswith((".ts", ".js", ".mjs")):
+        at = parts.index("server")
+        if at + 1 < len(parts) - 1 and parts[at + 1] in ("api", "routes"):
+            stem, method = name.rsplit(".", 1)[0], "ANY"
+            if "." in stem and stem.rsplit(".", 1)[1].upper() in _HTTP_VERBS:
+                stem, method = stem.rsplit(".", 1)[0], stem.rsplit(".", 1)[1].upper()
+            inner = parts[at + 2:-1] + ([] if stem == "index" else [stem])
+            head = ["api"] if parts[at + 1] == "api" else []
+            facts.routes.append(RouteDecl(method, "/" + "/".join(head + inner), "", "", 1))
+            return
+    if name.endswith(".vue") and "pages" in parts[:-1] and _NUXT_PAGE.search(text):
+        at = parts.index("pages")
+        stem = name.rsplit(".", 1)[0]
+        facts.routes.append(RouteDecl("PAGE", "/" + "/".join(
+            parts[at + 1:-1] + ([] if stem == "index" else [stem])), "", "", 1))
+        return
+    _next_routes(path, text, facts)
+
+
+_HTTP_VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_NUXT_PAGE = re.compile(r"\b(?:definePageMeta|useAsyncData|useFetch|useHead|useNuxtApp|"
+                        r"NuxtLink|NuxtPage|navigateTo)\b|#app|nuxt")
+
+
 def _next_routes(path: str, text: str, facts: StructureFacts) -> None:
     """Next.js routes are files: ``pages/api/users/[id].ts`` answers ``/api/users/{id}``,
     ``pages/about.tsx`` is the page ``/about``, ``app/(group)/users/[id]/page.tsx`` the
@@ -408,7 +454,7 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
         _nest_compiled(text, facts)
     if "Route" in text or "path:" in text:
         _react_routes(text, facts)
-    _next_routes(path, text, facts)
+    file_routes(path, text, facts)
     _models(text, facts)
     if path.endswith((".tsx", ".jsx")) or (path.endswith((".js", ".mjs"))
                                             and _JSX_FILE.search(text)
