@@ -35,9 +35,10 @@ SETS: dict[str, dict[str, Path]] = {
                     "former_held_out_1": BENCH / "w4_heldout.json",
                     "former_held_out_2": BENCH / "w4_heldout2.json",
                     "former_held_out_3": BENCH / "w4_heldout3.json"},
+    "held_out_4": {"held_out_4": BENCH / "w4_heldout4.json"},
 }
 # groups whose individual cases and misses are never printed
-HELD_OUT: frozenset[str] = frozenset()
+HELD_OUT = frozenset({"held_out_4"})
 KINDS = ("planted", "clean", "warning")
 
 
