@@ -18,6 +18,7 @@ into ``bench/.cache/src`` (git-ignored).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -141,7 +142,8 @@ def fetch(spec: dict[str, str]) -> Path:
 
 def _download_pypi(pin: str, dl: Path) -> Path:
     name, version = pin.split("==")
-    stems = {f"{name.lower()}-{version}", f"{name.lower().replace('-', '_')}-{version}"}
+    # sdist names: as pinned, or normalised (PEP 625: runs of "-", "_", "." become "_")
+    stems = {f"{name.lower()}-{version}", f"{re.sub(r'[-_.]+', '_', name.lower())}-{version}"}
     found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
     if not found:
         log(f"downloading {pin} (source distribution)")
