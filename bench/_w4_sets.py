@@ -18,6 +18,7 @@ into ``bench/.cache/src`` (git-ignored).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -35,9 +36,10 @@ SETS: dict[str, dict[str, Path]] = {
                     "former_held_out_1": BENCH / "w4_heldout.json",
                     "former_held_out_2": BENCH / "w4_heldout2.json",
                     "former_held_out_3": BENCH / "w4_heldout3.json"},
+    "held_out_4": {"held_out_4": BENCH / "w4_heldout4.json"},
 }
 # groups whose individual cases and misses are never printed
-HELD_OUT: frozenset[str] = frozenset()
+HELD_OUT = frozenset({"held_out_4"})
 KINDS = ("planted", "clean", "warning")
 
 
@@ -140,7 +142,8 @@ def fetch(spec: dict[str, str]) -> Path:
 
 def _download_pypi(pin: str, dl: Path) -> Path:
     name, version = pin.split("==")
-    stems = {f"{name.lower()}-{version}", f"{name.lower().replace('-', '_')}-{version}"}
+    # sdist names: as pinned, or normalised (PEP 625: runs of "-", "_", "." become "_")
+    stems = {f"{name.lower()}-{version}", f"{re.sub(r'[-_.]+', '_', name.lower())}-{version}"}
     found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
     if not found:
         log(f"downloading {pin} (source distribution)")

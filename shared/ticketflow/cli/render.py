@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.prompt import Prompt
-from rich.table import Table
+from rich.table import Column, Table
 
 from ticketflow.cli.driver import Reply
 from ticketflow.cli.text import term
@@ -133,7 +133,13 @@ def aec_view(console: Console, aec: AEC) -> None:
 
 
 def runs_table(console: Console, runs: list[RunRecord]) -> None:
-    t = Table("run", "ticket", "status", "step", "updated")
+    """One row per run. Run ids are what ``resume``, ``show`` and ``cancel`` take, so
+    they are never cut or wrapped, however narrow the terminal; the other columns give
+    way (fold) instead."""
+    width = max((len(term(r.run_id)) for r in runs), default=3)
+    t = Table(Column("run", no_wrap=True, min_width=width),
+              Column("ticket", overflow="fold"), Column("status", overflow="fold"),
+              "step", Column("updated", overflow="fold"))
     for r in runs:
         definition = DEFINITIONS.get(r.workflow_version, CURRENT)
         total = definition.total
