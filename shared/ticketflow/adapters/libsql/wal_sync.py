@@ -16,11 +16,13 @@ its commit has returned:
 * a waiter about to lead first gathers, when other threads are doing durable work
   whose sync will follow (:meth:`expect`: a pipelined scope, a task handed to an
   in-process worker): it waits until one of them finishes that work or starts
-  waiting itself, for at most about one fsync (the moving average of the last ones,
-  capped by ``GATHER_MAX_S``), so that one fsync covers both. Past that wait the
-  latecomer would gain nothing (PostgreSQL's ``commit_delay`` and
-  ``commit_siblings`` make the same trade). Only when the acknowledgement comes moves,
-  never what it covers;
+  waiting itself, so that one fsync covers both (the trade PostgreSQL's
+  ``commit_delay`` and ``commit_siblings`` make). The latecomer saves up to one
+  fsync; the wait costs it nothing unless it ends just before the latecomer comes
+  (whose commit then waits for the leader's fsync and its own), so the wait is a few
+  fsyncs long (``GATHER_FSYNCS`` times their moving average, at most
+  ``GATHER_MAX_S``): past it, work that long gains little from sharing. Only when the
+  leader's acknowledgement comes moves, never what it covers;
 * a failed fsync is sticky: the kernel may have dropped the dirty pages, so no later
   commit on this handle is ever reported durable (:class:`DurabilityError`).
 
@@ -40,7 +42,8 @@ from ticketflow.domain.errors import RetryableError
 
 __all__ = ["GATHER_MAX_S", "DurabilityError", "WalSync"]
 
-GATHER_MAX_S = 0.005  # the longest a leader waits for expected commits (module doc)
+GATHER_MAX_S = 0.01  # the longest a leader waits for expected commits (module doc)
+GATHER_FSYNCS = 4.0  # ... in fsyncs (moving average): the disk time it can save is one
 _FSYNC_WEIGHT = 0.2  # of the newest fsync in the moving average of their durations
 
 
@@ -154,9 +157,9 @@ class WalSync:
 
     def _gather(self) -> None:
         """Wait (holding ``_cv``) until expected work finishes or another thread
-        begins to wait or to sync, for at most about one fsync (module doc)."""
+        begins to wait or to sync, for a few fsyncs at most (module doc)."""
         seen = self._events
-        deadline = time.monotonic() + min(self._fsync_s, GATHER_MAX_S)
+        deadline = time.monotonic() + min(GATHER_FSYNCS * self._fsync_s, GATHER_MAX_S)
         while self._events == seen and not self._syncing:
             left = deadline - time.monotonic()
             if left <= 0:
