@@ -301,29 +301,3 @@ def test_a_sync_inside_its_own_scope_does_not_wait_for_itself(
     t.start()
     t.join(10)
     assert finished.is_set() and disk.calls == 1
-
-
-def test_checkpoints_run_on_their_own_thread_out_of_the_commits_way(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(database_module, "CHECKPOINT_EVERY", 3)
-    ran_on: list[str] = []
-    real = Database._checkpoint
-
-    def noted(self: Database, conn: object) -> None:
-        ran_on.append(threading.current_thread().name)
-        real(self, conn)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Database, "_checkpoint", noted)
-    handle = Database(f"file:{tmp_path}/k.db", witness=True)
-    handle.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")
-    for i in range(5):
-        handle.execute(f"INSERT INTO t VALUES ('k{i}', {i})")
-    deadline = time.monotonic() + 10
-    while not handle.stats.snapshot()["checkpoints"] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert ran_on and set(ran_on) == {"wal-checkpoint"}
-    handle.close()
-    assert not any(t.name == "wal-checkpoint" for t in threading.enumerate())
-    again = Database(f"file:{tmp_path}/k.db")
-    assert len(again.execute("SELECT k FROM t").rows) == 5
-    again.close()

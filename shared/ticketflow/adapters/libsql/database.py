@@ -31,12 +31,6 @@ group's durable batches wait for one fsync together.
 SQLITE_BUSY from other processes is retried with jittered backoff here, so
 callers never see it.
 
-WAL checkpoints (native) are due every ``CHECKPOINT_EVERY`` write transactions and
-run on a thread of their own with its own connection (a ``PASSIVE`` checkpoint waits
-for no reader or writer): its copy of the WAL into the database file and its two
-fsyncs stay out of every commit's way. The WAL is reused from its start only after
-a complete checkpoint has synced the database file.
-
 ``read_only=True`` (file URLs, native driver) opens the file read-only and sends
 every statement to a read-only connection: commands that only read work on a
 database they cannot write, and a write fails with SQLite's own "readonly" error.
@@ -187,9 +181,6 @@ class Database:
         self._pending: list[_Write] = []
         self._leading = False
         self._since_checkpoint = 0
-        self._checkpoint_due = threading.Condition(threading.Lock())
-        self._checkpoint_wanted = False
-        self._checkpointer: threading.Thread | None = None
         self._client: Any = None
         try:
             self._open(path, url, auth_token, busy_budget_s)
@@ -313,12 +304,7 @@ class Database:
             if self._closed:
                 return
             self._closed = True
-        with self._checkpoint_due:
-            self._checkpoint_due.notify()
-            checkpointer = self._checkpointer
         try:
-            if checkpointer is not None:
-                checkpointer.join()
             if self._wal is not None:
                 self._wal.close()
         finally:
@@ -494,8 +480,7 @@ class Database:
                                grouped_batches=len(group) if len(group) > 1 else 0)
             self._since_checkpoint += 1
             if self._since_checkpoint >= CHECKPOINT_EVERY:
-                self._since_checkpoint = 0
-                self._want_checkpoint()
+                self._checkpoint(conn)
 
     def _transaction(self, conn: sqlite3.Connection, group: list[_Write]) -> bool:
         """Commit ``group`` in one transaction; True if it wrote anything."""
@@ -523,36 +508,8 @@ class Database:
             raise
         return wrote
 
-    def _want_checkpoint(self) -> None:
-        """Ask the checkpointer thread for a checkpoint (started on first use)."""
-        with self._checkpoint_due:
-            self._checkpoint_wanted = True
-            if self._checkpointer is None and not self._closed:
-                self._checkpointer = threading.Thread(
-                    target=self._checkpoints, name="wal-checkpoint", daemon=True)
-                self._checkpointer.start()
-            self._checkpoint_due.notify()
-
-    def _checkpoints(self) -> None:
-        """The checkpointer thread: one PASSIVE checkpoint per request (module doc)."""
-        assert self._path is not None
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
-                               timeout=0.05)
-        try:
-            conn.execute("PRAGMA synchronous=NORMAL")  # syncs the WAL, then the file
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            while True:
-                with self._checkpoint_due:
-                    while not self._checkpoint_wanted and not self._closed:
-                        self._checkpoint_due.wait()
-                    if self._closed:
-                        return
-                    self._checkpoint_wanted = False
-                self._checkpoint(conn)
-        finally:
-            conn.close()
-
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        self._since_checkpoint = 0
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             if self._witness:
