@@ -15,6 +15,7 @@ transactions, durable commits and fsyncs of a run and of one step. Timings are n
 taken with the witness on.
 
     python bench/w1.py            # prints one JSON object as its last line
+    python bench/w1.py --quick    # the sequential runs and one round of 100 only
 
 ``--crash-child DB SIDE`` and ``--worker-child DB WORKERS READY`` are internal.
 """
@@ -520,6 +521,9 @@ def main() -> int:
     p.add_argument("--crash-child", nargs=2, metavar=("DB", "SIDE_FILE"))
     p.add_argument("--worker-child", nargs=3, metavar=("DB", "WORKERS", "READY_FILE"))
     p.add_argument("--slow-s", type=float, default=0.0)
+    p.add_argument("--quick", action="store_true",
+                   help="only the sequential runs and one round of 100 runs at once "
+                        "(per-step overhead, resume latency, throughput): a quick A/B")
     args = p.parse_args()
     if args.crash_child:
         return crash_child(args.crash_child[0], args.crash_child[1], args.slow_s)
@@ -538,6 +542,14 @@ def main() -> int:
         else:
             gc_pauses.append((int(info["generation"]), time.perf_counter() - gc_started[0]))
 
+    if args.quick:
+        with tempfile.TemporaryDirectory(prefix="ticketflow-w1-") as tmp:
+            quick = measure(Path(tmp), "native", WORKERS, repeats=1)
+        print(json.dumps({"benchmark": "W1", "quick": True, "workers": WORKERS, **quick,
+                          "loadavg_1m": [round(load_before[0], 2),
+                                         round(os.getloadavg()[0], 2)],
+                          "elapsed_s": round(time.perf_counter() - t_all, 1)}))
+        return 0
     gc.callbacks.append(on_gc)
     with tempfile.TemporaryDirectory(prefix="ticketflow-w1-") as tmp:
         d = Path(tmp)

@@ -194,3 +194,110 @@ def test_a_failed_fsync_is_never_reported_durable_again(
         db.execute("INSERT INTO t VALUES ('b', 2)")
     with pytest.raises(DurabilityError):
         db.sync()
+
+
+def _gather_window(db: Database, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make the gathering window ``seconds`` long (as if fsyncs took that long)."""
+    monkeypatch.setattr(wal_sync, "GATHER_MAX_S", seconds)
+    assert db._wal is not None
+    monkeypatch.setattr(db._wal, "_fsync_s", seconds)
+
+
+def test_a_sync_waits_for_durable_work_in_flight_and_one_fsync_covers_both(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A durable write due while another thread's pipelined scope is open waits for
+    that scope's commits (not for the window's end), then one fsync covers both."""
+    disk = _Disk(monkeypatch)
+    _gather_window(db, monkeypatch, 60.0)
+    opened, go, done = threading.Event(), threading.Event(), threading.Event()
+
+    def sibling() -> None:
+        with db.pipelined():
+            opened.set()
+            go.wait(5)
+            db.execute("INSERT INTO t VALUES ('b', 2)")
+        db.sync()
+
+    other = threading.Thread(target=sibling)
+    other.start()
+    assert opened.wait(5)
+    writer = threading.Thread(target=lambda: (db.execute("INSERT INTO t VALUES ('a', 1)"),
+                                              done.set()))
+    writer.start()
+    time.sleep(0.2)
+    assert disk.calls == 0 and not done.is_set()  # gathering: committed, not yet synced
+    assert _rows(db) == {"a": 1}
+    go.set()
+    other.join(10)
+    writer.join(10)
+    assert done.is_set() and not other.is_alive()
+    assert disk.calls == 1 and _rows(db) == {"a": 1, "b": 2}
+
+
+def test_a_task_handed_over_counts_as_durable_work_in_flight(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``expect`` (a task handed to another thread): a sync waits until the thread
+    doing it has synced its own commits; that thread does not wait for itself."""
+    disk = _Disk(monkeypatch)
+    _gather_window(db, monkeypatch, 60.0)
+    handed = db.expect()
+    db.execute("INSERT INTO t VALUES ('a', 1)", durable=False)
+    synced = threading.Event()
+    waiter = threading.Thread(target=lambda: (db.sync(), synced.set()))
+    waiter.start()
+    time.sleep(0.2)
+    assert disk.calls == 0 and not synced.is_set()
+
+    def worker() -> None:
+        with db.owning(handed):
+            with db.pipelined():
+                db.execute("INSERT INTO t VALUES ('b', 2)")
+            db.sync()  # its own expected work is not waited for
+
+    other = threading.Thread(target=worker)
+    other.start()
+    other.join(10)
+    waiter.join(10)
+    assert synced.is_set() and not other.is_alive()
+    assert disk.calls == 1
+
+
+def test_the_wait_for_work_in_flight_is_bounded(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in flight that does not come in time does not hold a durable write back
+    beyond the window: the write is synced alone."""
+    disk = _Disk(monkeypatch)
+    _gather_window(db, monkeypatch, 0.05)
+    release = threading.Event()
+    opened = threading.Event()
+
+    def stuck() -> None:
+        with db.pipelined():
+            opened.set()
+            release.wait(10)
+
+    other = threading.Thread(target=stuck)
+    other.start()
+    assert opened.wait(5)
+    db.execute("INSERT INTO t VALUES ('a', 1)")  # returns once synced, scope still open
+    assert disk.calls == 1 and other.is_alive()
+    release.set()
+    other.join(10)
+
+
+def test_a_sync_inside_its_own_scope_does_not_wait_for_itself(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _Disk(monkeypatch)
+    _gather_window(db, monkeypatch, 60.0)
+    finished = threading.Event()
+
+    def nested() -> None:
+        with db.pipelined():
+            db.execute("INSERT INTO t VALUES ('a', 1)")
+            db.sync()
+        finished.set()
+
+    t = threading.Thread(target=nested)
+    t.start()
+    t.join(10)
+    assert finished.is_set() and disk.calls == 1

@@ -240,19 +240,45 @@ class Database:
     @contextlib.contextmanager
     def pipelined(self) -> Iterator[None]:
         """Durable writes of this thread return before their fsync (module doc); the
-        caller calls :meth:`sync` before acknowledging anything outside. Nests."""
+        caller calls :meth:`sync` before acknowledging anything outside. Nests. The
+        outermost scope is expected work for the fsyncs of others (:meth:`expect`)."""
         depth: int = getattr(self._pipelined, "depth", 0)
         self._pipelined.depth = depth + 1
         try:
-            yield
+            if depth:
+                yield
+            else:
+                with self.owning(self.expect()):
+                    yield
         finally:
             self._pipelined.depth = depth
+
+    def expect(self) -> Callable[[], None]:
+        """Note durable work about to run (on this thread or handed to another) whose
+        sync follows; call the returned function once when it is done. A sync due
+        meanwhile waits briefly for it, to cover both with one fsync
+        (:mod:`~ticketflow.adapters.libsql.wal_sync`). A no-op for a server."""
+        if self._wal is None:
+            return _nothing
+        return self._wal.expect()
+
+    @contextlib.contextmanager
+    def owning(self, done: Callable[[], None]) -> Iterator[None]:
+        """Do the expected work ``done`` stands for (from :meth:`expect`) on this
+        thread: its syncs meanwhile do not wait for it; ``done`` is called at the end."""
+        owned: int = getattr(self._pipelined, "owned", 0)
+        self._pipelined.owned = owned + 1
+        try:
+            yield
+        finally:
+            self._pipelined.owned = owned
+            done()
 
     def sync(self) -> None:
         """Return once every commit made so far, by any thread, is durable
         (:class:`DurabilityError` if an fsync failed). A no-op for a server."""
         if self._wal is not None:
-            self._wal.sync_all()
+            self._wal.sync_all(own_expected=getattr(self._pipelined, "owned", 0))
 
     def _count_sync(self) -> None:
         if self._witness:
@@ -490,6 +516,10 @@ class Database:
                 self.stats.add(checkpoints=1)
         except sqlite3.Error:  # another process checkpointing: it will be done again
             pass
+
+
+def _nothing() -> None:
+    return None
 
 
 def _mapped(exc: BaseException) -> BaseException:

@@ -188,7 +188,8 @@ class LocalWorkerPool:
         self.on_start = on_start
         self.on_stop = on_stop
         self.worker_id = new_lease_id()
-        self._offered: deque[StepTask] = deque()
+        # offered tasks, each with its note of expected durable work (Database.expect)
+        self._offered: deque[tuple[StepTask, Callable[[], None]]] = deque()
         self._running = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -217,6 +218,8 @@ class LocalWorkerPool:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        while self._offered:  # never delivered here: their outbox rows stay pending
+            self._offered.popleft()[1]()
 
     def __enter__(self) -> LocalWorkerPool:
         return self.start()
@@ -234,7 +237,9 @@ class LocalWorkerPool:
         from memory only: its outbox row is still pending."""
         if not self._running:
             return False
-        self._offered.append(task)
+        # a sync due meanwhile (the offerer's own, typically) may wait briefly for the
+        # step's commit, to cover both with one fsync
+        self._offered.append((task, self.queue.db.expect()))
         self.queue.notify()
         return True
 
@@ -244,11 +249,12 @@ class LocalWorkerPool:
         while not self._stop.is_set():
             seen = self.queue.generation
             try:
-                offered = self._offered.popleft()
+                offered, done_expected = self._offered.popleft()
             except IndexError:
                 offered = None
             if offered is not None:
-                self._deliver(offered, None)
+                with self.queue.db.owning(done_expected):
+                    self._deliver(offered, None)
                 continue
             try:
                 claimed = self.queue.claim(self.worker_id, self.visibility_s, ack=done)
