@@ -37,9 +37,10 @@ SETS: dict[str, dict[str, Path]] = {
                     "former_held_out_2": BENCH / "w4_heldout2.json",
                     "former_held_out_3": BENCH / "w4_heldout3.json",
                     "former_held_out_4": BENCH / "w4_heldout4.json"},
+    "held_out_5": {"held_out_5": BENCH / "w4_heldout5.json"},
 }
 # groups whose individual cases and misses are never printed
-HELD_OUT: frozenset[str] = frozenset()
+HELD_OUT = frozenset({"held_out_5"})
 KINDS = ("planted", "clean", "warning")
 
 
