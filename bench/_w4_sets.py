@@ -10,13 +10,14 @@ Two groups, kept apart on purpose:
   against it, never tuned on; only its aggregate figures are printed.
 
 Each file names its repositories by pinned release: PyPI source distributions
-(``pip download --no-deps --no-binary :all: NAME==VERSION``) and npm tarballs
+(the release's ``.tar.gz`` from PyPI's simple index, its sha256 checked) and npm tarballs
 (``npm pack NAME@VERSION``), downloaded once into ``bench/.cache/dl`` and unpacked
 into ``bench/.cache/src`` (git-ignored).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -26,6 +27,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
@@ -141,19 +144,41 @@ def fetch(spec: dict[str, str]) -> Path:
     return _own_work_tree(target).resolve()
 
 
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
 def _download_pypi(pin: str, dl: Path) -> Path:
+    """The release's source distribution, fetched as a file from PyPI's simple index
+    (PEP 691 JSON) and checked against the index's sha256. Not ``pip download``: to
+    name what it downloads, pip prepares the package's metadata, which runs its build
+    backend (some applications build their whole front end with npm there)."""
     name, version = pin.split("==")
+    normal = re.sub(r"[-_.]+", "-", name.lower())  # PEP 503
     # sdist names: as pinned, or normalised (PEP 625: runs of "-", "_", "." become "_")
     stems = {f"{name.lower()}-{version}", f"{re.sub(r'[-_.]+', '_', name.lower())}-{version}"}
-    found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
-    if not found:
-        log(f"downloading {pin} (source distribution)")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                        ":all:", "-q", "-d", str(dl), pin], check=True)
-        found = [p for p in dl.iterdir() if any(p.name.lower().startswith(s) for s in stems)]
-    if not found:
-        raise SystemExit(f"pip download of {pin} produced no archive in {dl}")
-    return found[0]
+    names = {stem + ext for stem in stems for ext in (".tar.gz",)}
+    found = [p for p in dl.iterdir() if p.name.lower() in names]
+    if found:
+        return found[0]
+    log(f"downloading {pin} (source distribution)")
+    with httpx.Client(timeout=120, follow_redirects=True) as client:
+        index = client.get(f"{PYPI_SIMPLE}/{normal}/",
+                           headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        index.raise_for_status()
+        files = [f for f in index.json()["files"] if f["filename"].lower() in names]
+        if not files:
+            raise SystemExit(f"PyPI lists no source distribution of {pin}")
+        entry = files[0]
+        body = client.get(entry["url"])
+        body.raise_for_status()
+    digest = hashlib.sha256(body.content).hexdigest()
+    if digest != entry["hashes"].get("sha256", digest):
+        raise SystemExit(f"{entry['filename']}: sha256 {digest} is not the index's")
+    target = dl / entry["filename"]
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(body.content)
+    partial.rename(target)
+    return target
 
 
 def _download_npm(pin: str, dl: Path) -> Path:
