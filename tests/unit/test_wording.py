@@ -169,3 +169,31 @@ def test_a_value_pointed_at_is_a_missing_information_warning() -> None:
                              "legal chose last month.", repo=None, index=None)
     assert [(f.kind, f.severity) for f in found if "does not give" in f.message] == [
         (FindingKind.MISSING_INFORMATION, Severity.WARNING)]
+
+
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Expired carts should be handled according to our data retention policy.",
+     "according to our data retention policy"),
+    ("Remove idle boards and warn their owners beforehand as agreed with finance.",
+     "as agreed with finance"),
+    ("Limit the export to the roles the audit committee approved.",
+     "the roles the audit committee approved"),
+])
+def test_more_values_pointed_at_instead_of_given(sentence: str, term: str) -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The relevant people need to be told when a shipment is lost.",
+    "Notify the appropriate team when the sync fails.",
+])
+def test_recipients_left_open_are_missing_information(sentence: str) -> None:
+    assert [u.missing for u in unmeasurable(sentence)] == ["scope"]
+    found = validate_request("Tell people", sentence, repo=None, index=None)
+    assert [f.kind for f in found if f.kind in (FindingKind.MISSING_INFORMATION,
+                                                FindingKind.UNMEASURABLE)] == [
+        FindingKind.MISSING_INFORMATION]
+
+
+def test_named_recipients_are_not_missing() -> None:
+    assert unmeasurable("Notify the billing team by e-mail when the sync fails.") == []
