@@ -166,3 +166,20 @@ def test_names_without_a_written_value_are_no_setting(text: str) -> None:
 ])
 def test_labels_picked_or_used_from_a_screen_are_ui_text(text: str, label: str) -> None:
     assert ("ui_text", label) in _refs(text)
+
+
+def test_a_cue_word_inside_a_code_name_is_no_cue() -> None:
+    refs = _refs("CartStore.add() passes the cart to CartStore.reprice_lines() first.")
+    assert refs[("symbol", "CartStore.reprice_lines")] is False
+
+
+def test_a_new_thing_and_where_it_goes_are_both_new() -> None:
+    refs = _refs("Add a new `LedgerExporter` class in finance/ledger_export.py.")
+    assert refs[("symbol", "LedgerExporter")] is True
+    assert refs[("file", "finance/ledger_export.py")] is True
+
+
+def test_a_key_of_a_dotted_path_named_whole_is_not_reported_again() -> None:
+    refs = _refs("We set paging: { hardCap: 100, softCap: 20 } for the server. "
+                 "Apply paging.softCap when the client sends no size.")
+    assert [k for k in refs if k[1] == "softCap"] == []

@@ -197,3 +197,27 @@ def test_recipients_left_open_are_missing_information(sentence: str) -> None:
 
 def test_named_recipients_are_not_missing() -> None:
     assert unmeasurable("Notify the billing team by e-mail when the sync fails.") == []
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Make sure the oldest archive is always kept. Pressing 'Clear' must still leave "
+     "the archive list empty.", "kept / deleted"),
+    ("Allow PATCH /boards/:id with the viewer key as well. The viewer key is public, so "
+     "it must never be able to patch boards.", "allowed / forbidden"),
+    ("A new shift can only be opened after the previous one has closed. Managers need to "
+     "open a cover shift for a nurse without closing the running shift.",
+     "only after / without"),
+    ("Every scan must be compressed to grey scale before it is stored. Auditors need the "
+     "stored scan to remain unchanged to the original upload.", "changed / unchanged"),
+])
+def test_more_contradiction_shapes(text: str, why: str) -> None:
+    assert why in [c.why for c in contradictions(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "A new shift can only be opened after the previous one has closed. Show who closed it.",
+    "Allow admins to archive boards. Archived boards stay searchable.",
+    "Scans are compressed before they are stored. Show the file size in the list.",
+])
+def test_near_misses_of_those_shapes_are_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []

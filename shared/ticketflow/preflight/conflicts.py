@@ -123,13 +123,21 @@ _SHAPES = (
            _p(r"\b(disabled|turned off|switched off|off by default|inactive by default)\b"),
            True),
     _Shape("allowed / forbidden",
-           _p(r"\b(allowed|permitted)\b"),
-           _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked)\b"), True),
+           _p(r"\b(allowed|permitted|^(?:please\s+)?(?:allow|permit))\b"),
+           _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked|"
+              r"(?:must|should|may|can|shall) (?:never|not) be able to)\b"), True),
     _Shape("kept / deleted",
            _p(r"\b(kept|retained|preserved|forever|indefinitely|never (?:be )?(?:deleted|"
               r"removed)|(?:stay|stays|remain|remains) (?:in|on) the)\b"),
            _p(r"\b(deleted|removed|purged|erased|discarded|wiped|remov(?:e|es|ing) (?:it|them|"
-              r"\w+) from the)\b"), True),
+              r"\w+) from the|leaves? (?=(?:the |its |their )?(?:[\w-]+ ){0,2}empty\b))"), True),
+    # one thing changed on the way in, and kept exactly as it came
+    _Shape("changed / unchanged",
+           _p(r"\b(scal(?:e|ed|ing) (?:down|up)|resiz\w+|re-?encod\w+|transcod\w+|compress\w*|"
+              r"crop(?:ped|s)?|downscal\w+|convert(?:ed)? (?:to|into)|strip(?:ped)? (?:of )?)"),
+           _p(r"\b(byte[- ]for[- ]byte|bit[- ]for[- ]bit|(?:stay|stays|remain|remains|be|kept|"
+              r"left) (?:exactly |completely |entirely )?(?:identical|unchanged|untouched|"
+              r"unmodified|intact) (?:to|with|as)\b)"), False),
     _Shape("kept in memory / persisted",
            _p(r"\b(in memory only|only in memory|memory[- ]only|not persisted|never (?:be )?"
               r"(?:persisted|saved to disk|written to disk)|(?:lost|cleared|wiped|reset|discarded)"
@@ -219,7 +227,7 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts, _all_against_cap, _only_some):
+    for finder in (_polarity, _amounts, _all_against_cap, _only_some, _only_after_without):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -267,6 +275,33 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
             if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
                 continue
             return Contradiction(ma.group(0), mb.group(0), _evidence(sents, sa, sb), shape.why)
+    return None
+
+
+# -- only after something ends, and without it ending -------------------------------------
+
+_ONLY_AFTER = re.compile(r"\bonly\b[^.;]{0,60}?\b(?:after|once|when)\b[^.;]{0,60}?\b"
+                         r"(?:has|have|is|are|was|were|had)\s+(?:been\s+)?([a-z]{3,}?)(?:ed|d)\b",
+                         re.I)
+_WITHOUT = re.compile(r"\bwithout\s+([a-z]{3,}?)(?:ing)\b", re.I)
+
+
+def _only_after_without(units: list[tuple[int, str]],
+                        sents: list[str]) -> Contradiction | None:
+    """"A new visit can only start after the open one has ended" against "open a second
+    one without ending the first": a precondition kept, and waived for one case."""
+    for sa, ca in units:
+        only = _ONLY_AFTER.search(ca)
+        if only is None:
+            continue
+        for sb, cb in units:
+            if sb == sa:
+                continue
+            w = _WITHOUT.search(cb)
+            if w is None or _stem(w.group(1)) != _stem(only.group(1)) or not asks(cb):
+                continue
+            if (_content(ca) & _content(cb)) - {_stem(only.group(1))}:
+                return Contradiction(ca, cb, _evidence(sents, sa, sb), "only after / without")
     return None
 
 

@@ -167,12 +167,18 @@ _PARTICIPLE = re.compile(r"(?:created|added|introduced|implemented|built|defined
 def _cue_reaches(cue: re.Match[str], before: str) -> bool:
     """Does the creation cue ``cue`` (in ``before``, the sentence up to a reference) bear
     on the reference? Not across a clause break; an adjective only with at most one
-    word between it and the reference; a past participle after a noun never."""
+    word between it and the reference (or its noun and where it goes: "a new `X` class
+    in"); a past participle after a noun never."""
     between = before[cue.end():]
     if _CUE_BREAK.search(between):
         return False
-    if cue.group(1).lower() in _ADJECTIVE_CUE and len(re.findall(r"[\w.()/-]+", between)) > 1:
-        return False
+    if cue.group(1).lower() in _ADJECTIVE_CUE:
+        words = re.findall(r"[\w.()/`-]+", between)
+        # "a new `X` class in a/b.py": where the new thing goes is part of it
+        placed = bool(words) and words[-1].lower() in ("in", "under", "inside", "within",
+                                                       "into")
+        if len(words) > (3 if placed else 1):
+            return False
     lead = before[:cue.start()].rstrip()
     return not (_PARTICIPLE.match(cue.group(1)) and re.search(
         r"[A-Za-z]{3,}$", lead) and not re.search(
@@ -199,7 +205,10 @@ def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> 
         return True
     if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
         return True
-    create = [m.end() for m in _CREATE_CUE.finditer(before) if _cue_reaches(m, before)]
+    # a cue word inside a code name ("Store.create()", "add_item") is no cue
+    create = [m.end() for m in _CREATE_CUE.finditer(before)
+              if not re.match(r"[\w(]", before[m.end():m.end() + 1])
+              and not re.search(r"[\w.]$", before[:m.start()]) and _cue_reaches(m, before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
     if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
         return True
@@ -233,8 +242,8 @@ def extract_references(text: str) -> list[Reference]:
 
     def add(kind: ClaimKind, name: str, m: re.Match[str], group: int = 1) -> None:
         s, e = m.span(group)
-        if any(s >= a and e <= b for a, b in spans) or (kind == "symbol"
-                                                         and ("setting", name) in found):
+        if any(s >= a and e <= b for a, b in spans) or (kind == "symbol" and any(
+                k == "setting" and (n == name or n.endswith("." + name)) for k, n in found)):
             return  # inside a reference already found, or a key already read as a setting
         if kind != "route" and _QUERY_PARAM.search(text[max(0, s - 40):s]):
             return  # a query-string parameter of a URL ("?name__startswith=")
@@ -285,6 +294,8 @@ def extract_references(text: str) -> list[Reference]:
                 or set(key.split(".")) <= assigned):
             add("setting", key, m)  # the request wrote the keys of that path with values
     for m in _ASSIGNED_KEY.finditer(text):
+        if any(k == "setting" and n.endswith("." + m.group(1)) for k, n in found):
+            continue  # a key of a dotted path the request names whole
         if re.search(r"[A-Z_]", m.group(1)):  # a section name alone ("paging") is prose too
             add("setting", m.group(1), m)
     for m in _CALL.finditer(text):
