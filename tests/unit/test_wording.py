@@ -221,3 +221,10 @@ def test_more_contradiction_shapes(text: str, why: str) -> None:
 ])
 def test_near_misses_of_those_shapes_are_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
+
+
+def test_a_purpose_clause_is_not_how_things_are_now() -> None:
+    text = ("Every photo must be resized to 512 pixels before upload. The archive team "
+            "needs the stored photo to stay identical to the original so their audit "
+            "keeps passing.")
+    assert "changed / unchanged" in [c.why for c in contradictions(text)]
