@@ -228,3 +228,9 @@ def test_a_purpose_clause_is_not_how_things_are_now() -> None:
             "needs the stored photo to stay identical to the original so their audit "
             "keeps passing.")
     assert "changed / unchanged" in [c.why for c in contradictions(text)]
+
+
+def test_rotating_and_refreshing_are_one_action_kept_to_some() -> None:
+    text = ("Only team owners may regenerate webhook secrets. Members must still be able "
+            "to rotate their own webhook secret when it leaks.")
+    assert "only some / others too" in [c.why for c in contradictions(text)]

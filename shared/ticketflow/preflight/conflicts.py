@@ -366,14 +366,15 @@ _SAME_ACTION = ({"add", "create", "make", "open", "set up", "register", "new"},
                 {"edit", "change", "modify", "update", "rename"},
                 {"view", "see", "read", "list", "browse", "access"},
                 {"approve", "accept", "confirm"}, {"invite"}, {"export", "download"},
-                {"publish", "release"}, {"ban", "block", "suspend"})
+                {"publish", "release"}, {"ban", "block", "suspend"},
+                {"rotate", "refresh", "regenerate", "renew", "reset"})
 _ONLY_MAY = re.compile(
     r"\bonly\s+((?:[a-z]+\s+){0,3}?[a-z]+s)\s+(?:may|can|are allowed to|are permitted to|"
     r"should be able to|must be able to)\s+([a-z]+)\b", re.I)
 _ABLE = re.compile(
     r"\b([a-z]+s)(?:,\s*\w+,)?\s*(?:\w+\s+){0,2}?(?:should|must|need to|have to|will)\s+"
-    r"(?:also\s+)?(?:be able|be allowed|be permitted|get to)\s+to\s+([a-z]+)\b|\blet\s+([a-z]+s)\s+"
-    r"([a-z]+)\b|\ballow\s+([a-z]+s)\s+to\s+([a-z]+)\b", re.I)
+    r"(?:also\s+|still\s+)?(?:be able|be allowed|be permitted|get to)\s+to\s+([a-z]+)\b|"
+    r"\blet\s+([a-z]+s)\s+([a-z]+)\b|\ballow\s+([a-z]+s)\s+to\s+([a-z]+)\b", re.I)
 
 
 def _action(verb: str) -> frozenset[str]:
