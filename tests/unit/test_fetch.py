@@ -278,6 +278,8 @@ def test_walk_never_follows_a_symlink_out_of_the_tree(tmp_path: Path) -> None:
     ("keys/id_rsa", True), ("id_rsa.pub", True), ("x/server.key", True), ("a.p12", True),
     ("store.jks", True), (".env.production", True), (".netrc", True), ("secrets.yaml", True),
     (".env", False), (".env.example", False), ("keyboard.py", False), ("app/env.py", False),
+    ("config/secrets.yml", True), ("secrets.json", True), ("secrets", True),
+    ("secrets.prod.json", True), ("services/secrets.py", False), ("api/secrets.ts", False),
 ])
 def test_secret_looking_files(name: str, secret: bool) -> None:
     assert (secret_reason(name) is not None) is secret

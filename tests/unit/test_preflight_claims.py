@@ -104,3 +104,82 @@ def test_contradictions_quote_only_their_sentences(text: str, why: str) -> None:
     assert [c.why for c in found] == [why]
     for part in found[0].evidence.split(" … "):
         assert part in text
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    # an adjective cue describes its own noun, not a name later in the sentence
+    ("The importer hands the new invoice to BillingQueue.enqueue_invoice() right away.",
+     ("symbol", "BillingQueue.enqueue_invoice")),
+    # a clause break ends what a creation cue bears on
+    ("MAX_ROWS stops new exports past 500, but we also set EXPORT_KEEP_DAYS=7 in our env.",
+     ("setting", "EXPORT_KEEP_DAYS")),
+    # a participle after a noun describes what exists
+    ("Orders created with POST /orders never get a receipt number.",
+     ("route", "POST /orders")),
+])
+def test_creation_cues_bear_only_on_their_own_noun_and_clause(
+        text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is False
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ("Add a new `archive_invoice()` helper for the nightly job.",
+     ("symbol", "archive_invoice")),
+    ("Introduce a SHIPPING_CUTOFF_HOUR setting for the warehouse.",
+     ("setting", "SHIPPING_CUTOFF_HOUR")),
+    ("Reports must be added to a new helper `render_totals()` in the summary page.",
+     ("symbol", "render_totals")),
+])
+def test_creation_cues_still_ask_for_what_they_name(text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is True
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("We run the worker with retryPolicy: {maxTries: 4, backoffSeconds: 30}.", "backoffSeconds"),
+    ("We configured sessionIdleMinutes: 45 for the kiosk build.", "sessionIdleMinutes"),
+    ("Our deployment sets upload_chunk_kb=256 and nothing changes.", "upload_chunk_kb"),
+])
+def test_a_key_written_with_a_value_is_a_setting(text: str, key: str) -> None:
+    refs = _refs(text)
+    assert refs[("setting", key)] is False
+    assert ("symbol", key) not in refs
+
+
+def test_a_dotted_path_through_keys_written_with_values_is_a_setting() -> None:
+    text = ("We set paging: { hardCap: 100, softCap: 20 } in the server options file. "
+            "Apply paging.softCap when the client sends no size.")
+    assert ("setting", "paging.softCap") in _refs(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The list returns maxItems items when nothing else is given.",
+    "Note: this only happens on Mondays.",
+    "The ratio is 3:4 on the preview.",
+])
+def test_names_without_a_written_value_are_no_setting(text: str) -> None:
+    assert not [k for k in _refs(text) if k[0] == "setting"]
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("When I pick 'Last quarter' the chart still starts in May.", "Last quarter"),
+    ("When they use 'Send reminder' from an overdue invoice nothing is sent.", "Send reminder"),
+])
+def test_labels_picked_or_used_from_a_screen_are_ui_text(text: str, label: str) -> None:
+    assert ("ui_text", label) in _refs(text)
+
+
+def test_a_cue_word_inside_a_code_name_is_no_cue() -> None:
+    refs = _refs("CartStore.add() passes the cart to CartStore.reprice_lines() first.")
+    assert refs[("symbol", "CartStore.reprice_lines")] is False
+
+
+def test_a_new_thing_and_where_it_goes_are_both_new() -> None:
+    refs = _refs("Add a new `LedgerExporter` class in finance/ledger_export.py.")
+    assert refs[("symbol", "LedgerExporter")] is True
+    assert refs[("file", "finance/ledger_export.py")] is True
+
+
+def test_a_key_of_a_dotted_path_named_whole_is_not_reported_again() -> None:
+    refs = _refs("We set paging: { hardCap: 100, softCap: 20 } for the server. "
+                 "Apply paging.softCap when the client sends no size.")
+    assert [k for k in refs if k[1] == "softCap"] == []

@@ -169,3 +169,68 @@ def test_a_value_pointed_at_is_a_missing_information_warning() -> None:
                              "legal chose last month.", repo=None, index=None)
     assert [(f.kind, f.severity) for f in found if "does not give" in f.message] == [
         (FindingKind.MISSING_INFORMATION, Severity.WARNING)]
+
+
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Expired carts should be handled according to our data retention policy.",
+     "according to our data retention policy"),
+    ("Remove idle boards and warn their owners beforehand as agreed with finance.",
+     "as agreed with finance"),
+    ("Limit the export to the roles the audit committee approved.",
+     "the roles the audit committee approved"),
+])
+def test_more_values_pointed_at_instead_of_given(sentence: str, term: str) -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
+
+
+@pytest.mark.parametrize("sentence", [
+    "The relevant people need to be told when a shipment is lost.",
+    "Notify the appropriate team when the sync fails.",
+])
+def test_recipients_left_open_are_missing_information(sentence: str) -> None:
+    assert [u.missing for u in unmeasurable(sentence)] == ["scope"]
+    found = validate_request("Tell people", sentence, repo=None, index=None)
+    assert [f.kind for f in found if f.kind in (FindingKind.MISSING_INFORMATION,
+                                                FindingKind.UNMEASURABLE)] == [
+        FindingKind.MISSING_INFORMATION]
+
+
+def test_named_recipients_are_not_missing() -> None:
+    assert unmeasurable("Notify the billing team by e-mail when the sync fails.") == []
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Make sure the oldest archive is always kept. Pressing 'Clear' must still leave "
+     "the archive list empty.", "kept / deleted"),
+    ("Allow PATCH /boards/:id with the viewer key as well. The viewer key is public, so "
+     "it must never be able to patch boards.", "allowed / forbidden"),
+    ("A new shift can only be opened after the previous one has closed. Managers need to "
+     "open a cover shift for a nurse without closing the running shift.",
+     "only after / without"),
+    ("Every scan must be compressed to grey scale before it is stored. Auditors need the "
+     "stored scan to remain unchanged to the original upload.", "changed / unchanged"),
+])
+def test_more_contradiction_shapes(text: str, why: str) -> None:
+    assert why in [c.why for c in contradictions(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "A new shift can only be opened after the previous one has closed. Show who closed it.",
+    "Allow admins to archive boards. Archived boards stay searchable.",
+    "Scans are compressed before they are stored. Show the file size in the list.",
+])
+def test_near_misses_of_those_shapes_are_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []
+
+
+def test_a_purpose_clause_is_not_how_things_are_now() -> None:
+    text = ("Every photo must be resized to 512 pixels before upload. The archive team "
+            "needs the stored photo to stay identical to the original so their audit "
+            "keeps passing.")
+    assert "changed / unchanged" in [c.why for c in contradictions(text)]
+
+
+def test_rotating_and_refreshing_are_one_action_kept_to_some() -> None:
+    text = ("Only team owners may regenerate webhook secrets. Members must still be able "
+            "to rotate their own webhook secret when it leaks.")
+    assert "only some / others too" in [c.why for c in contradictions(text)]

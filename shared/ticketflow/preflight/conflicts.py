@@ -123,13 +123,21 @@ _SHAPES = (
            _p(r"\b(disabled|turned off|switched off|off by default|inactive by default)\b"),
            True),
     _Shape("allowed / forbidden",
-           _p(r"\b(allowed|permitted)\b"),
-           _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked)\b"), True),
+           _p(r"\b(allowed|permitted|^(?:please\s+)?(?:allow|permit))\b"),
+           _p(r"\b(forbidden|not allowed|disallowed|prohibited|not permitted|blocked|"
+              r"(?:must|should|may|can|shall) (?:never|not) be able to)\b"), True),
     _Shape("kept / deleted",
            _p(r"\b(kept|retained|preserved|forever|indefinitely|never (?:be )?(?:deleted|"
               r"removed)|(?:stay|stays|remain|remains) (?:in|on) the)\b"),
            _p(r"\b(deleted|removed|purged|erased|discarded|wiped|remov(?:e|es|ing) (?:it|them|"
-              r"\w+) from the)\b"), True),
+              r"\w+) from the|leaves? (?=(?:the |its |their )?(?:[\w-]+ ){0,2}empty\b))"), True),
+    # one thing changed on the way in, and kept exactly as it came
+    _Shape("changed / unchanged",
+           _p(r"\b(scal(?:e|ed|ing) (?:down|up)|resiz\w+|re-?encod\w+|transcod\w+|compress\w*|"
+              r"crop(?:ped|s)?|downscal\w+|convert(?:ed)? (?:to|into)|strip(?:ped)? (?:of )?)"),
+           _p(r"\b(byte[- ]for[- ]byte|bit[- ]for[- ]bit|(?:stay|stays|remain|remains|be|kept|"
+              r"left) (?:exactly |completely |entirely )?(?:identical|unchanged|untouched|"
+              r"unmodified|intact) (?:to|with|as)\b)"), False),
     _Shape("kept in memory / persisted",
            _p(r"\b(in memory only|only in memory|memory[- ]only|not persisted|never (?:be )?"
               r"(?:persisted|saved to disk|written to disk)|(?:lost|cleared|wiped|reset|discarded)"
@@ -219,7 +227,7 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts, _all_against_cap, _only_some):
+    for finder in (_polarity, _amounts, _all_against_cap, _only_some, _only_after_without):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -247,6 +255,12 @@ _CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|st
                       r"[a-z]+ing\b", re.I)
 
 
+def _current(clause: str) -> bool:
+    """Does ``clause`` say how things are now? Not in what it is for: "… so that the
+    check keeps passing" states a purpose, not the current state."""
+    return bool(_CURRENT.search(re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]))
+
+
 def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
     for ia, (sa, ca) in enumerate(units):
         ma = shape.a.search(ca)
@@ -259,7 +273,7 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
                     continue
             elif not mb or (shape.a.search(cb) and shape.b.search(ca)):
                 continue
-            elif _CURRENT.search(ca) or _CURRENT.search(cb) or _changes(ca, cb):
+            elif _current(ca) or _current(cb) or _changes(ca, cb):
                 continue  # how things are now against how they should be: the change asked
             elif shape.same_subject and (_CONDITION.search(ca) or _CONDITION.search(cb)):
                 continue  # "show the stock; hide it when tracking is off": a restriction
@@ -267,6 +281,33 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
             if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
                 continue
             return Contradiction(ma.group(0), mb.group(0), _evidence(sents, sa, sb), shape.why)
+    return None
+
+
+# -- only after something ends, and without it ending -------------------------------------
+
+_ONLY_AFTER = re.compile(r"\bonly\b[^.;]{0,60}?\b(?:after|once|when)\b[^.;]{0,60}?\b"
+                         r"(?:has|have|is|are|was|were|had)\s+(?:been\s+)?([a-z]{3,}?)(?:ed|d)\b",
+                         re.I)
+_WITHOUT = re.compile(r"\bwithout\s+([a-z]{3,}?)(?:ing)\b", re.I)
+
+
+def _only_after_without(units: list[tuple[int, str]],
+                        sents: list[str]) -> Contradiction | None:
+    """"A new visit can only start after the open one has ended" against "open a second
+    one without ending the first": a precondition kept, and waived for one case."""
+    for sa, ca in units:
+        only = _ONLY_AFTER.search(ca)
+        if only is None:
+            continue
+        for sb, cb in units:
+            if sb == sa:
+                continue
+            w = _WITHOUT.search(cb)
+            if w is None or _stem(w.group(1)) != _stem(only.group(1)) or not asks(cb):
+                continue
+            if (_content(ca) & _content(cb)) - {_stem(only.group(1))}:
+                return Contradiction(ca, cb, _evidence(sents, sa, sb), "only after / without")
     return None
 
 
@@ -325,14 +366,15 @@ _SAME_ACTION = ({"add", "create", "make", "open", "set up", "register", "new"},
                 {"edit", "change", "modify", "update", "rename"},
                 {"view", "see", "read", "list", "browse", "access"},
                 {"approve", "accept", "confirm"}, {"invite"}, {"export", "download"},
-                {"publish", "release"}, {"ban", "block", "suspend"})
+                {"publish", "release"}, {"ban", "block", "suspend"},
+                {"rotate", "refresh", "regenerate", "renew", "reset"})
 _ONLY_MAY = re.compile(
     r"\bonly\s+((?:[a-z]+\s+){0,3}?[a-z]+s)\s+(?:may|can|are allowed to|are permitted to|"
     r"should be able to|must be able to)\s+([a-z]+)\b", re.I)
 _ABLE = re.compile(
     r"\b([a-z]+s)(?:,\s*\w+,)?\s*(?:\w+\s+){0,2}?(?:should|must|need to|have to|will)\s+"
-    r"(?:also\s+)?(?:be able|be allowed|be permitted|get to)\s+to\s+([a-z]+)\b|\blet\s+([a-z]+s)\s+"
-    r"([a-z]+)\b|\ballow\s+([a-z]+s)\s+to\s+([a-z]+)\b", re.I)
+    r"(?:also\s+|still\s+)?(?:be able|be allowed|be permitted|get to)\s+to\s+([a-z]+)\b|"
+    r"\blet\s+([a-z]+s)\s+([a-z]+)\b|\ballow\s+([a-z]+s)\s+to\s+([a-z]+)\b", re.I)
 
 
 def _action(verb: str) -> frozenset[str]:
@@ -346,12 +388,12 @@ def _only_some(units: list[tuple[int, str]], sents: list[str]) -> Contradiction 
     projects": one action on one thing, kept to some and granted to others."""
     for sa, ca in units:
         only = _ONLY_MAY.search(ca)
-        if only is None or _CURRENT.search(ca):
+        if only is None or _current(ca):
             continue
         who, verb = _content(only.group(1)), _action(only.group(2))
         thing = _content(ca[only.end():])
         for sb, cb in units:
-            if cb is ca or _CURRENT.search(cb) or _changes(ca, cb):
+            if cb is ca or _current(cb) or _changes(ca, cb):
                 continue
             m = _ABLE.search(cb)
             if m is None:
@@ -438,10 +480,10 @@ def _noun(word: str) -> str:
 def _all_against_cap(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
     for sa, ca in units:
         alls = {_noun(m.group(1)) for m in _ALL_OF.finditer(ca)}
-        if not alls or _PAGED.search(ca) or _CURRENT.search(ca):
+        if not alls or _PAGED.search(ca) or _current(ca):
             continue
         for sb, cb in units:
-            if cb is ca or _PAGED.search(cb) or _CURRENT.search(cb) or _changes(ca, cb):
+            if cb is ca or _PAGED.search(cb) or _current(cb) or _changes(ca, cb):
                 continue
             cap = next((m for m in _CAP_ON.finditer(cb) if _noun(m.group(1)) in alls), None)
             # and about the same place or action, not only the same noun ("admins see all

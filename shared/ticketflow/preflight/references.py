@@ -62,6 +62,12 @@ _CONFIG_KEY = re.compile(r"(?<![\w:/.-])([a-z][A-Za-z0-9_]{2,}(?::[A-Za-z][A-Za-
 _DOTTED_KEY = re.compile(r"(?<![\w./-])([a-z][A-Za-z0-9_]{2,}(?:\.[A-Za-z][A-Za-z0-9_]*)+)"
                          r"(?![\w(/-]|\.\w)")
 _KEY_CONTEXT = re.compile(r"\b(?:settings?|config(?:uration)?|options?|preferences?)\b", re.I)
+# a key given a value the way configuration is written ("maxRows: 50", "retry_limit=3",
+# "paging: { size: 20 }"): a code-like name (or any name opening an object) before a
+# colon or an equals sign and a literal
+_ASSIGNED_KEY = re.compile(r"(?<![\w.:/-])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
+                           r"[a-z][a-z0-9]*_[a-z0-9_]+|[a-z][a-z0-9]+(?=\s*:\s*\{))"
+                           r"\s*[:=]\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
 _HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
                        "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
@@ -90,8 +96,11 @@ _UI_NOUN = (r"button|link|tab|menu|item|entry|action|label|field|heading|header|
 _QUOTED = re.compile("['\u2018\"\u201c]([^'\"\u2018\u2019\u201c\u201d\n]{1,60})"
                      "['\u2019\"\u201d]")
 _UI_BEFORE = re.compile(r"\b(click(?:s|ing|ed)?|press(?:es|ing)?|tap(?:s|ping)?|choos(?:e|es|ing)|"
-                        r"select(?:s|ing)?|hit(?:s|ting)?|open(?:s|ing)?|the|an?)\s*$", re.I)
-_CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?)\s+(?:on\s+)?"
+                        r"select(?:s|ing)?|hit(?:s|ting)?|open(?:s|ing)?|us(?:e|es|ed|ing)|the|"
+                        r"an?)\s*$", re.I)
+# what a person clicks or picks is on screen: "click 'Save'", "when I pick 'Last week'"
+_CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?|pick(?:s|ing|ed)?|"
+                      r"chos(?:e|en)|choos(?:e|es|ing))\s+(?:on\s+)?"
                       "['\u2018\"\u201c]?$", re.I)
 _UI_AFTER = re.compile(rf"^\s*(?:\w+\s+)?({_UI_NOUN})s?\b", re.I)
 # "text/csv", "and/or": slash words that are not paths
@@ -146,6 +155,36 @@ _HAS_A = re.compile(rf"\b(?:has|have|had|there (?:is|are|was|were)|uses?|using|c
 _INSTEAD = re.compile(r"^[`'\"\u2019\u201d]?\s*(?:\w+\s+)?instead of\b", re.I)
 
 
+# an adjective cue ("a new token") describes its own noun, not a name further on
+_ADJECTIVE_CUE = frozenset({"new", "another", "additional", "extra"})
+# a clause of its own between a cue and the reference: "gets a new token, but f() ..."
+_CUE_BREAK = re.compile(r";|,?\s+(?:but|so|while|whereas|yet|although|though)\s+", re.I)
+# a past participle after a noun describes what exists: "users created with POST /users"
+_PARTICIPLE = re.compile(r"(?:created|added|introduced|implemented|built|defined|exposed)$",
+                         re.I)
+
+
+def _cue_reaches(cue: re.Match[str], before: str) -> bool:
+    """Does the creation cue ``cue`` (in ``before``, the sentence up to a reference) bear
+    on the reference? Not across a clause break; an adjective only with at most one
+    word between it and the reference (or its noun and where it goes: "a new `X` class
+    in"); a past participle after a noun never."""
+    between = before[cue.end():]
+    if _CUE_BREAK.search(between):
+        return False
+    if cue.group(1).lower() in _ADJECTIVE_CUE:
+        words = re.findall(r"[\w.()/`-]+", between)
+        # "a new `X` class in a/b.py": where the new thing goes is part of it
+        placed = bool(words) and words[-1].lower() in ("in", "under", "inside", "within",
+                                                       "into")
+        if len(words) > (3 if placed else 1):
+            return False
+    lead = before[:cue.start()].rstrip()
+    return not (_PARTICIPLE.match(cue.group(1)) and re.search(
+        r"[A-Za-z]{3,}$", lead) and not re.search(
+            r"\b(?:be|been|being|is|are|was|were|get|gets|got)$", lead, re.I))
+
+
 def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> bool:
     """Does the wording ask to create the reference at ``start``? A creation cue close
     before it in its sentence ("a new", "add") decides, unless a firm existence cue
@@ -166,7 +205,10 @@ def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> 
         return True
     if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
         return True
-    create = [m.end() for m in _CREATE_CUE.finditer(before)]
+    # a cue word inside a code name ("Store.create()", "add_item") is no cue
+    create = [m.end() for m in _CREATE_CUE.finditer(before)
+              if not re.match(r"[\w(]", before[m.end():m.end() + 1])
+              and not re.search(r"[\w.]$", before[:m.start()]) and _cue_reaches(m, before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
     if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
         return True
@@ -200,8 +242,9 @@ def extract_references(text: str) -> list[Reference]:
 
     def add(kind: ClaimKind, name: str, m: re.Match[str], group: int = 1) -> None:
         s, e = m.span(group)
-        if any(s >= a and e <= b for a, b in spans):
-            return
+        if any(s >= a and e <= b for a, b in spans) or (kind == "symbol" and any(
+                k == "setting" and (n == name or n.endswith("." + name)) for k, n in found)):
+            return  # inside a reference already found, or a key already read as a setting
         if kind != "route" and _QUERY_PARAM.search(text[max(0, s - 40):s]):
             return  # a query-string parameter of a URL ("?name__startswith=")
         spans.append((s, e))
@@ -242,12 +285,19 @@ def extract_references(text: str) -> list[Reference]:
             add("setting", key, m)
     for m in _ENV.finditer(text):
         add("setting", m.group(1), m)
+    assigned = {m.group(1) for m in _ASSIGNED_KEY.finditer(text)}
     for m in _DOTTED_KEY.finditer(text):
         key = m.group(1)
         near = text[max(0, m.start() - 60):m.end() + 60]
-        if key.rsplit(".", 1)[1].lower() not in _HOST_END and _KEY_CONTEXT.search(
-                sentence_around(text, m.start(), m.end())) and _KEY_CONTEXT.search(near):
-            add("setting", key, m)
+        if key.rsplit(".", 1)[1].lower() not in _HOST_END and ((_KEY_CONTEXT.search(
+                sentence_around(text, m.start(), m.end())) and _KEY_CONTEXT.search(near))
+                or set(key.split(".")) <= assigned):
+            add("setting", key, m)  # the request wrote the keys of that path with values
+    for m in _ASSIGNED_KEY.finditer(text):
+        if any(k == "setting" and n.endswith("." + m.group(1)) for k, n in found):
+            continue  # a key of a dotted path the request names whole
+        if re.search(r"[A-Z_]", m.group(1)):  # a section name alone ("paging") is prose too
+            add("setting", m.group(1), m)
     for m in _CALL.finditer(text):
         add("symbol", m.group(1), m)
     for m in _DOTTED.finditer(text):

@@ -102,6 +102,13 @@ _UNSPECIFIED = re.compile(
     r"circumstances|conditions|setups)|sometimes|occasionally|intermittent(?:ly)?|"
     r"now and then|at random|randomly|from time to time)\b", re.I)
 
+# who is meant left open: "notify the relevant people", "the appropriate team must
+# approve": a requirement whose recipients or actors are not named
+_WHO_OPEN = re.compile(
+    r"\b(?:the\s+)?(?:relevant|appropriate|right|responsible|concerned|necessary)\s+"
+    r"(?:people|persons?|users?|staff|teams?|parties|roles?|recipients?|contacts?|"
+    r"stakeholders?|owners?|admins?|administrators?|managers?|departments?)\b", re.I)
+
 
 # a value the request points at instead of giving it: "the provider that finance picked",
 # "the schedule in the customer's contract", "the same rule we use on the other servers"
@@ -110,8 +117,13 @@ _ELSEWHERE = re.compile(
     r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
     r"recommended|suggested|proposed)\b|"
     r"\b(?:in|from|per|according to|following|as (?:in|per|agreed in))\s+(?:the|our|their|a|an)"
-    r"\s+(?:[\w-]+['\u2019]s\s+)?(?:[\w-]+\s+)?(?:contract|agreement|sla|policy|spreadsheet|"
-    r"e-?mail|meeting|minutes|wiki|slides|memo|guidelines)\b|"
+    r"\s+(?:[\w-]+['\u2019]s\s+)?(?:[\w-]+\s+){0,2}(?:contract|agreement|sla|policy|"
+    r"spreadsheet|e-?mail|meeting|minutes|wiki|slides|memo|guidelines)\b|"
+    # "as agreed with legal", "as discussed with the vendor": the agreement is not given
+    r"\bas (?:agreed|discussed|arranged|decided|promised)\s+(?:with|by|in)\s+[\w-]+|"
+    # "the roles the review board approved": a choice someone else made, not stated
+    r"\bthe\s+(?:[\w-]+\s+)?[\w-]+\s+(?:the|our|their)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:approved|picked|chose|selected|decided on|agreed on|signed off)\b|"
     r"\bthe same (?:[\w-]+\s+)?(?:rules?|polic(?:y|ies)|approach|logic|setup|process|"
     r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b", re.I)
 
@@ -209,6 +221,9 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     any_ask = any(asks(s) for s in body)
     for s, ask in lines:
         term = None
+        if ask and s in body and (who := _WHO_OPEN.search(s)):
+            out.append(Unmeasurable(who.group(0), s, "scope"))
+            continue
         if ask or not any_ask:
             # a number measures the clause it stands in: "it must load fast, and show at
             # most 50 tags" leaves "fast" without one

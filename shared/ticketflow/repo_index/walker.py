@@ -49,9 +49,14 @@ SECRET_NAMES = (
     "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.bks", "*.kdbx",
     "*.gpg", "*.ppk", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
     ".netrc", "_netrc", ".git-credentials", ".pgpass", ".htpasswd", ".npmrc", ".pypirc",
-    "credentials", "credentials.json", "*.tfstate", "*.tfvars", "secrets.*",
+    "credentials", "credentials.json", "*.tfstate", "*.tfvars", "secrets",
+    "secrets.json", "secrets.y*ml", "secrets.toml", "secrets.ini", "secrets.cfg",
+    "secrets.conf", "secrets.env", "secrets.txt", "secrets.properties", "secrets.xml",
+    "secrets.*.json", "secrets.*.y*ml", "secrets.enc*", "secrets.*.enc*",
     "service-account*.json", "*-service-account.json",
 )
+# a module of code named for the secrets it manages (``services/secrets.py``, a
+# ``secrets.ts`` router) holds code, like ``settings.py``: indexed
 
 
 def secret_reason(rel: str) -> str | None:
