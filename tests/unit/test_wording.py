@@ -10,6 +10,14 @@ from ticketflow.domain import FindingKind, Severity
 from ticketflow.preflight import validate_request
 from ticketflow.preflight.conflicts import contradictions
 from ticketflow.preflight.wording import unmeasurable
+from ticketflow.samples import load_sample, sample_names
+
+# the wording warnings each bundled sample request was written to get, and no other
+SAMPLE_WORDING = {
+    "invoice-csv-export": [("unmeasurable", "It should be fast for large lists.")],
+    "invoice-pdf-typo": [("unmeasurable", "The download must be fast.")],
+    "password-reset": [],
+}
 
 
 @pytest.mark.parametrize(("text", "why"), [
@@ -234,3 +242,24 @@ def test_rotating_and_refreshing_are_one_action_kept_to_some() -> None:
     text = ("Only team owners may regenerate webhook secrets. Members must still be able "
             "to rotate their own webhook secret when it leaks.")
     assert "only some / others too" in [c.why for c in contradictions(text)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "As an accountant I want to export the list to a CSV file, so that I can reconcile "
+    "them in a spreadsheet.",
+    "Add a download button so that we can check the totals in the finance spreadsheet.",
+    "Keep the export as it is and put a copy in a shared wiki page.",
+])
+def test_a_place_named_in_a_purpose_or_without_the_is_not_a_value_pointed_at(
+        sentence: str) -> None:
+    assert [u for u in unmeasurable(sentence) if u.missing == "source"] == []
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_the_bundled_samples_get_only_the_warnings_they_were_written_with(name: str) -> None:
+    """What a new user sees first: ``make demo`` runs the first of these."""
+    sample = load_sample(name)
+    found = [(f.kind.value, f.evidence) for f in validate_request(
+        sample.title, sample.description, repo=None, index=None)
+        if f.kind.value in {"missing_information", "unmeasurable", "contradiction"}]
+    assert found == SAMPLE_WORDING[name]

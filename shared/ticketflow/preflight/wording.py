@@ -116,7 +116,7 @@ _ELSEWHERE = re.compile(
     r"\b(?:the|our|their)\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:that|which)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
     r"recommended|suggested|proposed)\b|"
-    r"\b(?:in|from|per|according to|following|as (?:in|per|agreed in))\s+(?:the|our|their|a|an)"
+    r"\b(?:in|from|per|according to|following|as (?:in|per|agreed in))\s+(?:the|our|their)"
     r"\s+(?:[\w-]+['\u2019]s\s+)?(?:[\w-]+\s+){0,2}(?:contract|agreement|sla|policy|"
     r"spreadsheet|e-?mail|meeting|minutes|wiki|slides|memo|guidelines)\b|"
     # "as agreed with legal", "as discussed with the vendor": the agreement is not given
@@ -126,6 +126,23 @@ _ELSEWHERE = re.compile(
     r"(?:approved|picked|chose|selected|decided on|agreed on|signed off)\b|"
     r"\bthe same (?:[\w-]+\s+)?(?:rules?|polic(?:y|ies)|approach|logic|setup|process|"
     r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b", re.I)
+
+
+# a purpose clause ("..., so that I can reconcile them in the spreadsheet") says why,
+# not what to build: a place named there is not a value the request leaves out
+_PURPOSE = re.compile(r"\bso(?:\s+that)?\s+(?:i|we|you|they|he|she|it|users?|people|"
+                      r"customers?|admins?|everyone|the\s+\w+)\s+(?:can|could|may|will|"
+                      r"would|are able to|is able to|don't|do not|never)\b", re.I)
+
+
+def _pointed_at(sentence: str) -> str | None:
+    """The value ``sentence`` points at instead of giving (``_ELSEWHERE``), outside a
+    purpose clause."""
+    purpose = _PURPOSE.search(sentence)
+    for m in _ELSEWHERE.finditer(sentence):
+        if purpose is None or m.start() < purpose.start():
+            return m.group(0)
+    return None
 
 
 # what makes a sentence ask for something (a modal, a wish, an imperative) rather than
@@ -235,8 +252,8 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
             out.append(Unmeasurable(term, s))
         elif s not in body:
             continue  # a title names a fault in short; the description says more
-        elif ask and (source := _ELSEWHERE.search(s)):
-            out.append(Unmeasurable(source.group(0), s, "source"))
+        elif ask and (source := _pointed_at(s)):
+            out.append(Unmeasurable(source, s, "source"))
         elif s not in body:
             continue  # a title names a fault in short; the description says more
         elif (scope := _UNSPECIFIED.search(s)) and _PROBLEM.search(s):
