@@ -326,6 +326,11 @@ _NEXT_METHOD = re.compile(r"^\s*export\s+(?:async\s+)?(?:function\s+|const\s+)"
                           r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b", re.M)
 
 
+# installed packages and the frameworks' build output: their files are no routes
+_BUILD_OUTPUT = frozenset({"node_modules", "dist", "build", ".next", ".svelte-kit", ".nuxt",
+                           ".output"})
+
+
 def file_routes(path: str, text: str, facts: StructureFacts) -> None:
     """Routes a framework makes of file names: Next.js (:func:`_next_routes`), SvelteKit
     (``src/routes/farms/[id]/+page.svelte`` is the page ``/farms/{id}``, ``+server.ts``
@@ -334,8 +339,7 @@ def file_routes(path: str, text: str, facts: StructureFacts) -> None:
     if path.endswith((".vue.ts", ".svelte.ts")):
         return  # the script block of a component: the component's own path counts
     parts = path.split("/")
-    if any(p in ("node_modules", "dist", "build", ".next", ".svelte-kit", ".nuxt", ".output")
-           for p in parts):
+    if any(p in _BUILD_OUTPUT for p in parts):
         return
     name = parts[-1]
     if name.startswith("+") and "routes" in parts[:-1]:
@@ -376,12 +380,12 @@ def _next_routes(path: str, text: str, facts: StructureFacts) -> None:
     """Next.js routes are files: ``pages/api/users/[id].ts`` answers ``/api/users/{id}``,
     ``pages/about.tsx`` is the page ``/about``, ``app/(group)/users/[id]/page.tsx`` the
     page ``/users/{id}`` and ``app/api/x/route.ts`` the handlers it exports (``GET``,
-    ``POST``). Route groups ``(name)`` and parallel slots ``@name`` are not in the URL."""
+    ``POST``). Route groups ``(name)`` and parallel slots ``@name`` are not in the URL.
+    Called by :func:`file_routes`, which has already left build output out."""
     parts = path.split("/")
     stem, _, _ = parts[-1].rpartition(".")
     for i, folder in enumerate(parts[:-1]):
-        if folder not in ("pages", "app") or any(
-                p in ("node_modules", "dist", "build", ".next") for p in parts[:i]):
+        if folder not in ("pages", "app"):
             continue
         inner = [seg for seg in parts[i + 1:-1]
                  if not (seg.startswith("(") and seg.endswith(")")) and not seg.startswith("@")]
