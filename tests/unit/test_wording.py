@@ -332,3 +332,11 @@ def test_contradictions_in_code_names_and_exemptions(text: str, why: str) -> Non
 ])
 def test_near_misses_of_exemptions_and_expiry_are_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
+
+
+def test_something_removed_completely_and_still_used_is_a_contradiction() -> None:
+    text = ("Remove the 'Log in with' Gitea button from the sign-in page completely. People "
+            "who joined through Gitea must still be able to log in from the sign-in page.")
+    assert "removed completely / still used" in [c.why for c in contradictions(text)]
+    assert contradictions("Remove the legacy export completely. Admins must still be able "
+                          "to download invoices.") == []

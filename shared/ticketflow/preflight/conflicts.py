@@ -203,6 +203,12 @@ _SHAPES = (
               r"don't have to|do not have to)\s+(?:be\s+)?(?:forced|required|asked|made)\b|"
               r"\bexisting\s+(?:\w+\s+){0,6}?(?:keep|continue)\w*\s+(?:\w+\s+){0,4}?"
               r"(?:their|its)\s+(?:current|existing|old|present)\b"), True),
+    # something removed for good, and still used
+    _Shape("removed completely / still used",
+           _p(r"\b(?:remov\w*|drop\w*|delet\w*|get rid of)\b(?=[^.;]*?\b(?:completely|"
+              r"entirely|altogether|for good)\b)|\b(?:completely|entirely)\s+(?:remov\w*|"
+              r"drop\w*)\b"),
+           _p(r"\bstill\s+(?:be\s+)?(?:able|allowed|permitted)\s+to\b"), True),
     # something that must never expire, and an expiry kept for all of them
     _Shape("never expires / expires for all",
            _p(r"\b(?:never|not ever)\s+(?:expire|time out|be logged out|be signed out|lapse)\b"),
