@@ -229,7 +229,7 @@ _CAMEL = re.compile(r"(?<![\w$])[a-z]+(?:[A-Z][a-z0-9]*)+\b")
 
 
 def _words_of_names(sentence: str) -> str:
-    """``requireAuthentication`` -> ``require Authentication``."""
+    """``requireLogin`` -> ``require Login``."""
     return _CAMEL.sub(lambda m: re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", m.group(0)), sentence)
 
 
@@ -244,7 +244,7 @@ def _stem(word: str) -> str:
         if len(w) - len(suffix) >= 4 and w.endswith(suffix):
             return w[: -len(suffix)]
     if len(w) == 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]  # a short plural: "pads" and "pad" are one subject
+        return w[:-1]  # a short plural: "docs" and "doc" are one subject
     return w
 
 
@@ -253,7 +253,7 @@ def contradictions(text: str) -> list[Contradiction]:
     sents = sentences(text)
     units: list[tuple[int, str]] = []  # (sentence index, clause)
     for i, s in enumerate(sents):
-        # a code name says what it does in words: requireAuthentication, sessionTimeout
+        # a code name says what it does in words: requireLogin, tokenLifetime
         for clause in _CLAUSE.split(_words_of_names(s)):
             if clause.strip():
                 units.append((i, clause.strip()))
@@ -294,7 +294,7 @@ _KEEPS_DOING = re.compile(r"(?<!must )(?<!should )(?<!to )(?<!will )\bkeeps? (?:
 def _current(clause: str) -> bool:
     """Does ``clause`` say how things are now? Not in what it is for: "… so that the
     check keeps passing" states a purpose, not the current state; nor "keeps working"
-    after a modal that governs it ("must not be forced to … and keep logging in")."""
+    after a modal that governs it ("must not have to … and keep signing in")."""
     head = re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]
     if _CURRENT.search(head):
         return True

@@ -46,7 +46,7 @@ _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?
 # a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
 # (or starts with one: /<project_id>/feed); Next.js writes one /[websiteId]/
 _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
-# an Express parameter may be optional inside a path: /p/:pad/:rev?/export
+# an Express parameter may be optional inside a path: /b/:board/:page?/print
 _PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
                           rf"{_PARAM}/[\w.-]+)(?:[\w/{{}}:<>\[\].-]|(?<=\w)\?(?=/))*)")
 # a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
@@ -111,7 +111,7 @@ _CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?|pick(?:s|ing|
                       r"chos(?:e|en)|choos(?:e|es|ing)|(?:un)?tick(?:s|ing|ed)?|"
                       r"(?:un)?check(?:s|ing|ed)?(?:\s+off)?|toggl(?:e|es|ing|ed))\s+(?:on\s+)?"
                       "['\u2018\"\u201c]?$", re.I)
-# "the field 'Keep for'", "the 'Export' menu's 'As PDF'": a UI noun names what follows
+# "the field 'Remind me after'", "the checkbox 'Compact'": a UI noun names what follows
 # (the widgets only: "the text 'x'" or "the message 'x'" may be what an API answers)
 _WIDGET = (r"button|link|tab|menu|field|checkbox|option|toggle|switch|dropdown|label|heading|"
            r"tooltip|placeholder|column|dialog|modal|panel|icon|banner")
@@ -205,7 +205,7 @@ def _cue_reaches(cue: re.Match[str], before: str) -> bool:
             r"\b(?:be|been|being|is|are|was|were|get|gets|got)$", lead, re.I))
 
 
-# a prose file named as where a note goes ("mention the change in CHANGELOG.md",
+# a prose file named as where a note goes ("note the new flag in CHANGES.md",
 # "document it in docs/setup.md"): written to, created if need be
 _NOTE_IN = re.compile(r"\b(?:mention\w*|document\w*|note|notes|noted|record\w*|announc\w*|"
                       r"explain\w*)\b[^.;]{0,50}?\b(?:in|to|into)\s+(?:the\s+|a\s+)?`?$",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 __all__ = ["Unmeasurable", "asks", "binds", "sentences", "unmeasurable"]
 
 # a sentence ends at a full stop, a question or an exclamation mark before the next word;
-# one written in lower case too ("... crawls. can we ..."), or opening with a path
+# one written in lower case too ("... is slow. could you ..."), or opening with a path
 # ("bin/purge.js removes ..."), unless the stop ends an abbreviation
 _SENTENCE = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)"
                        r"(?<!\bcf\.)(?<!\bapprox\.)(?<!\bincl\.)(?<!\bno\.)"
@@ -31,7 +31,7 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|million|once|twice|"
                      r"half|percent|per cent|an? (?:day|week|month|year|minute|second|hour))\b",
                      re.I)
-# digits inside a name measure nothing: a path (/api/v1/notes), a version or a code name
+# digits inside a name measure nothing: a path (/api/v2/boards), a version or a code name
 # (v2, utf8, h264, SHA256); a quantity starts with its digits (5s, 10 MB, 2.5)
 _NAMED_DIGITS = re.compile(r"(?<!\S)[/`]\S*|\b[A-Za-z][\w.-]*\d[\w.-]*")
 
@@ -74,7 +74,7 @@ _COMPARATIVE = re.compile(r"\b(?:be|feel|look|get|become|seem|stay|last|run|load
 _MAKE_COMPARATIVE = re.compile(r"\bmake\s+(?:(?:the|a|an|its|their|our|this|it|them|[\w-]+)\s+)"
                                r"{1,4}?(?:much\s+|a lot\s+|a bit\s+|far\s+|even\s+)?"
                                r"(more\s+\w+|less\s+\w+|[a-z]{3,}ier|[a-z]{3,}er)\b"
-                               # the comparative ends the object ("the profiler lighter so")
+                               # the comparative ends the object ("the importer lighter so")
                                r"(?=\s*(?:[,.;:!?)](?:\s|$)|$)|\s+(?:so|and|than|for|on|in|to|when|"
                                r"while|with|by|but|or|that|if|as)\b)", re.I)
 # comparatives that ask for "more" of a quality wherever they stand
@@ -132,16 +132,16 @@ _WHO_OPEN = re.compile(
     r"stakeholders?|owners?|admins?|administrators?|managers?|departments?)\b", re.I)
 
 
-# ... or named by no one: "someone should be told", "alert somebody"
+# ... or named by no one: "someone must be alerted", "notify somebody"
 _NOBODY_NAMED = re.compile(
     r"\b(?:someone|somebody|anyone|anybody)\s+(?:\w+\s+){0,2}?(?:should|must|needs? to|has to)"
     r"\s+(?:be\s+|get\s+)?(?:told|notified|alerted|informed|warned|paged|e-?mailed|"
     r"contacted)\b|\b(?:tell|notify|alert|inform|warn|page|e-?mail|contact)\s+"
     r"(?:someone|somebody)\b", re.I)
-# when left open: "deleted automatically at some point", "eventually archived"
+# when left open: "purged at some point", "eventually archived"
 _WHEN_OPEN = re.compile(r"\b(?:at some (?:point|stage)|some ?time|some day|one day|eventually|"
                         r"sooner or later|at a later (?:date|stage|point)|down the line)\b", re.I)
-# what happens left open: "crashed workers should be dealt with automatically"
+# what happens left open: "stuck jobs should be handled somehow"
 _HANDLED = re.compile(
     r"\b(?:be|get|gets|are|is)\s+(?:\w+\s+)?(?:dealt with|handled|taken care of|sorted out|"
     r"looked after|addressed|managed)(?:\s+(?:automatically|somehow|properly|correctly|"
@@ -286,7 +286,7 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
         if ask or not any_ask:
             # a number measures the clause it stands in: "it must load fast, and show at
             # most 50 tags" leaves "fast" without one
-            # a clause that only describes ("the other settings work fine, etc.") beside
+            # a clause that only describes ("the CSV export works, etc.") beside
             # one that asks is no requirement of its own
             parts = clauses(s)
             asking = [c for c in parts if asks(c)] if ask and len(parts) > 1 else parts

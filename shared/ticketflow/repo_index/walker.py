@@ -110,7 +110,7 @@ _COMPILED_EXT = (".js", ".mjs", ".cjs", ".d.ts", ".d.mts", ".d.cts", ".py")
 
 
 def _module_stem(name: str) -> str:
-    """``users.controller.d.ts`` and ``users.controller.ts`` -> ``users.controller``."""
+    """``kennels.service.d.ts`` and ``kennels.service.ts`` -> ``kennels.service``."""
     name = _DECLARATION.sub("", name)
     return name.rsplit(".", 1)[0] if "." in name else name
 
@@ -132,8 +132,8 @@ class BuildOutput:
     Paths are offered one at a time (:meth:`offer`); those inside a build-output folder
     are held back. A folder's package is the folder holding it; the package has its
     source when, outside build output, it holds TypeScript (which the output is compiled
-    from) or a source file named like one of the output's modules (``src/users.js``
-    beside ``dist/users.js``). Otherwise the build output is the only code there is and
+    from) or a source file named like one of the output's modules (``src/kennel.js``
+    beside ``dist/kennel.js``). Otherwise the build output is the only code there is and
     :meth:`released` returns its files (source maps and minified bundles never), compiled
     code first, at most :data:`BUILD_OUTPUT_MAX_FILES`."""
 
