@@ -174,6 +174,38 @@ def test_compiled_controllers_optional_parameters_and_prefixed_settings(
     assert index.lookup(repo, "setting", "QUEUE_BROKER_URL").found
 
 
+ESM_COMPILED = {
+    "server/main.js": "const app = await NestFactory.create(AppModule);\n"
+                      "app.setGlobalPrefix('/api');\n",
+    "server/kennels/kennels.controller.js": """import { Controller, Get } from '@nestjs/common';
+let KennelsController = class KennelsController {
+    list() { return []; }
+    feed(id) { return id; }
+};
+__decorate([
+    ApiOperation({ summary: 'List kennels.' }),
+    Get(),
+], KennelsController.prototype, "list", null);
+__decorate([
+    Post('/:kennelId/feed'),
+    __param(0, Param('kennelId')),
+], KennelsController.prototype, "feed", null);
+KennelsController = __decorate([
+    ApiTags('Kennels'),
+    Controller('kennels'),
+], KennelsController);
+export { KennelsController };
+""",
+}
+
+
+def test_controllers_compiled_to_es_modules(index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, ESM_COMPILED)
+    assert index.lookup(repo, "route", "GET /api/kennels").found
+    assert index.lookup(repo, "route", "POST /api/kennels/{kennelId}/feed").found
+    assert not index.lookup(repo, "route", "DELETE /api/kennels/{kennelId}").found
+
+
 def test_products_whose_name_ends_in_a_code_role_are_not_code_claims(
         index: LibsqlRepoIndex, tmp_path: Path) -> None:
     repo = indexed(index, tmp_path, NEST)

@@ -306,3 +306,23 @@ def test_sveltekit_and_nuxt_files_are_routes() -> None:
     assert routes == {("PAGE", "/farms/{farmId}"), ("GET", "/api/farms"), ("POST", "/api/farms"),
                       ("GET", "/api/barns/{id}"), ("ANY", "/api/barns"),
                       ("PAGE", "/barns/{id}")}
+
+
+def test_django_paths_written_with_keyword_arguments(index: LibsqlRepoIndex,
+                                                     tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        "kennel/urls.py": """
+from django.urls import path, re_path
+from kennel.views import DogView, FeedView
+app_name = "kennel"
+urlpatterns = [
+    path(route="dogs/<uuid:dog_id>/", view=DogView.as_view(), name="dog"),
+    re_path(route=r"^feeds/(?P<feed_id>\\d+)/$", view=FeedView.as_view()),
+]
+""",
+        "kennel/views.py": "class DogView: ...\nclass FeedView: ...\n",
+    })
+    assert index.lookup(repo, "route", "/dogs/<uuid:dog_id>/").found
+    assert index.lookup(repo, "route", "/kennel/dogs/<uuid:dog_id>/").found  # mounted elsewhere
+    assert index.lookup(repo, "route", "/feeds/{feed_id}/").found
+    assert not index.lookup(repo, "route", "/cats/<uuid:dog_id>/").found

@@ -183,3 +183,50 @@ def test_a_key_of_a_dotted_path_named_whole_is_not_reported_again() -> None:
     refs = _refs("We set paging: { hardCap: 100, softCap: 20 } for the server. "
                  "Apply paging.softCap when the client sends no size.")
     assert [k for k in refs if k[1] == "softCap"] == []
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('Our config.json has "archiveAfterDays": 30 but nothing is archived.', "archiveAfterDays"),
+    ("I put 'reminder_cron': '0 8 * * 1' in the plugin block.", "reminder_cron"),
+    ("The owner set invite_expiry_hours to 48 on the admin page.", "invite_expiry_hours"),
+])
+def test_quoted_keys_with_values_and_names_set_to_a_value_are_settings(text: str,
+                                                                      key: str) -> None:
+    refs = _refs(text)
+    assert refs[("setting", key)] is False
+    assert ("symbol", key) not in refs
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("On the purge page people tick 'Wipe archived boards' by mistake.", "Wipe archived boards"),
+    ("Nothing changes when I toggle 'Compact rows'.", "Compact rows"),
+    ("In the settings the field 'Remind me after' is in hours.", "Remind me after"),
+    ("In the Sharing panel, 'Copy as image' gives a blank file.", "Copy as image"),
+])
+def test_labels_ticked_named_by_their_ui_noun_or_placed_on_screen_are_ui_text(
+        text: str, label: str) -> None:
+    assert ("ui_text", label) in _refs(text)
+
+
+def test_an_optional_express_parameter_stays_in_its_route() -> None:
+    refs = _refs("The limiter is mounted on /b/:board/:page?/print/:format today.")
+    assert ("route", "/b/:board/:page?/print/:format") in refs
+    assert not [k for k in refs if k[0] == "route" and k[1] != "/b/:board/:page?/print/:format"]
+
+
+@pytest.mark.parametrize(("text", "ref", "creates"), [
+    ("Mention the flag in CHANGES.md.", ("file", "CHANGES.md"), True),
+    ("Document the option in docs/deploy.md and link it from the index.",
+     ("file", "docs/deploy.md"), True),
+    ("The steps in docs/deploy.md are out of date.", ("file", "docs/deploy.md"), False),
+    ("Mention the limit in the error raised by billing/limits.py.",
+     ("file", "billing/limits.py"), False),
+])
+def test_a_prose_file_named_as_where_a_note_goes_is_written_to(
+        text: str, ref: tuple[str, str], creates: bool) -> None:
+    assert _refs(text)[ref] is creates
+
+
+def test_the_text_an_endpoint_answers_is_not_named_as_on_screen() -> None:
+    refs = _refs("Make /ping answer 503 with the text 'degraded' when the queue is down.")
+    assert not [k for k in refs if k[0] == "ui_text"]

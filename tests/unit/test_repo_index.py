@@ -205,6 +205,43 @@ def test_walker_without_git(tmp_path: Path) -> None:
     assert [f.path for f in walk(root)] == ["src/a.py"]
 
 
+def test_build_output_is_indexed_only_when_it_is_the_packages_only_code(tmp_path: Path) -> None:
+    def tree(root: Path, files: dict[str, str]) -> list[str]:
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        return sorted(f.path for f in walk(root))
+
+    # compiled only: the build output is all the code there is
+    shipped = tree(tmp_path / "shipped", {
+        "package.json": "{}", "tools/fix-perms.js": "x()\n",
+        "dist/kennel/kennel.service.js": "export class KennelService {}\n",
+        "dist/kennel/kennel.service.d.ts": "export declare class KennelService {}\n",
+        "dist/kennel/kennel.service.js.map": "{}", "dist/vendor.min.js": "v()\n",
+        "dist/node_modules/dep/index.js": "d()\n"})
+    assert shipped == ["dist/kennel/kennel.service.d.ts", "dist/kennel/kennel.service.js",
+                       "package.json", "tools/fix-perms.js"]
+    # the source is there (TypeScript, or a module of the same name): output left out
+    assert tree(tmp_path / "typed", {"src/kennel.ts": "export class K {}\n",
+                                     "dist/bundle.js": "b()\n"}) == ["src/kennel.ts"]
+    assert tree(tmp_path / "plain", {"lib/kennel.js": "k()\n", "build/kennel.js": "k()\n",
+                                     "build/lib/kennel.py": "k = 1\n"}) == ["lib/kennel.js"]
+    # a monorepo: each package decides for itself
+    assert tree(tmp_path / "mono", {
+        "packages/api/src/main.ts": "m()\n", "packages/api/dist/main.js": "m()\n",
+        "packages/cli/dist/run.js": "r()\n"}) == ["packages/api/src/main.ts",
+                                                   "packages/cli/dist/run.js"]
+
+
+def test_build_output_is_bounded() -> None:
+    from ticketflow.repo_index.walker import BuildOutput
+
+    build = BuildOutput(max_files=2)
+    for rel in ("dist/a.css", "dist/b.js", "dist/c.d.ts", "dist/d.js", "README.md"):
+        build.offer(rel)
+    assert build.released() == ["dist/b.js", "dist/c.d.ts"]
+
+
 def test_walker_is_lazy(repo: Path) -> None:
     it = walk(repo)
     assert isinstance(it, Iterator)

@@ -263,3 +263,80 @@ def test_the_bundled_samples_get_only_the_warnings_they_were_written_with(name: 
         sample.title, sample.description, repo=None, index=None)
         if f.kind.value in {"missing_information", "unmeasurable", "contradiction"}]
     assert found == SAMPLE_WORDING[name]
+
+
+@pytest.mark.parametrize(("text", "term"), [
+    ("The importer runs 3 times a night. can we make the importer lighter so it stays out "
+     "of the way?", "lighter"),
+    ("GET /api/v2/boards/search should answer much quicker.", "quicker"),
+    ("Please make the sync job more efficient on the SHA256 step.", "efficient"),
+])
+def test_comparatives_asked_for_and_digits_inside_names_measure_nothing(text: str,
+                                                                      term: str) -> None:
+    assert term in [u.term for u in unmeasurable(text)]
+
+
+def test_a_comparative_after_make_needs_to_end_its_object() -> None:
+    assert unmeasurable("Make the uploader skip hidden files.") == []
+    assert unmeasurable("Please make the sweep use BoardManager.purge() so it works with "
+                        "every store.") == []
+
+
+def test_a_describing_clause_beside_an_asking_one_is_no_requirement() -> None:
+    text = ("Please apply the 20 minute lock to API logins too; lock_after_attempts etc. "
+            "on the same page work fine.")
+    assert unmeasurable(text) == []
+
+
+def test_sentences_written_in_lower_case_are_still_sentences() -> None:
+    found = unmeasurable("hi - we run the nightly report for each team. could you make "
+                         "the report faster? we keep the 10 boards per page.")
+    assert [u.sentence for u in found] == ["could you make the report faster?"]
+
+
+@pytest.mark.parametrize(("sentence", "missing"), [
+    ("Stale invites should be removed automatically at some point.", "scope"),
+    ("Failed exports should be retried and someone should be told when one keeps failing.",
+     "scope"),
+    ("Stuck sync jobs should be dealt with automatically.", "behaviour"),
+])
+def test_when_who_or_what_happens_left_open_is_missing_information(sentence: str,
+                                                                  missing: str) -> None:
+    assert [u.missing for u in unmeasurable(sentence)] == [missing]
+
+
+def test_when_who_and_what_happens_given_are_not_missing() -> None:
+    assert unmeasurable("Stale invites must be removed by the 02:00 cleanup job. Notify the "
+                        "owner by e-mail, and a failed sync is retried 3 times.") == []
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("From now on every member must have a recovery code. Existing members must not be "
+     "forced to do anything and keep signing in with their current codes.",
+     "every one / existing ones exempt"),
+    ("Tokens of the display boards must never expire. The tokenLifetime stays at 3600 "
+     "seconds for every device, with no exceptions.", "never expires / expires for all"),
+    ("Guests with a board link must be able to view it without logging in. "
+     "requireLogin must stay on for every page, boards included.", "anonymous / signed in"),
+    ("Teams must be able to keep as many boards as they like, with no cap at all. "
+     "TEAM_BOARD_LIMIT stays at 40 and keeps being enforced.", "unlimited / limited"),
+])
+def test_contradictions_in_code_names_and_exemptions(text: str, why: str) -> None:
+    assert why in [c.why for c in contradictions(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "From now on every member must have a recovery code. Existing members get a reminder.",
+    "Tokens of the display boards must never expire. Show the tokenLifetime on the page.",
+    "The sync keeps failing on Mondays. It must be retried.",
+])
+def test_near_misses_of_exemptions_and_expiry_are_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []
+
+
+def test_something_removed_completely_and_still_used_is_a_contradiction() -> None:
+    text = ("Remove the 'Log in with' Gitea button from the sign-in page completely. People "
+            "who joined through Gitea must still be able to log in from the sign-in page.")
+    assert "removed completely / still used" in [c.why for c in contradictions(text)]
+    assert contradictions("Remove the legacy export completely. Admins must still be able "
+                          "to download invoices.") == []

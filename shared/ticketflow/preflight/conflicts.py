@@ -172,8 +172,12 @@ _SHAPES = (
               r"(?:must|need to|needs to|have to|has to) (?:log|sign) in|requires? (?:a )?"
               r"(?:login|sign[- ]in|an account|authentication))\b"), True),
     _Shape("unlimited / limited",
-           _p(r"\b(unlimited|no limit|without (?:a |any )?limit|any number of|as many \w+ as)\b"),
-           _p(r"\b(at most|up to|no more than|never more than|limited to|a maximum of|"
+           _p(r"\b(unlimited|no (?:limit|cap)|without (?:a |any )?(?:limit|cap)|any number of|"
+              r"as many \w+ as)\b"),
+           # ... or a limit named and kept ("MAX_ITEMS stays at 50 and is enforced")
+           _p(r"(?:\b|_)(?:limit|cap|quota)\b[^.;]{0,60}?\b(?:stays?|remains?|is kept|"
+              r"(?:is|be|being) (?:still )?enforced)\b|"
+              r"\b(at most|up to|no more than|never more than|limited to|a maximum of|"
               r"maximum of|capped at|"
               r"not more than|(?:the|a|its|their) (?:current |existing |same )?(?:cap|limit|"
               r"maximum) (?:on|of|for))\b"), True),
@@ -191,6 +195,26 @@ _SHAPES = (
               r"round numbers?)\b"),
            _p(r"\b(\d+[.,]\d+|fractions?|fractional|decimals? (?:values?|numbers?|places?)|"
               r"half(?:-| )?(?:values?|units?)?)\b"), True),
+    # a requirement on every one from now on, and the existing ones left as they are
+    _Shape("every one / existing ones exempt",
+           _p(r"\b(?:every|all|each)\s+(?:\w+\s+){0,4}?(?:must|has to|have to|needs? to|"
+              r"shall)\s+(?:now\s+)?(?:have|be|use|meet|satisfy|follow)\b"),
+           _p(r"\bexisting\s+(?:\w+\s+){0,3}?(?:must not|should not|shall not|need not|"
+              r"don't have to|do not have to)\s+(?:be\s+)?(?:forced|required|asked|made)\b|"
+              r"\bexisting\s+(?:\w+\s+){0,6}?(?:keep|continue)\w*\s+(?:\w+\s+){0,4}?"
+              r"(?:their|its)\s+(?:current|existing|old|present)\b"), True),
+    # something removed for good, and still used
+    _Shape("removed completely / still used",
+           _p(r"\b(?:remov\w*|drop\w*|delet\w*|get rid of)\b(?=[^.;]*?\b(?:completely|"
+              r"entirely|altogether|for good)\b)|\b(?:completely|entirely)\s+(?:remov\w*|"
+              r"drop\w*)\b"),
+           _p(r"\bstill\s+(?:be\s+)?(?:able|allowed|permitted)\s+to\b"), True),
+    # something that must never expire, and an expiry kept for all of them
+    _Shape("never expires / expires for all",
+           _p(r"\b(?:never|not ever)\s+(?:expire|time out|be logged out|be signed out|lapse)\b"),
+           _p(r"\b(?:time\s?out|expiry|expiration|lifetime|ttl|max[- ]?age)\b[^.;]{0,80}?"
+              r"\b(?:for (?:every|all|each)|with no exceptions?|no exceptions?|for everyone)\b"),
+           True),
     _Shape("no exceptions / an exception",
            _p(r"\b(with(?:out)? (?:no |any )?exceptions?|no exceptions?|in (?:every|all) "
               r"cases?|under (?:all|any) circumstances|whatever the case|no matter what)\b"),
@@ -199,6 +223,14 @@ _SHAPES = (
               r"needs? to|ha(?:s|ve) to)\s+(?:still\s+|also\s+)?(?:keep|continue|remain|"
               r"stay|be able)\b"), True),
 )
+
+
+_CAMEL = re.compile(r"(?<![\w$])[a-z]+(?:[A-Z][a-z0-9]*)+\b")
+
+
+def _words_of_names(sentence: str) -> str:
+    """``requireLogin`` -> ``require Login``."""
+    return _CAMEL.sub(lambda m: re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", m.group(0)), sentence)
 
 
 def _content(text: str) -> set[str]:
@@ -211,6 +243,8 @@ def _stem(word: str) -> str:
     for suffix in ("able", "ible", "ing", "ed", "es", "s", "e"):
         if len(w) - len(suffix) >= 4 and w.endswith(suffix):
             return w[: -len(suffix)]
+    if len(w) == 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]  # a short plural: "docs" and "doc" are one subject
     return w
 
 
@@ -219,7 +253,8 @@ def contradictions(text: str) -> list[Contradiction]:
     sents = sentences(text)
     units: list[tuple[int, str]] = []  # (sentence index, clause)
     for i, s in enumerate(sents):
-        for clause in _CLAUSE.split(s):
+        # a code name says what it does in words: requireLogin, tokenLifetime
+        for clause in _CLAUSE.split(_words_of_names(s)):
             if clause.strip():
                 units.append((i, clause.strip()))
     out: list[Contradiction] = []
@@ -251,14 +286,21 @@ def _changes(ca: str, cb: str) -> bool:
 
 _CONDITION = re.compile(r"\b(when|whenever|if|unless|except)\b", re.I)
 _CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|still does|"
-                      r"used to)\b|(?<!must )(?<!should )(?<!to )(?<!will )\bkeeps? (?:on )?"
-                      r"[a-z]+ing\b", re.I)
+                      r"used to)\b", re.I)
+_KEEPS_DOING = re.compile(r"(?<!must )(?<!should )(?<!to )(?<!will )\bkeeps? (?:on )?[a-z]+ing\b",
+                          re.I)
 
 
 def _current(clause: str) -> bool:
     """Does ``clause`` say how things are now? Not in what it is for: "… so that the
-    check keeps passing" states a purpose, not the current state."""
-    return bool(_CURRENT.search(re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]))
+    check keeps passing" states a purpose, not the current state; nor "keeps working"
+    after a modal that governs it ("must not have to … and keep signing in")."""
+    head = re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]
+    if _CURRENT.search(head):
+        return True
+    keeps = _KEEPS_DOING.search(head)
+    return keeps is not None and not (binds(head[:keeps.start()]) or re.search(
+        r"\b(?:stays?|remains?)\b", head[:keeps.start()], re.I))
 
 
 def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:

@@ -46,8 +46,9 @@ _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?
 # a path with a parameter in it (/users/<pk>/ban/, /users/:id, /users/{id}) is a route
 # (or starts with one: /<project_id>/feed); Next.js writes one /[websiteId]/
 _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
+# an Express parameter may be optional inside a path: /b/:board/:page?/print
 _PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
-                          rf"{_PARAM}/[\w.-]+)[\w/{{}}:<>\[\].-]*)")
+                          rf"{_PARAM}/[\w.-]+)(?:[\w/{{}}:<>\[\].-]|(?<=\w)\?(?=/))*)")
 # a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.]|/[\w(\[])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>\[\].-]*)")
@@ -68,6 +69,13 @@ _KEY_CONTEXT = re.compile(r"\b(?:settings?|config(?:uration)?|options?|preferenc
 _ASSIGNED_KEY = re.compile(r"(?<![\w.:/-])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
                            r"[a-z][a-z0-9]*_[a-z0-9_]+|[a-z][a-z0-9]+(?=\s*:\s*\{))"
                            r"\s*[:=]\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
+# the same written as JSON ("\"retryLimit\": 3"), and a code-like name set to a value
+# ("set upload_kb to 512"): a configuration key
+_QUOTED_KEY = re.compile(r"([\"'])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
+                         r"\1\s*:\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
+_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
+                     r"[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+to\s+(?=\d|['\"`]|(?:true|false|on|off|"
+                     r"null)\b)", re.I)
 _HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
                        "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
@@ -100,8 +108,20 @@ _UI_BEFORE = re.compile(r"\b(click(?:s|ing|ed)?|press(?:es|ing)?|tap(?:s|ping)?|
                         r"an?)\s*$", re.I)
 # what a person clicks or picks is on screen: "click 'Save'", "when I pick 'Last week'"
 _CLICKED = re.compile(r"\b(?:click(?:s|ing|ed)?|tap(?:s|ping|ped)?|pick(?:s|ing|ed)?|"
-                      r"chos(?:e|en)|choos(?:e|es|ing))\s+(?:on\s+)?"
+                      r"chos(?:e|en)|choos(?:e|es|ing)|(?:un)?tick(?:s|ing|ed)?|"
+                      r"(?:un)?check(?:s|ing|ed)?(?:\s+off)?|toggl(?:e|es|ing|ed))\s+(?:on\s+)?"
                       "['\u2018\"\u201c]?$", re.I)
+# "the field 'Remind me after'", "the checkbox 'Compact'": a UI noun names what follows
+# (the widgets only: "the text 'x'" or "the message 'x'" may be what an API answers)
+_WIDGET = (r"button|link|tab|menu|field|checkbox|option|toggle|switch|dropdown|label|heading|"
+           r"tooltip|placeholder|column|dialog|modal|panel|icon|banner")
+_UI_NOUN_BEFORE = re.compile(rf"\b(?:the|this|that|its|their)\s+(?:{_WIDGET})\s+"
+                             "['\u2018\"\u201c]?$", re.I)
+# "In the Sharing panel, 'Copy link' ...": a label at the start of a clause whose lead-in
+# names a part of the screen
+_UI_PLACE = re.compile(r"\b(?:in|on|from|under)\s+the\s+(?:[\w/&-]+\s+){0,3}(?:panel|menu|"
+                       r"dialog|modal|toolbar|sidebar|tab|page|screen|window|pane|drawer|"
+                       r"popup|pop-up)\s*,\s*['\u2018\"\u201c]?$", re.I)
 _UI_AFTER = re.compile(rf"^\s*(?:\w+\s+)?({_UI_NOUN})s?\b", re.I)
 # "text/csv", "and/or": slash words that are not paths
 _NOT_PATH_HEAD = re.compile(
@@ -185,6 +205,14 @@ def _cue_reaches(cue: re.Match[str], before: str) -> bool:
             r"\b(?:be|been|being|is|are|was|were|get|gets|got)$", lead, re.I))
 
 
+# a prose file named as where a note goes ("note the new flag in CHANGES.md",
+# "document it in docs/setup.md"): written to, created if need be
+_NOTE_IN = re.compile(r"\b(?:mention\w*|document\w*|note|notes|noted|record\w*|announc\w*|"
+                      r"explain\w*)\b[^.;]{0,50}?\b(?:in|to|into)\s+(?:the\s+|a\s+)?`?$",
+                      re.I)
+_PROSE_FILE = re.compile(r"\.(?:md|rst|txt|adoc)$", re.I)
+
+
 def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> bool:
     """Does the wording ask to create the reference at ``start``? A creation cue close
     before it in its sentence ("a new", "add") decides, unless a firm existence cue
@@ -197,6 +225,9 @@ def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> 
         left = m.end()
     before = text[left:start]
     if _NAMING.search(before):
+        return True
+    if (kind == "file" and stop is not None and _PROSE_FILE.search(text[start:stop])
+            and _NOTE_IN.search(before)):
         return True
     # "show a 'Copy link' button" asks for one; "a 'Copy link' button opens nothing"
     # describes one that is there
@@ -231,6 +262,9 @@ def _ui_label(text: str, m: re.Match[str]) -> bool:
     before = text[max(0, m.start() - 20):m.start()]
     if _CLICKED.search(before) and not re.search(r"/|\\|://", inner):
         return True  # only something on screen is clicked (a link's address is no label)
+    if (_UI_NOUN_BEFORE.search(before) or _UI_PLACE.search(
+            text[max(0, m.start() - 60):m.start()])) and not re.search(r"/|\\|://", inner):
+        return True
     return bool(_UI_AFTER.match(after) or (_UI_BEFORE.search(before)
                                            and re.match(r"\s*(on|in|from|under|at)\b", after)))
 
@@ -293,6 +327,10 @@ def extract_references(text: str) -> list[Reference]:
                 sentence_around(text, m.start(), m.end())) and _KEY_CONTEXT.search(near))
                 or set(key.split(".")) <= assigned):
             add("setting", key, m)  # the request wrote the keys of that path with values
+    for m in _QUOTED_KEY.finditer(text):
+        add("setting", m.group(2), m, 2)
+    for m in _SET_TO.finditer(text):
+        add("setting", m.group(1), m)
     for m in _ASSIGNED_KEY.finditer(text):
         if any(k == "setting" and n.endswith("." + m.group(1)) for k, n in found):
             continue  # a key of a dotted path the request names whole

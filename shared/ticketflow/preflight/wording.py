@@ -21,11 +21,26 @@ from dataclasses import dataclass
 
 __all__ = ["Unmeasurable", "asks", "binds", "sentences", "unmeasurable"]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
+# a sentence ends at a full stop, a question or an exclamation mark before the next word;
+# one written in lower case too ("... is slow. could you ..."), or opening with a path
+# ("bin/purge.js removes ..."), unless the stop ends an abbreviation
+_SENTENCE = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)"
+                       r"(?<!\bcf\.)(?<!\bapprox\.)(?<!\bincl\.)(?<!\bno\.)"
+                       r"\s+(?=[A-Za-z0-9\"'(`/])|\n+")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|million|once|twice|"
                      r"half|percent|per cent|an? (?:day|week|month|year|minute|second|hour))\b",
                      re.I)
+# digits inside a name measure nothing: a path (/api/v2/boards), a version or a code name
+# (v2, utf8, h264, SHA256); a quantity starts with its digits (5s, 10 MB, 2.5)
+_NAMED_DIGITS = re.compile(r"(?<!\S)[/`]\S*|\b[A-Za-z][\w.-]*\d[\w.-]*")
+
+
+def _measured(text: str) -> bool:
+    """Does ``text`` hold a number that could measure something?"""
+    return bool(_NUMBER.search(_NAMED_DIGITS.sub(" ", text)))
+
+
 _VAGUE = re.compile(
     r"\b(fast(?:er)?|quick(?:er|ly)?|slow(?:er|ly|s)?|speed(?:ed)? up|sluggish|laggy|"
     r"snapp(?:y|ier)|smooth(?:er|ly)?|responsive|performant|performance|efficient(?:ly)?|"
@@ -55,6 +70,13 @@ _COMPARATIVE = re.compile(r"\b(?:be|feel|look|get|become|seem|stay|last|run|load
                           r"respond|appear|arrive|wait)\s+(?:much\s+|a lot\s+|a bit\s+|"
                           r"far\s+|even\s+)?(more\s+\w+|less\s+\w+|[a-z]{3,}ier|[a-z]{3,}er)\b",
                           re.I)
+# "make the importer lighter", "make search much quicker": a comparative asked for
+_MAKE_COMPARATIVE = re.compile(r"\bmake\s+(?:(?:the|a|an|its|their|our|this|it|them|[\w-]+)\s+)"
+                               r"{1,4}?(?:much\s+|a lot\s+|a bit\s+|far\s+|even\s+)?"
+                               r"(more\s+\w+|less\s+\w+|[a-z]{3,}ier|[a-z]{3,}er)\b"
+                               # the comparative ends the object ("the importer lighter so")
+                               r"(?=\s*(?:[,.;:!?)](?:\s|$)|$)|\s+(?:so|and|than|for|on|in|to|when|"
+                               r"while|with|by|but|or|that|if|as)\b)", re.I)
 # comparatives that ask for "more" of a quality wherever they stand
 _COMPARATIVE_WORD = re.compile(
     r"\b(longer|shorter|sooner|bigger|larger|smaller|wider|narrower|stronger|weaker|"
@@ -108,6 +130,22 @@ _WHO_OPEN = re.compile(
     r"\b(?:the\s+)?(?:relevant|appropriate|right|responsible|concerned|necessary)\s+"
     r"(?:people|persons?|users?|staff|teams?|parties|roles?|recipients?|contacts?|"
     r"stakeholders?|owners?|admins?|administrators?|managers?|departments?)\b", re.I)
+
+
+# ... or named by no one: "someone must be alerted", "notify somebody"
+_NOBODY_NAMED = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody)\s+(?:\w+\s+){0,2}?(?:should|must|needs? to|has to)"
+    r"\s+(?:be\s+|get\s+)?(?:told|notified|alerted|informed|warned|paged|e-?mailed|"
+    r"contacted)\b|\b(?:tell|notify|alert|inform|warn|page|e-?mail|contact)\s+"
+    r"(?:someone|somebody)\b", re.I)
+# when left open: "purged at some point", "eventually archived"
+_WHEN_OPEN = re.compile(r"\b(?:at some (?:point|stage)|some ?time|some day|one day|eventually|"
+                        r"sooner or later|at a later (?:date|stage|point)|down the line)\b", re.I)
+# what happens left open: "stuck jobs should be handled somehow"
+_HANDLED = re.compile(
+    r"\b(?:be|get|gets|are|is)\s+(?:\w+\s+)?(?:dealt with|handled|taken care of|sorted out|"
+    r"looked after|addressed|managed)(?:\s+(?:automatically|somehow|properly|correctly|"
+    r"appropriately|accordingly|too|as well|by the system))?\s*[.!]*$", re.I)
 
 
 # a value the request points at instead of giving it: "the provider that finance picked",
@@ -227,7 +265,7 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     to measure it by. The ``title`` sums the request up ("Faster exports"): it counts
     only when ``text`` gives no number either."""
     out: list[Unmeasurable] = []
-    numbers = bool(_NUMBER.search(text))
+    numbers = _measured(text)
     body = sentences(text)
     # the title sums up what is asked ("Faster exports"), so it asks by itself
     lines = [(s, asks(s)) for s in body]
@@ -238,15 +276,23 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
     any_ask = any(asks(s) for s in body)
     for s, ask in lines:
         term = None
-        if ask and s in body and (who := _WHO_OPEN.search(s)):
+        if ask and s in body and (who := _WHO_OPEN.search(s) or _NOBODY_NAMED.search(s)
+                                  or _WHEN_OPEN.search(s)):
             out.append(Unmeasurable(who.group(0), s, "scope"))
+            continue
+        if ask and s in body and (handled := _HANDLED.search(s)):
+            out.append(Unmeasurable(handled.group(0).strip(" .!"), s, "behaviour"))
             continue
         if ask or not any_ask:
             # a number measures the clause it stands in: "it must load fast, and show at
             # most 50 tags" leaves "fast" without one
-            term = next((t for c in clauses(s) if not _NUMBER.search(c)
+            # a clause that only describes ("the CSV export works, etc.") beside
+            # one that asks is no requirement of its own
+            parts = clauses(s)
+            asking = [c for c in parts if asks(c)] if ask and len(parts) > 1 else parts
+            term = next((t for c in (asking or parts) if not _measured(c)
                          and (t := _term(c, amounts=not numbers))), None)
-        if _NUMBER.search(s) and not term:
+        if _measured(s) and not term:
             continue
         if term:
             out.append(Unmeasurable(term, s))
@@ -268,9 +314,11 @@ def _term(sentence: str, *, amounts: bool) -> str | None:
     number anywhere (a title says "raise the limit", the description says to what)."""
     if m := _VAGUE.search(sentence):
         return m.group(0)
-    if (c := _COMPARATIVE.search(sentence)) and not _NOT_COMPARATIVE.match(
-            c.group(1).split()[-1]):
-        return c.group(1)
+    for pattern in (_COMPARATIVE, _MAKE_COMPARATIVE):
+        if (c := pattern.search(sentence)) and not _NOT_COMPARATIVE.match(
+                c.group(1).split()[-1]) and (pattern is _COMPARATIVE
+                                             or c.group(1).islower()):  # not a code name
+            return c.group(1)
     if not amounts:
         return None
     if m := _CHANGE.search(sentence) or _OPEN_AMOUNT.search(sentence):

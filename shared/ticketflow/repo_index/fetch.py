@@ -36,7 +36,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from ticketflow.domain.errors import RetryableError, TerminalError
-from ticketflow.repo_index.walker import SKIP_DIRS, excluded
+from ticketflow.repo_index.walker import BuildOutput, excluded
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX_SHORT = re.compile(r"^[0-9a-f]{7,39}$")
@@ -353,6 +353,8 @@ class FetchedTree:
         tree = self.repo[self.commit.encode()].tree
         out: list[GitFile] = []
         skipped = {"symlink": 0, "submodule": 0, "excluded": 0, "skipped_dir": 0}
+        build = BuildOutput()
+        held: dict[str, Any] = {}
         for entry in store.iter_tree_contents(tree):
             mode = entry.mode
             if stat.S_ISLNK(mode):
@@ -362,13 +364,16 @@ class FetchedTree:
                 skipped["submodule"] += 1
                 continue
             rel = os.fsdecode(entry.path)
-            if any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
-                skipped["skipped_dir"] += 1
+            if not build.offer(rel):
+                held[rel] = entry.sha
                 continue
             if excluded(rel):
                 skipped["excluded"] += 1
                 continue
             out.append(GitFile(rel, entry.sha, store))
+        released = build.released()
+        out.extend(GitFile(rel, held[rel], store) for rel in released)
+        skipped["skipped_dir"] = len(held) - len(released)
         self.skipped = skipped
         return out
 

@@ -365,14 +365,16 @@ class _Reader(ast.NodeVisitor):
             return
         self.f.prefix_unresolved = True
         for e in value.elts:
-            if not isinstance(e, ast.Call) or not e.args:
+            if not isinstance(e, ast.Call):
                 continue
             fn = dotted(e.func).rsplit(".", 1)[-1]
-            raw = _str(e.args[0])
+            # path('a/', view) or path(route='a/', view=view); url(regex=..., view=...)
+            first = e.args[0] if e.args else (_kw(e, "route") or _kw(e, "regex"))
+            raw = _str(first) if first is not None else None
             if fn not in ("path", "re_path", "url") or raw is None:
                 continue
             here = prefix + _django_path(raw, fn != "path")
-            target = e.args[1] if len(e.args) > 1 else None
+            target = e.args[1] if len(e.args) > 1 else _kw(e, "view")
             if isinstance(target, ast.Call) and dotted(target.func).endswith("include"):
                 inner = target.args[0] if target.args else None
                 if isinstance(inner, ast.List | ast.Tuple):

@@ -267,10 +267,12 @@ def _nest(text: str, facts: StructureFacts) -> None:
 
 
 # the same decorators compiled by tsc: "__decorate([(0, common_1.Get)(':id'), ...],
-# X.prototype, 'findOne')" and "X = __decorate([(0, common_1.Controller)('x')], X)"
+# X.prototype, 'findOne')" and "X = __decorate([(0, common_1.Controller)('x')], X)";
+# an ES module keeps the imported names ("__decorate([Get(':id'), ...], ...)")
 _DECORATED = re.compile(r"__decorate\(\[(.*?)\],\s*({_ID})(\.prototype)?\s*[,)]"
                         .replace("{_ID}", _ID), re.S)
-_COMPILED_CALL = re.compile(r"(?:\(0,\s*)?[\w$]+\.(Controller|Get|Post|Put|Patch|Delete|All|"
+_COMPILED_CALL = re.compile(r"(?:\(0,\s*)?(?:[\w$]+\.)?(?<![\w$])(Controller|Get|Post|Put|Patch|"
+                            r"Delete|All|"
                             r"Options|Head)\)?\(\s*(?:(['\"`])([^'\"`]*)\2|\{([^}]*)\})?\s*\)")
 
 

@@ -3,7 +3,10 @@
 A git work tree is listed with ``git ls-files -co --exclude-standard`` (tracked plus
 untracked-but-not-ignored files); anything else is walked on disk. Either way,
 vendored and generated directories (:data:`SKIP_DIRS`) are left out, as are binary
-files (a NUL byte in the first 8 KB) and files larger than :data:`MAX_BYTES`.
+files (a NUL byte in the first 8 KB) and files larger than :data:`MAX_BYTES`. Build
+output (:data:`BUILD_OUTPUT_DIRS`) is left out only when its package has its source
+too: a package that ships nothing but compiled code is indexed from its build output
+(:class:`BuildOutput`).
 
 Never indexed, so never sent to a model: files that look like secrets
 (:func:`secret_reason`: keys and keystores, credential files, ``.env`` variants whose
@@ -26,7 +29,13 @@ from pathlib import Path, PurePosixPath
 
 from ticketflow.repo_index.extract import ENV_FILES
 
-SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build"})
+# build output: a compiled copy of the package's source, or its only code when the
+# package ships no source (see :class:`BuildOutput`)
+BUILD_OUTPUT_DIRS = frozenset({"dist", "build"})
+VENDORED_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__"})
+SKIP_DIRS = VENDORED_DIRS | BUILD_OUTPUT_DIRS
+# at most this many files of build output are indexed (compiled code first)
+BUILD_OUTPUT_MAX_FILES = 2000
 MAX_BYTES = 1_000_000
 SNIFF_BYTES = 8192
 
@@ -93,6 +102,82 @@ def _skipped(rel: str) -> bool:
     return any(part in SKIP_DIRS for part in rel.split("/")[:-1])
 
 
+_SOURCE_EXT = (".py", ".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".vue",
+               ".svelte")
+_TYPED_SOURCE_EXT = (".ts", ".tsx", ".mts", ".cts")
+_DECLARATION = re.compile(r"\.d\.[mc]?ts$")
+_COMPILED_EXT = (".js", ".mjs", ".cjs", ".d.ts", ".d.mts", ".d.cts", ".py")
+
+
+def _module_stem(name: str) -> str:
+    """``kennels.service.d.ts`` and ``kennels.service.ts`` -> ``kennels.service``."""
+    name = _DECLARATION.sub("", name)
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _build_root(rel: str) -> str | None:
+    """The outermost build-output folder ``rel`` lies in (``pkg/dist``), or ``None``."""
+    parts = rel.split("/")[:-1]
+    for i, part in enumerate(parts):
+        if part in VENDORED_DIRS:
+            return None
+        if part in BUILD_OUTPUT_DIRS:
+            return "/".join(parts[:i + 1])
+    return None
+
+
+class BuildOutput:
+    """Which build-output folders to index: those that are their package's only code.
+
+    Paths are offered one at a time (:meth:`offer`); those inside a build-output folder
+    are held back. A folder's package is the folder holding it; the package has its
+    source when, outside build output, it holds TypeScript (which the output is compiled
+    from) or a source file named like one of the output's modules (``src/kennel.js``
+    beside ``dist/kennel.js``). Otherwise the build output is the only code there is and
+    :meth:`released` returns its files (source maps and minified bundles never), compiled
+    code first, at most :data:`BUILD_OUTPUT_MAX_FILES`."""
+
+    def __init__(self, max_files: int = BUILD_OUTPUT_MAX_FILES) -> None:
+        self.max_files = max_files
+        self._held: dict[str, list[str]] = {}
+        self._stems: dict[str, set[str]] = {}  # folder -> module stems of its source files
+        self._typed: set[str] = set()  # folders holding TypeScript source
+
+    def offer(self, rel: str) -> bool:
+        """True when ``rel`` is to be listed now; False when held back or skipped."""
+        root = _build_root(rel)
+        if root is not None:
+            if not _skipped(rel[len(root) + 1:]) and not excluded(rel):
+                self._held.setdefault(root, []).append(rel)
+            return False
+        if _skipped(rel):
+            return False
+        folder, _, name = rel.rpartition("/")
+        if name.endswith(_SOURCE_EXT) and not _DECLARATION.search(name):
+            self._stems.setdefault(folder, set()).add(_module_stem(name))
+            if name.endswith(_TYPED_SOURCE_EXT):
+                self._typed.add(folder)
+        return True
+
+    def has_source(self, root: str) -> bool:
+        """True when the package holding build-output folder ``root`` has its source."""
+        package = root.rpartition("/")[0]
+        stems = {_module_stem(p.rpartition("/")[2]) for p in self._held.get(root, ())}
+        for folder, found in self._stems.items():
+            if package and folder != package and not folder.startswith(package + "/"):
+                continue
+            if folder in self._typed or found & stems:
+                return True
+        return False
+
+    def released(self) -> list[str]:
+        """Files of the build-output folders that are their package's only code."""
+        out = [rel for root in sorted(self._held) if not self.has_source(root)
+               for rel in self._held[root]]
+        out.sort(key=lambda rel: (not rel.endswith(_COMPILED_EXT), rel))
+        return out[:self.max_files]
+
+
 def _git_paths(root: Path) -> Iterator[str]:
     """Stream ``git ls-files`` output (NUL-separated) without buffering it all."""
     proc = subprocess.Popen(
@@ -121,7 +206,7 @@ def _git_paths(root: Path) -> Iterator[str]:
 
 def _disk_paths(root: Path) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in VENDORED_DIRS)
         base = Path(dirpath).relative_to(root)
         for name in sorted(filenames):
             yield (base / name).as_posix()
@@ -142,9 +227,11 @@ def candidate_paths(root: Path) -> Iterator[str]:
     """Repo-relative POSIX paths of the work tree, before content checks."""
     use_git = is_git_work_tree(root) and not _ignored_by_enclosing_repo(root)
     source = _git_paths(root) if use_git else _disk_paths(root)
+    build = BuildOutput()
     for rel in source:
-        if not _skipped(rel):
+        if build.offer(rel):
             yield rel
+    yield from build.released()
 
 
 GENERATED = re.compile(r"\.min\.(js|css)$|\.map$|(^|/)(package-lock\.json|yarn\.lock|"
