@@ -55,6 +55,26 @@ class RunRecord(Model):
         return self.status in ACTIVE
 
 
+def committed_run(run: RunRecord, now: datetime, *,
+                  suspension: SuspensionRecord | None = None, complete: bool = False,
+                  provider: Provider | None = None) -> RunRecord:
+    """The run as :meth:`~ticketflow.ports.runs.RunStore.commit` of its current step
+    leaves it, from the claimed ``run``: lease released, ``seq`` one higher, then
+    suspended with ``suspension``, or moved to the next step (``complete``: the run
+    is done). What a store returns from that commit equals this."""
+    update: dict[str, Any] = {"lease_id": None, "lease_until": None, "seq": run.seq + 1,
+                              "updated_at": now}
+    if suspension is not None:
+        update |= {"status": "suspended", "suspension": suspension}
+    else:
+        update |= {"step_index": run.step_index + 1, "attempt": 0}
+    if complete:
+        update |= {"status": "completed", "finished_at": now}
+    if provider is not None:
+        update["provider"] = provider
+    return run.model_copy(update=update)
+
+
 class StepRecord(Model):
     """A committed step: written once, keyed by ``(run_id, step_index)``."""
 

@@ -48,6 +48,7 @@ from pydantic import BaseModel, ValidationError
 from ticketflow.domain import (
     AEC,
     DomainError,
+    GenerationState,
     InvalidRepositoryError,
     NotFoundError,
     RepoContext,
@@ -56,9 +57,15 @@ from ticketflow.domain import (
 )
 from ticketflow.domain.errors import RetryableError, TerminalError
 from ticketflow.observability.tracing import StepScope, current_step
-from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
+from ticketflow.ports import CarriedWrite, DocumentStore, RunStore, StepTask, TaskQueue
 from ticketflow.ports.leases import lease_holder_dead, new_lease_id
-from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
+from ticketflow.ports.records import (
+    ActionRecord,
+    RunRecord,
+    StepRecord,
+    SuspensionRecord,
+    committed_run,
+)
 from ticketflow.settings import Settings
 from ticketflow.workflow.actions import ActionRequest, Decision, Rejection, decide
 from ticketflow.workflow.context import StepContext, StepDeps
@@ -391,16 +398,18 @@ class Engine(Sweeping):
         last = spec.index == c.definition.total
         nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
                                          epoch=run.epoch)
-        committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
-                                     next_task=nxt, complete=last)
+        now = self._now()
+        steps = [*c.steps, record]
+        state, carry = self._progress(run, steps, c.definition, now, complete=last)
+        committed = self.runs.commit(run.run_id, spec.index, lease, now, step=record,
+                                     next_task=nxt, complete=last, run=run, carry=carry)
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
-        steps = [*c.steps, record]
         if nxt is not None and chain:
             # project first, so that the claim of the next step records it
-            self._project_run(committed, steps, c.definition)
-            chained = self._claim_next(nxt, steps)
+            self._project_run(committed, steps, c.definition, state=state, carry=carry)
+            chained = self._claim_next(nxt, steps, committed)
             if chained is None:
                 self._dispatch([nxt])
             self._fault("after_dispatch", spec.index)
@@ -408,7 +417,7 @@ class Engine(Sweeping):
                 return chained
             return StepResult("committed", run.run_id, spec.index, output.detail)
         self._dispatch([nxt] if nxt else [])
-        self._project_run(committed, steps, c.definition)
+        self._project_run(committed, steps, c.definition, state=state, carry=carry)
         self._fault("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
@@ -444,14 +453,15 @@ class Engine(Sweeping):
             return
         self._retry_later(c, error)
 
-    def _claim_next(self, task: StepTask,
-                    steps: list[StepRecord]) -> ClaimedStep | StepResult | None:
+    def _claim_next(self, task: StepTask, steps: list[StepRecord],
+                    committed: RunRecord) -> ClaimedStep | StepResult | None:
         """Claim the step just committed into the outbox, to run it here; ``None`` if it
         cannot be claimed (it is then dispatched like any other)."""
         now, lease = self._now(), new_lease_id()
         run = self.runs.claim(task.run_id, task.step_index, lease,
                               now + timedelta(seconds=self._lease_s(task.step_index)), now,
-                              projected_seq=self._memory.projected(task.run_id))
+                              projected_seq=self._memory.projected(task.run_id),
+                              run=committed)
         return None if run is None else self._admit(run, lease, now, steps)
 
     def _retry_later(self, c: ClaimedStep, exc: Exception) -> None:
@@ -478,12 +488,14 @@ class Engine(Sweeping):
         susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,
                                 payload=sig.payload, suspended_at=now,
                                 expires_at=now + timedelta(seconds=wait))
-        committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp)
+        state, carry = self._progress(run, c.steps, c.definition, now, suspension=susp)
+        committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp,
+                                     run=run, carry=carry)
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
         self._memory.keep_steps(run.run_id, c.steps)  # for the step after the resume
-        self._project_run(committed, c.steps, c.definition)
+        self._project_run(committed, c.steps, c.definition, state=state, carry=carry)
         self._fault("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
@@ -558,13 +570,33 @@ class Engine(Sweeping):
             return
         self._project_run(run, self.runs.steps(run_id), self._definition_of(run))
 
+    def _progress(self, run: RunRecord, steps: list[StepRecord],
+                  definition: WorkflowDefinition, now: datetime, *,
+                  suspension: SuspensionRecord | None = None,
+                  complete: bool = False) -> tuple[GenerationState, CarriedWrite | None]:
+        """The progress the commit of ``run``'s step at ``now`` will show, and its
+        projection as a write for that commit to carry, when the document store and the
+        run store share a database (``None`` otherwise: projected after the commit)."""
+        state = build_state(committed_run(run, now, suspension=suspension, complete=complete),
+                            steps, definition)
+        return state, self.documents.carried_projection(run.aec_id, state)
+
     def _project_run(self, run: RunRecord, steps: list[StepRecord],
-                     definition: WorkflowDefinition) -> None:
-        self.documents.project(run.aec_id, build_state(run, steps, definition))
+                     definition: WorkflowDefinition, *, state: GenerationState | None = None,
+                     carry: CarriedWrite | None = None) -> None:
+        """Project ``run`` (``state``: its progress, if built already), unless its commit
+        carried the projection (``carry`` applied: a run at rest was noted projected in
+        that commit too)."""
+        carried = carry is not None and carry.applied
+        if not carried:
+            if state is None or state.seq != run.seq:
+                state = build_state(run, steps, definition)
+            self.documents.project(run.aec_id, state)
         if run.status == "running":
             self._memory.note_projected(run.run_id, run.seq)  # the next claim records it
         else:  # at rest: no claim follows
-            self.runs.mark_projected(run.run_id, run.seq)
+            if not carried:
+                self.runs.mark_projected(run.run_id, run.seq)
             if run.status != "suspended":
                 self._memory.forget(run.run_id)
 
