@@ -25,6 +25,7 @@ from ticketflow.ports.records import (
     StepRecord,
     SuspensionRecord,
     committed_run,
+    resumed_run,
 )
 from ticketflow.testing.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 from ticketflow.workflow.definition import CURRENT
@@ -192,3 +193,42 @@ def test_a_resume_returns_the_run_as_stored(db: Database) -> None:
     assert resumed is not None and resumed.status == "running" and resumed.step_index == 2
     assert resumed.deadline_at == claimed.deadline_at + timedelta(minutes=2)
     assert resumed == runs.get_run("r1")
+
+
+def test_a_resume_carries_the_projection_too(db: Database) -> None:
+    runs, docs, claimed = _started(db)
+    susp = SuspensionRecord(kind="review", token="tok", payload={}, suspended_at=NOW)
+    waiting = runs.commit("r1", 1, "L1", NOW, suspension=susp, run=claimed)
+    assert waiting is not None
+    later = NOW + timedelta(minutes=2)
+    action = ActionRecord(action_id="x1", run_id="r1", aec_id="a1", type="proceed",
+                          token="tok", status="accepted", created_at=later)
+    state = build_state(resumed_run(waiting, later), [_step(1)], CURRENT)
+    carry = docs.carried_projection("a1", state)
+    assert carry is not None
+    before = db.stats.snapshot()
+    resumed = runs.resume("r1", "tok", action, later, step=_step(1), run=waiting,
+                          next_task=StepTask(run_id="r1", step_index=2), carry=carry)
+    assert resumed is not None and resumed.status == "running" and carry.applied
+    assert db.stats.snapshot()["transactions"] - before["transactions"] == 1
+    assert _progress_seq(docs) == resumed.seq
+    stored = runs.get_run("r1")  # running: the next claim notes the projection
+    assert stored == resumed and stored.projected_seq < stored.seq
+
+
+def test_a_cancelling_resume_carries_the_projection_and_notes_it(db: Database) -> None:
+    runs, docs, claimed = _started(db)
+    susp = SuspensionRecord(kind="questions", token="tok", payload={}, suspended_at=NOW)
+    waiting = runs.commit("r1", 1, "L1", NOW, suspension=susp, run=claimed)
+    assert waiting is not None
+    action = ActionRecord(action_id="x1", run_id="r1", aec_id="a1", type="edit",
+                          token="tok", status="accepted", created_at=NOW)
+    state = build_state(resumed_run(waiting, NOW, cancel_reason="edit"), [], CURRENT)
+    carry = docs.carried_projection("a1", state)
+    assert carry is not None
+    done = runs.resume("r1", "tok", action, NOW, step=None, next_task=None,
+                       cancel_reason="edit", run=waiting, carry=carry)
+    assert done is not None and done.status == "cancelled" and carry.applied
+    stored = runs.get_run("r1")
+    assert stored == done and stored.projected_seq == stored.seq
+    assert _progress_seq(docs) == done.seq

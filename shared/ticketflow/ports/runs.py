@@ -130,13 +130,16 @@ class RunStore(Protocol):
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
                cancel_reason: str | None = None,
-               run: RunRecord | None = None) -> RunRecord | None:
+               run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Compare-and-set on the suspension token: the first valid action wins. In one
         transaction: the run resumes (or is cancelled with ``cancel_reason``), the
         suspended step's output and the next task are written, and the action is
         recorded as accepted. Returns the run as committed; ``None`` when the token no
         longer matches or the action id is already recorded. ``run``: the caller's
-        copy of the suspended run, which spares the store a read."""
+        copy of the suspended run, which spares the store a read. ``carry``: as for
+        :meth:`commit`, built for :func:`~ticketflow.ports.records.resumed_run` of
+        that copy."""
         ...
 
     def record_action(self, action: ActionRecord) -> ActionRecord:

@@ -9,9 +9,13 @@ and in the Cloud Function alike:
 2. execute the handler with the step's timeout; a committed step is never executed
    again because the pointer has moved past it;
 3. commit output + run pointer + outbox row in one batch guarded by the lease (the
-   step's one fsync);
+   step's one fsync); when the document store shares the run store's database (the
+   embedded default), the commit carries the ticket's progress in the same
+   transaction (:meth:`DocumentStore.carried_projection`, built for the run as the
+   commit leaves it; an action's resume carries it the same way);
 4. dispatch the next task, then project progress to the document store (guarded by
-   ``seq``). A crash between 3 and 4 is repaired by :meth:`Engine.sweep`.
+   ``seq``) unless the commit carried it. A crash between 3 and 4 is repaired by
+   :meth:`Engine.sweep`.
 
 With ``chain`` (the embedded workers) the worker that commits step N claims and
 runs N+1 itself; ``handoff`` (set while an embedded worker pool runs) gives a task
@@ -65,6 +69,7 @@ from ticketflow.ports.records import (
     StepRecord,
     SuspensionRecord,
     committed_run,
+    resumed_run,
 )
 from ticketflow.settings import Settings
 from ticketflow.workflow.actions import ActionRequest, Decision, Rejection, decide
@@ -400,7 +405,8 @@ class Engine(Sweeping):
                                          epoch=run.epoch)
         now = self._now()
         steps = [*c.steps, record]
-        state, carry = self._progress(run, steps, c.definition, now, complete=last)
+        state, carry = self._progress(committed_run(run, now, complete=last), steps,
+                                      c.definition)
         committed = self.runs.commit(run.run_id, spec.index, lease, now, step=record,
                                      next_task=nxt, complete=last, run=run, carry=carry)
         if committed is None:
@@ -488,7 +494,8 @@ class Engine(Sweeping):
         susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,
                                 payload=sig.payload, suspended_at=now,
                                 expires_at=now + timedelta(seconds=wait))
-        state, carry = self._progress(run, c.steps, c.definition, now, suspension=susp)
+        state, carry = self._progress(committed_run(run, now, suspension=susp), c.steps,
+                                      c.definition)
         committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp,
                                      run=run, carry=carry)
         if committed is None:
@@ -570,16 +577,13 @@ class Engine(Sweeping):
             return
         self._project_run(run, self.runs.steps(run_id), self._definition_of(run))
 
-    def _progress(self, run: RunRecord, steps: list[StepRecord],
-                  definition: WorkflowDefinition, now: datetime, *,
-                  suspension: SuspensionRecord | None = None,
-                  complete: bool = False) -> tuple[GenerationState, CarriedWrite | None]:
-        """The progress the commit of ``run``'s step at ``now`` will show, and its
-        projection as a write for that commit to carry, when the document store and the
-        run store share a database (``None`` otherwise: projected after the commit)."""
-        state = build_state(committed_run(run, now, suspension=suspension, complete=complete),
-                            steps, definition)
-        return state, self.documents.carried_projection(run.aec_id, state)
+    def _progress(self, after: RunRecord, steps: list[StepRecord],
+                  definition: WorkflowDefinition) -> tuple[GenerationState, CarriedWrite | None]:
+        """The progress of the run as a commit (or a resume) will leave it (``after``),
+        and its projection as a write for that commit to carry, when the document store
+        and the run store share a database (``None`` otherwise: projected after it)."""
+        state = build_state(after, steps, definition)
+        return state, self.documents.carried_projection(after.aec_id, state)
 
     def _project_run(self, run: RunRecord, steps: list[StepRecord],
                      definition: WorkflowDefinition, *, state: GenerationState | None = None,
@@ -651,21 +655,25 @@ class Engine(Sweeping):
         if d.cancel_reason is None:
             nxt = StepTask(run_id=run.run_id, step_index=spec.index + 1, epoch=run.epoch)
         action = self._record(req, "accepted", None, now)
-        committed = self.runs.resume(run.run_id, req.token, action, now, step=record,
-                                     next_task=nxt, cancel_reason=d.cancel_reason, run=run)
-        if committed is None:
-            return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
-                req, Rejection("already_resolved", "another action already resolved this "
-                                                   "step"), now)
-        self._fault("after_resume_commit", spec.index)
         steps = self._memory.steps_before(run.run_id, spec.index)
         if steps is None:
             steps = [s for s in self.runs.steps(run.run_id) if s.step_index != spec.index]
         if record is not None:
             steps.append(record)
+        state, carry = self._progress(resumed_run(run, now, cancel_reason=d.cancel_reason),
+                                      steps, definition)
+        committed = self.runs.resume(run.run_id, req.token, action, now, step=record,
+                                     next_task=nxt, cancel_reason=d.cancel_reason, run=run,
+                                     carry=carry)
+        if committed is None:
+            return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
+                req, Rejection("already_resolved", "another action already resolved this "
+                                                   "step"), now)
+        self._fault("after_resume_commit", spec.index)
+        if record is not None:
             self._memory.keep_steps(run.run_id, steps)  # the next step's claim uses them
         self._dispatch([nxt] if nxt else [])
-        self._project_run(committed, steps, definition)
+        self._project_run(committed, steps, definition, state=state, carry=carry)
         return action  # exactly what the resume stored with it
 
     def _record(self, req: ActionRequest, status: Literal["accepted", "rejected"],

@@ -9,6 +9,13 @@ Every state change is one atomic statement or batch, guarded in SQL:
   statement took effect (``WHERE EXISTS``);
 * resume: the same shape, with a compare-and-set on the suspension token.
 
+A commit may carry a write of the document store on the same database (the ticket's
+progress, :class:`~ticketflow.ports.documents.CarriedWrite`): it runs after the
+commit's statements, in its transaction, only where that commit took effect with the
+``seq`` the progress was built for; at rest, the run is noted projected there too.
+A write returns the caller's copy of the run updated with what it decided (checked
+against the row it returned), and parses the row only when the two differ.
+
 What must always go with a move of the run pointer is written by triggers, inside
 the statement that moves it: a running run at step ``s`` of epoch ``e`` has the
 outbox row ``{run}-{s}-{e}`` (written when the run is created, advanced, resumed or
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from libsql_client import LibsqlError, ResultSet
@@ -45,6 +52,7 @@ from ticketflow.ports.records import (
     SuspensionRecord,
     SweepView,
     committed_run,
+    resumed_run,
 )
 
 _TASK_NAME = "NEW.run_id || '-' || NEW.step_index || '-' || NEW.epoch"  # StepTask.name
@@ -379,28 +387,44 @@ class LibsqlRunStore:
             stmts.append(_step_insert(step, run_id, commit_id))
         expected = None if run is None or provider is not None else committed_run(
             run, now, suspension=suspension, complete=complete)
-        # carried only with the run it was built for: guarded by the commit and its seq
+        first_carried = len(stmts)
+        # carried only with the run it was built for (guarded by its seq, below)
         carried = carry is not None and carry.target is self.db and expected is not None
         if carry is not None and expected is not None and carried:
-            stmts.append(carry.statement(
-                "EXISTS (SELECT 1 FROM runs WHERE run_id = :run AND last_commit = :commit "
-                "AND seq = :carried_seq)",
-                {"run": run_id, "commit": commit_id, "carried_seq": expected.seq}))
-            if suspension is not None or complete:  # at rest: no claim will note it
-                stmts.append((
-                    "UPDATE runs SET projected_seq = MAX(projected_seq, seq) "
-                    "WHERE run_id = :run AND last_commit = :commit AND changes() = 1",
-                    {"run": run_id, "commit": commit_id}))
+            stmts += self._carried(carry, run_id, commit_id, expected,
+                                   at_rest=suspension is not None or complete)
         results = self.db.batch(stmts)
         rows = rows_as_dicts(results[0])
         if not rows:
             return None
         done = _checked(_run_as(rows[0], expected), next_task)
         if carry is not None and carried:
-            applied = results[1 + (step is not None)].rows_affected == 1
-            if applied and len(results) > 2 + (step is not None):
-                done = done.model_copy(update={"projected_seq": done.seq})
-            carry.settle(applied)
+            done = self._settle(carry, results, first_carried, done)
+        return done
+
+    @staticmethod
+    def _carried(carry: CarriedWrite, run_id: str, commit_id: str, expected: RunRecord, *,
+                 at_rest: bool) -> list[Stmt]:
+        """The carried write, guarded by this commit and the ``seq`` it was built for;
+        at rest (no claim will note it), the run noted projected when it applied."""
+        stmts: list[Stmt] = [carry.statement(
+            "EXISTS (SELECT 1 FROM runs WHERE run_id = :run AND last_commit = :commit "
+            "AND seq = :carried_seq)",
+            {"run": run_id, "commit": commit_id, "carried_seq": expected.seq})]
+        if at_rest:
+            stmts.append((
+                "UPDATE runs SET projected_seq = MAX(projected_seq, seq) "
+                "WHERE run_id = :run AND last_commit = :commit AND changes() = 1",
+                {"run": run_id, "commit": commit_id}))
+        return stmts
+
+    @staticmethod
+    def _settle(carry: CarriedWrite, results: list[ResultSet], first: int,
+                done: RunRecord) -> RunRecord:
+        applied = results[first].rows_affected == 1
+        carry.settle(applied)
+        if applied and len(results) > first + 1:  # noted projected at rest
+            return done.model_copy(update={"projected_seq": done.seq})
         return done
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
@@ -444,19 +468,20 @@ class LibsqlRunStore:
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
                cancel_reason: str | None = None,
-               run: RunRecord | None = None) -> RunRecord | None:
+               run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Compare-and-set on the suspension token: the first valid action wins, and an
         action id already recorded never wins again. Returns the run as committed.
 
         ``run``: the caller's copy of the suspended run, saving a read (the token
-        guarantees it is the suspension the compare-and-set resolves)."""
+        guarantees it is the suspension the compare-and-set resolves). ``carry``: as
+        for :meth:`commit` (built for :func:`resumed_run` of that copy)."""
         if run is None or run.suspension is None or run.suspension.token != token:
             run = self.get_run(run_id)
         if run is None or run.suspension is None:
             return None
         commit_id = unique_suffix()
-        waited = now - run.suspension.suspended_at
-        deadline = run.deadline_at + max(waited, timedelta(0))
+        expected = resumed_run(run, now, cancel_reason=cancel_reason)
         if cancel_reason is None:
             sets = ("status = 'running', step_index = step_index + 1, attempt = 0, "
                     "deadline_at = :deadline")
@@ -469,22 +494,26 @@ class LibsqlRunStore:
             "WHERE run_id = :run AND status = 'suspended' AND suspension_token = :token "
             "AND NOT EXISTS (SELECT 1 FROM actions WHERE aec_id = :aec AND action_id = :action) "
             "RETURNING *",
-            {"deadline": _ts(deadline), "reason": cancel_reason, "now": _ts(now),
+            {"deadline": _ts(expected.deadline_at), "reason": cancel_reason, "now": _ts(now),
              "commit": commit_id, "run": run_id, "token": token,
              "aec": action.aec_id, "action": action.action_id},
         )]
         if step is not None:
             stmts.append(_step_insert(step, run_id, commit_id))
         stmts.append(_action_insert(action, conditional_on=commit_id))
-        rows = rows_as_dicts(self.db.batch(stmts)[0])
+        first_carried = len(stmts)
+        carried = carry is not None and carry.target is self.db
+        if carry is not None and carried:
+            stmts += self._carried(carry, run_id, commit_id, expected,
+                                   at_rest=cancel_reason is not None)
+        results = self.db.batch(stmts)
+        rows = rows_as_dicts(results[0])
         if not rows:
             return None
-        common = {"suspension": None, "seq": run.seq + 1, "updated_at": now}
-        expected = run.model_copy(update=common | (
-            {"status": "running", "step_index": run.step_index + 1, "attempt": 0,
-             "deadline_at": deadline} if cancel_reason is None else
-            {"status": "cancelled", "cancel_reason": cancel_reason, "finished_at": now}))
-        return _checked(_run_as(rows[0], expected), next_task)
+        done = _checked(_run_as(rows[0], expected), next_task)
+        if carry is not None and carried:
+            done = self._settle(carry, results, first_carried, done)
+        return done
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
         """Insert a (rejected) action unless its (ticket, id) is known; return what is
