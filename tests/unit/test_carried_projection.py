@@ -160,7 +160,7 @@ def test_a_chained_step_costs_two_write_transactions(tmp_path: Path) -> None:
         if point == "before_execute" and holder:
             marks[step] = holder[0].stats.snapshot()
 
-    app = open_embedded(settings_for(tmp_path), faults=at)
+    app = open_embedded(settings_for(tmp_path, sweep_interval_s=3600.0), faults=at)
     holder.append(app.db)
     try:
         app.db.set_witness(True)
