@@ -56,7 +56,7 @@ from ticketflow.adapters.documents_base import (
 )
 from ticketflow.domain import AEC, ConflictError, GenerationState, NotFoundError
 from ticketflow.domain.errors import RetryableError
-from ticketflow.ports import ActionResult, Clock
+from ticketflow.ports import ActionResult, CarriedWrite, Clock
 
 T = TypeVar("T")
 _LOCAL_LOCKS = tuple(threading.RLock() for _ in range(64))
@@ -249,6 +249,9 @@ class FirestoreDocumentStore:
 
     def project(self, aec_id: str, state: GenerationState) -> AEC | None:
         return self._write(aec_id, progress_fn(state), missing_ok=True)
+
+    def carried_projection(self, aec_id: str, state: GenerationState) -> CarriedWrite | None:
+        return None  # Firestore shares no transaction with the run store's database
 
     def put_action_result(self, aec_id: str, action_id: str, result: ActionResult) -> None:
         self.count_rpc("set")

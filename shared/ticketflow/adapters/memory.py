@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.documents_base import progress_fn, stamp
 from ticketflow.domain import AEC, ConflictError, GenerationState, NotFoundError
-from ticketflow.ports import ActionResult, Clock, StepTask
+from ticketflow.ports import ActionResult, CarriedWrite, Clock, StepTask
 
 
 class MemoryDocumentStore:
@@ -45,6 +45,9 @@ class MemoryDocumentStore:
 
     def project(self, aec_id: str, state: GenerationState) -> AEC | None:
         return self._mutate(aec_id, progress_fn(state), missing_ok=True)
+
+    def carried_projection(self, aec_id: str, state: GenerationState) -> CarriedWrite | None:
+        return None  # no database to share with a run store
 
     def put_action_result(self, aec_id: str, action_id: str, result: ActionResult) -> None:
         with self._lock:

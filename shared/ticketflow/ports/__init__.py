@@ -19,7 +19,7 @@ shared by every store and queue.
 """
 
 from ticketflow.ports.clock import Clock
-from ticketflow.ports.documents import ActionResult, DocumentStore
+from ticketflow.ports.documents import ActionResult, CarriedWrite, DocumentStore
 from ticketflow.ports.llm import LanguageModel, LLMTask
 from ticketflow.ports.queue import StepTask, TaskQueue
 from ticketflow.ports.records import (
@@ -48,6 +48,7 @@ __all__ = [
     "ActionResult",
     "ApiEndpoint",
     "AttemptRecord",
+    "CarriedWrite",
     "Clock",
     "DocumentStore",
     "Edge",

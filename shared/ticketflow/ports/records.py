@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -53,6 +53,41 @@ class RunRecord(Model):
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+def committed_run(run: RunRecord, now: datetime, *,
+                  suspension: SuspensionRecord | None = None, complete: bool = False,
+                  provider: Provider | None = None) -> RunRecord:
+    """The run as :meth:`~ticketflow.ports.runs.RunStore.commit` of its current step
+    leaves it, from the claimed ``run``: lease released, ``seq`` one higher, then
+    suspended with ``suspension``, or moved to the next step (``complete``: the run
+    is done). What a store returns from that commit equals this."""
+    update: dict[str, Any] = {"lease_id": None, "lease_until": None, "seq": run.seq + 1,
+                              "updated_at": now}
+    if suspension is not None:
+        update |= {"status": "suspended", "suspension": suspension}
+    else:
+        update |= {"step_index": run.step_index + 1, "attempt": 0}
+    if complete:
+        update |= {"status": "completed", "finished_at": now}
+    if provider is not None:
+        update["provider"] = provider
+    return run.model_copy(update=update)
+
+
+def resumed_run(run: RunRecord, now: datetime, *,
+                cancel_reason: str | None = None) -> RunRecord:
+    """The suspended ``run`` as :meth:`~ticketflow.ports.runs.RunStore.resume` leaves
+    it at ``now``: on at its next step, its deadline moved by the time it waited, or
+    cancelled with ``cancel_reason``; ``seq`` one higher, the suspension gone."""
+    update: dict[str, Any] = {"suspension": None, "seq": run.seq + 1, "updated_at": now}
+    if cancel_reason is None:
+        waited = now - run.suspension.suspended_at if run.suspension else timedelta(0)
+        update |= {"status": "running", "step_index": run.step_index + 1, "attempt": 0,
+                   "deadline_at": run.deadline_at + max(waited, timedelta(0))}
+    else:
+        update |= {"status": "cancelled", "cancel_reason": cancel_reason, "finished_at": now}
+    return run.model_copy(update=update)
 
 
 class StepRecord(Model):

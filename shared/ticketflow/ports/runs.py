@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ticketflow.domain import Provider, RunError
+from ticketflow.ports.documents import CarriedWrite
 from ticketflow.ports.queue import StepTask
 from ticketflow.ports.records import (
     ActionRecord,
@@ -75,12 +76,14 @@ class RunStore(Protocol):
 
     def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
               now: datetime, *, steal_from: str | None = None,
-              projected_seq: int = 0) -> RunRecord | None:
+              projected_seq: int = 0, run: RunRecord | None = None) -> RunRecord | None:
         """Take the step's lease if it is free, expired, or held by ``steal_from`` (a
         holder known to be dead), count the attempt, and return the claimed run;
         ``None`` when the run is not at this step, not running, or leased by a live
         worker. ``projected_seq`` (progress the caller already projected) is noted in
-        the same transaction, as by :meth:`mark_projected`."""
+        the same transaction, as by :meth:`mark_projected`. ``run``: the caller's copy
+        of the run as it committed it, from which a store may build the claimed run
+        (when the claim finds the run as that copy says)."""
         ...
 
     def claim_with_steps(self, run_id: str, step_index: int, lease_id: str,
@@ -94,12 +97,20 @@ class RunStore(Protocol):
     def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
                step: StepRecord | None = None, next_task: StepTask | None = None,
                suspension: SuspensionRecord | None = None, complete: bool = False,
-               provider: Provider | None = None) -> RunRecord | None:
+               provider: Provider | None = None, run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Output + pointer + outbox in one transaction, only if still leased by us:
         the next task's outbox row is written and the committed step's row is marked
-        done with. Returns the run as committed, or ``None`` when the commit was refused.
+        done with. Returns the run as committed (:func:`~ticketflow.ports.records.committed`
+        of the claimed run), or ``None`` when the commit was refused.
         ``next_task`` is the task the commit makes due (``None`` when it suspends or
-        completes the run)."""
+        completes the run). ``run``: the caller's copy of the claimed run, from which a
+        store may build the committed run. ``carry``: another store's write for the same
+        transaction (:class:`~ticketflow.ports.documents.CarriedWrite`; the projection of
+        the committed run), run only if the commit takes effect, or ignored by a store
+        on another database; when it is applied and leaves the run at rest (suspended or
+        completed), the run is noted projected up to its new ``seq`` in the same
+        transaction (:meth:`mark_projected`)."""
         ...
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
@@ -119,13 +130,16 @@ class RunStore(Protocol):
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
                cancel_reason: str | None = None,
-               run: RunRecord | None = None) -> RunRecord | None:
+               run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Compare-and-set on the suspension token: the first valid action wins. In one
         transaction: the run resumes (or is cancelled with ``cancel_reason``), the
         suspended step's output and the next task are written, and the action is
         recorded as accepted. Returns the run as committed; ``None`` when the token no
         longer matches or the action id is already recorded. ``run``: the caller's
-        copy of the suspended run, which spares the store a read."""
+        copy of the suspended run, which spares the store a read. ``carry``: as for
+        :meth:`commit`, built for :func:`~ticketflow.ports.records.resumed_run` of
+        that copy."""
         ...
 
     def record_action(self, action: ActionRecord) -> ActionRecord:

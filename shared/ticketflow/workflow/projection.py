@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ticketflow.domain import GenerationState
+from ticketflow.domain import GenerationState, StepProgress
 from ticketflow.ports.records import RunRecord, StepRecord
 from ticketflow.workflow.definition import WorkflowDefinition
 
@@ -13,30 +14,56 @@ EDIT_REASONS = ("edit", "wait_expired")
 """A run cancelled for one of these went back to a draft for the person to edit."""
 
 
+_ROWS: dict[tuple[Any, ...], StepProgress] = {}
+_ROWS_KEPT = 4096
+
+
+def _row(index: int, name: str, title: str, status: str, detail: str = "",
+         fallback: bool = False, started_at: datetime | None = None,
+         finished_at: datetime | None = None) -> StepProgress:
+    """One step's row, validated once: rows are immutable values, and a run's progress
+    repeats most of them on every step (the steps done, the steps waiting), so an equal
+    row is taken from the rows built before (bounded; time zones are part of the key,
+    so a row always renders as it would when built anew)."""
+    key = (index, name, title, status, detail, fallback, started_at,
+           getattr(started_at, "tzinfo", None), finished_at,
+           getattr(finished_at, "tzinfo", None))
+    row = _ROWS.get(key)
+    if row is None:
+        if len(_ROWS) >= _ROWS_KEPT:
+            _ROWS.clear()
+        row = _ROWS[key] = StepProgress.model_validate({
+            "index": index, "name": name, "title": title, "status": status,
+            "detail": detail, "fallback": fallback, "started_at": started_at,
+            "finished_at": finished_at})
+    return row
+
+
 def build_state(run: RunRecord, steps: list[StepRecord],
                 definition: WorkflowDefinition) -> GenerationState:
     """The progress of ``run``: one row per step of its definition, the suspension
-    with what the person must answer, the error. Built as plain data and validated
-    once (a model per row costs twice as much, on every step of every run)."""
+    with what the person must answer, the error. Each row is an immutable value taken
+    from the rows built before when an equal one exists (:func:`_row`); the state is
+    validated once around them."""
     done = {s.step_index: s for s in steps}
-    rows: list[dict[str, Any]] = []
+    rows: list[StepProgress] = []
     for spec in definition.steps:
-        row: dict[str, Any] = {"index": spec.index, "name": spec.name, "title": spec.title,
-                               "status": "waiting"}
         rec = done.get(spec.index)
         if rec is not None:
-            row.update(status=rec.status, detail=rec.detail, started_at=rec.started_at,
-                       finished_at=rec.finished_at,
-                       fallback=bool(isinstance(rec.output, dict) and rec.output.get("fallback")))
+            rows.append(_row(spec.index, spec.name, spec.title, rec.status, rec.detail,
+                             bool(isinstance(rec.output, dict) and rec.output.get("fallback")),
+                             rec.started_at, rec.finished_at))
         elif spec.index == run.step_index:
-            row["status"] = _AT_REST.get(run.status, "waiting")
+            detail = ""
             if run.status == "failed" and run.error is not None:
-                row["detail"] = run.error.message
+                detail = run.error.message
             if run.status == "suspended" and run.suspension is not None:
-                row["detail"] = ("waiting for your review of critical findings"
-                                 if run.suspension.kind == "review"
-                                 else "waiting for your answers")
-        rows.append(row)
+                detail = ("waiting for your review of critical findings"
+                          if run.suspension.kind == "review" else "waiting for your answers")
+            rows.append(_row(spec.index, spec.name, spec.title,
+                             _AT_REST.get(run.status, "waiting"), detail))
+        else:
+            rows.append(_row(spec.index, spec.name, spec.title, "waiting"))
     suspension = None
     if run.status == "suspended" and run.suspension is not None:
         p = run.suspension.payload

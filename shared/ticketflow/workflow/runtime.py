@@ -9,9 +9,13 @@ and in the Cloud Function alike:
 2. execute the handler with the step's timeout; a committed step is never executed
    again because the pointer has moved past it;
 3. commit output + run pointer + outbox row in one batch guarded by the lease (the
-   step's one fsync);
+   step's one fsync); when the document store shares the run store's database (the
+   embedded default), the commit carries the ticket's progress in the same
+   transaction (:meth:`DocumentStore.carried_projection`, built for the run as the
+   commit leaves it; an action's resume carries it the same way);
 4. dispatch the next task, then project progress to the document store (guarded by
-   ``seq``). A crash between 3 and 4 is repaired by :meth:`Engine.sweep`.
+   ``seq``) unless the commit carried it. A crash between 3 and 4 is repaired by
+   :meth:`Engine.sweep`.
 
 With ``chain`` (the embedded workers) the worker that commits step N claims and
 runs N+1 itself; ``handoff`` (set while an embedded worker pool runs) gives a task
@@ -48,6 +52,7 @@ from pydantic import BaseModel, ValidationError
 from ticketflow.domain import (
     AEC,
     DomainError,
+    GenerationState,
     InvalidRepositoryError,
     NotFoundError,
     RepoContext,
@@ -56,9 +61,16 @@ from ticketflow.domain import (
 )
 from ticketflow.domain.errors import RetryableError, TerminalError
 from ticketflow.observability.tracing import StepScope, current_step
-from ticketflow.ports import DocumentStore, RunStore, StepTask, TaskQueue
+from ticketflow.ports import CarriedWrite, DocumentStore, RunStore, StepTask, TaskQueue
 from ticketflow.ports.leases import lease_holder_dead, new_lease_id
-from ticketflow.ports.records import ActionRecord, RunRecord, StepRecord, SuspensionRecord
+from ticketflow.ports.records import (
+    ActionRecord,
+    RunRecord,
+    StepRecord,
+    SuspensionRecord,
+    committed_run,
+    resumed_run,
+)
 from ticketflow.settings import Settings
 from ticketflow.workflow.actions import ActionRequest, Decision, Rejection, decide
 from ticketflow.workflow.context import StepContext, StepDeps
@@ -391,16 +403,19 @@ class Engine(Sweeping):
         last = spec.index == c.definition.total
         nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
                                          epoch=run.epoch)
-        committed = self.runs.commit(run.run_id, spec.index, lease, self._now(), step=record,
-                                     next_task=nxt, complete=last)
+        now = self._now()
+        steps = [*c.steps, record]
+        state, carry = self._progress(committed_run(run, now, complete=last), steps,
+                                      c.definition)
+        committed = self.runs.commit(run.run_id, spec.index, lease, now, step=record,
+                                     next_task=nxt, complete=last, run=run, carry=carry)
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
-        steps = [*c.steps, record]
         if nxt is not None and chain:
             # project first, so that the claim of the next step records it
-            self._project_run(committed, steps, c.definition)
-            chained = self._claim_next(nxt, steps)
+            self._project_run(committed, steps, c.definition, state=state, carry=carry)
+            chained = self._claim_next(nxt, steps, committed)
             if chained is None:
                 self._dispatch([nxt])
             self._fault("after_dispatch", spec.index)
@@ -408,7 +423,7 @@ class Engine(Sweeping):
                 return chained
             return StepResult("committed", run.run_id, spec.index, output.detail)
         self._dispatch([nxt] if nxt else [])
-        self._project_run(committed, steps, c.definition)
+        self._project_run(committed, steps, c.definition, state=state, carry=carry)
         self._fault("after_dispatch", spec.index)
         return StepResult("completed" if last else "committed", run.run_id, spec.index,
                           output.detail)
@@ -444,14 +459,15 @@ class Engine(Sweeping):
             return
         self._retry_later(c, error)
 
-    def _claim_next(self, task: StepTask,
-                    steps: list[StepRecord]) -> ClaimedStep | StepResult | None:
+    def _claim_next(self, task: StepTask, steps: list[StepRecord],
+                    committed: RunRecord) -> ClaimedStep | StepResult | None:
         """Claim the step just committed into the outbox, to run it here; ``None`` if it
         cannot be claimed (it is then dispatched like any other)."""
         now, lease = self._now(), new_lease_id()
         run = self.runs.claim(task.run_id, task.step_index, lease,
                               now + timedelta(seconds=self._lease_s(task.step_index)), now,
-                              projected_seq=self._memory.projected(task.run_id))
+                              projected_seq=self._memory.projected(task.run_id),
+                              run=committed)
         return None if run is None else self._admit(run, lease, now, steps)
 
     def _retry_later(self, c: ClaimedStep, exc: Exception) -> None:
@@ -478,12 +494,15 @@ class Engine(Sweeping):
         susp = SuspensionRecord(kind=sig.kind, token=uuid.uuid4().hex,
                                 payload=sig.payload, suspended_at=now,
                                 expires_at=now + timedelta(seconds=wait))
-        committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp)
+        state, carry = self._progress(committed_run(run, now, suspension=susp), c.steps,
+                                      c.definition)
+        committed = self.runs.commit(run.run_id, spec.index, lease, now, suspension=susp,
+                                     run=run, carry=carry)
         if committed is None:
             return self._lost(run, spec, lease)
         self._fault("after_commit", spec.index)
         self._memory.keep_steps(run.run_id, c.steps)  # for the step after the resume
-        self._project_run(committed, c.steps, c.definition)
+        self._project_run(committed, c.steps, c.definition, state=state, carry=carry)
         self._fault("after_dispatch", spec.index)
         return StepResult("suspended", run.run_id, spec.index, sig.kind)
 
@@ -558,13 +577,30 @@ class Engine(Sweeping):
             return
         self._project_run(run, self.runs.steps(run_id), self._definition_of(run))
 
+    def _progress(self, after: RunRecord, steps: list[StepRecord],
+                  definition: WorkflowDefinition) -> tuple[GenerationState, CarriedWrite | None]:
+        """The progress of the run as a commit (or a resume) will leave it (``after``),
+        and its projection as a write for that commit to carry, when the document store
+        and the run store share a database (``None`` otherwise: projected after it)."""
+        state = build_state(after, steps, definition)
+        return state, self.documents.carried_projection(after.aec_id, state)
+
     def _project_run(self, run: RunRecord, steps: list[StepRecord],
-                     definition: WorkflowDefinition) -> None:
-        self.documents.project(run.aec_id, build_state(run, steps, definition))
+                     definition: WorkflowDefinition, *, state: GenerationState | None = None,
+                     carry: CarriedWrite | None = None) -> None:
+        """Project ``run`` (``state``: its progress, if built already), unless its commit
+        carried the projection (``carry`` applied: a run at rest was noted projected in
+        that commit too)."""
+        carried = carry is not None and carry.applied
+        if not carried:
+            if state is None or state.seq != run.seq:
+                state = build_state(run, steps, definition)
+            self.documents.project(run.aec_id, state)
         if run.status == "running":
             self._memory.note_projected(run.run_id, run.seq)  # the next claim records it
         else:  # at rest: no claim follows
-            self.runs.mark_projected(run.run_id, run.seq)
+            if not carried:
+                self.runs.mark_projected(run.run_id, run.seq)
             if run.status != "suspended":
                 self._memory.forget(run.run_id)
 
@@ -619,21 +655,25 @@ class Engine(Sweeping):
         if d.cancel_reason is None:
             nxt = StepTask(run_id=run.run_id, step_index=spec.index + 1, epoch=run.epoch)
         action = self._record(req, "accepted", None, now)
-        committed = self.runs.resume(run.run_id, req.token, action, now, step=record,
-                                     next_task=nxt, cancel_reason=d.cancel_reason, run=run)
-        if committed is None:
-            return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
-                req, Rejection("already_resolved", "another action already resolved this "
-                                                   "step"), now)
-        self._fault("after_resume_commit", spec.index)
         steps = self._memory.steps_before(run.run_id, spec.index)
         if steps is None:
             steps = [s for s in self.runs.steps(run.run_id) if s.step_index != spec.index]
         if record is not None:
             steps.append(record)
+        state, carry = self._progress(resumed_run(run, now, cancel_reason=d.cancel_reason),
+                                      steps, definition)
+        committed = self.runs.resume(run.run_id, req.token, action, now, step=record,
+                                     next_task=nxt, cancel_reason=d.cancel_reason, run=run,
+                                     carry=carry)
+        if committed is None:
+            return self.runs.get_action(req.aec_id, req.action_id) or self._reject(
+                req, Rejection("already_resolved", "another action already resolved this "
+                                                   "step"), now)
+        self._fault("after_resume_commit", spec.index)
+        if record is not None:
             self._memory.keep_steps(run.run_id, steps)  # the next step's claim uses them
         self._dispatch([nxt] if nxt else [])
-        self._project_run(committed, steps, definition)
+        self._project_run(committed, steps, definition, state=state, carry=carry)
         return action  # exactly what the resume stored with it
 
     def _record(self, req: ActionRequest, status: Literal["accepted", "rejected"],

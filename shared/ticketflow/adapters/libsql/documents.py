@@ -14,6 +14,7 @@ the statement changes nothing and the write is done again from a fresh read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ticketflow.adapters.clock import SystemClock
 from ticketflow.adapters.documents_base import (
@@ -24,7 +25,7 @@ from ticketflow.adapters.documents_base import (
 )
 from ticketflow.adapters.libsql.database import Database, apply_schema
 from ticketflow.domain import AEC, ConflictError, GenerationState, NotFoundError
-from ticketflow.ports import ActionResult, Clock
+from ticketflow.ports import ActionResult, CarriedWrite, Clock
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS doc_aecs (
@@ -88,6 +89,38 @@ class LibsqlDocumentStore:
         # Progress is derived from the run store, so a lost projection is redone by
         # the sweeper: no fsync needed here.
         return self._mutate(aec_id, progress_fn(state), durable=False, missing_ok=True)
+
+    def carried_projection(self, aec_id: str, state: GenerationState) -> CarriedWrite | None:
+        """:meth:`project` as one guarded ``UPDATE`` for a commit on this database to
+        carry, written from the store's copy of the ticket under ``version = ?`` like
+        :meth:`_write_changes` (a stale copy changes nothing: the caller then projects
+        the usual way). ``None`` without a copy, or when the projection changes
+        nothing or deletes the ticket."""
+        cached = self._seen.get(aec_id)
+        if cached is None:
+            return None
+        nxt = apply_cached(cached, progress_fn(state))
+        if nxt is None:
+            return None
+        now = self.clock.now()
+        after = stamp(nxt, now, cached.version + 1)
+        params = {"doc_status": after.status.value, "doc_version": after.version,
+                  "doc_updated": now.isoformat(), "doc": _dump(after), "doc_id": after.id,
+                  "doc_before": cached.version}
+
+        def statement(guard: str, guard_params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+            return ("UPDATE doc_aecs SET status = :doc_status, version = :doc_version, "
+                    "updated_at = :doc_updated, doc = :doc "
+                    f"WHERE id = :doc_id AND version = :doc_before AND {guard}",
+                    params | guard_params)
+
+        def settle(applied: bool) -> None:
+            if applied:
+                self._seen.put(after.id, after)
+            else:
+                self._seen.drop(after.id)
+
+        return CarriedWrite(self.db, statement, settle)
 
     def put_action_result(self, aec_id: str, action_id: str, result: ActionResult) -> None:
         self.db.execute(

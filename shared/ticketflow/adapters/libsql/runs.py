@@ -9,6 +9,13 @@ Every state change is one atomic statement or batch, guarded in SQL:
   statement took effect (``WHERE EXISTS``);
 * resume: the same shape, with a compare-and-set on the suspension token.
 
+A commit may carry a write of the document store on the same database (the ticket's
+progress, :class:`~ticketflow.ports.documents.CarriedWrite`): it runs after the
+commit's statements, in its transaction, only where that commit took effect with the
+``seq`` the progress was built for; at rest, the run is noted projected there too.
+A write returns the caller's copy of the run updated with what it decided (checked
+against the row it returned), and parses the row only when the two differ.
+
 What must always go with a move of the run pointer is written by triggers, inside
 the statement that moves it: a running run at step ``s`` of epoch ``e`` has the
 outbox row ``{run}-{s}-{e}`` (written when the run is created, advanced, resumed or
@@ -28,14 +35,14 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from libsql_client import LibsqlError, ResultSet
 
 from ticketflow.adapters.libsql.database import Database, Stmt, apply_schema, rows_as_dicts
 from ticketflow.domain import ConflictError, RunError
-from ticketflow.ports import StepTask
+from ticketflow.ports import CarriedWrite, StepTask
 from ticketflow.ports.leases import unique_suffix
 from ticketflow.ports.records import (
     ActionRecord,
@@ -44,6 +51,8 @@ from ticketflow.ports.records import (
     StepRecord,
     SuspensionRecord,
     SweepView,
+    committed_run,
+    resumed_run,
 )
 
 _TASK_NAME = "NEW.run_id || '-' || NEW.step_index || '-' || NEW.epoch"  # StepTask.name
@@ -157,6 +166,23 @@ def _run_from(row: dict[str, Any]) -> RunRecord:
         if data[k] is not None:
             data[k] = json.loads(data[k])
     return RunRecord.model_validate(data)
+
+
+_DECIDED = ("status", "step_index", "epoch", "attempt", "seq", "lease_id", "cancel_reason")
+_DECIDED_AT = ("updated_at", "lease_until", "deadline_at", "finished_at")
+
+
+def _run_as(row: dict[str, Any], expected: RunRecord | None) -> RunRecord:
+    """The run a write returned: ``expected`` (the caller's copy of what the write made
+    of it, built without parsing the row) when the row agrees with it on everything
+    the write decides and when it wrote it; otherwise the row itself."""
+    if (expected is None or row["run_id"] != expected.run_id
+            or any(row[k] != getattr(expected, k) for k in _DECIDED)
+            or any(row[k] != _ts(getattr(expected, k)) for k in _DECIDED_AT)):
+        return _run_from(row)
+    if row["projected_seq"] != expected.projected_seq:
+        return expected.model_copy(update={"projected_seq": row["projected_seq"]})
+    return expected
 
 
 def _step_from(row: dict[str, Any]) -> StepRecord:
@@ -288,16 +314,22 @@ class LibsqlRunStore:
 
     def claim(self, run_id: str, step_index: int, lease_id: str, lease_until: datetime,
               now: datetime, *, steal_from: str | None = None,
-              projected_seq: int = 0) -> RunRecord | None:
+              projected_seq: int = 0, run: RunRecord | None = None) -> RunRecord | None:
         """Take the step's lease if it is free, expired, or held by ``steal_from`` (a
         holder known to be dead). One statement: its trigger records the attempt, and
         ``projected_seq`` (progress already projected) is noted in it too. ``None`` if
-        not claimable."""
+        not claimable. ``run``: the caller's copy (the run as it committed it), which
+        spares parsing the claimed row when the row agrees with it."""
         rs = self.db.execute(*_claim_stmt(run_id, step_index, lease_id, lease_until, now,
                                           steal_from, projected_seq),
                              durable=False)  # a lost lease only means a second claim
         rows = rows_as_dicts(rs)
-        return _run_from(rows[0]) if rows else None
+        if not rows:
+            return None
+        expected = None if run is None else run.model_copy(update={
+            "lease_id": lease_id, "lease_until": lease_until, "attempt": run.attempt + 1,
+            "updated_at": now, "projected_seq": max(run.projected_seq, projected_seq)})
+        return _run_as(rows[0], expected)
 
     def claim_with_steps(self, run_id: str, step_index: int, lease_id: str,
                          lease_until: datetime, now: datetime, *,
@@ -319,11 +351,16 @@ class LibsqlRunStore:
     def commit(self, run_id: str, step_index: int, lease_id: str, now: datetime, *,
                step: StepRecord | None = None, next_task: StepTask | None = None,
                suspension: SuspensionRecord | None = None, complete: bool = False,
-               provider: Any = None) -> RunRecord | None:
+               provider: Any = None, run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Commit a claimed step (see module doc) and return the run as committed.
         ``None`` if the lease was lost or the run was cancelled meanwhile: the caller's
         work is discarded. ``next_task`` is the task the commit makes due; its outbox
-        row is written by the pointer's trigger, in the same transaction."""
+        row is written by the pointer's trigger, in the same transaction. ``run``: the
+        claimed run, from which the committed one is built (not parsed from the row)
+        when the row agrees. ``carry``: a write of another store on this database (the
+        ticket's progress), run in the same transaction only if the commit took effect;
+        applied to a run it leaves at rest, the run is noted projected in it too."""
         sets = ["lease_id = NULL", "lease_until = NULL", "seq = seq + 1",
                 "last_commit = :commit", "updated_at = :now"]
         commit_id = unique_suffix()  # unique per attempt: guards the inserts below
@@ -348,8 +385,47 @@ class LibsqlRunStore:
         )]
         if step is not None:
             stmts.append(_step_insert(step, run_id, commit_id))
-        rows = rows_as_dicts(self.db.batch(stmts)[0])
-        return _checked(_run_from(rows[0]), next_task) if rows else None
+        expected = None if run is None or provider is not None else committed_run(
+            run, now, suspension=suspension, complete=complete)
+        first_carried = len(stmts)
+        # carried only with the run it was built for (guarded by its seq, below)
+        carried = carry is not None and carry.target is self.db and expected is not None
+        if carry is not None and expected is not None and carried:
+            stmts += self._carried(carry, run_id, commit_id, expected,
+                                   at_rest=suspension is not None or complete)
+        results = self.db.batch(stmts)
+        rows = rows_as_dicts(results[0])
+        if not rows:
+            return None
+        done = _checked(_run_as(rows[0], expected), next_task)
+        if carry is not None and carried:
+            done = self._settle(carry, results, first_carried, done)
+        return done
+
+    @staticmethod
+    def _carried(carry: CarriedWrite, run_id: str, commit_id: str, expected: RunRecord, *,
+                 at_rest: bool) -> list[Stmt]:
+        """The carried write, guarded by this commit and the ``seq`` it was built for;
+        at rest (no claim will note it), the run noted projected when it applied."""
+        stmts: list[Stmt] = [carry.statement(
+            "EXISTS (SELECT 1 FROM runs WHERE run_id = :run AND last_commit = :commit "
+            "AND seq = :carried_seq)",
+            {"run": run_id, "commit": commit_id, "carried_seq": expected.seq})]
+        if at_rest:
+            stmts.append((
+                "UPDATE runs SET projected_seq = MAX(projected_seq, seq) "
+                "WHERE run_id = :run AND last_commit = :commit AND changes() = 1",
+                {"run": run_id, "commit": commit_id}))
+        return stmts
+
+    @staticmethod
+    def _settle(carry: CarriedWrite, results: list[ResultSet], first: int,
+                done: RunRecord) -> RunRecord:
+        applied = results[first].rows_affected == 1
+        carry.settle(applied)
+        if applied and len(results) > first + 1:  # noted projected at rest
+            return done.model_copy(update={"projected_seq": done.seq})
+        return done
 
     def release(self, run_id: str, step_index: int, lease_id: str, now: datetime,
                 error: str, *, outcome: str = "retry") -> None:
@@ -392,19 +468,20 @@ class LibsqlRunStore:
     def resume(self, run_id: str, token: str, action: ActionRecord, now: datetime, *,
                step: StepRecord | None, next_task: StepTask | None,
                cancel_reason: str | None = None,
-               run: RunRecord | None = None) -> RunRecord | None:
+               run: RunRecord | None = None,
+               carry: CarriedWrite | None = None) -> RunRecord | None:
         """Compare-and-set on the suspension token: the first valid action wins, and an
         action id already recorded never wins again. Returns the run as committed.
 
         ``run``: the caller's copy of the suspended run, saving a read (the token
-        guarantees it is the suspension the compare-and-set resolves)."""
+        guarantees it is the suspension the compare-and-set resolves). ``carry``: as
+        for :meth:`commit` (built for :func:`resumed_run` of that copy)."""
         if run is None or run.suspension is None or run.suspension.token != token:
             run = self.get_run(run_id)
         if run is None or run.suspension is None:
             return None
         commit_id = unique_suffix()
-        waited = now - run.suspension.suspended_at
-        deadline = run.deadline_at + max(waited, timedelta(0))
+        expected = resumed_run(run, now, cancel_reason=cancel_reason)
         if cancel_reason is None:
             sets = ("status = 'running', step_index = step_index + 1, attempt = 0, "
                     "deadline_at = :deadline")
@@ -417,15 +494,26 @@ class LibsqlRunStore:
             "WHERE run_id = :run AND status = 'suspended' AND suspension_token = :token "
             "AND NOT EXISTS (SELECT 1 FROM actions WHERE aec_id = :aec AND action_id = :action) "
             "RETURNING *",
-            {"deadline": _ts(deadline), "reason": cancel_reason, "now": _ts(now),
+            {"deadline": _ts(expected.deadline_at), "reason": cancel_reason, "now": _ts(now),
              "commit": commit_id, "run": run_id, "token": token,
              "aec": action.aec_id, "action": action.action_id},
         )]
         if step is not None:
             stmts.append(_step_insert(step, run_id, commit_id))
         stmts.append(_action_insert(action, conditional_on=commit_id))
-        rows = rows_as_dicts(self.db.batch(stmts)[0])
-        return _checked(_run_from(rows[0]), next_task) if rows else None
+        first_carried = len(stmts)
+        carried = carry is not None and carry.target is self.db
+        if carry is not None and carried:
+            stmts += self._carried(carry, run_id, commit_id, expected,
+                                   at_rest=cancel_reason is not None)
+        results = self.db.batch(stmts)
+        rows = rows_as_dicts(results[0])
+        if not rows:
+            return None
+        done = _checked(_run_as(rows[0], expected), next_task)
+        if carry is not None and carried:
+            done = self._settle(carry, results, first_carried, done)
+        return done
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
         """Insert a (rejected) action unless its (ticket, id) is known; return what is
