@@ -49,6 +49,18 @@ _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
 # an Express parameter may be optional inside a path: /b/:board/:page?/print
 _PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
                           rf"{_PARAM}/[\w.-]+)(?:[\w/{{}}:<>\[\].-]|(?<=\w)\?(?=/))*)")
+# a route written without its leading slash, known by a parameter after a fixed word
+# (Django writes its paths so: "orders/<int:pk>/refund", "teams/{team}/members")
+_PART_ROUTE = re.compile(r"(?<![\w/.:<>{}\[\]-])([A-Za-z][\w-]*(?:/[\w-]+)*/"
+                         r"(?:<[\w:]+>|\{\w+\})(?:/(?:[\w-]+|<[\w:]+>|\{\w+\}))*/?)"
+                         r"(?![\w.<>{}/:-])")
+# an absolute path of two or more plain segments outside a URL ("/-/tools/purge",
+# "/admin/queues"), not a place on a file system and not a file: a route
+_ABS_ROUTE = re.compile(r"(?<![\w/.:)\]-])(/(?:-|[A-Za-z][\w-]*)(?:/[A-Za-z][\w-]*)+/?)"
+                        r"(?![\w./:{<-])")
+_FS_ROOT = frozenset({"etc", "var", "usr", "tmp", "home", "opt", "dev", "proc", "bin", "sbin",
+                      "srv", "mnt", "root", "lib", "sys", "run", "users", "applications",
+                      "volumes", "private", "data", "app", "workspace"})
 # a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.]|/[\w(\[])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>\[\].-]*)")
@@ -303,6 +315,13 @@ def extract_references(text: str) -> list[Reference]:
     for m in re.finditer(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)", text):
         if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
             add("route", m.group(1).rstrip("."), m)
+    for m in _PART_ROUTE.finditer(text):
+        add("route", m.group(1), m)
+    for m in _ABS_ROUTE.finditer(text):
+        # a quoted path is a value the request talks about ("listing '/x/' ignores ...")
+        quoted = text[m.start() - 1:m.start()] in ("'", '"', "`", "\u2018", "\u201c")
+        if not quoted and m.group(1).strip("/").split("/", 1)[0].lower() not in _FS_ROOT:
+            add("route", m.group(1), m)
     for m in _PATH.finditer(text):
         name = m.group(1)
         if "/" not in name and name.lower().removesuffix(".js") in _TECH_JS:
