@@ -85,9 +85,14 @@ _ASSIGNED_KEY = re.compile(r"(?<![\w.:/-])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
 # ("set upload_kb to 512"): a configuration key
 _QUOTED_KEY = re.compile(r"([\"'])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
                          r"\1\s*:\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
-_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
-                     r"[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+to\s+(?=\d|['\"`]|(?:true|false|on|off|"
-                     r"null)\b)", re.I)
+_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*"
+                     r"(?:[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+))`?\s+to\s+"
+                     r"(?=\d|['\"`]|(?:true|false|on|off|null)\b)", re.I)
+# a code-like name the request calls a setting ("the retry_limit setting", "the
+# `maxRows` option"): a configuration key, whatever else the sentence says
+_NAMED_SETTING = re.compile(r"\b(?:[Tt]he|[Aa]|[Oo]ur|[Ii]ts)\s+`?("
+                            r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+"
+                            r"(?:setting|config(?:uration)? (?:key|option|value)|option)s?\b")
 _HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
                        "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
@@ -349,6 +354,8 @@ def extract_references(text: str) -> list[Reference]:
     for m in _QUOTED_KEY.finditer(text):
         add("setting", m.group(2), m, 2)
     for m in _SET_TO.finditer(text):
+        add("setting", m.group(1), m)
+    for m in _NAMED_SETTING.finditer(text):
         add("setting", m.group(1), m)
     for m in _ASSIGNED_KEY.finditer(text):
         if any(k == "setting" and n.endswith("." + m.group(1)) for k, n in found):

@@ -10,13 +10,13 @@ the part that matches names at least one fixed path segment.
 
 A parameter takes a value, never a word of a route template: a request that writes its
 path with parameters (``/items/:id/archive``) names ``archive`` as a fixed segment, so
-``/items/{id}/{tab}`` does not declare it (an optional parameter, ``{tab?}``, takes it). A concrete path of fixed words
-(``/feeds/daily/summary``) is not found through a route whose parameters take two or
-more of its words and whose fixed segments take none (``/{user}/{token}/{name}``): such
-a route answers any path of that length. A parameter written inside a segment with
-other text (``{name}.{ext}``) takes only a value of that shape. A path written without
-its leading slash (``orders/<pk>/refund``) is a part of a route, found at the end of a
-longer declared one.
+``/items/{id}/{tab}`` does not declare it (an optional parameter, ``{tab?}``, takes it).
+A concrete path of fixed words (``/feeds/daily/summary``) is not found through a route
+whose parameters take two or more of its words and which has no fixed segment
+(``/{user}/{token}/{name}``): such a route answers any path of that length. A
+parameter written inside a segment with other text (``{name}.{ext}``) takes only a value
+of that shape. A path written without its leading slash (``orders/<pk>/refund``) is a
+part of a route, found at the end of a longer declared one.
 """
 
 from __future__ import annotations
