@@ -326,3 +326,88 @@ urlpatterns = [
     assert index.lookup(repo, "route", "/kennel/dogs/<uuid:dog_id>/").found  # mounted elsewhere
     assert index.lookup(repo, "route", "/feeds/{feed_id}/").found
     assert not index.lookup(repo, "route", "/cats/<uuid:dog_id>/").found
+
+
+# -- fixed words against parameters, and parts of a path ------------------------------------
+
+PARAMETERS = {
+    "kiosk/app.py": """
+from flask import Flask
+app = Flask(__name__)
+@app.route("/<string:owner>/<string:token>/<string:name>")
+def any_of_three(owner, token, name): ...
+@app.route("/<string:owner>/<string:token>/<string:item>.<string:ext>")
+def a_file(owner, token, item, ext): ...
+@app.route("/shelves/<int:shelf_id>/<string:tab>")
+def shelf_tab(shelf_id, tab): ...
+@app.route("/shelves/<int:shelf_id>/books/<string:slug>")
+def book(shelf_id, slug): ...
+@app.route("/shelves/<int:shelf_id>/feed/<string:token>.xml")
+def feed(shelf_id, token): ...
+""",
+}
+
+
+def test_a_fixed_word_is_not_found_through_parameters_alone(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, PARAMETERS)
+    # three fixed words, all taken by parameters: any path of that length would "match"
+    assert not index.lookup(repo, "route", "/feeds/daily/summary").found
+    # a value of the shape of "{item}.{ext}" fits it; a plain word does not
+    assert index.lookup(repo, "route", "/acme/abc123/report.csv").found
+    # a path written with parameters names its other words as fixed segments
+    assert not index.lookup(repo, "route", "/shelves/:shelf_id/archive").found
+    assert index.lookup(repo, "route", "/shelves/:shelf_id/books/:slug").found
+    # a segment of parameter and text written the same way is the same segment
+    assert index.lookup(repo, "route", "/shelves/<shelf_id>/feed/<token>.xml").found
+    assert not index.lookup(repo, "route", "/shelves/<shelf_id>/feed/<token>.json").found
+    # concrete values still fill parameters when a fixed word is shared
+    assert index.lookup(repo, "route", "/shelves/12/history").found
+    assert index.lookup(repo, "route", "/shelves/12/books/dune").found
+
+
+def test_a_path_written_without_its_leading_slash_is_the_end_of_a_route(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, PARAMETERS)
+    assert index.lookup(repo, "route", "books/<slug>").found
+    assert index.lookup(repo, "route", "shelves/12/history").found
+    assert not index.lookup(repo, "route", "books/<slug>/reviews").found
+
+
+def test_parts_of_routes_and_absolute_paths_are_named_as_routes() -> None:
+    assert ("route", "crate/<crate_id>/label") in _refs(
+        "The page (crate/<crate_id>/label) prints nothing.")
+    assert ("route", "/-/tools/purge") in _refs("Admins start it from /-/tools/purge today.")
+    assert ("route", "/admin/queues") in _refs("Operators watch /admin/queues all day.")
+    # a quoted path is a value the request talks about (a list of prefixes, say)
+    assert not [k for k in _refs("Listing '/status/' should also skip '/status/db/'.")
+                if k[0] == "route"]
+    # places on a file system, files and templated file names are no routes
+    assert not [k for k in _refs("Logs land in /var/log/kiosk and /etc/kiosk/conf.") if
+                k[0] == "route"]
+    assert not [k for k in _refs("Generate src/{name}.ts per model.") if k[0] == "route"]
+
+
+def test_a_django_url_module_included_as_an_imported_module_gets_its_prefix(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        "depot/urls.py": """
+from django.urls import include, re_path
+import depot.crates.urls
+urlpatterns = [re_path(r"^crates/", include(depot.crates.urls))]
+""",
+        "depot/crates/__init__.py": "",
+        "depot/crates/urls.py": """
+from django.urls import path
+from . import views
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/seal/", views.seal, name="seal"),
+]
+""",
+        "depot/crates/views.py": "def index(request): ...\ndef seal(request, pk): ...\n",
+    })
+    assert index.lookup(repo, "route", "/crates/").found
+    assert index.lookup(repo, "route", "/crates/7/seal/").found
+    assert index.lookup(repo, "route", "/7/seal/").found  # on its own, as before
+    assert not index.lookup(repo, "route", "/crates/7/open/").found

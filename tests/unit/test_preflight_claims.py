@@ -197,6 +197,23 @@ def test_quoted_keys_with_values_and_names_set_to_a_value_are_settings(text: str
     assert ("symbol", key) not in refs
 
 
+@pytest.mark.parametrize(("text", "key"), [
+    ("We set board.autoArchive to true and boards still stay open.", "board.autoArchive"),
+    ("The reminder_window setting in conf.py is parsed but never read.", "reminder_window"),
+    ("Nobody reads the maxUploads option of the importer.", "maxUploads"),
+])
+def test_dotted_keys_set_to_a_value_and_names_called_settings_are_settings(
+        text: str, key: str) -> None:
+    refs = _refs(text)
+    assert refs[("setting", key)] is False
+    assert ("symbol", key) not in refs
+
+
+def test_a_name_called_a_new_setting_is_created() -> None:
+    assert _refs("A new reminder_window setting should cap it.").get(
+        ("setting", "reminder_window"), True) is True
+
+
 @pytest.mark.parametrize(("text", "label"), [
     ("On the purge page people tick 'Wipe archived boards' by mistake.", "Wipe archived boards"),
     ("Nothing changes when I toggle 'Compact rows'.", "Compact rows"),

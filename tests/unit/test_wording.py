@@ -191,6 +191,24 @@ def test_more_values_pointed_at_instead_of_given(sentence: str, term: str) -> No
     assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
 
 
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Add a parser for the new feed format that partners asked about in May.",
+     "the new feed format that partners asked about"),
+    ("Add the extra report layout the customer requested, with its own print styles.",
+     "the extra report layout the customer requested"),
+    ("Apply the discount tier which sales wanted to every renewal.",
+     "the discount tier which sales wanted"),
+])
+def test_a_wish_or_request_made_elsewhere_is_pointed_at(sentence: str, term: str) -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
+
+
+def test_a_fault_someone_reported_is_not_a_value_pointed_at() -> None:
+    assert unmeasurable("Fix the crash the tester reported on the upload page.") == []
+    # "the selected" qualifies a value, nobody chose it elsewhere
+    assert unmeasurable("Please keep the sort order and the selected filter per board.") == []
+
+
 @pytest.mark.parametrize("sentence", [
     "The relevant people need to be told when a shipment is lost.",
     "Notify the appropriate team when the sync fails.",
@@ -340,3 +358,12 @@ def test_something_removed_completely_and_still_used_is_a_contradiction() -> Non
     assert "removed completely / still used" in [c.why for c in contradictions(text)]
     assert contradictions("Remove the legacy export completely. Admins must still be able "
                           "to download invoices.") == []
+
+
+def test_leaving_a_required_thing_out_by_any_verb_is_optional() -> None:
+    found = contradictions("Keep the reason field mandatory for all refunds, and also let "
+                           "clerks file refunds without typing any reason.")
+    assert [c.why for c in found] == ["optional / required"]
+    # doing something without a thing the request never makes required is no conflict
+    assert contradictions("Let clerks file refunds without typing any note. Refunds over "
+                          "a limit go to a manager.") == []

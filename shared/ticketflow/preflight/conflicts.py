@@ -77,7 +77,8 @@ _SHAPES = (
            _p(r"\b(only|exclusively|nobody but|no one but|none but|restricted to|"
               r"reserved for)\b"), True),
     _Shape("optional / required",
-           _p(r"\b(optional|not required|not mandatory|without (?:giving |any |an? )|"
+           _p(r"\b(optional|not required|not mandatory|without (?:[a-z]+ing )?(?:any |an? )|"
+              r"without giving |"
               r"no need to|(?:can|may) be (?:left )?(?:empty|blank)|leave (?:it |them )?"
               r"(?:empty|blank))\b"),
            _p(r"\b(required|mandatory|compulsory|cannot be \w+ without|must (?:always )?"

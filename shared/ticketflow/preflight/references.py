@@ -49,6 +49,18 @@ _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
 # an Express parameter may be optional inside a path: /b/:board/:page?/print
 _PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
                           rf"{_PARAM}/[\w.-]+)(?:[\w/{{}}:<>\[\].-]|(?<=\w)\?(?=/))*)")
+# a route written without its leading slash, known by a parameter after a fixed word
+# (Django writes its paths so: "orders/<int:pk>/refund", "teams/{team}/members")
+_PART_ROUTE = re.compile(r"(?<![\w/.:<>{}\[\]-])([A-Za-z][\w-]*(?:/[\w-]+)*/"
+                         r"(?:<[\w:]+>|\{\w+\})(?:/(?:[\w-]+|<[\w:]+>|\{\w+\}))*/?)"
+                         r"(?![\w.<>{}/:-])")
+# an absolute path of two or more plain segments outside a URL ("/-/tools/purge",
+# "/admin/queues"), not a place on a file system and not a file: a route
+_ABS_ROUTE = re.compile(r"(?<![\w/.:)\]-])(/(?:-|[A-Za-z][\w-]*)(?:/[A-Za-z][\w-]*)+/?)"
+                        r"(?![\w./:{<-])")
+_FS_ROOT = frozenset({"etc", "var", "usr", "tmp", "home", "opt", "dev", "proc", "bin", "sbin",
+                      "srv", "mnt", "root", "lib", "sys", "run", "users", "applications",
+                      "volumes", "private", "data", "app", "workspace"})
 # a folder path; never the head of a longer path ("a/b" of "a/b/c.unknown")
 _DIR_PATH = re.compile(r"(?<![\w/.-])((?:[\w-]+/){1,}[\w-]+/?)(?![\w.]|/[\w(\[])")
 _ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\s+(/[\w/{}:<>\[\].-]*)")
@@ -73,9 +85,14 @@ _ASSIGNED_KEY = re.compile(r"(?<![\w.:/-])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
 # ("set upload_kb to 512"): a configuration key
 _QUOTED_KEY = re.compile(r"([\"'])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
                          r"\1\s*:\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
-_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
-                     r"[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+to\s+(?=\d|['\"`]|(?:true|false|on|off|"
-                     r"null)\b)", re.I)
+_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*"
+                     r"(?:[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+))`?\s+to\s+"
+                     r"(?=\d|['\"`]|(?:true|false|on|off|null)\b)", re.I)
+# a code-like name the request calls a setting ("the retry_limit setting", "the
+# `maxRows` option"): a configuration key, whatever else the sentence says
+_NAMED_SETTING = re.compile(r"\b(?:[Tt]he|[Aa]|[Oo]ur|[Ii]ts)\s+`?("
+                            r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+"
+                            r"(?:setting|config(?:uration)? (?:key|option|value)|option)s?\b")
 _HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
                        "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
@@ -303,6 +320,13 @@ def extract_references(text: str) -> list[Reference]:
     for m in re.finditer(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)", text):
         if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
             add("route", m.group(1).rstrip("."), m)
+    for m in _PART_ROUTE.finditer(text):
+        add("route", m.group(1), m)
+    for m in _ABS_ROUTE.finditer(text):
+        # a quoted path is a value the request talks about ("listing '/x/' ignores ...")
+        quoted = text[m.start() - 1:m.start()] in ("'", '"', "`", "\u2018", "\u201c")
+        if not quoted and m.group(1).strip("/").split("/", 1)[0].lower() not in _FS_ROOT:
+            add("route", m.group(1), m)
     for m in _PATH.finditer(text):
         name = m.group(1)
         if "/" not in name and name.lower().removesuffix(".js") in _TECH_JS:
@@ -330,6 +354,8 @@ def extract_references(text: str) -> list[Reference]:
     for m in _QUOTED_KEY.finditer(text):
         add("setting", m.group(2), m, 2)
     for m in _SET_TO.finditer(text):
+        add("setting", m.group(1), m)
+    for m in _NAMED_SETTING.finditer(text):
         add("setting", m.group(1), m)
     for m in _ASSIGNED_KEY.finditer(text):
         if any(k == "setting" and n.endswith("." + m.group(1)) for k, n in found):

@@ -148,20 +148,23 @@ _HANDLED = re.compile(
     r"appropriately|accordingly|too|as well|by the system))?\s*[.!]*$", re.I)
 
 
+# a choice or a wish someone made elsewhere: what it was is not in the request
+_CHOSEN = (r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
+           r"signed off|recommended|suggested|proposed|requested|asked (?:for|about)|"
+           r"wanted|specified|preferred|mentioned)")
 # a value the request points at instead of giving it: "the provider that finance picked",
 # "the schedule in the customer's contract", "the same rule we use on the other servers"
 _ELSEWHERE = re.compile(
     r"\b(?:the|our|their)\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:that|which)\s+(?:[\w-]+\s+){0,2}?"
-    r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
-    r"recommended|suggested|proposed)\b|"
+    rf"{_CHOSEN}\b|"
     r"\b(?:in|from|per|according to|following|as (?:in|per|agreed in))\s+(?:the|our|their)"
     r"\s+(?:[\w-]+['\u2019]s\s+)?(?:[\w-]+\s+){0,2}(?:contract|agreement|sla|policy|"
     r"spreadsheet|e-?mail|meeting|minutes|wiki|slides|memo|guidelines)\b|"
     # "as agreed with legal", "as discussed with the vendor": the agreement is not given
     r"\bas (?:agreed|discussed|arranged|decided|promised)\s+(?:with|by|in)\s+[\w-]+|"
     # "the roles the review board approved": a choice someone else made, not stated
-    r"\bthe\s+(?:[\w-]+\s+)?[\w-]+\s+(?:the|our|their)\s+(?:[\w-]+\s+){0,3}?"
-    r"(?:approved|picked|chose|selected|decided on|agreed on|signed off)\b|"
+    r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:the|our|their)\s+(?:[\w-]+\s+){1,3}?"
+    rf"{_CHOSEN}\b|"
     r"\bthe same (?:[\w-]+\s+)?(?:rules?|polic(?:y|ies)|approach|logic|setup|process|"
     r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b", re.I)
 

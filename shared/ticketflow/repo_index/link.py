@@ -296,6 +296,12 @@ def link(facts: Mapping[str, StructureFacts],
                 prefixes = cache[route.owner]
             else:
                 prefixes = [("", not f.prefix_unresolved)]
+                if (src, "urlpatterns") in router.mounted_by:
+                    # a url module another includes ("path('orders/', include(...))"):
+                    # its routes under every prefix that reaches it, as well as on their own
+                    if "urlpatterns" not in cache:
+                        cache["urlpatterns"] = router.prefixes(src, "urlpatterns")
+                    prefixes = prefixes + [(p, False) for p, _ in cache["urlpatterns"] if p]
             for prefix, ok in prefixes:
                 full = _join(prefix, path or "")
                 out.routes.append(FullRoute(src, route.method, full,

@@ -379,7 +379,10 @@ class _Reader(ast.NodeVisitor):
                 inner = target.args[0] if target.args else None
                 if isinstance(inner, ast.List | ast.Tuple):
                     self._urlpatterns(inner, here)
-                elif (spec := _str(inner)) is not None:
+                elif (spec := _str(inner) if not isinstance(inner, ast.Attribute)
+                      else dotted(inner)) is not None:
+                    # include("shop.orders.urls") or, the module imported,
+                    # include(shop.orders.urls)
                     self.f.mounts.append(MountDecl("urlpatterns", f"module:{spec}", "/" + here,
                                                    "", e.lineno))
                 continue

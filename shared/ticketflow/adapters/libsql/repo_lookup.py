@@ -7,6 +7,16 @@ path is known come from the mounts the code declares (``app.use('/api', router)`
 outside the readable code (a Django project's url module, a NestJS global prefix
 from configuration) also matches a request that puts any prefix before it, provided
 the part that matches names at least one fixed path segment.
+
+A parameter takes a value, never a word of a route template: a request that writes its
+path with parameters (``/items/:id/archive``) names ``archive`` as a fixed segment, so
+``/items/{id}/{tab}`` does not declare it (an optional parameter, ``{tab?}``, takes it).
+A concrete path of fixed words (``/feeds/daily/summary``) is not found through a route
+whose parameters take two or more of its words and which has no fixed segment
+(``/{user}/{token}/{name}``): such a route answers any path of that length. A
+parameter written inside a segment with other text (``{name}.{ext}``) takes only a value
+of that shape. A path written without its leading slash (``orders/<pk>/refund``) is a
+part of a route, found at the end of a longer declared one.
 """
 
 from __future__ import annotations
@@ -32,26 +42,53 @@ _ID_PARAM = re.compile(r"(^|_)(id|pk|uuid|key|num|number|index|idx)$|Id$", re.I)
 _ID_VALUE = re.compile(r"^(\d+|[0-9a-f]{8,}|[0-9a-f-]{32,36})$", re.I)
 
 
-def _seg_fits(declared: str, wanted: str) -> bool:
+def _seg_fits(declared: str, wanted: str, template: bool = False) -> bool:
     """A fixed segment must be equal; a parameter takes a placeholder, or a concrete value
     (an identifier-named parameter only an identifier-looking value: ``/invoices/42``
-    fits ``/invoices/{invoice_id}``, ``/invoices/export`` does not)."""
+    fits ``/invoices/{invoice_id}``, ``/invoices/export`` does not). In a ``template``
+    (a wanted path written with parameters) a fixed word is a value of an optional
+    parameter only."""
+    if "{" in declared and not (declared.startswith("{") and declared.endswith("}")
+                                and declared.count("{") == 1):
+        if wanted.startswith("{") and wanted.endswith("}"):
+            return True  # "{name}.{ext}": a parameter, or a value of the same shape
+        if re.sub(r"\{[^{}]*\}", "{}", declared) == re.sub(r"\{[^{}]*\}", "{}", wanted):
+            return True  # "{token}.xml" written as "<token>.xml"
+        pattern = re.sub(r"\{[^{}]*\}", "\x00", declared)
+        rx = "".join(".+" if ch == "\x00" else re.escape(ch) for ch in pattern)
+        return bool(re.fullmatch(rx, wanted)) and not template
     if not declared.startswith("{"):
         return declared == wanted
     if wanted.startswith("{"):
         return True
+    if template:
+        return declared.endswith("?}")  # an optional parameter takes what stands there
     return not _ID_PARAM.search(declared.strip("{}?")) or bool(_ID_VALUE.match(wanted))
+
+
+def _only_through_parameters(route: list[str], wanted: list[str]) -> bool:
+    """A concrete path of fixed words whose words two or more parameters take, and no
+    fixed segment of the route: any path of that length would be "found"."""
+    def bare(seg: str) -> bool:
+        return seg.startswith("{") and seg.endswith("}") and seg.count("{") == 1
+
+    fixed = [w for w in wanted if not w.startswith("{")]
+    if any(not bare(r) for r in route):
+        return False  # a fixed segment, or one of a shape ("{item}.{ext}"), fits
+    return len(fixed) >= 2 and len(route) >= 2
 
 
 def _fits(route: list[str], wanted: list[str]) -> bool:
     """Same length and every segment fits; an optional parameter (``{name?}``) may also
     be left out."""
+    template = any(w.startswith("{") for w in wanted)
     optional = [i for i, seg in enumerate(route) if seg.endswith("?}")]
     for drop in range(2 ** min(len(optional), 4)):
         left_out = {optional[b] for b in range(min(len(optional), 4)) if drop >> b & 1}
         variant = [seg for i, seg in enumerate(route) if i not in left_out]
         if len(variant) == len(wanted) and all(
-                _seg_fits(r, w) for r, w in zip(variant, wanted, strict=True)):
+                _seg_fits(r, w, template) for r, w in zip(variant, wanted, strict=True)) \
+                and (template or not _only_through_parameters(variant, wanted)):
             return True
     return False
 
@@ -70,6 +107,7 @@ def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -
     method = parts[0].upper() if len(parts) == 2 else None
     path = parts[1] if len(parts) == 2 else name
     want_segs = _segments(normalize_path(path))
+    partial = not path.strip().startswith(("/", "http:", "https:")) and len(want_segs) > 1
     declared: list[tuple[str, str, str, bool]] = [
         (str(m), str(r), str(p), True) for m, r, p in db.execute(
             "SELECT DISTINCT method, route, path FROM idx_routes WHERE repo = ?", [key]).rows]
@@ -83,6 +121,10 @@ def lookup_route(db: Database, structure: StructureStore, key: str, name: str) -
         under_prefix = (not resolved and 0 < len(segs) < len(want_segs)
                         and _fits(segs, want_segs[-len(segs):])
                         and any(not s.startswith("{") and s in want_segs for s in segs))
+        if partial and not exact and len(segs) > len(want_segs):
+            # "orders/<pk>/refund": the end of a declared route, a fixed word shared
+            exact = (_fits(segs[-len(want_segs):], want_segs)
+                     and any(not s.startswith("{") for s in want_segs))
         if not (exact or under_prefix):
             continue
         label = f"{m} {route}" + ("" if exact else " (mounted under a prefix)")
