@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -305,7 +306,18 @@ def run(group: str, l2: float, loro: bool) -> tuple[dict[str, Any], dict[str, An
     return doc, figures
 
 
+def _fixed_hashing() -> None:
+    """Run again with string hashing fixed: some features add up over sets of words, so
+    the order of a float sum, and with it the weights' last digits, would follow
+    Python's per-process hash seed, and a refit of unchanged code and data would not
+    give the same file."""
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  {**os.environ, "PYTHONHASHSEED": "0"})
+
+
 def main() -> None:
+    _fixed_hashing()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--set", choices=list(SETS), default="development")
     parser.add_argument("--check", action="store_true",
