@@ -387,18 +387,27 @@ class LibsqlRunStore:
             stmts.append(_step_insert(step, run_id, commit_id))
         expected = None if run is None or provider is not None else committed_run(
             run, now, suspension=suspension, complete=complete)
+        return self._write(stmts, run_id, commit_id, expected, next_task, carry,
+                           at_rest=suspension is not None or complete)
+
+    def _write(self, stmts: list[Stmt], run_id: str, commit_id: str,
+               expected: RunRecord | None, next_task: StepTask | None,
+               carry: CarriedWrite | None, *, at_rest: bool) -> RunRecord | None:
+        """Run a commit's or a resume's batch (its first statement returns the run),
+        with ``carry`` in the same transaction when it targets this database and was
+        built for the run ``expected`` (guarded by its ``seq``); the run as written."""
         first_carried = len(stmts)
-        # carried only with the run it was built for (guarded by its seq, below)
-        carried = carry is not None and carry.target is self.db and expected is not None
-        if carry is not None and expected is not None and carried:
-            stmts += self._carried(carry, run_id, commit_id, expected,
-                                   at_rest=suspension is not None or complete)
+        if carry is not None and (carry.target is not self.db or expected is None):
+            carry = None
+        if carry is not None and expected is not None:
+            stmts = [*stmts, *self._carried(carry, run_id, commit_id, expected,
+                                            at_rest=at_rest)]
         results = self.db.batch(stmts)
         rows = rows_as_dicts(results[0])
         if not rows:
             return None
         done = _checked(_run_as(rows[0], expected), next_task)
-        if carry is not None and carried:
+        if carry is not None:
             done = self._settle(carry, results, first_carried, done)
         return done
 
@@ -501,19 +510,8 @@ class LibsqlRunStore:
         if step is not None:
             stmts.append(_step_insert(step, run_id, commit_id))
         stmts.append(_action_insert(action, conditional_on=commit_id))
-        first_carried = len(stmts)
-        carried = carry is not None and carry.target is self.db
-        if carry is not None and carried:
-            stmts += self._carried(carry, run_id, commit_id, expected,
-                                   at_rest=cancel_reason is not None)
-        results = self.db.batch(stmts)
-        rows = rows_as_dicts(results[0])
-        if not rows:
-            return None
-        done = _checked(_run_as(rows[0], expected), next_task)
-        if carry is not None and carried:
-            done = self._settle(carry, results, first_carried, done)
-        return done
+        return self._write(stmts, run_id, commit_id, expected, next_task, carry,
+                           at_rest=cancel_reason is not None)
 
     def record_action(self, action: ActionRecord) -> ActionRecord:
         """Insert a (rejected) action unless its (ticket, id) is known; return what is
