@@ -1,12 +1,12 @@
 """W4: ticket quality of the code-aware parts (definitions: docs/benchmarks.md).
 
 Labelled request sets over public code nobody on the team wrote (``_w4_sets.py``), in
-two groups: development (``w4_dev.json`` and the former held-out sets 1 and 2,
-``w4_heldout.json`` and ``w4_heldout2.json``, which became development data once they
-had been scored), which the rules and the ranking are tuned on; and held-out set 3
-(``w4_heldout3.json``), committed before any tuning against it and never tuned on.
-Each group is reported overall, per source file and per repository, with raw counts;
-held-out cases and misses are never printed, only aggregates.
+two groups: development (``w4_dev.json`` and the former held-out sets, which became
+development data once they had been scored), which the rules and the ranking are
+tuned on; and the held-out group when there is one, committed before any tuning
+against it and never tuned on. Each group is reported overall, per source file and
+per repository, with raw counts; held-out cases and misses are never printed, only
+aggregates.
 
 For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then steps
 6 and 7 draft the ticket, and:
@@ -23,7 +23,9 @@ For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then 
   unmeasurable requirement or missing information got a warning of that kind
   (``contradiction``, or one of ``unmeasurable`` and ``missing_information``, which
   the sets use for the same lack; ``warning_recall_strict_kind_counts`` asks for the
-  very kind) quoting (only) those sentences;
+  very kind) quoting only the sentences that hold the labelled evidence
+  (``warning_recall_clause_counts``: quoting only the labelled clause itself, the
+  stricter rule of earlier figures);
 * wording warnings on other requests: warnings of those three kinds given to requests
   that were not labelled with any (how noisy those rules are);
 * step 7: paths the provider proposed that step 7 dropped because they are not in
@@ -93,11 +95,19 @@ def _sentences(text: str) -> list[str]:
 _FAMILY = {"unmeasurable": "lacking", "missing_information": "lacking"}
 
 
-def warning_found(findings: list[dict[str, Any]], label: Warned, *,
-                  strict: bool = False) -> bool:
+def labelled_sentences(description: str, evidence: str) -> list[str]:
+    """The sentences of ``description`` the labelled ``evidence`` lies in (or spans)."""
+    wanted = _sentences(evidence)
+    return [s for s in _sentences(description) if any(w in s or s in w for w in wanted)]
+
+
+def warning_found(findings: list[dict[str, Any]], label: Warned, description: str, *,
+                  strict: bool = False, clause: bool = False) -> bool:
     """A warning of the labelled kind (or of its family, see ``_FAMILY``) whose
-    evidence is quoted from the labelled sentences only (each part lies inside them)."""
-    want = label.evidence
+    evidence is quoted from the labelled sentences only: each part lies inside a
+    sentence of the description that holds the labelled evidence (``clause``: inside
+    the labelled evidence itself, the rule of the figures before 2026-12-02 15:00 UTC)."""
+    scope = [label.evidence] if clause else labelled_sentences(description, label.evidence)
 
     def same(kind: str) -> bool:
         if strict or kind == label.kind:
@@ -108,7 +118,7 @@ def warning_found(findings: list[dict[str, Any]], label: Warned, *,
         if f["severity"] == Severity.CRITICAL.value or not same(f["kind"]):
             continue
         parts = _sentences(f["evidence"])
-        if parts and all(p in want for p in parts):
+        if parts and all(any(p in s for s in scope) for p in parts):
             return True
     return False
 
@@ -123,9 +133,13 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
                      if any(names_planted(f["message"], p) for f in critical)]
     naming = [f for f in critical
               if any(names_planted(f["message"], p) for p in case.planted)]
-    warnings_found = [w.kind for w in case.warnings if warning_found(doc["findings"], w)]
+    found = doc["findings"]
+    warnings_found = [w.kind for w in case.warnings
+                      if warning_found(found, w, case.description)]
     warnings_strict = [w.kind for w in case.warnings
-                       if warning_found(doc["findings"], w, strict=True)]
+                       if warning_found(found, w, case.description, strict=True)]
+    warnings_clause = [w.kind for w in case.warnings
+                       if warning_found(found, w, case.description, clause=True)]
     missing_on_disk = [p for p in draft_kept if not (repo / p).exists()]
     return {
         "case": case.id, "source": case.source, "repo": case.repo, "kind": case.kind,
@@ -138,6 +152,7 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
         "warnings_labelled": [w.kind for w in case.warnings],
         "warnings_found": warnings_found,
         "warnings_found_strict": warnings_strict,
+        "warnings_found_clause": warnings_clause,
         "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
                      if f["severity"] != Severity.CRITICAL.value],
         "wording_warnings": sum(1 for f in doc["findings"]
@@ -170,6 +185,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     warned_hit = [r for r in warned if len(r["warnings_found"]) == len(r["warnings_labelled"])]
     warned_strict = [r for r in warned
                      if len(r["warnings_found_strict"]) == len(r["warnings_labelled"])]
+    warned_clause = [r for r in warned
+                     if len(r["warnings_found_clause"]) == len(r["warnings_labelled"])]
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         for p in r["planted"]:
@@ -194,6 +211,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "warning_recall": _ratio(len(warned_hit), len(warned)),
         "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
         "warning_recall_strict_kind_counts": f"{len(warned_strict)}/{len(warned)}",
+        "warning_recall_clause_counts": f"{len(warned_clause)}/{len(warned)}",
         "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in others)} "
                                               f"on {len(others)} requests",
         "draft_paths_dropped_by_step7": sum(len(r["draft_dropped"]) for r in rows),
