@@ -1,6 +1,6 @@
 """The embedded workers' short cuts keep the rules: a worker that commits a step runs
-the next one itself, a step whose handler outlives its timeout is ended and retried,
-and a chained step that fails is retried through the queue."""
+the next one itself, a step whose handler outlives its timeout is ended and retried
+(and its late thread is told so), and a chained step that fails is retried through the queue."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from ticketflow.cli.driver import LOCAL_UID, Reply, act
 from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain.errors import RetryableError
+from ticketflow.observability.tracing import attempt_abandoned
 from ticketflow.ports.records import RunRecord
 from ticketflow.testing.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
 from ticketflow.workflow.context import StepContext
@@ -30,9 +31,11 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmbeddedApp]
     application.close()
 
 
-def _with_first_attempt(app: EmbeddedApp, index: int, first: str) -> str:
+def _with_first_attempt(app: EmbeddedApp, index: int, first: str,
+                        late: list[bool] | None = None) -> str:
     """Install a workflow version whose step ``index`` does ``first`` ("hang" past its
-    timeout, or "fail") on its first attempt only; returns the version."""
+    timeout, or "fail") on its first attempt only; returns the version. A hung attempt
+    appends to ``late`` whether it was told, once awake, that it had been given up."""
     calls: list[int] = []
     lock = threading.Lock()
     spec = STEPS[index - 1]
@@ -43,6 +46,8 @@ def _with_first_attempt(app: EmbeddedApp, index: int, first: str) -> str:
             n = len(calls)
         if n == 1 and first == "hang":
             time.sleep(2.5)
+            if late is not None:
+                late.append(attempt_abandoned())
         elif n == 1:
             raise RetryableError("the model is overloaded", code="llm_overloaded")
         return spec.handler(ctx)
@@ -87,12 +92,25 @@ def test_a_run_goes_from_commit_to_next_step_without_the_queue(app: EmbeddedApp)
         ["committed"] * 8 + ["suspended", "committed", "committed"]  # questions at 9
 
 
-def test_a_step_that_outlives_its_timeout_is_ended_and_retried(app: EmbeddedApp) -> None:
-    _with_first_attempt(app, 2, "hang")
+@pytest.mark.parametrize("pool", [False, True], ids=["queue", "worker-pool"])
+def test_a_step_that_outlives_its_timeout_is_ended_and_retried(app: EmbeddedApp,
+                                                               pool: bool) -> None:
+    late: list[bool] = []
+    _with_first_attempt(app, 2, "hang", late)
     aec = new_ticket(app, QUESTIONS)
-    run = app.engine.start(aec.id, uid=LOCAL_UID)
-    final = run_to_end(app, run.run_id, Reply("skip"))
+    if pool:  # the step runs on the worker's own thread, ended by the watchdog
+        with app.worker_pool():
+            run = app.engine.start(aec.id, uid=LOCAL_UID)
+            _wait_for(app, run.run_id, "suspended")
+            final = run_to_end(app, run.run_id, Reply("skip"))
+    else:  # the step runs in the engine's pool, waited for with a timeout
+        run = app.engine.start(aec.id, uid=LOCAL_UID)
+        final = run_to_end(app, run.run_id, Reply("skip"))
     assert final.status == "completed"
+    deadline = time.monotonic() + 10
+    while not late and time.monotonic() < deadline:  # the hung thread wakes up late
+        time.sleep(0.05)
+    assert late == [True]  # told it was given up: it starts no new work (model calls)
     tries = _attempts(app, run.run_id, 2)
     assert tries[0][0] == "retry" and "timed out" in tries[0][1]
     assert tries[-1][0] == "committed"

@@ -22,6 +22,7 @@ from ticketflow.domain import (
     TypeDetection,
 )
 from ticketflow.domain.errors import RetryableError, TerminalError
+from ticketflow.observability.tracing import StepScope, current_step
 from ticketflow.ports import LLMTask
 from ticketflow.ports.llm import (
     DETECT_TYPE,
@@ -385,3 +386,28 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_all_tasks_are_covered() -> None:
     assert {t.name for t in (EXTRACT_INTENT, DETECT_TYPE, EXTRACT_CLAIMS, GENERATE_DRAFT,
                              GENERATE_QUESTIONS, REFINE_DRAFT)} == set(PAYLOADS) == set(TASKS)
+
+
+def test_an_abandoned_attempt_sends_no_further_request(api: FakeMessagesAPI) -> None:
+    """The step's attempt is given up (timed out) while the adapter waits to retry: its
+    thread goes on, but asks the model nothing more."""
+    scope = StepScope(run_id="run-a", aec_id="aec-a", step=4, step_name="generate_draft",
+                      attempt=1)
+    harness = Harness(api)
+    harness.llm._sleep = lambda _s: scope.abandoned.set()  # given up during the backoff
+    api.enqueue(Fault.overloaded())
+    token = current_step.set(scope)
+    try:
+        with pytest.raises(RetryableError) as caught:
+            harness.run()
+    finally:
+        current_step.reset(token)
+    assert caught.value.code == "step_timeout"
+    assert len(api.requests) == 1  # the retry was never sent
+
+
+def test_a_scope_logs_its_fields_without_the_abandoned_flag() -> None:
+    scope = StepScope(run_id="run-a", aec_id="aec-a", step=2, step_name="detect_type",
+                      attempt=1)
+    assert scope.log_fields() == {"run_id": "run-a", "aec_id": "aec-a", "step": 2,
+                                  "step_name": "detect_type", "attempt": 1}

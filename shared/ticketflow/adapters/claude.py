@@ -14,6 +14,8 @@ Failure policy (all of it ours; the SDK's own retries are switched off):
 * A malformed answer (schema violation, no tool call, truncation at ``max_tokens``)
   is retried once with the problem appended to the conversation, then raises
   ``TerminalError(code="llm_malformed_output")``.
+* A step attempt the runtime gave up (it timed out; its thread cannot be stopped)
+  sends no further request, retry or correction: another attempt runs the step again.
 
 The system prompt and the long repository context are sent as system blocks marked
 ``cache_control: ephemeral`` so repeated steps of a run read them from the prompt cache.
@@ -43,6 +45,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ticketflow.domain import Provider
 from ticketflow.domain.errors import RetryableError, StepError, TerminalError
+from ticketflow.observability.tracing import attempt_abandoned
 from ticketflow.ports import LLMTask
 from ticketflow.settings import ConfigurationError
 
@@ -349,6 +352,9 @@ class ClaudeLanguageModel:
         settings = self.settings
         attempt = 0
         while True:
+            if attempt_abandoned():  # timed out: another attempt runs the step again
+                raise RetryableError("the step's attempt timed out; no further model "
+                                     "requests for it", code="step_timeout")
             tally.attempts += 1
             try:
                 message: Message = self._client.messages.create(

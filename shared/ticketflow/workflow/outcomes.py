@@ -62,6 +62,8 @@ class ClaimedStep:
     lease: str
     timeout: float
     steps: list[StepRecord]
+    # set when this attempt timed out (see ``StepScope.abandoned``)
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
 
 class RunMemory:

@@ -357,7 +357,8 @@ class Engine(Sweeping):
         ctx = StepContext(run=run, deps=self.deps,
                           outputs={s.step_name: s.output for s in c.steps})
         scope = StepScope(run_id=run.run_id, aec_id=run.aec_id, step=spec.index,
-                          step_name=spec.name, attempt=run.attempt, trace_id=run.trace_id)
+                          step_name=spec.name, attempt=run.attempt, trace_id=run.trace_id,
+                          abandoned=c.abandoned)
         token = current_step.set(scope)
         t0 = time.perf_counter()
         result: StepResult | ClaimedStep | None = None
@@ -443,6 +444,7 @@ class Engine(Sweeping):
         try:
             return future.result(timeout=c.timeout)
         except concurrent.futures.TimeoutError:
+            c.abandoned.set()  # the handler's thread goes on: it starts nothing new
             future.cancel()
             raise RetryableError(f"step '{c.spec.title}' timed out after {c.timeout:.0f}s",
                                  code="step_timeout") from None
@@ -450,6 +452,7 @@ class Engine(Sweeping):
     def _timed_out(self, c: ClaimedStep) -> None:
         """A step run inline outlived its timeout (the watchdog's thread): end the
         attempt as a pool-run step's timeout does, then retry it."""
+        c.abandoned.set()
         now = self._now()
         error = RetryableError(f"step '{c.spec.title}' timed out after {c.timeout:.0f}s",
                                code="step_timeout")
