@@ -35,7 +35,10 @@ def test_short_cloud_chaos_soak_keeps_every_invariant(tmp_path: Path) -> None:
                                 keep=tmp_path / "w3c")
     except EmulatorError as exc:
         pytest.fail(f"the emulator suite did not start: {exc}", pytrace=False)
-    assert result["invariants_ok"] and result["violated"] == [], (again, result)
+    assert result["invariants_ok"] and result["violated"] == [], (
+        f"violated {result['violated']} {again}: details {result['details']}, "
+        f"runs {result['runs']}, completion {result['completion_rate']}, failures "
+        f"{result['failures_by_code']}, cancels {result['cancel_reasons']}; all: {result}")
     assert result["config"]["database"] == "sqld"  # the deployed shape
     assert result["runs"] >= 6
     for key in INVARIANTS:
