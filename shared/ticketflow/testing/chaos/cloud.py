@@ -265,13 +265,22 @@ class CloudSoak(CloudSoakState):
         steps = range(1, 12) if point == "before_execute" else NON_SUSPENDING
         return f"{point}:{self.rng.choice(list(steps))}"
 
+    def landed_mid_handler(self) -> bool:
+        """Has an outside kill caught a handler running? (The side file holds a start
+        of the killed process without its end; a handler can end between the look
+        that chose the moment and the signal, most often on a loaded machine.)"""
+        return any(n > 0 and k[0] in self.outside_pids for k, n in self.running.items())
+
     def kill_mid_handler(self) -> None:
         """SIGKILL the functions from outside while one of their handlers runs (the
         side file says so), and start new ones: most carry a crash point of their own,
-        the first few one of each kind in turn."""
-        if not self.handler_running() or not self.stack.alive \
-                or self.kills >= self.kill_budget:
+        the first few one of each kind in turn. Until one has caught a handler running,
+        a few kills beyond the budget are allowed, so that every soak has that kind."""
+        budget = self.kill_budget + (0 if self.landed_mid_handler() else 4)
+        if not self.handler_running() or not self.stack.alive or self.kills >= budget:
             return
+        if self.stack.pid is not None:
+            self.outside_pids.add(self.stack.pid)
         self.kills += 1
         self.injected["kill9_outside"] += 1  # where it landed: from the side file
         if self.armed < len(CRASH_POINTS):
@@ -394,7 +403,7 @@ class CloudSoak(CloudSoakState):
     def all_kinds_met(self) -> bool:
         consumed = {s.fault for s in self.api.served_log() if s.fault}
         return (all(self.effect[k] or self.injected[k] for k in self.FORCED)
-                and len(consumed) >= len(LLM_FAULTS))
+                and self.landed_mid_handler() and len(consumed) >= len(LLM_FAULTS))
 
     def tick(self, chaos: bool) -> list[RunRecord]:
         self.stack.reap()
@@ -406,7 +415,7 @@ class CloudSoak(CloudSoakState):
                 self.answer(run, chaos)
         if chaos:
             r = self.rng.random
-            if self.want("kill9_outside", 0.12):
+            if not self.landed_mid_handler() or self.rng.random() < 0.12:
                 self.kill_mid_handler()
             if self.stack.database_killable and self.want("kill9_database_server", 0.01):
                 self.kill_database()

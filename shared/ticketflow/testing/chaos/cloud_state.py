@@ -235,6 +235,7 @@ class CloudSoakState:
         self.actions: dict[str, WrittenAction] = {}
         self.races: list[Race] = []
         self.kills = 0
+        self.outside_pids: set[int] = set()  # functions processes killed from outside
         self.armed = 0  # functions processes started with a crash point
         self.lock = threading.Lock()
 
