@@ -197,13 +197,13 @@ class OfflineLanguageModel:
         draft = _Draft(list(p.draft.acceptance_criteria), list(p.draft.assumptions),
                        list(p.draft.decisions))
         refinements: list[Refinement] = []
-        by_id = {q.id: q for q in p.questions}
         findings = {f.id: f for f in p.findings}
-        for qid, raw in p.answers.items():
-            q = by_id.get(qid)
+        for q in p.questions:  # in the order asked, whatever the answers' order
+            raw = p.answers.get(q.id, "")
             answer = _body(raw)
-            if q is None or not answer:
+            if not answer:
                 continue
+            qid = q.id
             finding = findings.get(q.finding_id or "")
             change = draft.integrate(q, finding, answer)
             refinements.append(Refinement(question_id=qid, answer=raw.strip(), change=change))

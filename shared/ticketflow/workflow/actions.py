@@ -147,6 +147,9 @@ def _questions(req: ActionRequest, run: RunRecord) -> Decision | Rejection:
     if unknown:
         return Rejection("unknown_questions", f"unknown question id(s): {', '.join(unknown)} "
                                               f"(this run asked {', '.join(asked)})")
+    # in the order the questions were asked: a document's map (a Firestore event's)
+    # comes in no set order, and the ticket must not depend on it
+    in_order = {q: req.answers[q] for q in asked if q in req.answers}
     return Decision(output=AnswersOutput(
-        answers=Answers(answers=req.answers), action_id=req.action_id,
+        answers=Answers(answers=in_order), action_id=req.action_id,
         detail=f"{len(req.answers)} of {len(asked)} question(s) answered"))
