@@ -401,9 +401,8 @@ class Engine(Sweeping):
             attempts=run.attempt, started_at=started, finished_at=self._now(),
         )
         last = spec.index == c.definition.total
-        # from the validated run and spec: nothing to validate again
-        nxt = None if last else StepTask.model_construct(
-            run_id=run.run_id, step_index=spec.index + 1, epoch=run.epoch)
+        nxt = None if last else StepTask(run_id=run.run_id, step_index=spec.index + 1,
+                                         epoch=run.epoch)
         now = self._now()
         steps = [*c.steps, record]
         state, carry = self._progress(committed_run(run, now, complete=last), steps,

@@ -569,7 +569,7 @@ def _run(conn: sqlite3.Connection, sql: str, args: Args) -> ResultSet:
     cursor = conn.execute(sql, args if args is not None else ())
     try:
         rows_raw = cursor.fetchall()
-        columns = tuple([d[0] for d in cursor.description or ()])  # names are str
+        columns = tuple(str(d[0]) for d in cursor.description or ())
         idx = _INDEXES.get(columns)
         if idx is None:
             idx = _INDEXES.setdefault(columns, {c: i for i, c in enumerate(columns)})

@@ -141,15 +141,12 @@ def _ts(d: datetime | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds one per call
-
-
 def _json(v: Any) -> str | None:
     if v is None:
         return None
     if hasattr(v, "model_dump_json"):
         return str(v.model_dump_json(by_alias=True))
-    return _ENCODER.encode(v)
+    return json.dumps(v, separators=(",", ":"))
 
 
 def _dt(v: Any) -> datetime | None:
@@ -175,25 +172,13 @@ _DECIDED = ("status", "step_index", "epoch", "attempt", "seq", "lease_id", "canc
 _DECIDED_AT = ("updated_at", "lease_until", "deadline_at", "finished_at")
 
 
-def _agrees(row: dict[str, Any], expected: RunRecord) -> bool:
-    """The row holds what ``expected`` says on everything a write decides (plain
-    loops: a generator per check costs more than the checks)."""
-    if row["run_id"] != expected.run_id:
-        return False
-    for k in _DECIDED:
-        if row[k] != getattr(expected, k):
-            return False
-    for k in _DECIDED_AT:  # noqa: SIM110 (a loop, not all(): see above)
-        if row[k] != _ts(getattr(expected, k)):
-            return False
-    return True
-
-
 def _run_as(row: dict[str, Any], expected: RunRecord | None) -> RunRecord:
     """The run a write returned: ``expected`` (the caller's copy of what the write made
     of it, built without parsing the row) when the row agrees with it on everything
     the write decides and when it wrote it; otherwise the row itself."""
-    if expected is None or not _agrees(row, expected):
+    if (expected is None or row["run_id"] != expected.run_id
+            or any(row[k] != getattr(expected, k) for k in _DECIDED)
+            or any(row[k] != _ts(getattr(expected, k)) for k in _DECIDED_AT)):
         return _run_from(row)
     if row["projected_seq"] != expected.projected_seq:
         return expected.model_copy(update={"projected_seq": row["projected_seq"]})
