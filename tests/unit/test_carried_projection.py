@@ -150,6 +150,16 @@ def test_the_committed_run_is_read_from_the_row_when_it_differs_from_the_copy(
     assert done == runs.get_run("r1")
 
 
+def test_the_committed_run_is_read_from_the_row_when_a_time_differs_from_the_copy(
+        db: Database) -> None:
+    runs, _, claimed = _started(db)
+    stale = claimed.model_copy(update={"deadline_at": claimed.deadline_at
+                                       + timedelta(minutes=1)})
+    done = runs.commit("r1", 1, "L1", NOW, step=_step(1), run=stale)
+    assert done is not None and done.deadline_at == claimed.deadline_at
+    assert done == runs.get_run("r1")
+
+
 def test_a_chained_step_costs_two_write_transactions(tmp_path: Path) -> None:
     """Commit with the ticket's progress, then the next step's claim (the handlers'
     reads aside): counted by the database, from one step's start to the next one's."""
