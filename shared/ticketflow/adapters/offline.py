@@ -203,10 +203,9 @@ class OfflineLanguageModel:
             answer = _body(raw)
             if not answer:
                 continue
-            qid = q.id
             finding = findings.get(q.finding_id or "")
             change = draft.integrate(q, finding, answer)
-            refinements.append(Refinement(question_id=qid, answer=raw.strip(), change=change))
+            refinements.append(Refinement(question_id=q.id, answer=raw.strip(), change=change))
         return Refined(draft=Draft(acceptance_criteria=_dedupe(draft.criteria),
                                    assumptions=draft.assumptions,
                                    repo_paths=p.draft.repo_paths,
