@@ -13,6 +13,7 @@ Emulator logs go to ``test-artifacts/emulators/`` (or ``$TICKETFLOW_TEST_ARTIFAC
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -119,3 +120,12 @@ def libsql_db(request: pytest.FixtureRequest, open_libsql: Callable[[str], Datab
               ) -> Database:
     """A fresh libSQL database on each backend (module doc)."""
     return open_libsql(request.param)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections: bound and not listening, and held
+    for the test, so that no server started meanwhile can be given it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])

@@ -12,7 +12,6 @@ Firestore documents the page reads, the libSQL records.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,20 +223,15 @@ def test_a_new_commit_reindexes_only_the_changed_files(
 # -- failures: the index fails clearly, the ticket completes degraded -------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.mark.parametrize("case", ["unreachable", "not-git", "oversized"])
 def test_a_failed_index_says_why_and_the_ticket_still_completes(
         stack: Stack, deployment: CloudDeployment, documents: FirestoreDocumentStore,
-        git: GitHttpServer, repos: Path, case: str) -> None:
+        git: GitHttpServer, repos: Path, case: str, closed_port: int) -> None:
     d = deployment
     owner, token = user(stack)
     url, words = {
-        "unreachable": (f"http://127.0.0.1:{closed_port()}/gone.git",
+        "unreachable": (f"http://127.0.0.1:{closed_port}/gone.git",
                         "gave up after 2 attempts; last error: cannot reach"),
         "not-git": (f"file://{repos / 'not-git'}", "is not a git repository"),
         "oversized": (git.repo_url("big.git"),

@@ -6,7 +6,6 @@ repositories (made with dulwich), served over smart HTTP from 127.0.0.1 and over
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -165,11 +164,6 @@ def test_a_commit_the_server_does_not_have(location: RepoLocation, tmp_path: Pat
 # -- errors people can act on ----------------------------------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class _Html(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
@@ -192,8 +186,8 @@ def web_page() -> Iterator[str]:
     srv.server_close()
 
 
-def test_unreachable_is_retryable() -> None:
-    loc = parse_location(f"http://127.0.0.1:{closed_port()}/x.git")
+def test_unreachable_is_retryable(closed_port: int) -> None:
+    loc = parse_location(f"http://127.0.0.1:{closed_port}/x.git")
     with pytest.raises(RepoUnreachableError, match=r"cannot reach .*connection refused"):
         resolve(loc, None, timeout_s=5)
 
