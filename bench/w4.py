@@ -23,9 +23,11 @@ For every case, steps 1-3 and 5 run as ``ticketflow preflight`` runs them, then 
   unmeasurable requirement or missing information got a warning of that kind
   (``contradiction``, or one of ``unmeasurable`` and ``missing_information``, which
   the sets use for the same lack; ``warning_recall_strict_kind_counts`` asks for the
-  very kind) quoting only the sentences that hold the labelled evidence
-  (``warning_recall_clause_counts``: quoting only the labelled clause itself, the
-  stricter rule of earlier figures);
+  very kind) quoting only the sentences that hold the labelled evidence; a
+  contradiction, which the sets label by one of its two sides, quotes a labelled
+  sentence and other sentences of the request (``warning_recall_within_labelled_counts``:
+  every quoted sentence a labelled one, contradictions too; ``warning_recall_clause_counts``:
+  quoting only the labelled clause itself; the stricter rules of earlier figures);
 * wording warnings on other requests: warnings of those three kinds given to requests
   that were not labelled with any (how noisy those rules are);
 * step 7: paths the provider proposed that step 7 dropped because they are not in
@@ -102,23 +104,38 @@ def labelled_sentences(description: str, evidence: str) -> list[str]:
 
 
 def warning_found(findings: list[dict[str, Any]], label: Warned, description: str, *,
-                  strict: bool = False, clause: bool = False) -> bool:
+                  strict: bool = False, clause: bool = False, within: bool = False) -> bool:
     """A warning of the labelled kind (or of its family, see ``_FAMILY``) whose
-    evidence is quoted from the labelled sentences only: each part lies inside a
-    sentence of the description that holds the labelled evidence (``clause``: inside
-    the labelled evidence itself, the rule of the figures before 2026-12-02 15:00 UTC)."""
+    evidence is quoted from the labelled sentences: each part lies inside a sentence
+    of the description that holds the labelled evidence. A contradiction is between
+    two sentences and the sets label one side of it, so a contradiction counts when one
+    of its parts lies in a labelled sentence and the other parts are sentences of the
+    description (the other side). ``within``: every part inside the labelled sentences,
+    contradictions too (the rule of the figures before 2026-12-02 19:00 UTC);
+    ``clause``: every part inside the labelled evidence itself (the rule before 15:00
+    UTC that day)."""
     scope = [label.evidence] if clause else labelled_sentences(description, label.evidence)
+    one_side = label.kind == "contradiction" and not (clause or within)
+    text = _sentences(description)
 
     def same(kind: str) -> bool:
         if strict or kind == label.kind:
             return kind == label.kind
         return _FAMILY.get(kind, kind) == _FAMILY.get(label.kind, label.kind)
 
+    def inside(part: str, sentences: list[str]) -> bool:
+        return any(part in s for s in sentences)
+
     for f in findings:
         if f["severity"] == Severity.CRITICAL.value or not same(f["kind"]):
             continue
         parts = _sentences(f["evidence"])
-        if parts and all(any(p in s for s in scope) for p in parts):
+        if not parts:
+            continue
+        if one_side:
+            if any(inside(p, scope) for p in parts) and all(inside(p, text) for p in parts):
+                return True
+        elif all(inside(p, scope) for p in parts):
             return True
     return False
 
@@ -140,6 +157,8 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
                        if warning_found(found, w, case.description, strict=True)]
     warnings_clause = [w.kind for w in case.warnings
                        if warning_found(found, w, case.description, clause=True)]
+    warnings_within = [w.kind for w in case.warnings
+                       if warning_found(found, w, case.description, within=True)]
     missing_on_disk = [p for p in draft_kept if not (repo / p).exists()]
     return {
         "case": case.id, "source": case.source, "repo": case.repo, "kind": case.kind,
@@ -153,6 +172,7 @@ def score_case(case: Case, report: Any, draft_kept: list[str], dropped: list[str
         "warnings_found": warnings_found,
         "warnings_found_strict": warnings_strict,
         "warnings_found_clause": warnings_clause,
+        "warnings_found_within": warnings_within,
         "warnings": [f"{f['kind']}: {f['evidence']}" for f in doc["findings"]
                      if f["severity"] != Severity.CRITICAL.value],
         "wording_warnings": sum(1 for f in doc["findings"]
@@ -187,6 +207,8 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
                      if len(r["warnings_found_strict"]) == len(r["warnings_labelled"])]
     warned_clause = [r for r in warned
                      if len(r["warnings_found_clause"]) == len(r["warnings_labelled"])]
+    warned_within = [r for r in warned
+                     if len(r["warnings_found_within"]) == len(r["warnings_labelled"])]
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         for p in r["planted"]:
@@ -211,6 +233,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "warning_recall": _ratio(len(warned_hit), len(warned)),
         "warning_recall_counts": f"{len(warned_hit)}/{len(warned)}",
         "warning_recall_strict_kind_counts": f"{len(warned_strict)}/{len(warned)}",
+        "warning_recall_within_labelled_counts": f"{len(warned_within)}/{len(warned)}",
         "warning_recall_clause_counts": f"{len(warned_clause)}/{len(warned)}",
         "wording_warnings_on_other_requests": f"{sum(r['wording_warnings'] for r in others)} "
                                               f"on {len(others)} requests",
