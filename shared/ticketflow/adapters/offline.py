@@ -150,10 +150,9 @@ class OfflineLanguageModel:
         else:
             ac.append(f"Given {_a(actor)}, when they use the new capability, then "
                       f"{_lower_first(intent.goal)}")
-        for item in intent.in_scope[:4]:
-            if item.lower() not in intent.goal.lower():
-                ac.append(f"{item}")
-        ac.extend(intent.constraints[:3])
+        # the goal quotes the description's first sentence: not a criterion twice
+        ac.extend(item for item in [*intent.in_scope[:4], *intent.constraints[:3]]
+                  if item.lower() not in intent.goal.lower())
         for e in p.endpoints[:3]:
             if _mentions(req, e.path):
                 ac.append(f"The {e.method} {e.path} endpoint keeps its documented contract")

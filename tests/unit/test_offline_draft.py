@@ -1,0 +1,40 @@
+"""The offline draft states each sentence of the request once."""
+
+from __future__ import annotations
+
+from ticketflow.adapters.offline import OfflineLanguageModel
+from ticketflow.domain import TicketRequest
+from ticketflow.domain.models import Draft, Intent, TypeDetection
+from ticketflow.ports.llm import (
+    DETECT_TYPE,
+    EXTRACT_INTENT,
+    GENERATE_DRAFT,
+    DraftPayload,
+    TypePayload,
+)
+
+
+def _draft(title: str, description: str) -> Draft:
+    llm = OfflineLanguageModel()
+    req = TicketRequest(title=title, description=description)
+    intent = llm.generate(EXTRACT_INTENT, req, Intent)
+    kind = llm.generate(DETECT_TYPE, TypePayload(request=req, intent=intent), TypeDetection)
+    return llm.generate(GENERATE_DRAFT, DraftPayload(request=req, intent=intent, type=kind),
+                        Draft)
+
+
+def test_a_first_sentence_that_is_also_a_constraint_is_one_criterion() -> None:
+    # "always" makes the first sentence a constraint too; the goal already quotes it
+    draft = _draft("Show the configured limit on the quota card",
+                   "The quota card always says 'max 10 projects'. Teams with another "
+                   "limit want the card to show theirs.")
+    said = [c for c in draft.acceptance_criteria if "always says 'max 10 projects'" in c]
+    assert len(said) == 1, draft.acceptance_criteria
+    assert any("Teams with another limit" in c for c in draft.acceptance_criteria)
+
+
+def test_a_later_constraint_is_still_a_criterion() -> None:
+    draft = _draft("Limit the export size",
+                   "Exports of the report are slow for big teams. The file must stay "
+                   "under 20 MB.")
+    assert "The file must stay under 20 MB" in draft.acceptance_criteria
