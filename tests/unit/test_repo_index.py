@@ -226,6 +226,13 @@ def test_build_output_is_indexed_only_when_it_is_the_packages_only_code(tmp_path
                                      "dist/bundle.js": "b()\n"}) == ["src/kennel.ts"]
     assert tree(tmp_path / "plain", {"lib/kennel.js": "k()\n", "build/kennel.js": "k()\n",
                                      "build/lib/kennel.py": "k = 1\n"}) == ["lib/kennel.js"]
+    # a launcher at the top is not the source of the output it starts
+    assert tree(tmp_path / "launcher", {
+        "index.js": "require('./dist/server')\n", "dist/server/index.js": "s()\n",
+        "dist/server/server.js": "s()\n"}) == ["dist/server/index.js",
+                                              "dist/server/server.js", "index.js"]
+    assert tree(tmp_path / "nested", {"src/api/users.js": "u()\n", "dist/api/users.js": "u()\n"}
+                ) == ["src/api/users.js"]
     # a monorepo: each package decides for itself
     assert tree(tmp_path / "mono", {
         "packages/api/src/main.ts": "m()\n", "packages/api/dist/main.js": "m()\n",

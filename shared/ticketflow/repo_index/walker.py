@@ -115,6 +115,19 @@ def _module_stem(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
+def _module_path(rel: str) -> str:
+    """``kennel/kennel.service.d.ts`` -> ``kennel/kennel.service``."""
+    folder, _, name = rel.rpartition("/")
+    return f"{folder}/{_module_stem(name)}" if folder else _module_stem(name)
+
+
+def _source_place(module: str) -> str:
+    """Where a source module lands in build output: its path inside the package, less
+    a source folder (``src/api/users`` -> ``api/users``)."""
+    head, _, rest = module.partition("/")
+    return rest if rest and head in ("src", "lib", "app", "source") else module
+
+
 def _build_root(rel: str) -> str | None:
     """The outermost build-output folder ``rel`` lies in (``pkg/dist``), or ``None``."""
     parts = rel.split("/")[:-1]
@@ -132,15 +145,17 @@ class BuildOutput:
     Paths are offered one at a time (:meth:`offer`); those inside a build-output folder
     are held back. A folder's package is the folder holding it; the package has its
     source when, outside build output, it holds TypeScript (which the output is compiled
-    from) or a source file named like one of the output's modules (``src/kennel.js``
-    beside ``dist/kennel.js``). Otherwise the build output is the only code there is and
+    from) or a source file at the place of one of the output's modules (``src/kennel.js``
+    beside ``dist/kennel.js``, ``lib/api/users.js`` beside ``build/api/users.js``; a
+    launcher ``index.js`` beside ``dist/server/index.js`` is not the output's source).
+    Otherwise the build output is the only code there is and
     :meth:`released` returns its files (source maps and minified bundles never), compiled
     code first, at most :data:`BUILD_OUTPUT_MAX_FILES`."""
 
     def __init__(self, max_files: int = BUILD_OUTPUT_MAX_FILES) -> None:
         self.max_files = max_files
         self._held: dict[str, list[str]] = {}
-        self._stems: dict[str, set[str]] = {}  # folder -> module stems of its source files
+        self._modules: set[str] = set()  # source files' paths without their extension
         self._typed: set[str] = set()  # folders holding TypeScript source
 
     def offer(self, rel: str) -> bool:
@@ -154,7 +169,8 @@ class BuildOutput:
             return False
         folder, _, name = rel.rpartition("/")
         if name.endswith(_SOURCE_EXT) and not _DECLARATION.search(name):
-            self._stems.setdefault(folder, set()).add(_module_stem(name))
+            self._modules.add(f"{folder}/{_module_stem(name)}" if folder else
+                              _module_stem(name))
             if name.endswith(_TYPED_SOURCE_EXT):
                 self._typed.add(folder)
         return True
@@ -162,13 +178,12 @@ class BuildOutput:
     def has_source(self, root: str) -> bool:
         """True when the package holding build-output folder ``root`` has its source."""
         package = root.rpartition("/")[0]
-        stems = {_module_stem(p.rpartition("/")[2]) for p in self._held.get(root, ())}
-        for folder, found in self._stems.items():
-            if package and folder != package and not folder.startswith(package + "/"):
-                continue
-            if folder in self._typed or found & stems:
-                return True
-        return False
+        inside = package + "/" if package else ""
+        if any(f == package or f.startswith(inside) for f in self._typed):
+            return True
+        built = {_module_path(rel[len(root) + 1:]) for rel in self._held.get(root, ())}
+        return any(_source_place(m[len(inside):]) in built for m in self._modules
+                   if m.startswith(inside))
 
     def released(self) -> list[str]:
         """Files of the build-output folders that are their package's only code."""
