@@ -247,6 +247,39 @@ def test_a_member_of_a_named_class_or_the_subject_of_what_code_does_is_code(
     assert critical("Totals are wrong because countAllForFarm skips calves.") == []
 
 
+SPELLED = {
+    "server/menu.js": """
+import express from 'express';
+const PREFIX = '/api/v2/user-menu';
+export const menu = (app) => app.get(PREFIX, (req, res) => res.json({}));
+const DEFAULT_FILE = 'menu-defaults.json';
+""",
+    "web/src/pages/Logs.tsx": "export const load = () => fetch('/api/debug/entries?page=1');\n",
+    "server/templates/player.html.j2": "<audio></audio>\n",
+}
+
+
+def test_routes_and_files_the_code_spells_out_exist(index: LibsqlRepoIndex,
+                                                    tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, SPELLED)
+
+    def critical(text: str) -> list[str]:
+        return [f.message for f in validate_request("A request", text, repo=repo, index=index)
+                if f.severity is Severity.CRITICAL]
+
+    # a route built from a constant, and one a front end calls on another code base
+    assert critical("The user menu endpoint (/api/v2/user-menu) answers 404.") == []
+    assert critical("Clearing logs with DELETE /api/debug/entries fails silently.") == []
+    # a file the application reads at run time, and a page rendered from its template
+    assert critical("Entries in menu-defaults.json are ignored.") == []
+    assert critical("Make player.html load faster on phones.") == []
+    # what nothing spells out is still missing
+    assert any("/api/v2/user-badges" in m for m in critical(
+        "The user badges endpoint (/api/v2/user-badges) answers 404."))
+    assert any("badge-defaults.json" in m for m in critical(
+        "Entries in badge-defaults.json are ignored."))
+
+
 # -- settings modules and catalogues ----------------------------------------------------------
 
 

@@ -153,6 +153,11 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
+    if ref.kind in ("route", "file") and _spelled_in_code(ref, repo, index):
+        return None
+    if ref.kind == "file" and any(index.lookup(repo, "file", ref.name + ext).found
+                                  for ext in _SOURCE_OF_FILE):
+        return None  # webplayer.html, rendered from webplayer.html.j2
     if ref.kind == "route" and _under_unfollowed_mount(ref.name, repo, index):
         return Finding(
             id=_fid("mounted", ref.name), kind=FindingKind.MISSING_ROUTE,
@@ -190,6 +195,26 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
             + "if it is to be created, say that it is new.",
         )
     return _missing(ref, look.closest)
+
+
+# the extensions a file's source has beside its own: a template it is rendered from, an
+# example it is copied from
+_SOURCE_OF_FILE = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".ejs", ".hbs",
+                   ".njk", ".erb", ".in", ".example", ".sample", ".dist")
+
+
+def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
+    """A route path or a file name the code writes out verbatim (``PREFIX =
+    '/api/v1/user-menu'``, a front end's ``fetch('/api/logs')``, a file the application
+    reads at run time): it exists for the code, though the index did not see it declared
+    (a constant passed to the router, a route served by another code base, a file made
+    at run time)."""
+    text = ref.name.split(None, 1)[-1] if ref.kind == "route" else ref.name
+    if ref.kind == "route" and (re.search(r"[:{<*]", text) or text.count("/") < 2):
+        return False  # parameters are spelled many ways; "/metrics" is too common a word
+    if len(text.strip("/")) < 6:
+        return False
+    return bool(index.mentions(repo, text, limit=1, code_only=True))
 
 
 def _route_segments(path: str) -> list[str]:
