@@ -367,3 +367,29 @@ def test_leaving_a_required_thing_out_by_any_verb_is_optional() -> None:
     # doing something without a thing the request never makes required is no conflict
     assert contradictions("Let clerks file refunds without typing any note. Refunds over "
                           "a limit go to a manager.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "The archive page must stay hidden for every visitor, with no exceptions. At the same "
+    "time, editors need to show the archive page to visitors from the menu.",
+    "Guests must never keep uploaded photos after they sign out. We also want guests to "
+    "keep their uploaded photos for a week.",
+    "Replies must always go to the ticket's owner. Replies to closed tickets should still "
+    "go to the team inbox, even when the owner is set.",
+])
+def test_an_absolute_rule_then_its_override_is_a_contradiction(text: str) -> None:
+    found = contradictions(text)
+    assert found and all(c.evidence.count("…") == 1 for c in found)
+
+
+@pytest.mark.parametrize("text", [
+    # an override marker about something else
+    "Every invoice must show its due date. At the same time, fix the typo in the footer.",
+    # no rule without exception before it
+    "Show the due date on invoices. Invoices should still open from the e-mail link.",
+    # the marker before the rule
+    "At the same time as the release, publish the notes. Every note must be reviewed.",
+])
+def test_an_exception_marker_alone_is_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []
+

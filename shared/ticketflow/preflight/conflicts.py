@@ -20,7 +20,12 @@ Three kinds of evidence:
   change from one value to another);
 * **all of something against a cap on it**: "list every invoice" against "show no
   more than 20 invoices" (the same noun after "all / every" and after the cap; a page
-  at a time is paging, not a cap).
+  at a time is paging, not a cap);
+* **an absolute rule, then its override**: a requirement stated without exception
+  ("the dialog must stay hidden for every user", "guests must never store data") and a
+  later sentence that asks for an exception in so many words ("at the same time",
+  "regardless of", "must still", "even when", "we also want") about at least two of
+  the same content words ("admins must still be able to open the dialog").
 """
 
 from __future__ import annotations
@@ -263,7 +268,8 @@ def contradictions(text: str) -> list[Contradiction]:
         found = _pair(shape, units, sents)
         if found is not None:
             out.append(found)
-    for finder in (_polarity, _amounts, _all_against_cap, _only_some, _only_after_without):
+    for finder in (_polarity, _amounts, _all_against_cap, _only_some, _only_after_without,
+                   _overridden):
         found = finder(units, sents)
         if found is not None:
             out.append(found)
@@ -533,4 +539,34 @@ def _all_against_cap(units: list[tuple[int, str]], sents: list[str]) -> Contradi
             # users" and "a team has at most 10 users" are two things)
             if cap is not None and (_content(ca) & _content(cb)) - _content(cap.group(0)):
                 return Contradiction(ca, cb, _evidence(sents, sa, sb), "all / at most")
+    return None
+
+
+_OVERRIDE = re.compile(
+    r"\b(at the same time|regardless of|(?:must|should|need to|needs to|has to|have to|to) "
+    r"still|still (?:need|needs|be able|able|make|makes|show|shows|want|wants|has to|have to|"
+    r"must|should)|even (?:when|if|though)|nevertheless|however|also want|we also)\b", re.I)
+_ABSOLUTE = re.compile(
+    r"\b(never|no exceptions?|every|all|always|any|completely|entirely|no longer|must not|"
+    r"may not|cannot|can't|only|removed?|hidden|disabled|ignored?|ignore|at all|nobody|"
+    r"no one)\b", re.I)
+_REQUIRES = re.compile(r"\b(must|should|has to|have to|needs? to|is required|are required|"
+                       r"shall)\b", re.I)
+
+
+def _overridden(units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
+    """A rule stated without exception, then a later sentence that asks for one about
+    the same things (see the module doc)."""
+    for j in range(1, len(sents)):
+        override = _OVERRIDE.search(sents[j])
+        if override is None:
+            continue
+        for i in range(j):
+            rule = _ABSOLUTE.search(sents[i])
+            if rule is None or not _REQUIRES.search(sents[i]):
+                continue
+            if len(_content(sents[i]) & _content(sents[j])) >= 2:
+                return Contradiction(first=sents[i], second=sents[j],
+                                     evidence=_evidence(sents, i, j),
+                                     why=f"'{rule.group(0)}' / '{override.group(0)}'")
     return None
