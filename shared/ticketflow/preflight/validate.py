@@ -214,6 +214,9 @@ def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
         return False  # parameters are spelled many ways; "/metrics" is too common a word
     if len(text.strip("/")) < 6:
         return False
+    if ref.kind == "route" and len(ref.name.split()) == 2 and any(
+            e.path.rstrip("/") == text.rstrip("/") for e in index.endpoints(repo)):
+        return False  # declared, under other methods: the method asked for is what is missing
     return bool(index.mentions(repo, text, limit=1, code_only=True))
 
 
