@@ -169,8 +169,7 @@ class BuildOutput:
             return False
         folder, _, name = rel.rpartition("/")
         if name.endswith(_SOURCE_EXT) and not _DECLARATION.search(name):
-            self._modules.add(f"{folder}/{_module_stem(name)}" if folder else
-                              _module_stem(name))
+            self._modules.add(_module_path(rel))
             if name.endswith(_TYPED_SOURCE_EXT):
                 self._typed.add(folder)
         return True
