@@ -215,6 +215,18 @@ def test_dotted_keys_beside_settings_words_are_settings() -> None:
     assert not [r for r in refs if "rates" in r[1]]
 
 
+def test_words_set_to_a_value_config_files_and_prefixes_are_not_settings() -> None:
+    refs = _refs("Read it from a new HERD_TIMEOUT setting defaulting to 5 seconds.")
+    assert ("setting", "HERD_TIMEOUT") in refs
+    assert not [r for r in refs if r[1] == "defaulting"]
+    assert ("setting", "maxTons") in _refs("Setting maxTons to 40 changes nothing.")
+    refs = _refs("The [herd] graze_minutes option in barnyard.conf is ignored.")
+    assert not [r for r in refs if r[1] == "barnyard.conf"]
+    refs = _refs("Read it next to the other FARM_CONFIG_* defaults; FARM_BARNS=3 is ignored.")
+    assert ("setting", "FARM_BARNS") in refs
+    assert not [r for r in refs if r[1].startswith("FARM_CONFIG")]
+
+
 # -- how sure ---------------------------------------------------------------------------------
 
 FARM = {
@@ -245,6 +257,69 @@ def test_a_member_of_a_named_class_or_the_subject_of_what_code_does_is_code(
         "Totals drift, because recount_herd only rewrites the cached total."))
     # the same words with nothing saying they are code stay a warning
     assert critical("Totals are wrong because countAllForFarm skips calves.") == []
+
+
+def test_route_paths_from_f_strings_of_constants_and_enum_members() -> None:
+    routes = _routes({
+        "app/models/endpoint.py": "from enum import Enum\n\n\nclass Endpoint(Enum):\n"
+                                  "    healthz = 'healthz'\n    config = 'config'\n",
+        "app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "app/routes.py": """
+from app import app
+from app.models.endpoint import Endpoint
+API = '/api/v2'
+
+@app.route(f'/{Endpoint.healthz}', methods=['GET'])
+def healthz():
+    return ''
+
+@app.route(f'/{Endpoint.config}', methods=['GET', 'PUT'])
+def config():
+    return ''
+
+@app.route(f'{API}/items/{{item_id}}')
+def item(item_id):
+    return ''
+
+@app.route(f'/x/{make()}')
+def computed():
+    return ''
+""",
+    })
+    assert ("GET", "/healthz", True) in routes
+    assert ("PUT", "/config", True) in routes
+    assert ("GET", "/api/v2/items/{item_id}", True) in routes
+    assert not any(r.startswith("/x") for _, r, _ in routes)  # a call: not a constant
+
+
+def test_chained_calls_and_handlers_mounted_at_a_path_are_routes() -> None:
+    routes = _routes({
+        "server/metrics.js": "export const metricRoute = (req, res) => res.end('');\n",
+        "server/url.js": """
+import express from 'express';
+export default () => {
+  const router = express.Router();
+  router.get('/meta', (req, res) => res.json({}));
+  return router;
+};
+""",
+        "server/app.js": """
+import express from 'express';
+import url from './url.js';
+import { metricRoute } from './metrics.js';
+const app = express();
+app
+  .disable('x-powered-by')
+  .use(`${basePath}/metrics`, metricRoute)
+  .get(`${basePath}/sw.js`, (req, res) => res.end(''))
+  .post('/ssh/:user', client);
+app.use('/url', url());
+""",
+    })
+    assert ("ANY", "/metrics", False) in routes  # under a prefix known at run time
+    assert ("GET", "/sw.js", False) in routes
+    assert ("POST", "/ssh/{user}", False) in routes
+    assert ("ANY", "/url", False) in routes  # a router a factory builds: not followed
 
 
 SPELLED = {

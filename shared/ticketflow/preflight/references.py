@@ -85,16 +85,21 @@ _ASSIGNED_KEY = re.compile(r"(?<![\w.:/-])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
 # ("set upload_kb to 512"): a configuration key
 _QUOTED_KEY = re.compile(r"([\"'])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)"
                          r"\1\s*:\s*(?=\d|['\"{\[]|(?:true|false|null)\b)")
-_SET_TO = re.compile(r"\bset(?:s|ting)?\s+(?:the\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*"
+# (case matters for the name: ignoring it, every word would be camelCase, and "a new
+# setting defaulting to 5 seconds" would name a setting "defaulting")
+_SET_TO = re.compile(r"\b[Ss]et(?:s|ting)?\s+(?:[Tt]he\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*"
                      r"(?:[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+))`?\s+to\s+"
-                     r"(?=\d|['\"`]|(?:true|false|on|off|null)\b)", re.I)
+                     r"(?=\d|['\"`]|(?:true|false|on|off|null)\b)")
 # a code-like name the request calls a setting ("the retry_limit setting", "the
 # `maxRows` option"): a configuration key, whatever else the sentence says
 _NAMED_SETTING = re.compile(r"\b(?:[Tt]he|[Aa]|[Oo]ur|[Ii]ts)\s+`?("
                             r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+)`?\s+"
                             r"(?:setting|config(?:uration)? (?:key|option|value)|option)s?\b")
 _HOST_END = frozenset({"com", "org", "net", "io", "dev", "app", "host", "local", "co", "ai",
-                       "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py"})
+                       "de", "fr", "uk", "eu", "info", "cloud", "js", "ts", "py",
+                       # a configuration file ("the option in supysonic.conf"), not a key
+                       "conf", "cfg", "ini", "toml", "yaml", "yml", "json", "env",
+                       "properties", "xml"})
 _CALL = re.compile(r"\b([A-Za-z_][\w.]*)\(\)")
 # "DataSet.export_rows", "UsersService.findAll": a member of a class or module
 # "Socket.io", "Vercel.app": the end of a product's or a site's name, not a member
@@ -342,6 +347,9 @@ def extract_references(text: str) -> list[Reference]:
         if key.count(":") > 1 or re.search(r"[A-Z_]", key):
             add("setting", key, m)
     for m in _ENV.finditer(text):
+        if m.group(1).endswith("_"):
+            spans.append(m.span(1))  # "the WHOOGLE_CONFIG_* defaults": a family's prefix
+            continue
         add("setting", m.group(1), m)
     assigned = {m.group(1) for m in _ASSIGNED_KEY.finditer(text)}
     for m in _DOTTED_KEY.finditer(text):

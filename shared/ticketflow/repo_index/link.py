@@ -12,6 +12,7 @@ Pure: facts in, :class:`Linked` out.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections import defaultdict
@@ -175,6 +176,14 @@ class _Resolver:
     def constant(self, src: str, expr: str, depth: int = 0) -> str | None:
         """The string value of ``const:a.b`` / ``config:KEY`` seen from ``src``."""
         kind, _, name = expr.partition(":")
+        if kind == "fmt" and depth <= _MAX_DEPTH:  # an f-string: each part resolved
+            out = []
+            for part_kind, value in json.loads(name):
+                text = value if part_kind == "s" else self.constant(src, value, depth + 1)
+                if text is None:
+                    return None
+                out.append(text)
+            return "".join(out)
         if kind == "config":
             values = self.global_constants.get(name, [])
             return values[0] if len(set(values)) == 1 else (values[0] if values else None)
@@ -306,6 +315,7 @@ def link(facts: Mapping[str, StructureFacts],
                 full = _join(prefix, path or "")
                 out.routes.append(FullRoute(src, route.method, full,
                                             ok and not f.prefix_unresolved, route.line))
+    out.routes.extend(_handler_mounts(r, router))
     out.routes = list(dict.fromkeys(out.routes))
     for src, f in facts.items():  # a url module or router file -> its handlers' files
         for route in f.routes:
@@ -315,6 +325,33 @@ def link(facts: Mapping[str, StructureFacts],
             if handler is not None and handler[0] != src and handler[0] in facts:
                 out.edges.add((src, handler[0], "routes"))
     return out
+
+
+_JS = re.compile(r"\.(?:[cm]?[jt]s|[jt]sx)$")
+
+
+def _handler_mounts(r: _Resolver, router: _Router) -> Iterable[FullRoute]:
+    """Express's ``app.use('/metrics', handler)`` serves every method at its path: the
+    path of a mount whose child declares no route the index followed (a middleware, or a
+    router a factory builds) is a route (``ANY``) of the mounting file."""
+    followed = {t for src, f in r.facts.items() for name in
+                [*(x.owner for x in f.routes), *(m.parent for m in f.mounts)]
+                if (t := r.resolve_name(src, name)) is not None}
+    for src, f in r.facts.items():
+        if not _JS.search(src):
+            continue
+        for m in f.mounts:
+            if not m.prefix.strip("/"):
+                continue
+            child = r.resolve_name(src, m.child)
+            if child is not None and child in followed:
+                continue
+            parent = r.resolve_name(src, m.parent)
+            ups = (router.prefixes(*parent, parent=True)
+                   if parent is not None and parent[0] in r.facts else [("", True)])
+            for up, ok in ups:
+                yield FullRoute(src, "ANY", _join(up, m.prefix), ok and not f.prefix_unresolved,
+                                m.line)
 
 
 def _render_targets(r: _Resolver, name: str) -> Iterable[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import PurePosixPath
 
@@ -59,6 +60,8 @@ def expr_ref(node: ast.AST | None) -> str:
     ``app.config["NAME"]`` / ``settings.NAME``, ``const:dotted.name`` otherwise."""
     if node is None:
         return ""
+    if isinstance(node, ast.JoinedStr):
+        return _format_ref(node)
     if isinstance(node, ast.Subscript) and (key := _str(node.slice)):
         holder = dotted(node.value).rsplit(".", 1)[-1].lower()
         if holder in _CONFIG_HOLDERS:
@@ -75,6 +78,23 @@ def expr_ref(node: ast.AST | None) -> str:
     if head and head.rsplit(".", 1)[-1].lower() in _CONFIG_HOLDERS:
         return f"config:{tail}"
     return f"const:{name}"
+
+
+def _format_ref(node: ast.JoinedStr) -> str:
+    """``f"/{Endpoint.healthz}"``, ``f"{settings.API_PREFIX}/users"``: ``fmt:`` and the
+    parts as JSON (literal text, or a constant reference to resolve); empty when a part
+    is not a plain name (a call, an expression)."""
+    parts: list[list[str]] = []
+    for value in node.values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            parts.append(["s", value.value])
+        elif isinstance(value, ast.FormattedValue) and value.format_spec is None \
+                and value.conversion in (-1, ord("s")) \
+                and (ref := expr_ref(value.value)) and not ref.startswith("fmt:"):
+            parts.append(["e", ref])
+        else:
+            return ""
+    return "fmt:" + json.dumps(parts) if any(k == "e" for k, _ in parts) else ""
 
 
 def _handler(node: ast.AST | None) -> str:

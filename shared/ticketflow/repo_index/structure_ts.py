@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 from ticketflow.repo_index.structure import (
     ImportDecl,
@@ -39,8 +40,14 @@ _METHOD_CALL = re.compile(
     rf"(?:{_STR}|({_ID}(?:\.{_ID})+))\s*,")
 _ROUTE_CHAIN = re.compile(rf"((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:\s*\.\s*"
                           rf"(?:get|post|put|patch|delete|all)\s*\()+)")
+# the mounted thing: a router or handler, or one a factory returns (``url()``)
 _USE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))"
-                  rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*\)")
+                  rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*(?:\(\s*\))?\s*\)")
+# a chain of calls on an application or router (``app.disable(...).use(...).get(...)``):
+# its head, and each call after the first
+_CHAIN_HEAD = re.compile(rf"(?<![\w$.])((?:this\.)?{_ID})\s*\.\s*{_ID}\s*\(")
+_CHAIN_NEXT = re.compile(rf"\s*\.\s*({_ID})\s*\(")
+_CHAIN_OWNERS = frozenset({"app", "router", "server", "api", "this.app", "this.router"})
 # decorators and comments may stand between a decorator and its class
 _DECORATOR_LINES = r"(?:(?://[^\n]*|@[^\n]*)?\n\s*)*"
 _NEST_CONTROLLER = re.compile(
@@ -185,42 +192,75 @@ def _ref(dotted: str | None) -> str:
     return f"const:{dotted}" if dotted else ""
 
 
+def _chained_calls(text: str, owners: set[str]) -> Iterator[tuple[int, str]]:
+    """``(offset, "app.use(...)")`` for each call after the first of a chain on one of
+    ``owners``: the call as if written on the chain's head."""
+    for m in _CHAIN_HEAD.finditer(text):
+        if m.group(1) not in owners:
+            continue
+        end = _match(text, m.end() - 1)
+        while (nxt := _CHAIN_NEXT.match(text, end + 1)) is not None:
+            close = _match(text, nxt.end() - 1)
+            yield nxt.start(), f"{m.group(1)}.{nxt.group(1)}({text[nxt.end():close]})"
+            end = close
+
+
+def _runtime_prefixed(path: str, facts: StructureFacts) -> str:
+    """```${prefix}/x```: ``/x``, a prefix known only at run time (noted on ``facts``)."""
+    if path.startswith("${") and "}/" in path:
+        facts.prefix_unresolved = True
+        return path[path.index("}/") + 1:]
+    return path
+
+
 def _express(text: str, facts: StructureFacts) -> None:
     for m in _ROUTER_NEW.finditer(text):
         kind = "app" if m.group(2) == "express" else "express"
         facts.routers.append(RouterDecl(m.group(1), kind))
     for m in _CLASS_ROUTER.finditer(text):
         facts.routers.append(RouterDecl(f"this.{m.group(1)}", "express"))
+    _express_calls(text, facts)
+    if ")" in text:
+        owners = set(_CHAIN_OWNERS) | {r.name for r in facts.routers}
+        for offset, call in _chained_calls(text, owners):
+            _express_calls(call, facts, line=text.count("\n", 0, offset) + 1)
+    for m in _ROUTE_CHAIN.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        for method in re.findall(r"\.\s*(get|post|put|patch|delete|all)\s*\(", m.group(3)):
+            facts.routes.append(RouteDecl(method.upper(), m.group(2), m.group(1), "", line))
+    for m in _RENDER.finditer(text):
+        facts.renders.append(m.group(1))
+    for m in _SEND_FILE.finditer(text):
+        facts.renders.append(m.group(1))
+
+
+def _express_calls(text: str, facts: StructureFacts, line: int | None = None) -> None:
+    """Routes (``app.get('/x', h)``) and mounts (``app.use('/x', router)``) in ``text``
+    (all on ``line`` when given: one call of a chain)."""
+    def line_at(pos: int) -> int:
+        return line if line is not None else text.count("\n", 0, pos) + 1
+
     for m in _METHOD_CALL.finditer(text):
         owner, method = m.group(1), m.group(2).upper()
         if owner.split(".")[0] in ("res", "req", "axios", "http", "client", "api", "fetch",
                                    "cache", "map", "params", "headers", "searchParams"):
             continue
         path, expr = m.group(3), m.group(4)
-        if path is not None and path.startswith("${") and "}/" in path:
-            # `${prefix}/x`: a prefix known only at run time
-            path = path[path.index("}/") + 1:]
-            facts.prefix_unresolved = True
-        if path is not None and not path.startswith("/"):
-            continue
-        line = text.count("\n", 0, m.start()) + 1
+        if path is not None:
+            path = _runtime_prefixed(path, facts)
+            if not path.startswith("/"):
+                continue
         facts.routes.append(RouteDecl("ANY" if method == "ALL" else method, path or "", owner,
-                                      _ref(expr) if path is None else "", line))
-    for m in _ROUTE_CHAIN.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        for method in re.findall(r"\.\s*(get|post|put|patch|delete|all)\s*\(", m.group(3)):
-            facts.routes.append(RouteDecl(method.upper(), m.group(2), m.group(1), "", line))
+                                      _ref(expr) if path is None else "", line_at(m.start())))
     for m in _USE.finditer(text):
         prefix, expr, child = m.group(2), m.group(3), m.group(4)
         if child in ("express", "cors", "helmet", "morgan") or child.startswith("express."):
             continue
+        if prefix is not None:
+            prefix = _runtime_prefixed(prefix, facts)
         facts.mounts.append(MountDecl(m.group(1), child, prefix or "",
                                       _ref(expr) if prefix is None else "",
-                                      text.count("\n", 0, m.start()) + 1))
-    for m in _RENDER.finditer(text):
-        facts.renders.append(m.group(1))
-    for m in _SEND_FILE.finditer(text):
-        facts.renders.append(m.group(1))
+                                      line_at(m.start())))
 
 
 # resourcejs: Resource(router, '/base', 'name', model).rest(...) serves the five REST
