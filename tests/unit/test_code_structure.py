@@ -197,6 +197,27 @@ def test_react_route_renders_its_component() -> None:
     assert ("web/App.tsx", "web/pages/SettingsPage.tsx", "renders") in edges
 
 
+def test_a_page_renders_its_own_scripts_and_style_sheets() -> None:
+    _, edges = _linked({
+        "shop/templates/cart.html": """{% extends "base.html" %}
+<link rel="stylesheet" href="{{ url_for('static', filename='css/cart.css') }}">
+<script src="{{ url_for('static', filename='js/cart.js') }}"></script>
+<script src="/static/js/vendor/jquery.min.js"></script>
+""",
+        "desk/templates/desk/board.html": "{% load static %}<script src=\"{% static "
+                                          "'desk/board.js' %}\"></script>",
+        "shop/templates/base.html": "<html></html>",
+        "shop/static/css/cart.css": "body {}",
+        "shop/static/js/cart.js": "export const total = 1;",
+        "shop/static/js/vendor/jquery.min.js": "",
+        "desk/static/desk/board.js": "export const x = 1;",
+    })
+    assert ("shop/templates/cart.html", "shop/static/js/cart.js", "renders") in edges
+    assert ("shop/templates/cart.html", "shop/static/css/cart.css", "renders") in edges
+    assert ("desk/templates/desk/board.html", "desk/static/desk/board.js", "renders") in edges
+    assert not [e for e in edges if "jquery" in e[1]]  # a library, not the page's own
+
+
 def test_models_of_each_framework() -> None:
     def models(path: str, text: str, lang: str | None) -> set[tuple[str, str]]:
         return {(m.name, m.table) for m in extract_structure(path, text, lang).models}

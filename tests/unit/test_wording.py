@@ -203,6 +203,25 @@ def test_a_wish_or_request_made_elsewhere_is_pointed_at(sentence: str, term: str
     assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
 
 
+@pytest.mark.parametrize(("sentence", "term"), [
+    ("Delete old invoices after the period agreed with the auditors.",
+     "the period agreed with the auditors"),
+    ("Add the export formats they asked for to the reports page.",
+     "the export formats they asked for"),
+    # a date beside it ("last week's") gives no value
+    ("Use the colour picked in last week's design review for the banner.",
+     "the colour picked in last week's design review"),
+])
+def test_a_decision_or_need_named_by_who_had_it_is_pointed_at(sentence: str,
+                                                              term: str) -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(sentence)] == [(term, "source")]
+
+
+def test_a_choice_made_on_screen_is_not_pointed_at() -> None:
+    assert unmeasurable("Keep the value selected in the filter when the page reloads.") == []
+    assert unmeasurable("Show users the files they uploaded.") == []
+
+
 def test_a_fault_someone_reported_is_not_a_value_pointed_at() -> None:
     assert unmeasurable("Fix the crash the tester reported on the upload page.") == []
     # "the selected" qualifies a value, nobody chose it elsewhere

@@ -166,7 +166,20 @@ _ELSEWHERE = re.compile(
     r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:the|our|their)\s+(?:[\w-]+\s+){1,3}?"
     rf"{_CHOSEN}\b|"
     r"\bthe same (?:[\w-]+\s+)?(?:rules?|polic(?:y|ies)|approach|logic|setup|process|"
-    r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b", re.I)
+    r"settings?|limits?|schedule)\s+(?:that\s+|as\s+)?(?:we|they)\s+use\b|"
+    # "the period agreed with the data protection officer": a decision made elsewhere,
+    # named by who made it
+    r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:agreed|discussed|arranged|decided|negotiated|"
+    r"promised)\s+(?:with|by|in|at|during)\s+(?:(?:the|our|their|a)\s+)?[\w-]+|"
+    # "the design picked in last week's review": a choice made at a meeting
+    r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:picked|chosen|selected|specified|mentioned|"
+    r"requested|proposed|recommended|suggested|approved)\s+(?:in|at|during)\s+"
+    r"(?:[\w'\u2019-]+\s+){0,3}(?:review|meeting|call|discussion|sync|stand-?up|workshop|"
+    r"sprint|retro|retrospective|thread|e-?mail|chat|demo|planning)\b|"
+    # "the identity system they use", "the extra columns they asked for": someone else's
+    # need, not what it is
+    r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:they|we|he|she)\s+(?:use|need|want|"
+    r"asked for|requested|mentioned|prefer|have in mind|talked about)\b", re.I)
 
 
 # a purpose clause ("..., so that I can reconcile them in the spreadsheet") says why,
@@ -295,8 +308,8 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
             asking = [c for c in parts if asks(c)] if ask and len(parts) > 1 else parts
             term = next((t for c in (asking or parts) if not _measured(c)
                          and (t := _term(c, amounts=not numbers))), None)
-        if _measured(s) and not term:
-            continue
+        if _measured(s) and not term and not (ask and s in body and _pointed_at(s)):
+            continue  # (a number beside a value pointed at does not give that value)
         if term:
             out.append(Unmeasurable(term, s))
         elif s not in body:

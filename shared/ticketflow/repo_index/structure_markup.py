@@ -27,6 +27,12 @@ _BLOCKTRANS = re.compile(r"\{%-?\s*(?:blocktrans|blocktranslate|trans)\b[^%]*%\}
                          r"\{%-?\s*end(?:blocktrans|blocktranslate|trans)\s*-?%\}", re.S)
 _INCLUDES = re.compile(r"\{%-?\s*(?:extends|include|import|from)\s+['\"]([^'\"]+)['\"]")
 _HBS_PARTIAL = re.compile(r"\{\{>\s*([\w./-]+)")
+# the page's own scripts and style sheets: url_for('static', filename='js/x.js'),
+# {% static 'js/x.js' %}, or a plain src / href
+_ASSET = re.compile(
+    r"""url_for\(\s*['"]static['"]\s*,\s*filename\s*=\s*['"]([^'"{}]+\.(?:js|css))['"]"""
+    r"""|\{%-?\s*static\s+['"]([^'"{}]+\.(?:js|css))['"]"""
+    r"""|<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*['"]([^'"{}:]+\.(?:js|css))['"]""")
 _VUE_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.S | re.I)
 _PRISMA_MODEL = re.compile(r"^\s*model\s+(\w+)\s*\{(.*?)^\s*\}", re.M | re.S)
 _PRISMA_MAP = re.compile(r"@@map\(\s*\"([^\"]+)\"")
@@ -92,6 +98,10 @@ def read(path: str, text: str, language: str | None, facts: StructureFacts) -> N
             facts.renders.append(m.group(1))
         for m in _HBS_PARTIAL.finditer(text):
             facts.renders.append(m.group(1))
+        for m in _ASSET.finditer(text):
+            asset = m.group(1) or m.group(2) or m.group(3)
+            if not re.search(r"\.min\.|(?:^|/)(?:vendor|libs?|node_modules)/", asset):
+                facts.renders.append(asset)
         if lower.endswith((".vue", ".svelte")):
             from ticketflow.repo_index import structure_ts
 
