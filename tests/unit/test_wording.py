@@ -155,6 +155,24 @@ def test_a_rule_and_something_else_are_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
 
 
+def test_a_one_that_counts_nothing_measures_nothing() -> None:
+    assert [u.term for u in unmeasurable("Give the menu a friendlier look so it can be used "
+                                         "with one hand.")] == ["friendlier"]
+    assert unmeasurable("Make the menu friendlier: one tap opens it.") == []
+
+
+def test_keeping_behaviour_as_it_is_today_is_a_requirement_not_a_description() -> None:
+    found = contradictions("Keep the invoice list paginated with its page size menu just as it "
+                           "works today. Also show all invoices in one long list.")
+    assert [c.why for c in found] == ["all at once / paged"]
+    # how things are now, against the change asked: no contradiction
+    assert contradictions("Invoices are currently paged. Show all invoices in one long "
+                          "list.") == []
+    # kept as it is today only under a condition: the change is for the other case
+    assert contradictions("Add an optional flag that compresses the export. Without the "
+                          "flag the export must stay exactly as it is today.") == []
+
+
 @pytest.mark.parametrize(("sentence", "term"), [
     ("Switch to the mail provider that legal chose last month.",
      "the mail provider that legal chose"),
@@ -211,6 +229,13 @@ def test_a_wish_or_request_made_elsewhere_is_pointed_at(sentence: str, term: str
     # a date beside it ("last week's") gives no value
     ("Use the colour picked in last week's design review for the banner.",
      "the colour picked in last week's design review"),
+    ("Add the badges the support team collected from users.",
+     "the badges the support team collected"),
+    ("Please set the default to what the finance board agreed.",
+     "the default to what the finance board agreed"),
+    ("Delete closed boards after the agreed retention period.", "the agreed retention period"),
+    ("Please accept the invoice number format the supplier uses.",
+     "the invoice number format the supplier uses"),
 ])
 def test_a_decision_or_need_named_by_who_had_it_is_pointed_at(sentence: str,
                                                               term: str) -> None:
@@ -220,6 +245,10 @@ def test_a_decision_or_need_named_by_who_had_it_is_pointed_at(sentence: str,
 def test_a_choice_made_on_screen_is_not_pointed_at() -> None:
     assert unmeasurable("Keep the value selected in the filter when the page reloads.") == []
     assert unmeasurable("Show users the files they uploaded.") == []
+    # a tool of this code base, named by who uses it: it is there to read
+    assert unmeasurable("Upgrade the markdown library we use to version 3.") == []
+    # the state of a thing, not a decision made elsewhere
+    assert unmeasurable("Include the requested method and path in the error body.") == []
 
 
 def test_a_fault_someone_reported_is_not_a_value_pointed_at() -> None:

@@ -294,6 +294,12 @@ def _changes(ca: str, cb: str) -> bool:
 _CONDITION = re.compile(r"\b(when|whenever|if|unless|except)\b", re.I)
 _CURRENT = re.compile(r"\b(currently|today|at the moment|at present|right now|still does|"
                       r"used to)\b", re.I)
+# "keep it paginated exactly as it works today": how things are, as the measure of
+# what to keep, in a clause that says to keep it (not one under a condition: "without
+# the flag the response must stay as it is today")
+_AS_TODAY = re.compile(r"\b(?:exactly\s+|just\s+)?(?:as|like)\s+(?:(?:it|they|this|that)\s+)?"
+                       r"(?:(?:works?|does|do|is|are|behaves?)\s+)?(?:today|currently|right now)\b",
+                       re.I)
 _KEEPS_DOING = re.compile(r"(?<!must )(?<!should )(?<!to )(?<!will )\bkeeps? (?:on )?[a-z]+ing\b",
                           re.I)
 
@@ -303,6 +309,8 @@ def _current(clause: str) -> bool:
     check keeps passing" states a purpose, not the current state; nor "keeps working"
     after a modal that governs it ("must not have to … and keep signing in")."""
     head = re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]
+    if re.match(r"(?:please\s+|also\s+)?(?:keep|leave)\b", head.strip(), re.I):
+        head = _AS_TODAY.sub("", head)
     if _CURRENT.search(head):
         return True
     keeps = _KEEPS_DOING.search(head)

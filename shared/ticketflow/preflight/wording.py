@@ -33,7 +33,9 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      re.I)
 # digits inside a name measure nothing: a path (/api/v2/boards), a version or a code name
 # (v2, utf8, h264, SHA256); a quantity starts with its digits (5s, 10 MB, 2.5)
-_NAMED_DIGITS = re.compile(r"(?<!\S)[/`]\S*|\b[A-Za-z][\w.-]*\d[\w.-]*")
+_NAMED_DIGITS = re.compile(r"(?<!\S)[/`]\S*|\b[A-Za-z][\w.-]*\d[\w.-]*|"
+                           # "one" that counts nothing: "with one hand", "one of the pages"
+                           r"\bone\s+(?:hand(?:ed)?|of|another|way|thing)\b")
 
 
 def _measured(text: str) -> bool:
@@ -152,6 +154,16 @@ _HANDLED = re.compile(
 _CHOSEN = (r"(?:picked|chose|chosen|selected|decided on|agreed on|agreed|decided|approved|"
            r"signed off|recommended|suggested|proposed|requested|asked (?:for|about)|"
            r"wanted|specified|preferred|mentioned)")
+# whose wish it was: a person, a team, a party outside
+_OUTSIDER = (r"(?:they|(?:the|our|their|a)\s+(?:[\w&-]+\s+){0,2}?(?:partner|customer|client|"
+             r"vendor|supplier|bank|provider)s?)")
+_PARTY = (r"(?:they|we|he|she|(?:the|our|their)\s+(?:[\w&-]+\s+){0,2}?(?:team|department|"
+          r"board|committee|office|officer|group|lead|manager|partner|customer|client|vendor|"
+          r"supplier)s?|marketing|sales|legal|finance|support|security|ops|design|management|"
+          r"product|compliance|qa|hr)")
+_THEIRS = (r"(?:asked for|asked about|requested|wants?|wanted|needs?|needed|listed|collected|"
+           r"sent(?: us)?|mentioned|discussed|picked|chose|agreed(?: on)?|approved|specified|"
+           r"prefers?|preferred|suggested|proposed|recommended|talked about|ha(?:s|ve) in mind)")
 # a value the request points at instead of giving it: "the provider that finance picked",
 # "the schedule in the customer's contract", "the same rule we use on the other servers"
 _ELSEWHERE = re.compile(
@@ -176,10 +188,16 @@ _ELSEWHERE = re.compile(
     r"requested|proposed|recommended|suggested|approved)\s+(?:in|at|during)\s+"
     r"(?:[\w'\u2019-]+\s+){0,3}(?:review|meeting|call|discussion|sync|stand-?up|workshop|"
     r"sprint|retro|retrospective|thread|e-?mail|chat|demo|planning)\b|"
-    # "the identity system they use", "the extra columns they asked for": someone else's
-    # need, not what it is
-    r"\bthe\s+(?:[\w-]+\s+){0,2}[\w-]+\s+(?:they|we|he|she)\s+(?:use|need|want|"
-    r"asked for|requested|mentioned|prefer|have in mind|talked about)\b", re.I)
+    # "the identity system they use", "the columns marketing asked for", "the models the
+    # QA team listed": someone else's need or list, named by whose it is
+    rf"\bthe\s+(?:[\w-]+\s+){{0,2}}[\w-]+\s+(?:that\s+|which\s+)?{_PARTY}\s+{_THEIRS}\b|"
+    rf"\bthe\s+(?:[\w-]+\s+){{0,2}}[\w-]+\s+{_OUTSIDER}\s+uses?\b|"
+    # "change the default to what the M&E team agreed"
+    rf"\bwhat\s+{_PARTY}\s+{_THEIRS}\b|"
+    # "after the agreed retention period"
+    # ("the requested page", "the approved orders" are states of things, not decisions)
+    r"\bthe\s+(?:agreed|agreed-upon|discussed)\s+(?:[\w-]+\s+){0,2}[\w-]+",
+    re.I)
 
 
 # a purpose clause ("..., so that I can reconcile them in the spreadsheet") says why,
