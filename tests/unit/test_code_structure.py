@@ -313,6 +313,12 @@ def test_mentions_are_whole_words(index: LibsqlRepoIndex, tmp_path: Path) -> Non
                                       "b.py": "MAX_ROWS_PER_PAGE = 5\n"})
     assert index.mentions(repo, "MAX_ROWS") == ["a.py"]
     assert index.mentions(repo, "MAX_COLS") == []
+    # the first spelling inside a longer word ("read" in "thread") hides no later one
+    repo = indexed(index, tmp_path / "second", {
+        "c.py": "def on_thread(thread):\n    return thread.id\n\n\n"
+                "async def load(file):\n    return await file.read()\n",
+        "d.py": "thread_count = 1\n"})
+    assert index.mentions(repo, "read") == ["c.py"]
 
 
 def test_a_new_dependency_brings_the_manifest(index: LibsqlRepoIndex, tmp_path: Path) -> None:

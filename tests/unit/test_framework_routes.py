@@ -225,6 +225,9 @@ def test_words_set_to_a_value_config_files_and_prefixes_are_not_settings() -> No
     refs = _refs("Read it next to the other FARM_CONFIG_* defaults; FARM_BARNS=3 is ignored.")
     assert ("setting", "FARM_BARNS") in refs
     assert not [r for r in refs if r[1].startswith("FARM_CONFIG")]
+    # the parts of a file name's pattern
+    assert _refs("Name it herd_YYYY-MM-DD_HHMMSS.csv and keep FARM_TTL.") == {
+        ("setting", "FARM_TTL"): False}
 
 
 # -- how sure ---------------------------------------------------------------------------------
@@ -320,6 +323,27 @@ app.use('/url', url());
     assert ("GET", "/sw.js", False) in routes
     assert ("POST", "/ssh/{user}", False) in routes
     assert ("ANY", "/url", False) in routes  # a router a factory builds: not followed
+
+
+def test_a_tornado_url_table_declares_routes() -> None:
+    routes = _routes({
+        "barn/urls.py": """
+from tornado.web import StaticFileHandler, url
+from .views import HerdView, CowView
+
+handlers = [
+    url(r"/herds", HerdView, name="herds"),
+    url(r"/cow/(?P<tag>[^/]+)", CowView),
+    (r"/api/herd/grow/(.+)", HerdView),
+    (r"/login/?", HerdView),
+    (r".*", HerdView),
+]
+""",
+        "barn/views.py": "class HerdView:\n    pass\n\n\nclass CowView:\n    pass\n",
+    })
+    assert {("ANY", "/herds", True), ("ANY", "/cow/{tag}", True),
+            ("ANY", "/api/herd/grow/{param}", True), ("ANY", "/login", True)} <= routes
+    assert len(routes) == 4  # the catch-all is no route
 
 
 SPELLED = {

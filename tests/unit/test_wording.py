@@ -155,6 +155,19 @@ def test_a_rule_and_something_else_are_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
 
 
+def test_please_also_after_a_rule_without_exception_is_its_override() -> None:
+    found = contradictions("For privacy the barn screen must show only tag numbers, never "
+                           "owner names. Please also show each owner's name next to the tag "
+                           "numbers on that screen.")
+    assert [c.why for c in found] == ["'only' / 'Please also'"]
+    found = contradictions("Exports must stay switched off and no herd may be exported. "
+                           "Vets must still be able to download a herd's export as a file.")
+    assert [c.why for c in found] == ["'no herd may be' / 'must still'"]
+    # an addition about other things is no exception
+    assert contradictions("Every invoice must carry a number. Please also add a due date "
+                          "field to the form.") == []
+
+
 def test_a_one_that_counts_nothing_measures_nothing() -> None:
     assert [u.term for u in unmeasurable("Give the menu a friendlier look so it can be used "
                                          "with one hand.")] == ["friendlier"]

@@ -553,11 +553,12 @@ def _all_against_cap(units: list[tuple[int, str]], sents: list[str]) -> Contradi
 _OVERRIDE = re.compile(
     r"\b(at the same time|regardless of|(?:must|should|need to|needs to|has to|have to|to) "
     r"still|still (?:need|needs|be able|able|make|makes|show|shows|want|wants|has to|have to|"
-    r"must|should)|even (?:when|if|though)|nevertheless|however|also want|we also)\b", re.I)
+    r"must|should)|even (?:when|if|though)|nevertheless|however|also want|we also|"
+    r"please also)\b", re.I)
 _ABSOLUTE = re.compile(
     r"\b(never|no exceptions?|every|all|always|any|completely|entirely|no longer|must not|"
     r"may not|cannot|can't|only|removed?|hidden|disabled|ignored?|ignore|at all|nobody|"
-    r"no one)\b", re.I)
+    r"no one|no \w+ (?:may|can|should|must|will) be)\b", re.I)
 _REQUIRES = re.compile(r"\b(must|should|has to|have to|needs? to|is required|are required|"
                        r"shall)\b", re.I)
 

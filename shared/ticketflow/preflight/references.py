@@ -350,6 +350,9 @@ def extract_references(text: str) -> list[Reference]:
         if m.group(1).endswith("_"):
             spans.append(m.span(1))  # "the WHOOGLE_CONFIG_* defaults": a family's prefix
             continue
+        if text[m.start() - 1:m.start()] in ("-", ".") or re.match(r"[.-]\w", text[m.end():]):
+            spans.append(m.span(1))  # part of a file name's pattern: journal_YYYY-MM-DD_HHMMSS.x
+            continue
         add("setting", m.group(1), m)
     assigned = {m.group(1) for m in _ASSIGNED_KEY.finditer(text)}
     for m in _DOTTED_KEY.finditer(text):

@@ -97,6 +97,19 @@ def _format_ref(node: ast.JoinedStr) -> str:
     return "fmt:" + json.dumps(parts) if any(k == "e" for k, _ in parts) else ""
 
 
+_REGEX_GROUP = re.compile(r"\((?:\?P<(\w+)>)?[^()]*\)")
+
+
+def _tornado_path(pattern: str) -> str | None:
+    """A Tornado URL pattern as a route path: ``/task/(.+)`` -> ``/task/{param}``,
+    ``/login/?`` -> ``/login``; None for a catch-all (``.*``) or no path at all."""
+    path = pattern.removeprefix("^").removesuffix("$").removesuffix("/?")
+    path = _REGEX_GROUP.sub(lambda m: "{" + (m.group(1) or "param") + "}", path)
+    if not path.startswith("/") or re.search(r"[\\*+?\[\]|]", path):
+        return None
+    return path or "/"
+
+
 def _handler(node: ast.AST | None) -> str:
     """The dotted name of a view: ``views.detail``, ``Detail.as_view()`` -> ``Detail``."""
     if isinstance(node, ast.Call):
@@ -179,12 +192,35 @@ class _Reader(ast.NodeVisitor):
                 self._router(t.id, node.value)
             if isinstance(t, ast.Name) and t.id == "urlpatterns":
                 self._urlpatterns(node.value, "")
+            if isinstance(node.value, (ast.List, ast.Tuple)) and self._tornado():
+                self._tornado_table(node.value)
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
                 self.f.renders.append(s)
             if isinstance(t, ast.Name) and not isinstance(node.value, ast.Name) and (
                     table := _router_table(node.value, self.router_tables)):
                 self.router_tables[t.id] = table
         self.generic_visit(node)
+
+    def _tornado(self) -> bool:
+        return any(i.spec == "tornado" or i.spec.startswith("tornado.") for i in self.f.imports)
+
+    def _tornado_table(self, value: ast.List | ast.Tuple) -> None:
+        """Tornado's URL table: ``[(r"/workers", WorkersView), url(r"/task/(.+)",
+        TaskView, name="task")]``; each handler class serves the verbs it defines."""
+        for entry in value.elts:
+            if isinstance(entry, ast.Call) and dotted(entry.func).rsplit(".", 1)[-1] in (
+                    "url", "URLSpec"):
+                args = entry.args
+            elif isinstance(entry, ast.Tuple):
+                args = entry.elts
+            else:
+                continue
+            if len(args) < 2 or (pattern := _str(args[0])) is None:
+                continue
+            path = _tornado_path(pattern)
+            if path is not None:
+                self.f.routes.append(RouteDecl("ANY", path, "", "", entry.lineno,
+                                               _handler(args[1])))
 
     def visit_For(self, node: ast.For) -> None:
         """``for spec in ROUTERS: app.include_router(**spec)`` over a list of

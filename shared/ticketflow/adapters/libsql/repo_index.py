@@ -405,15 +405,25 @@ class LibsqlRepoIndex:
         rs = self.db.execute(
             "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts MATCH ?) "
             "SELECT f.path, substr(t.content, max(instr(t.content, ?) - 1, 1), length(?) + 2), "
-            "instr(t.content, ?) FROM hit JOIN idx_files f ON f.id = hit.id "
+            "instr(t.content, ?), t.rowid FROM hit JOIN idx_files f ON f.id = hit.id "
             "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
             "LIMIT ?",
             [_content_match(words), bare, bare, bare, key, bare, limit * 5])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
-        out = [str(p) for p, around, at in rs.rows
-               if word.search(str(around) if int(at) > 1 else " " + str(around))
-               and not (code_only and demotion(str(p)) < 0.6)]
+        out: list[str] = []
+        for p, around, at, rowid in rs.rows:
+            if code_only and demotion(str(p)) < 0.6:
+                continue
+            if word.search(str(around) if int(at) > 1 else " " + str(around)) or \
+                    self._whole_word_later(int(rowid), word):
+                out.append(str(p))
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
+
+    def _whole_word_later(self, rowid: int, word: re.Pattern[str]) -> bool:
+        """The first spelling of a name in a file may be inside a longer word ("read" in
+        "thread"): the whole content decides."""
+        rs = self.db.execute("SELECT content FROM idx_fts WHERE rowid = ?", [rowid])
+        return bool(rs.rows) and word.search(str(rs.rows[0][0])) is not None
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo``."""
