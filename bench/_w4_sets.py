@@ -3,13 +3,13 @@
 Two groups, kept apart on purpose:
 
 * ``development`` (rules and ranking are tuned on it): ``w4_dev.json`` and the
-  former held-out sets 1 to 12 (``w4_heldout.json``, ``w4_heldout2.json`` ...
-  ``w4_heldout12.json``), which became development data once they had been scored
+  former held-out sets 1 to 13 (``w4_heldout.json``, ``w4_heldout2.json`` ...
+  ``w4_heldout13.json``), which became development data once they had been scored
   and their figures reported, and two sets written as development data from the
   start (``w4_dev10a.json``, ``w4_dev10b.json``);
-* ``held_out_13``: ``w4_heldout13.json``, written and committed before any tuning
-  against it, never tuned on; only its aggregate figures are printed (the held-out
-  group, ``HELD_OUT``; none between a set's final run and the next set's commit).
+* the held-out group, when there is one (``HELD_OUT``; none between a set's final
+  run and the next set's commit): written and committed before any tuning against
+  it, never tuned on; only its aggregate figures are printed.
 
 Each file names its repositories by pinned release: PyPI source distributions
 (the release's ``.tar.gz`` from PyPI's simple index, its sha256 checked) and npm tarballs
@@ -51,11 +51,11 @@ SETS: dict[str, dict[str, Path]] = {
                     "dev_10b": BENCH / "w4_dev10b.json",
                     "former_held_out_10": BENCH / "w4_heldout10.json",
                     "former_held_out_11": BENCH / "w4_heldout11.json",
-                    "former_held_out_12": BENCH / "w4_heldout12.json"},
-    "held_out_13": {"held_out_13": BENCH / "w4_heldout13.json"},
+                    "former_held_out_12": BENCH / "w4_heldout12.json",
+                    "former_held_out_13": BENCH / "w4_heldout13.json"},
 }
 # groups whose individual cases and misses are never printed
-HELD_OUT = frozenset({"held_out_13"})
+HELD_OUT: frozenset[str] = frozenset()
 KINDS = ("planted", "clean", "warning")
 
 

@@ -50,7 +50,7 @@ SCHEMA = [
 ]
 # A new version of the extractors reads every file again at the next indexing: the
 # stored structure goes, and files without one are extracted again.
-_VERSION = 2
+_VERSION = 3
 _REEXTRACT = "DELETE FROM idx_structure"
 _PER_FILE = ("idx_structure", "idx_ui_text", "idx_models")
 log = logging.getLogger(__name__)
