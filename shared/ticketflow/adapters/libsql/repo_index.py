@@ -411,19 +411,27 @@ class LibsqlRepoIndex:
             [_content_match(words), bare, bare, bare, key, bare, limit * 5])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out: list[str] = []
+        unsure: dict[int, str] = {}  # rowid -> path
         for p, around, at, rowid in rs.rows:
             if code_only and demotion(str(p)) < 0.6:
                 continue
-            if word.search(str(around) if int(at) > 1 else " " + str(around)) or \
-                    self._whole_word_later(int(rowid), word):
+            if word.search(str(around) if int(at) > 1 else " " + str(around)):
                 out.append(str(p))
+            else:
+                unsure[int(rowid)] = str(p)
+        out += self._whole_word_later(unsure, word)
         return sorted(out, key=lambda p: (-demotion(p), p))[:limit]
 
-    def _whole_word_later(self, rowid: int, word: re.Pattern[str]) -> bool:
-        """The first spelling of a name in a file may be inside a longer word ("read" in
-        "thread"): the whole content decides."""
-        rs = self.db.execute("SELECT content FROM idx_fts WHERE rowid = ?", [rowid])
-        return bool(rs.rows) and word.search(str(rs.rows[0][0])) is not None
+    def _whole_word_later(self, rows: dict[int, str], word: re.Pattern[str]) -> list[str]:
+        """The files of ``rows`` (rowid -> path) whose first spelling of a name is inside
+        a longer word ("read" in "thread") but a later one is whole: one read of their
+        contents."""
+        if not rows:
+            return []
+        rs = self.db.execute(
+            f"SELECT rowid, content FROM idx_fts WHERE rowid IN ({','.join('?' * len(rows))})",
+            list(rows))
+        return [rows[int(r)] for r, content in rs.rows if word.search(str(content))]
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo``."""
