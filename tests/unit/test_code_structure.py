@@ -191,6 +191,23 @@ def test_django_urlpatterns_with_nested_include_and_handler_edges() -> None:
     assert ("desk/urls.py", "desk/views.py", "routes") in edges
 
 
+def test_a_render_edge_names_the_views_that_render() -> None:
+    text = ("from flask import render_template\n"
+            "def member_list():\n    return render_template('forum/members.html')\n"
+            "def topic_detail():\n    return render_template('forum/topic.html')\n"
+            "class BarnUpdateView(UpdateView):\n    template_name = 'forum/barn.html'\n"
+            "    def get_context_data(self, **kw):\n"
+            "        return render_to_string('forum/topic.html')\n")
+    facts = from_json(to_json(extract_structure("forum/views.py", text, "python")))
+    assert facts.render_scopes == {"forum/members.html": "member_list",
+                                   "forum/topic.html": "topic_detail BarnUpdateView",
+                                   "forum/barn.html": "BarnUpdateView"}
+    linked = link({"forum/views.py": facts, "forum/templates/forum/topic.html": from_json("{}")},
+                  {})
+    assert linked.via == {("forum/views.py", "forum/templates/forum/topic.html"):
+                          "topic_detail BarnUpdateView"}
+
+
 def test_react_route_renders_its_component() -> None:
     routes, edges = _linked(REACT)
     assert ("PAGE", "/settings", True) in routes

@@ -398,6 +398,26 @@ def test_upper_case_names_of_settings_modules_and_config_classes_are_settings() 
     assert names("farm/views.py", "HERD_LIMIT = 30\n") == set()  # a constant, not a setting
 
 
+def test_keys_of_script_configuration_objects_are_settings() -> None:
+    def names(path: str, text: str) -> set[str]:
+        return {s.name for s in extract(path, text).settings}
+
+    module = ("const config = {\n  port: 8061,\n  // how long\n  CACHE_TTL: 24 * 60,\n"
+              "  WHITELIST: { 'a.com': true },\n  retries: [1, 2],\n};\nexport default config;\n")
+    assert names("config.js", module) == {"port", "CACHE_TTL", "WHITELIST", "retries"}
+    assert names("src/barn.js", module) == set()  # an object of any other module
+    env = ("import { z } from 'zod';\nexport const envSchema = z.object({\n"
+           "  PORT: z.coerce.number().default(3000),\n  HERD_LIMIT: z.string().optional(),\n});\n")
+    assert names("src/core/env.ts", env) == {"PORT", "HERD_LIMIT"}
+    assert names("src/core/validation.ts", env) == {"PORT", "HERD_LIMIT"}  # a schema anywhere
+    schema = ("export const configSchema = {\n  barnTitle: {\n    _type: Type.String,\n"
+              "    _default: 'Barns',\n  },\n  milking: {\n    maxCows: { _type: Type.Number },\n"
+              "  },\n};\n")
+    assert names("src/config-schema.ts", schema) == {"barnTitle", "milking", "maxCows"}
+    assert names("src/herd-view.ts", schema) == {"barnTitle", "maxCows"}
+    assert names("src/app.config.tsx", module) == set()  # a component, not a module of settings
+
+
 def test_catalogues_named_for_a_locale_are_translations() -> None:
     assert demotion("public/intl/messages/en-GB.json") < 0.6
     assert demotion("strings/pt_BR.yml") < 0.6

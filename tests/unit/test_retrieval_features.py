@@ -116,6 +116,24 @@ def test_neighbour_features_come_from_the_seeds(index: LibsqlRepoIndex, shop: st
     assert half.rows["shop/templates/orders/detail.html"]["renders_out"] == 0.5
 
 
+def test_the_template_of_the_view_the_request_names_is_told_apart(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        "forum/views.py": "from flask import render_template\n"
+                          "def member_list():\n    return render_template('members.html')\n"
+                          "def topic_detail():\n    return render_template('topic.html')\n",
+        "forum/templates/members.html": "<h1>Members</h1>\n",
+        "forum/templates/topic.html": "<h1>Topic</h1>\n",
+    })
+    text = "The member list should be sorted by join date."
+    req = gather(index, repo, text, text)
+    extend(index, repo, req, {"forum/views.py": 0.8})
+    members, topic = (req.rows[f"forum/templates/{n}.html"] for n in ("members", "topic"))
+    assert members["renders_out"] == topic["renders_out"] == 0.8  # the file renders both
+    assert members["renders_view"] == 0.8  # "member list" is the view's whole name
+    assert "renders_view" not in topic
+
+
 def _weights(seed: dict[str, float], rank_weights: dict[str, float]) -> Weights:
     return Weights(
         seed=Linear(SEED_FEATURES, tuple(seed.get(n, 0.0) for n in SEED_FEATURES), 0.0),

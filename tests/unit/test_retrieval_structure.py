@@ -82,7 +82,10 @@ def test_companion_modules_of_a_view(index: LibsqlRepoIndex, tmp_path: Path) -> 
     required = "The email on the public submit ticket form must stay required."
     assert "desk/forms.py" in _top(index, repo, required)
     slow = "The staff ticket list takes too long to load for big queues."
-    assert "desk/query.py" in _top(index, repo, slow)
+    top = _top(index, repo, slow, 6)
+    # the template of the view the request names comes before the view's companions
+    assert top.index("desk/templates/desk/ticket_list.html") < 5
+    assert "desk/query.py" in top
     # the forms are no companion of a request about speed (in a repository this small
     # they are still among its five best files by their words)
     req = gather(index, repo, slow, slow)
@@ -150,6 +153,25 @@ def test_word_sets_are_stored_and_a_new_extractor_version_reads_every_file_again
         index = LibsqlRepoIndex(db)  # an index written by the previous extractors
         index.index(repo)
         assert sorted(index.last_extracted) == ["src/other.ts", "src/webhook_logs.ts"]
+    finally:
+        db.close()
+
+
+def test_an_index_of_the_previous_extractors_gains_the_views_of_its_render_edges(
+        tmp_path: Path) -> None:
+    db = Database(f"file:{tmp_path}/idx.db")
+    try:
+        db.execute("CREATE TABLE idx_edges (repo TEXT NOT NULL, src TEXT NOT NULL, "
+                   "dst TEXT NOT NULL, kind TEXT NOT NULL)")  # as versions 1 to 3 wrote it
+        db.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER)")
+        db.execute("INSERT INTO schema_versions VALUES ('repo_structure', 3)")
+        index = LibsqlRepoIndex(db)
+        repo = indexed(index, tmp_path, {
+            "desk/views.py": "def ticket_list(request):\n"
+                             "    return render(request, 'desk/list.html')\n",
+            "desk/templates/desk/list.html": "<table></table>\n"})
+        assert [(e.kind, e.via) for e in index.neighbours(repo, ["desk/views.py"])] == [
+            ("renders", "ticket_list")]
     finally:
         db.close()
 

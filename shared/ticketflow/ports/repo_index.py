@@ -55,6 +55,9 @@ class Edge(Model):
     src: str
     dst: str
     kind: Literal["import", "mounts", "renders", "routes"]
+    #: of a ``renders`` edge: the views in ``src`` that render ``dst`` (function or class
+    #: names, space-separated; "" when unknown)
+    via: str = ""
 
 
 class ModelRef(Model):

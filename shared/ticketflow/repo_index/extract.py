@@ -421,6 +421,73 @@ def _block_end(text: str, open_pos: int) -> int:
     return len(text)
 
 
+# settings a JavaScript / TypeScript project declares as the keys of an object: a module
+# named for its configuration (``config.js``, ``env.ts``, ``config-schema.ts``) that
+# assigns or exports an object literal, a zod / Joi schema of the environment, and the
+# ``{ key: { _type: ..., _default: ... } }`` entries of a configuration schema
+_SCRIPT_SETTINGS_NAME = frozenset({"config", "configuration", "conf", "settings", "setting",
+                                   "env", "environment", "options"})
+_SCRIPT_SETTINGS_EXTRA = frozenset({"schema", "default", "defaults", "local", "base", "app",
+                                    "server", "sample", "example"})
+_OBJECT_START = re.compile(
+    r"(?:=|export\s+default|\b(?:z|Joi|yup)\.object\(\)?(?:\.keys\()?|\bobject\()\s*\{")
+_SCHEMA_OBJECT = re.compile(r"\b(?:z|Joi)\.object\(\s*\{")
+_SCHEMA_ENTRY = re.compile(rf"['\"]?({_IDENT})['\"]?\s*:\s*\{{\s*_type\s*:")
+_OBJECT_KEY = re.compile(rf"(?:^|[{{,])\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*['\"]?({_IDENT})['\"]?\s*:",
+                         re.S)
+
+
+def _settings_file(path: str) -> bool:
+    name = PurePosixPath(path).name.split(".")
+    words = {w.lower() for part in name[:-1] for w in re.split(r"[-_]", part) if w}
+    return bool(words & _SCRIPT_SETTINGS_NAME) and words <= (
+        _SCRIPT_SETTINGS_NAME | _SCRIPT_SETTINGS_EXTRA)
+
+
+def _top_keys(text: str, brace: int) -> list[tuple[str, int]]:
+    """The keys of the object literal opening at ``brace``, at its own nesting level."""
+    end = _block_end(text, brace)
+    keys: list[tuple[str, int]] = []
+    depth = 0
+    start = brace + 1
+    for i in range(brace + 1, end):
+        ch = text[i]
+        if ch in "{[(":
+            if depth == 0:
+                keys.extend(_keys_in(text, start, i))
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+            if depth == 0:
+                start = i + 1
+    if depth == 0:
+        keys.extend(_keys_in(text, start, end))
+    return keys
+
+
+def _keys_in(text: str, start: int, end: int) -> list[tuple[str, int]]:
+    chunk, offset = text[start:end], start
+    if start > 0 and text[start - 1] not in "{}])":
+        # a segment that follows a closed value starts a new entry
+        chunk, offset = "," + chunk, start - 1
+    return [(m.group(1), offset + m.start(1)) for m in _OBJECT_KEY.finditer(chunk)
+            if chunk[m.end():m.end() + 1] != ":"]  # not ``a::b``
+
+
+def _script_settings(path: str, text: str) -> list[Setting]:
+    found: list[tuple[str, int]] = [(m.group(1), m.start()) for m in _SCHEMA_ENTRY.finditer(text)]
+    starts = (_OBJECT_START if _settings_file(path) else _SCHEMA_OBJECT).finditer(text)
+    covered = -1
+    for m in starts:
+        brace = m.end() - 1
+        if brace < covered:
+            continue  # an object inside one already read
+        covered = _block_end(text, brace)
+        found.extend(_top_keys(text, brace))
+    return [Setting(name, _line_of(text, pos)) for name, pos in found
+            if not name.startswith("_")]  # ``_type``, ``_default``: the schema's own words
+
+
 def _script(path: str, text: str, facts: FileFacts) -> None:
     jsx = path.endswith((".tsx", ".jsx"))
 
@@ -462,6 +529,8 @@ def _script(path: str, text: str, facts: FileFacts) -> None:
             facts.routes.append(Route(method, normalize_path(m.group(4)), line))
     for m in _PROCESS_ENV.finditer(text):
         facts.settings.append(Setting(m.group(1) or m.group(2), _line_of(text, m.start())))
+    if not jsx:
+        facts.settings.extend(_script_settings(path, text))
 
 
 # -- env files, openapi -------------------------------------------------------------------

@@ -42,6 +42,8 @@ class FullRoute:
 class Linked:
     edges: set[tuple[str, str, str]] = field(default_factory=set)  # (src, dst, kind)
     routes: list[FullRoute] = field(default_factory=list)
+    # (src, dst) of a ``renders`` edge -> the views in src that render dst
+    via: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class _Resolver:
@@ -284,6 +286,9 @@ def link(facts: Mapping[str, StructureFacts],
             for dst in _render_targets(r, name):
                 if dst != src:
                     out.edges.add((src, dst, "renders"))
+                    if scope := f.render_scopes.get(name):
+                        known = out.via.get((src, dst), "")
+                        out.via[(src, dst)] = f"{known} {scope}".strip()
     router = _Router(r)
     for (child_src, _), mounts in router.mounted_by.items():
         for parent_src, _, _ in mounts:

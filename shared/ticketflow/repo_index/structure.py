@@ -90,6 +90,8 @@ class StructureFacts:
     routes: list[RouteDecl] = field(default_factory=list)
     mounts: list[MountDecl] = field(default_factory=list)
     renders: list[str] = field(default_factory=list)  # template names or component names
+    # template name -> the views that render it (function or class names, space-separated)
+    render_scopes: dict[str, str] = field(default_factory=dict)
     models: list[ModelDecl] = field(default_factory=list)
     ui_text: list[str] = field(default_factory=list)
     prefix_unresolved: bool = False  # routes here sit under a prefix set elsewhere
@@ -131,6 +133,7 @@ def from_json(text: str) -> StructureFacts:
         routes=[RouteDecl(**r) for r in raw.get("routes", [])],
         mounts=[MountDecl(**m) for m in raw.get("mounts", [])],
         renders=list(raw.get("renders", [])),
+        render_scopes=dict(raw.get("render_scopes", {})),
         models=[ModelDecl(**m) for m in raw.get("models", [])],
         ui_text=list(raw.get("ui_text", [])),
         prefix_unresolved=bool(raw.get("prefix_unresolved", False)),

@@ -155,6 +155,12 @@ def _router_table(node: ast.AST, known: dict[str, list[tuple[str, str]]]
     return out
 
 
+_GENERIC_VIEW_METHOD = re.compile(
+    r"_*(get|post|put|patch|delete|head|options|dispatch|render|render_to_response|"
+    r"get_context_data|get_template_names|get_queryset|get_object|form_valid|form_invalid|"
+    r"init|call)_*")
+
+
 class _Reader(ast.NodeVisitor):
     def __init__(self, facts: StructureFacts, is_urls: bool, model_file: bool) -> None:
         self.f = facts
@@ -195,7 +201,7 @@ class _Reader(ast.NodeVisitor):
             if isinstance(node.value, (ast.List, ast.Tuple)) and self._tornado():
                 self._tornado_table(node.value)
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
-                self.f.renders.append(s)
+                self._render(s)
             if isinstance(t, ast.Name) and not isinstance(node.value, ast.Name) and (
                     table := _router_table(node.value, self.router_tables)):
                 self.router_tables[t.id] = table
@@ -343,10 +349,22 @@ class _Reader(ast.NodeVisitor):
                                            deco.lineno, handler))
 
     # calls: mounts, url rules, renders, UI text ------------------------------------------
+    def _render(self, template: str) -> None:
+        """A template rendered here, with the view that renders it: the enclosing
+        function, or the class of a method with a generic name (``get``,
+        ``get_context_data``) or of a ``template_name`` attribute."""
+        self.f.renders.append(template)
+        funcs = [f for f in self._func if not _GENERIC_VIEW_METHOD.fullmatch(f)]
+        scope = funcs[-1] if funcs else self._class[-1] if self._class else ""
+        if scope:
+            known = self.f.render_scopes.get(template, "")
+            if scope not in known.split():
+                self.f.render_scopes[template] = f"{known} {scope}".strip()
+
     def visit_Constant(self, node: ast.Constant) -> None:
         # a template handed to any helper (FormHelper(Form, "auth/login.html"), ...)
         if isinstance(node.value, str) and _TEMPLATE_PATH.match(node.value):
-            self.f.renders.append(node.value)
+            self._render(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = dotted(node.func)
@@ -357,7 +375,7 @@ class _Reader(ast.NodeVisitor):
             for arg in [*node.args[:2], _kw(node, "template_name"), _kw(node, "name")]:
                 s = _str(arg)
                 if s and _TEMPLATE_EXT.search(s):
-                    self.f.renders.append(s)
+                    self._render(s)
                     break
         if short in _GETTEXT and node.args and (s := _str(node.args[0])):
             self.f.ui_text.append(s)

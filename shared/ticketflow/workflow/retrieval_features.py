@@ -68,7 +68,8 @@ SEED_FEATURES: tuple[str, ...] = (
 )
 #: features of a file's place next to the seeds (values: the seed's strength)
 NEIGHBOUR_FEATURES: tuple[str, ...] = (
-    "renders_out", "renders_in", "routes_out", "routes_in", "mounts_out", "mounts_in",
+    "renders_out", "renders_in", "renders_view", "routes_out", "routes_in", "mounts_out",
+    "mounts_in",
     "import_out", "import_in", "neighbour_words", "same_folder", "same_stem",
     "companion", "stem_base", "stem_variant", "action_sibling", "entry_file",
 )
@@ -214,6 +215,9 @@ def extend(index: RepoIndex, repo: str, req: Request, seeds: dict[str, float]) -
                 continue  # a shared utility, not part of this change
             put(other, f"{edge.kind}_{side}", seeds[seed])
             put(other, "neighbour_words", seeds[seed] * min(cover, 1.0))
+            if edge.kind == "renders" and side == "out" and edge.via:
+                # the template of the view the request is about, not of any view there
+                put(other, "renders_view", seeds[seed] * _view_share(edge.via, req.words))
     for p, (seed, strength) in structure.companions(index, repo, order, req.words).items():
         put(p, "companion", strength * seeds[seed])
     for p, (seed, strength) in structure.stem_family(index, repo, order[:5]).items():
@@ -234,6 +238,21 @@ def extend(index: RepoIndex, repo: str, req: Request, seeds: dict[str, float]) -
             elif other_stem == stem and len(stem) > 2:
                 put(p, "same_stem", strength)
     _fold_compiled(index, repo, req)
+
+
+# words of a view's name that say it is a view, not which one
+_VIEW_WORDS = frozenset({"view", "handler", "page", "api", "endpoint", "route", "controller",
+                         "resource", "mixin", "base", "render", "template", "show", "do"})
+
+
+def _view_share(via: str, words: set[str]) -> float:
+    """How much of the best-matching view's name the request says (0 when none)."""
+    best = 0.0
+    for name in via.split():
+        own = {singular(w) for w in split_words(name) if len(w) > 1} - _VIEW_WORDS
+        if own:
+            best = max(best, len(own & words) / len(own))
+    return best
 
 
 def _folder_stem(path: str) -> tuple[str, str]:

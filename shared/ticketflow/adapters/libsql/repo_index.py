@@ -387,8 +387,8 @@ class LibsqlRepoIndex:
     def neighbours(self, repo: str, paths: list[str]) -> list[Edge]:
         """Import, mount and render edges with one end in ``paths``."""
         key = self._require_ready(repo)
-        return [Edge(src=s, dst=d, kind=k)
-                for s, d, k in self.structure.edges(key, paths)]
+        return [Edge(src=s, dst=d, kind=k, via=v)
+                for s, d, k, v in self.structure.edges(key, paths)]
 
     def mentions(self, repo: str, name: str, limit: int = 10, *,
                  code_only: bool = False) -> list[str]:

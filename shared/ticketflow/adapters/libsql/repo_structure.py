@@ -40,7 +40,8 @@ SCHEMA = [
         framework TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS idx_models_path ON idx_models(repo, path)",
     """CREATE TABLE IF NOT EXISTS idx_edges (
-        repo TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL)""",
+        repo TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL,
+        via TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS idx_edges_src ON idx_edges(repo, src)",
     "CREATE INDEX IF NOT EXISTS idx_edges_dst ON idx_edges(repo, dst)",
     """CREATE TABLE IF NOT EXISTS idx_full_routes (
@@ -50,8 +51,11 @@ SCHEMA = [
 ]
 # A new version of the extractors reads every file again at the next indexing: the
 # stored structure goes, and files without one are extracted again.
-_VERSION = 3
+_VERSION = 4
 _REEXTRACT = "DELETE FROM idx_structure"
+# version 4: a ``renders`` edge names the views that render (``via``), a column the
+# table of versions 1 to 3 gains when a writer opens it
+_VIA = "ALTER TABLE idx_edges ADD COLUMN via TEXT NOT NULL DEFAULT ''"
 _PER_FILE = ("idx_structure", "idx_ui_text", "idx_models")
 log = logging.getLogger(__name__)
 _MAX_TEXTS = 5000
@@ -68,6 +72,12 @@ class StructureStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        cols = {str(r[1]) for r in db.execute("PRAGMA table_info(idx_edges)").rows}
+        if cols and "via" not in cols and not db.read_only:
+            db.execute(_VIA)
+            cols.add("via")
+        # a reader of an index written before version 4 reads its edges without views
+        self._via = "via" if "via" in cols or not cols else "''"
         apply_schema(db, "repo_structure", _VERSION, [*SCHEMA, _REEXTRACT])
 
     # -- writing ---------------------------------------------------------------------------
@@ -112,8 +122,9 @@ class StructureStore:
         stmts: list[Stmt] = [(f"DELETE FROM {t} WHERE repo = ?", [key])
                              for t in ("idx_edges", "idx_full_routes")]
         for src, dst, kind in sorted(linked.edges):
-            stmts.append(("INSERT INTO idx_edges(repo, src, dst, kind) VALUES (?, ?, ?, ?)",
-                          [key, src, dst, kind]))
+            stmts.append(("INSERT INTO idx_edges(repo, src, dst, kind, via) VALUES (?, ?, ?, ?, ?)",
+                          [key, src, dst, kind, linked.via.get((src, dst), "")
+                           if kind == "renders" else ""]))
         for r in linked.routes:
             stmts.append(("INSERT INTO idx_full_routes(repo, path, method, route, route_key, "
                           "resolved, line) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -154,15 +165,16 @@ class StructureStore:
                              [key])
         return [str(r[0]) for r in rs.rows]
 
-    def edges(self, key: str, paths: Iterable[str]) -> list[tuple[str, str, str]]:
-        """Edges touching any of ``paths`` (either end)."""
+    def edges(self, key: str, paths: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        """Edges touching any of ``paths`` (either end): src, dst, kind, via."""
         wanted = list(dict.fromkeys(paths))
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
-        rs = self.db.execute(f"SELECT src, dst, kind FROM idx_edges WHERE repo = ? AND "
-                             f"(src IN ({marks}) OR dst IN ({marks}))", [key, *wanted, *wanted])
-        return [(str(s), str(d), str(k)) for s, d, k in rs.rows]
+        rs = self.db.execute(f"SELECT src, dst, kind, {self._via} FROM idx_edges WHERE "
+                             f"repo = ? AND (src IN ({marks}) OR dst IN ({marks}))",
+                             [key, *wanted, *wanted])
+        return [(str(s), str(d), str(k), str(v or "")) for s, d, k, v in rs.rows]
 
     def in_degree(self, key: str) -> dict[str, int]:
         rs = self.db.execute("SELECT dst, COUNT(*) FROM idx_edges WHERE repo = ? AND "
