@@ -38,3 +38,17 @@ def test_a_later_constraint_is_still_a_criterion() -> None:
                    "Exports of the report are slow for big teams. The file must stay "
                    "under 20 MB.")
     assert "The file must stay under 20 MB" in draft.acceptance_criteria
+
+
+def test_the_first_criterion_is_the_wish_not_the_title_pasted_before_it() -> None:
+    draft = _draft("Issue history: show who resolved an issue",
+                   "Each history entry should show the user who resolved the issue. "
+                   "Keep comment editing working.")
+    assert draft.acceptance_criteria[0] == (
+        "Each history entry should show the user who resolved the issue")
+    assert not any("Issue history:" in c for c in draft.acceptance_criteria)
+    # a first sentence that only says what is wrong: the title says what is wanted
+    slow = _draft("Limit the export size", "Exports of the report are slow for big teams.")
+    assert slow.acceptance_criteria[0] == (
+        "Given a team, when the change is in place, then: Limit the export size")
+    assert "Exports of the report are slow for big teams" in slow.acceptance_criteria

@@ -224,6 +224,11 @@ def test_build_output_is_indexed_only_when_it_is_the_packages_only_code(tmp_path
     # the source is there (TypeScript, or a module of the same name): output left out
     assert tree(tmp_path / "typed", {"src/kennel.ts": "export class K {}\n",
                                      "dist/bundle.js": "b()\n"}) == ["src/kennel.ts"]
+    # the TypeScript of an example or a test beside the output is not its source
+    assert tree(tmp_path / "aside", {
+        "examples/plugin/assembly/index.ts": "e()\n", "test/kennel.test.ts": "t()\n",
+        "dist/kennel.js": "k()\n", "docs/dist/assets/search.js": "s()\n"}
+                ) == ["dist/kennel.js", "examples/plugin/assembly/index.ts", "test/kennel.test.ts"]
     assert tree(tmp_path / "plain", {"lib/kennel.js": "k()\n", "build/kennel.js": "k()\n",
                                      "build/lib/kennel.py": "k = 1\n"}) == ["lib/kennel.js"]
     # a launcher at the top is not the source of the output it starts
@@ -231,6 +236,9 @@ def test_build_output_is_indexed_only_when_it_is_the_packages_only_code(tmp_path
         "index.js": "require('./dist/server')\n", "dist/server/index.js": "s()\n",
         "dist/server/server.js": "s()\n"}) == ["dist/server/index.js",
                                               "dist/server/server.js", "index.js"]
+    assert tree(tmp_path / "main", {
+        "index.js": "module.exports = require('./dist')\n", "dist/index.js": "s()\n"}
+                ) == ["dist/index.js", "index.js"]
     assert tree(tmp_path / "nested", {"src/api/users.js": "u()\n", "dist/api/users.js": "u()\n"}
                 ) == ["src/api/users.js"]
     # a monorepo: each package decides for itself

@@ -57,6 +57,11 @@ _TYPE_WORDS: dict[TicketType, tuple[str, ...]] = {
 }
 
 
+# a sentence that says what is wanted (not only what is wrong)
+_WISH = re.compile(r"\b(should|must|needs? to|want(?:s|ed)? (?:to|the|a|an)|has to|have to|"
+                   r"is to|are to|will)\b", re.I)
+
+
 def _sentences(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
     return [p.strip(" -*\t") for p in parts if len(p.strip(" -*\t")) > 3]
@@ -148,11 +153,15 @@ class OfflineLanguageModel:
             ac.append("A regression test reproduces the original failure and passes "
                       "with the fix")
         else:
-            ac.append(f"Given {_a(actor)}, when they use the new capability, then "
-                      f"{_lower_first(intent.goal)}")
-        # the goal quotes the description's first sentence: not a criterion twice
+            # the first sentence when it says what is wanted, else the title
+            sents = _sentences(req.description)
+            first = _clean(sents[0]) if sents else ""
+            ac.append(first if _WISH.search(first) else
+                      f"Given {_a(actor)}, when the change is in place, then: "
+                      f"{_clean(req.title)}")
+        # each sentence of the request is a criterion once
         ac.extend(item for item in [*intent.in_scope[:4], *intent.constraints[:3]]
-                  if item.lower() not in intent.goal.lower())
+                  if not any(item.lower() in said.lower() for said in ac))
         for e in p.endpoints[:3]:
             if _mentions(req, e.path):
                 ac.append(f"The {e.method} {e.path} endpoint keeps its documented contract")

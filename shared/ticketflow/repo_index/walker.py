@@ -139,15 +139,28 @@ def _build_root(rel: str) -> str | None:
     return None
 
 
+# folders whose TypeScript is not what a package's build output is compiled from: the
+# examples, documentation and tests that ship beside it
+_ASIDE_DIRS = frozenset({"examples", "example", "samples", "sample", "docs", "doc", "test",
+                         "tests", "__tests__", "spec", "e2e", "fixtures", "benchmarks", "bench",
+                         "demo", "demos"})
+
+
+# a package's top-level module of these names starts its build output
+# (``module.exports = require('./dist')``); it is not the output's source
+_LAUNCHERS = frozenset({"index", "main"})
+
+
 class BuildOutput:
     """Which build-output folders to index: those that are their package's only code.
 
     Paths are offered one at a time (:meth:`offer`); those inside a build-output folder
     are held back. A folder's package is the folder holding it; the package has its
     source when, outside build output, it holds TypeScript (which the output is compiled
-    from) or a source file at the place of one of the output's modules (``src/kennel.js``
+    from; not the TypeScript of its examples, documentation or tests) or a source file at the place of one of the output's modules (``src/kennel.js``
     beside ``dist/kennel.js``, ``lib/api/users.js`` beside ``build/api/users.js``; a
-    launcher ``index.js`` beside ``dist/server/index.js`` is not the output's source).
+    launcher ``index.js`` beside ``dist/server/index.js`` or ``dist/index.js`` is not
+    the output's source).
     Otherwise the build output is the only code there is and
     :meth:`released` returns its files (source maps and minified bundles never), compiled
     code first, at most :data:`BUILD_OUTPUT_MAX_FILES`."""
@@ -170,7 +183,7 @@ class BuildOutput:
         folder, _, name = rel.rpartition("/")
         if name.endswith(_SOURCE_EXT) and not _DECLARATION.search(name):
             self._modules.add(_module_path(rel))
-            if name.endswith(_TYPED_SOURCE_EXT):
+            if name.endswith(_TYPED_SOURCE_EXT) and not _ASIDE_DIRS & set(folder.split("/")):
                 self._typed.add(folder)
         return True
 
@@ -182,12 +195,13 @@ class BuildOutput:
             return True
         built = {_module_path(rel[len(root) + 1:]) for rel in self._held.get(root, ())}
         return any(_source_place(m[len(inside):]) in built for m in self._modules
-                   if m.startswith(inside))
+                   if m.startswith(inside) and m[len(inside):] not in _LAUNCHERS)
 
     def released(self) -> list[str]:
         """Files of the build-output folders that are their package's only code."""
-        out = [rel for root in sorted(self._held) if not self.has_source(root)
-               for rel in self._held[root]]
+        out = [rel for root in sorted(self._held)
+               if not self.has_source(root) and not _ASIDE_DIRS & set(root.split("/"))
+               for rel in self._held[root]]  # a documentation site's build: never
         out.sort(key=lambda rel: (not rel.endswith(_COMPILED_EXT), rel))
         return out[:self.max_files]
 
