@@ -454,3 +454,25 @@ def test_an_absolute_rule_then_its_override_is_a_contradiction(text: str) -> Non
 def test_an_exception_marker_alone_is_no_contradiction(text: str) -> None:
     assert contradictions(text) == []
 
+
+
+def test_a_fault_on_something_unnamed_leaves_out_which() -> None:
+    # the input a fault happens on, pointed at instead of given
+    assert [(u.term, u.missing) for u in unmeasurable(
+        "The barn import fails on the file the customer sent us yesterday. "
+        "Please fix the import.")] == [("the file the customer sent us", "source")]
+    # which of them fail, left open ("One" counts nothing here, capital or not)
+    for text, term in (("One of our milking robots fails to sync at night. Please fix it.",
+                        "One of our milking robots"),
+                       ("The herd report fails for some of the barns we run. Fix that.",
+                        "some of the barns")):
+        assert [(u.term, u.missing) for u in unmeasurable(text)] == [(term, "scope")]
+    # a fault with everything named, and a wish that is no fault, are no finding
+    assert unmeasurable("The barn import fails on files with a BOM. Please strip it.") == []
+    assert unmeasurable("Some of the barns want a larger map. Add a zoom button.") == []
+
+
+def test_a_wish_with_its_object_before_to_asks() -> None:
+    assert [(u.term, u.missing) for u in unmeasurable(
+        "We want herd managers to get milk data from the feed service we discussed.")] == [
+        ("the feed service we discussed", "source")]

@@ -35,7 +35,7 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
 # (v2, utf8, h264, SHA256); a quantity starts with its digits (5s, 10 MB, 2.5)
 _NAMED_DIGITS = re.compile(r"(?<!\S)[/`]\S*|\b[A-Za-z][\w.-]*\d[\w.-]*|"
                            # "one" that counts nothing: "with one hand", "one of the pages"
-                           r"\bone\s+(?:hand(?:ed)?|of|another|way|thing)\b")
+                           r"\bone\s+(?:hand(?:ed)?|of|another|way|thing)\b", re.I)
 
 
 def _measured(text: str) -> bool:
@@ -124,7 +124,10 @@ _UNSPECIFIED = re.compile(
     r"(?:users?|members?|people|persons|customers?|accounts?|clients?|visitors?|teams?|"
     r"organi[sz]ations?|tenants?|workspaces?|roles?|browsers?|devices?|cases|situations|"
     r"circumstances|conditions|setups)|sometimes|occasionally|intermittent(?:ly)?|"
-    r"now and then|at random|randomly|from time to time)\b", re.I)
+    r"now and then|at random|randomly|from time to time|"
+    # in a fault: "fails for some of the tasks", "one of our servers fails to mount"
+    r"(?:some|certain|a few|several|particular|specific)\s+(?:of (?:the|our|their) )?"
+    r"(?:[\w-]+\s+)?[\w-]+s|one of (?:the|our|their) (?:[\w-]+\s+)?[\w-]+s)\b", re.I)
 
 # who is meant left open: "notify the relevant people", "the appropriate team must
 # approve": a requirement whose recipients or actors are not named
@@ -221,7 +224,8 @@ def _pointed_at(sentence: str) -> str | None:
 # describe how things are: "the page is slow" sets the scene, "make it load quickly" asks
 _MODAL_WORDS = re.compile(
     r"\b(must|should|shall|may|can|cannot|can't|need(?:s)? to|has to|have to|ought to|"
-    r"(?:is|are) (?:to|supposed to|expected to)|would like|wants? (?:to|\w+ to)|required|"
+    r"(?:is|are) (?:to|supposed to|expected to)|would like|wants? (?:to|(?:\w+ ){1,3}to)|"
+    r"required|"
     r"please)\b", re.I)
 _IMPERATIVE = re.compile(
     r"^(?:please\s+|also\s+|then\s+)?(make|keep|let|allow|add|show|use|remove|change|improve|"
@@ -332,7 +336,8 @@ def unmeasurable(text: str, title: str = "") -> list[Unmeasurable]:
             out.append(Unmeasurable(term, s))
         elif s not in body:
             continue  # a title names a fault in short; the description says more
-        elif ask and (source := _pointed_at(s)):
+        elif (ask or _PROBLEM.search(s)) and (source := _pointed_at(s)):
+            # asked for, or what a fault happens on: "fails on the file they sent us"
             out.append(Unmeasurable(source, s, "source"))
         elif s not in body:
             continue  # a title names a fault in short; the description says more
