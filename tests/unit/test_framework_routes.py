@@ -322,7 +322,27 @@ app.use('/url', url());
     assert ("ANY", "/metrics", False) in routes  # under a prefix known at run time
     assert ("GET", "/sw.js", False) in routes
     assert ("POST", "/ssh/{user}", False) in routes
-    assert ("ANY", "/url", False) in routes  # a router a factory builds: not followed
+    # the one router a factory module builds is what its mount mounts
+    assert ("GET", "/url/meta", True) in routes and ("ANY", "/url", False) not in routes
+
+
+def test_routes_chained_on_any_owner_and_a_module_required_in_its_mount() -> None:
+    routes = _routes({
+        "src/api/routes/keys.ts": "import { builderRoutes } from './groups'\n"
+                                  "builderRoutes\n  .get('/api/keys', c.fetch)\n"
+                                  "  .put('/api/keys/:key', c.update)\n",
+        "lib/rest/index.js": "const express = require('express');\n"
+                             "module.exports = function () {\n  const app = express();\n"
+                             "  app.use('/apps', require('./routes/apps')());\n"
+                             "  return app;\n};\n",
+        "lib/rest/routes/apps.js": "const express = require('express');\n"
+                                   "module.exports = function () {\n"
+                                   "  const router = express.Router();\n"
+                                   "  router.post('/', (req, res) => res.json({}));\n"
+                                   "  return router;\n};\n",
+    })
+    assert ("PUT", "/api/keys/{key}", False) in routes
+    assert ("POST", "/apps", True) in routes and ("ANY", "/apps", True) not in routes
 
 
 def test_a_tornado_url_table_declares_routes() -> None:

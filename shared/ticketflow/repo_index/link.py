@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ticketflow.repo_index.extract import normalize_path
-from ticketflow.repo_index.structure import StructureFacts
+from ticketflow.repo_index.structure import MountDecl, StructureFacts
 
 __all__ = ["FullRoute", "Linked", "link"]
 
@@ -213,6 +213,21 @@ def _join(*parts: str) -> str:
     return normalize_path("/".join(p.strip("/") for p in parts if p and p.strip("/")) or "/")
 
 
+def _sole_router(r: _Resolver, child: tuple[str, str]) -> tuple[str, str]:
+    """A mounted module, its default export or a factory of it (``module.exports =
+    function () { const router = express.Router(); ... }``) means the one router the
+    module declares, when it declares one."""
+    path, name = child
+    f = r.facts.get(path)
+    if f is None or not path.endswith(_SCRIPT) or any(d.name == name for d in f.routers):
+        return child
+    routers = {d.name.removeprefix("this.") for d in f.routers}  # (one router, two spellings)
+    return (path, routers.pop()) if len(routers) == 1 else child
+
+
+_SCRIPT = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
+
+
 class _Router:
     """Computes every prefix a (file, router) is reachable under."""
 
@@ -225,14 +240,21 @@ class _Router:
                 prefix: str | None = m.prefix
                 if m.prefix_expr:
                     prefix = r.constant(src, m.prefix_expr)
-                if m.child.startswith("module:"):
-                    target = r.module(src, m.child[7:])
-                    child = (target, "urlpatterns") if target else None
-                else:
-                    child = r.resolve_name(src, m.child)
+                child = self.child_of(src, m)
                 if child is None:
                     continue
                 self.mounted_by[child].append((src, m.parent, prefix))
+
+    def child_of(self, src: str, m: MountDecl) -> tuple[str, str] | None:
+        """The (file, router) a mount in ``src`` mounts, when the index can tell."""
+        if m.child.startswith("module:"):
+            target = self.r.module(src, m.child[7:])
+            if target is None:
+                return None
+            return _sole_router(self.r, (target, "urlpatterns" if target.endswith(".py")
+                                         else "default"))
+        child = self.r.resolve_name(src, m.child)
+        return _sole_router(self.r, child) if child is not None else None
 
     def prefixes(self, src: str, owner: str, depth: int = 0, *,
                  parent: bool = False) -> list[tuple[str, bool]]:
@@ -348,7 +370,7 @@ def _handler_mounts(r: _Resolver, router: _Router) -> Iterable[FullRoute]:
         for m in f.mounts:
             if not m.prefix.strip("/"):
                 continue
-            child = r.resolve_name(src, m.child)
+            child = router.child_of(src, m)
             if child is not None and child in followed:
                 continue
             parent = r.resolve_name(src, m.parent)

@@ -43,6 +43,8 @@ _ROUTE_CHAIN = re.compile(rf"((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:
 # the mounted thing: a router or handler, or one a factory returns (``url()``)
 _USE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))"
                   rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*(?:\(\s*\))?\s*\)")
+_USE_REQUIRE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*{_STR}\s*,\s*"
+                          rf"require\(\s*{_STR}\s*\)\s*(?:\([^()]*\)\s*)?\)")
 # a chain of calls on an application or router (``app.disable(...).use(...).get(...)``):
 # its head, and each call after the first
 _CHAIN_HEAD = re.compile(rf"(?<![\w$.])((?:this\.)?{_ID})\s*\.\s*{_ID}\s*\(")
@@ -221,7 +223,10 @@ def _express(text: str, facts: StructureFacts) -> None:
         facts.routers.append(RouterDecl(f"this.{m.group(1)}", "express"))
     _express_calls(text, facts)
     if ")" in text:
-        owners = set(_CHAIN_OWNERS) | {r.name for r in facts.routers}
+        # a chain on an application, a router, or anything a route was declared on
+        # (``builderRoutes.get('/a', h).put('/a/:id', h)``)
+        owners = set(_CHAIN_OWNERS) | {r.name for r in facts.routers} | {
+            r.owner for r in facts.routes if r.owner and not r.owner.startswith("this.")}
         for offset, call in _chained_calls(text, owners):
             _express_calls(call, facts, line=text.count("\n", 0, offset) + 1)
     for m in _ROUTE_CHAIN.finditer(text):
@@ -252,6 +257,11 @@ def _express_calls(text: str, facts: StructureFacts, line: int | None = None) ->
                 continue
         facts.routes.append(RouteDecl("ANY" if method == "ALL" else method, path or "", owner,
                                       _ref(expr) if path is None else "", line_at(m.start())))
+    for m in _USE_REQUIRE.finditer(text):
+        # app.use('/apps', require('./routes/apps')()): the module's router
+        facts.mounts.append(MountDecl(m.group(1), f"module:{m.group(3)}",
+                                      _runtime_prefixed(m.group(2), facts),
+                                      "", line_at(m.start())))
     for m in _USE.finditer(text):
         prefix, expr, child = m.group(2), m.group(3), m.group(4)
         if child in ("express", "cors", "helmet", "morgan") or child.startswith("express."):

@@ -157,11 +157,11 @@ class BuildOutput:
     Paths are offered one at a time (:meth:`offer`); those inside a build-output folder
     are held back. A folder's package is the folder holding it; the package has its
     source when, outside build output, it holds TypeScript (which the output is compiled
-    from; not the TypeScript of its examples, documentation or tests) or a source file at the place of one of the output's modules (``src/kennel.js``
-    beside ``dist/kennel.js``, ``lib/api/users.js`` beside ``build/api/users.js``; a
-    launcher ``index.js`` beside ``dist/server/index.js`` or ``dist/index.js`` is not
-    the output's source).
-    Otherwise the build output is the only code there is and
+    from; not the TypeScript of its examples, documentation or tests) or a source file
+    at the place of one of the output's modules (``src/kennel.js`` beside
+    ``dist/kennel.js``, ``lib/api/users.js`` beside ``build/api/users.js``; a launcher
+    ``index.js`` beside ``dist/server/index.js`` or ``dist/index.js`` is not the
+    output's source). Otherwise the build output is the only code there is and
     :meth:`released` returns its files (source maps and minified bundles never), compiled
     code first, at most :data:`BUILD_OUTPUT_MAX_FILES`."""
 

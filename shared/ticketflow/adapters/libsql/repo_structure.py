@@ -51,7 +51,7 @@ SCHEMA = [
 ]
 # A new version of the extractors reads every file again at the next indexing: the
 # stored structure goes, and files without one are extracted again.
-_VERSION = 4
+_VERSION = 5
 _REEXTRACT = "DELETE FROM idx_structure"
 # version 4: a ``renders`` edge names the views that render (``via``), a column the
 # table of versions 1 to 3 gains when a writer opens it
