@@ -11,7 +11,13 @@ from tests.support import indexed
 from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex
 from ticketflow.repo_index.link import link
 from ticketflow.repo_index.paths import demotion, singular
-from ticketflow.repo_index.structure import StructureFacts, extract_structure, from_json, to_json
+from ticketflow.repo_index.structure import (
+    StructureFacts,
+    add_names,
+    extract_structure,
+    from_json,
+    to_json,
+)
 from ticketflow.repo_index.structure_markup import is_catalogue, template_text
 from ticketflow.repo_index.structure_ts import jsx_text
 from ticketflow.workflow.retrieval import retrieve
@@ -206,6 +212,12 @@ def test_a_render_edge_names_the_views_that_render() -> None:
                   {})
     assert linked.via == {("forum/views.py", "forum/templates/forum/topic.html"):
                           "topic_detail BarnUpdateView"}
+
+
+def test_view_names_are_merged_once_each() -> None:
+    assert add_names("", "topic_detail") == "topic_detail"
+    assert add_names("topic_detail", "BarnUpdateView topic_detail BarnUpdateView") == \
+        "topic_detail BarnUpdateView"
 
 
 def test_react_route_renders_its_component() -> None:

@@ -444,9 +444,9 @@ def _settings_file(path: str) -> bool:
         _SCRIPT_SETTINGS_NAME | _SCRIPT_SETTINGS_EXTRA)
 
 
-def _top_keys(text: str, brace: int) -> list[tuple[str, int]]:
-    """The keys of the object literal opening at ``brace``, at its own nesting level."""
-    end = _block_end(text, brace)
+def _top_keys(text: str, brace: int, end: int) -> list[tuple[str, int]]:
+    """The keys of the object literal opening at ``brace`` and closing at ``end``
+    (:func:`_block_end`), at its own nesting level."""
     keys: list[tuple[str, int]] = []
     depth = 0
     start = brace + 1
@@ -483,7 +483,7 @@ def _script_settings(path: str, text: str) -> list[Setting]:
         if brace < covered:
             continue  # an object inside one already read
         covered = _block_end(text, brace)
-        found.extend(_top_keys(text, brace))
+        found.extend(_top_keys(text, brace, covered))
     return [Setting(name, _line_of(text, pos)) for name, pos in found
             if not name.startswith("_")]  # ``_type``, ``_default``: the schema's own words
 

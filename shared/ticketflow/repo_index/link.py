@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ticketflow.repo_index.extract import normalize_path
-from ticketflow.repo_index.structure import MountDecl, StructureFacts
+from ticketflow.repo_index.structure import MountDecl, StructureFacts, add_names
 
 __all__ = ["FullRoute", "Linked", "link"]
 
@@ -219,13 +219,11 @@ def _sole_router(r: _Resolver, child: tuple[str, str]) -> tuple[str, str]:
     module declares, when it declares one."""
     path, name = child
     f = r.facts.get(path)
-    if f is None or not path.endswith(_SCRIPT) or any(d.name == name for d in f.routers):
+    if f is None or not _JS.search(path) or any(d.name == name for d in f.routers):
         return child
     routers = {d.name.removeprefix("this.") for d in f.routers}  # (one router, two spellings)
     return (path, routers.pop()) if len(routers) == 1 else child
 
-
-_SCRIPT = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
 
 
 class _Router:
@@ -309,8 +307,7 @@ def link(facts: Mapping[str, StructureFacts],
                 if dst != src:
                     out.edges.add((src, dst, "renders"))
                     if scope := f.render_scopes.get(name):
-                        known = out.via.get((src, dst), "")
-                        out.via[(src, dst)] = f"{known} {scope}".strip()
+                        out.via[(src, dst)] = add_names(out.via.get((src, dst), ""), scope)
     router = _Router(r)
     for (child_src, _), mounts in router.mounted_by.items():
         for parent_src, _, _ in mounts:

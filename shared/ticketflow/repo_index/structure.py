@@ -102,6 +102,13 @@ class StructureFacts:
                     or self.mounts or self.renders or self.models or self.ui_text)
 
 
+def add_names(names: str, more: str) -> str:
+    """Space-separated ``names`` with each name of ``more`` appended once."""
+    words = names.split()
+    words += [w for w in dict.fromkeys(more.split()) if w not in words]
+    return " ".join(words)
+
+
 def extract_structure(path: str, text: str, language: str | None) -> StructureFacts:
     """The structure facts of one file (``path`` repo-relative)."""
     # imported here: each reader is a module of its own, loaded only when used

@@ -14,6 +14,7 @@ from ticketflow.repo_index.structure import (
     RouteDecl,
     RouterDecl,
     StructureFacts,
+    add_names,
 )
 from ticketflow.repo_index.structure_ts import label_strings
 
@@ -357,9 +358,8 @@ class _Reader(ast.NodeVisitor):
         funcs = [f for f in self._func if not _GENERIC_VIEW_METHOD.fullmatch(f)]
         scope = funcs[-1] if funcs else self._class[-1] if self._class else ""
         if scope:
-            known = self.f.render_scopes.get(template, "")
-            if scope not in known.split():
-                self.f.render_scopes[template] = f"{known} {scope}".strip()
+            self.f.render_scopes[template] = add_names(
+                self.f.render_scopes.get(template, ""), scope)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         # a template handed to any helper (FormHelper(Form, "auth/login.html"), ...)
