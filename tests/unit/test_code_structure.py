@@ -214,6 +214,52 @@ def test_a_render_edge_names_the_views_that_render() -> None:
                           "topic_detail BarnUpdateView"}
 
 
+def test_a_flask_table_of_paths_and_resource_classes_declares_routes() -> None:
+    routes, edges = _linked({
+        "kitsu/tasks/__init__.py": (
+            "from flask import Blueprint\n"
+            "from kitsu.tasks.resources import AddTimeResource, TaskResource\n"
+            "routes = [\n"
+            "    ('/data/tasks/<task_id>', TaskResource),\n"
+            "    ('/actions/tasks/<task_id>/time/<date>/add', AddTimeResource),\n"
+            "]\n"
+            "menu = [('/admin', 'Admin'), ('/help', help_page)]\n"
+            "blueprint = Blueprint('tasks', 'tasks')\n"),
+        "kitsu/tasks/resources.py": "class TaskResource:\n    pass\n"
+                                    "class AddTimeResource:\n    pass\n",
+    })
+    assert {r for r in routes if r[0] == "ANY"} >= {
+        ("ANY", "/data/tasks/{task_id}", True),
+        ("ANY", "/actions/tasks/{task_id}/time/{date}/add", True)}
+    assert not any(r[1] in ("/admin", "/help") for r in routes)
+    assert ("kitsu/tasks/__init__.py", "kitsu/tasks/resources.py", "routes") in edges
+
+
+def test_django_paths_added_to_side_lists_by_helpers_are_routes() -> None:
+    routes, edges = _linked({
+        "maps/urls.py": (
+            "from django.urls import include, path\n"
+            "from django.conf.urls.i18n import i18n_patterns\n"
+            "from maps import views\n"
+            "from maps.utils import decorated_patterns\n"
+            "list_patterns = [path('members/<role>/', views.members)]\n"
+            "urlpatterns = [path('ajax-proxy/', views.proxy),\n"
+            "               path('lists/<list_id>/', include(list_patterns))]\n"
+            "i18n_urls = []\n"
+            "i18n_urls += decorated_patterns([login_required],\n"
+            "    path('me/download', views.user_download, name='user_download'))\n"
+            "i18n_urls.append(path('me/profile', views.user_profile))\n"
+            "urlpatterns += i18n_patterns(path('', include(i18n_urls)),\n"
+            "                             path('search/', views.search))\n"),
+        "maps/views.py": "def user_download(request):\n    pass\n",
+    })
+    assert {("ANY", "/me/download", False), ("ANY", "/me/profile", False),
+            ("ANY", "/search", False), ("ANY", "/ajax-proxy", False),
+            ("ANY", "/lists/{list_id}/members/{role}", False)} <= routes
+    assert not any(r[1] == "/members/{role}" for r in routes)  # read once, under its prefix
+    assert ("maps/urls.py", "maps/views.py", "routes") in edges
+
+
 def test_view_names_are_merged_once_each() -> None:
     assert add_names("", "topic_detail") == "topic_detail"
     assert add_names("topic_detail", "BarnUpdateView topic_detail BarnUpdateView") == \

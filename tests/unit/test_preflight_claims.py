@@ -247,3 +247,92 @@ def test_a_prose_file_named_as_where_a_note_goes_is_written_to(
 def test_the_text_an_endpoint_answers_is_not_named_as_on_screen() -> None:
     refs = _refs("Make /ping answer 503 with the text 'degraded' when the queue is down.")
     assert not [k for k in refs if k[0] == "ui_text"]
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ("The build history endpoint GET /api/v2/builds/{id}/log (`read_log()`) drops lines.",
+     ("symbol", "read_log")),
+    ("On the admin build page the 'Retry build' button does nothing.",
+     ("ui_text", "Retry build")),
+    ("Each pipeline's build uses `pack_wheel()` and fails on Windows.",
+     ("symbol", "pack_wheel")),
+])
+def test_a_creation_verb_used_as_a_noun_is_no_cue(text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is False
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ("On the tenant page (templates/add.html) the 'Archive tenant' button is greyed out.",
+     ("ui_text", "Archive tenant")),
+    ("GET /api/jobs/create-report (`report_job()`) times out.", ("symbol", "report_job")),
+])
+def test_a_cue_word_inside_a_path_is_no_cue(text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is False
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ("Each user adds a filter with `pin_filter()`.", ("symbol", "pin_filter")),
+    ("The team should build the `export_rows()` helper.", ("symbol", "export_rows")),
+])
+def test_a_creation_verb_with_its_object_still_creates(text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is True
+
+
+def test_a_traitlets_option_set_in_a_config_file_is_a_setting() -> None:
+    refs = _refs("We set c.Spawner.start_timeout = 120 in jupyterhub_config.py but spawns "
+                 "still give up after 60 seconds.")
+    assert refs[("setting", "Spawner.start_timeout")] is False
+    assert ("symbol", "start_timeout") not in refs and ("symbol", "Spawner") not in refs
+
+
+@pytest.mark.parametrize("text", [
+    'The "Download all artifacts" link gives a 404 for builds that have no archive. It '
+    "should bundle whatever artifacts the build has and only be shown for finished builds.",
+    'The "Show all projects" link is broken. Only admins should see the projects.',
+    "The \u201cShare with all members\u201d button fails. Only owners may share.",
+])
+def test_words_inside_a_quoted_name_take_no_side(text: str) -> None:
+    assert contradictions(text) == []
+
+
+def test_a_contradiction_beside_a_quoted_name_is_still_found() -> None:
+    found = contradictions("The 'Members' tab is shown to all users. Only admins may see the "
+                           "'Members' tab.")
+    assert [c.why for c in found] == ["everyone / only"]
+
+
+@pytest.mark.parametrize(("text", "ref"), [
+    ('We added "maxLoginAttempts": 5 to our config.json, but nobody is ever locked out.',
+     ("setting", "maxLoginAttempts")),
+    ("I created `sync_all()` last week but it never runs.", ("symbol", "sync_all")),
+])
+def test_what_the_writer_already_did_exists(text: str, ref: tuple[str, str]) -> None:
+    assert _refs(text)[ref] is False
+
+
+@pytest.mark.parametrize("text", [
+    "Every report endpoint must require a valid partner token, so nothing leaks. The "
+    "uptime checker must keep calling the report endpoint without any credentials, as it "
+    "does today.",
+    "Anonymous read access to the catalogue must stay on for kiosks. No catalogue entry may "
+    "be readable without a login.",
+    "Anonymous poll creation has to be turned off for good. Visitors without an account "
+    "should still be able to create a poll.",
+    "The kiosk must stay open to any visitor without any kind of login. Every checkout at "
+    "the kiosk has to be tied to an authenticated user account.",
+])
+def test_open_access_against_a_login_required(text: str) -> None:
+    assert [c.why for c in contradictions(text)] == ["anonymous / signed in"]
+
+
+@pytest.mark.parametrize("text", [
+    "The health check must keep answering without any credentials, as it does today.",
+    "Guests can browse the catalogue. Checkout requires a login.",
+])
+def test_one_rule_about_access_is_no_contradiction(text: str) -> None:
+    assert contradictions(text) == []
+
+
+def test_a_label_quoted_once_takes_no_side_where_it_stands_unquoted() -> None:
+    assert contradictions('Show all members tab is empty.\nThe "Show all members" tab lists '
+                          "nobody. It should only list active members.") == []

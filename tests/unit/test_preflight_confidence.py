@@ -234,3 +234,47 @@ export default router;
 """})
     assert index.lookup(repo, "route", "GET /note/:pk/restore").closest is None
     assert index.lookup(repo, "route", "GET /daily/report").closest == "GET /reports/daily"
+
+
+def test_a_file_the_documentation_tells_people_to_write_is_known(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        **SHOP, "README.md": "# Shop\n\nStart it with `shop({users: require('users.json')})`.\n"})
+    found = _findings(index, repo, "Passwords in users.json are compared in plain text.")
+    assert _by_severity(found, Severity.CRITICAL) == []
+    critical = _by_severity(_findings(index, repo, "Passwords in admins.json are compared in "
+                                                   "plain text."), Severity.CRITICAL)
+    assert any("admins.json" in m for m in critical)
+    # a path with folders is still looked for in the code only
+    critical = _by_severity(_findings(index, repo, "The form in views/users.json.html is "
+                                                   "broken."), Severity.CRITICAL)
+    assert any("views/users.json.html" in m for m in critical)
+
+
+def test_a_missing_member_of_a_named_object_is_a_confident_claim(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, SHOP)
+    critical = _by_severity(_findings(index, repo, "The bulk action, handled by "
+                                                   "exports.bulkDelete, removes every row."),
+                            Severity.CRITICAL)
+    assert any("bulkDelete" in m for m in critical)
+
+
+def test_a_path_handed_to_a_framework_without_its_slash_is_spelled(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        **SHOP, "web/main.ts": "const doc = SwaggerModule.createDocument(app, config);\n"
+                               "SwaggerModule.setup('api/docs', app, doc);\n"})
+    assert _by_severity(_findings(index, repo, "The docs at /api/docs load slowly."),
+                        Severity.CRITICAL) == []
+    critical = _by_severity(_findings(index, repo, "The docs at /api/manual load slowly."),
+                            Severity.CRITICAL)
+    assert any("/api/manual" in m for m in critical)
+
+
+def test_a_name_at_the_end_of_a_library_module_path_is_not_a_confident_claim(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, SHOP)
+    found = _findings(index, repo, "Check the address with django.core.validators."
+                                   "validate_email before sending.")
+    assert _by_severity(found, Severity.CRITICAL) == []

@@ -294,6 +294,19 @@ def test_extract_python_fastapi_and_settings() -> None:
     assert {"database_url", "DATABASE_URL", "SMTP_HOST"} <= _names(facts.settings)
 
 
+def test_extract_traitlets_options_by_name_and_by_config_key() -> None:
+    text = ("from traitlets import Integer, List, Unicode\n"
+            "from traitlets.config import LoggingConfigurable\n\n"
+            "class Builder(LoggingConfigurable):\n"
+            "    keep_last = Integer(3, help='builds kept').tag(config=True)\n"
+            "    kinds: List = List([]).tag(config=True)\n"
+            "    label = Unicode('x').tag(sync=True)\n"
+            "    limit = Integer(1)\n")
+    facts = extract("app/builder.py", text)
+    assert _names(facts.settings) == {"keep_last", "Builder.keep_last", "kinds",
+                                      "Builder.kinds"}
+
+
 def test_extract_express() -> None:
     facts = extract("server/routes.js", FILES["server/routes.js"])
     assert facts.language == "javascript"

@@ -76,6 +76,11 @@ def _p(pattern: str) -> _Side:
     return re.compile(pattern, re.I)
 
 
+# what signing in takes: "without a login", "without any kind of credentials"
+_CREDENTIAL = (r"(?:any (?:kind|form|sort) of |any |an? |their |its )?(?:login|logging in|"
+               r"signing in|sign[- ]in|account|credentials?|token|api key|key|password|"
+               r"authentication)")
+
 _SHAPES = (
     _Shape("everyone / only",
            _p(r"\b(any|every|everyone|everybody|anyone|anybody|all)\b"),
@@ -171,12 +176,21 @@ _SHAPES = (
            _p(r"\b(only once|just once|a single time|never again)\b"),
            _p(r"\b(every time|each time|repeatedly|again and again|on every \w+)\b"), True),
     _Shape("anonymous / signed in",
-           _p(r"\b(anonymous(?:ly)?|without (?:an account|logging in|signing in|a login|"
-              r"login|signing up|registering)|not (?:signed|logged) in|logged[- ]out|"
-              r"signed[- ]out|unauthenticated|guests?)\b"),
+           _p(rf"\b(anonymous(?:ly)?|without {_CREDENTIAL}|without (?:signing up|registering)|"
+              r"not (?:signed|logged) in|logged[- ]out|signed[- ]out|unauthenticated|"
+              r"guests?)\b"),
            _p(r"\b((?:logged|signed)[- ]in|authenticated|registered (?:users?|members?)|"
-              r"(?:must|need to|needs to|have to|has to) (?:log|sign) in|requires? (?:a )?"
-              r"(?:login|sign[- ]in|an account|authentication))\b"), True),
+              r"(?:must|need to|needs to|have to|has to) (?:log|sign) in|"
+              r"requir(?:e|es|ed|ing) (?:an? |any )?(?:valid )?(?:[\w-]+ )?(?:login|sign[- ]in|"
+              r"account|authentication|key|token|credentials?|password)|"
+              r"(?:linked|tied|bound) to (?:an? |the |their |its )?(?:authenticated |"
+              r"logged[- ]in )?(?:user )?account|"
+              # "anonymous creation has to be switched off", "nothing readable without a
+              # login": the login required, said the other way round
+              r"anonymous\w*[^.;]{0,40}?\b(?P<side>switched off|turned off|disabled|"
+              r"forbidden|not allowed|blocked)|"
+              rf"(?:no|nothing|never|not)\b[^.;]{{0,60}}?\b(?P<side2>without {_CREDENTIAL}))\b"),
+           True),
     _Shape("unlimited / limited",
            _p(r"\b(unlimited|no (?:limit|cap)|without (?:a |any )?(?:limit|cap)|any number of|"
               r"as many \w+ as)\b"),
@@ -254,11 +268,27 @@ def _stem(word: str) -> str:
     return w
 
 
+# the label of something on screen ("the 'Download all' link") is what it is called,
+# not what the request asks: its words take no side ("the 'View only' role" still says
+# what the role may do)
+_QUOTED = re.compile("(?<![\\w])(?:\"[^\"\n]{1,80}\"|'[^'\n]{1,80}'(?!\\w)|"
+                     "\u201c[^\u201d\n]{1,80}\u201d|\u2018[^\u2019\n]{1,80}\u2019(?!\\w))"
+                     r"(?=\s+(?:button|link|tab|menu|item|entry|action|label|heading|title|"
+                     r"option|checkbox|column|tooltip|dialog|modal|toggle|icon|banner|switch|"
+                     r"filter|panel|card|dropdown|screen|page)s?\b)")
+
+
 def contradictions(text: str) -> list[Contradiction]:
     """Pairs of clauses that ask for opposite things (each kind reported once)."""
     sents = sentences(text)
+    # a label quoted once is the same name where it stands unquoted (a title: "Download
+    # all artifacts link returns 404")
+    labels = {m.group(0)[1:-1] for m in _QUOTED.finditer(text) if " " in m.group(0).strip()}
     units: list[tuple[int, str]] = []  # (sentence index, clause)
     for i, s in enumerate(sents):
+        s = _QUOTED.sub("NAME", s)
+        for label in labels:
+            s = s.replace(label, "NAME")
         # a code name says what it does in words: requireLogin, tokenLifetime
         for clause in _CLAUSE.split(_words_of_names(s)):
             if clause.strip():
@@ -309,13 +339,22 @@ def _current(clause: str) -> bool:
     check keeps passing" states a purpose, not the current state; nor "keeps working"
     after a modal that governs it ("must not have to … and keep signing in")."""
     head = re.split(r"\s+so\s+(?:that\s+)?", clause, maxsplit=1)[0]
-    if re.match(r"(?:please\s+|also\s+)?(?:keep|leave)\b", head.strip(), re.I):
-        head = _AS_TODAY.sub("", head)
+    if re.match(r"(?:please\s+|also\s+)?(?:keep|leave)\b", head.strip(), re.I) or re.search(
+            r"\b(?:must|should|has to|have to|needs? to|will)\s+(?:keep|continue)\b", head,
+            re.I):
+        head = _AS_TODAY.sub("", head)  # "must keep probing it as it does today": a rule
     if _CURRENT.search(head):
         return True
     keeps = _KEEPS_DOING.search(head)
     return keeps is not None and not (binds(head[:keeps.start()]) or re.search(
         r"\b(?:stays?|remains?)\b", head[:keeps.start()], re.I))
+
+
+def _side(m: re.Match[str]) -> str:
+    """The words that take a side in a match: its ``side`` group when the pattern names
+    one ("no vessel data may be readable *without a login*": the data is the subject)."""
+    named = [v for k, v in m.groupdict().items() if k.startswith("side") and v]
+    return named[0] if named else m.group(0)
 
 
 def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Contradiction | None:
@@ -334,7 +373,7 @@ def _pair(shape: _Shape, units: list[tuple[int, str]], sents: list[str]) -> Cont
                 continue  # how things are now against how they should be: the change asked
             elif shape.same_subject and (_CONDITION.search(ca) or _CONDITION.search(cb)):
                 continue  # "show the stock; hide it when tracking is off": a restriction
-            marks = _content(ma.group(0)) | _content(mb.group(0))
+            marks = _content(_side(ma)) | _content(_side(mb))
             if shape.same_subject and not (_content(ca) & _content(cb)) - marks:
                 continue
             return Contradiction(ma.group(0), mb.group(0), _evidence(sents, sa, sb), shape.why)

@@ -74,6 +74,9 @@ _CONFIG_KEY = re.compile(r"(?<![\w:/.-])([a-z][A-Za-z0-9_]{2,}(?::[A-Za-z][A-Za-
 # that say so ("from the settings", "the config option")
 _DOTTED_KEY = re.compile(r"(?<![\w./-])([a-z][A-Za-z0-9_]{2,}(?:\.[A-Za-z][A-Za-z0-9_]*)+)"
                          r"(?![\w(/-]|\.\w)")
+# a traitlets option as a Jupyter-style config file sets it ("c.Spawner.start_timeout =
+# 60"): the class's configurable trait
+_TRAITLET = re.compile(r"(?<![\w.])c\.([A-Z][A-Za-z0-9]*\.[a-z_][A-Za-z0-9_]*)\b(?!\()")
 _KEY_CONTEXT = re.compile(r"\b(?:settings?|config(?:uration)?|options?|preferences?)\b", re.I)
 # a key given a value the way configuration is written ("maxRows: 50", "retry_limit=3",
 # "paging: { size: 20 }"): a code-like name (or any name opening an object) before a
@@ -201,6 +204,15 @@ _INSTEAD = re.compile(r"^[`'\"\u2019\u201d]?\s*(?:\w+\s+)?instead of\b", re.I)
 _ADJECTIVE_CUE = frozenset({"new", "another", "additional", "extra"})
 # a clause of its own between a cue and the reference: "gets a new token, but f() ..."
 _CUE_BREAK = re.compile(r";|,?\s+(?:but|so|while|whereas|yet|although|though)\s+", re.I)
+# a verb cue used as a noun names a thing, not an act: "the build history endpoint",
+# "the admin build page", "each environment's build" (after a determiner and at most
+# one word, and not followed by what a verb would take: "the user adds a filter")
+_DETERMINED = re.compile(r"\b(?:the|a|an|this|that|these|those|each|every|its|their|our|"
+                         r"your|his|her|any|no|per|which|whose)\s+(?:[\w'\u2019-]+\s+)?$",
+                         re.I)
+_VERB_OBJECT = re.compile(r"\s+(?:an?|the|it|them|this|that|these|those|its|their|our|your|"
+                          r"his|her|my|some|one|new|support|out|up|in|on|to|into|from|for|"
+                          r"with)\b", re.I)
 # a past participle after a noun describes what exists: "users created with POST /users"
 _PARTICIPLE = re.compile(r"(?:created|added|introduced|implemented|built|defined|exposed)$",
                          re.I)
@@ -210,7 +222,8 @@ def _cue_reaches(cue: re.Match[str], before: str) -> bool:
     """Does the creation cue ``cue`` (in ``before``, the sentence up to a reference) bear
     on the reference? Not across a clause break; an adjective only with at most one
     word between it and the reference (or its noun and where it goes: "a new `X` class
-    in"); a past participle after a noun never."""
+    in"); a verb used as a noun ("the build history endpoint"), a past participle after
+    a noun, or a past tense after its doer ("we added") never."""
     between = before[cue.end():]
     if _CUE_BREAK.search(between):
         return False
@@ -221,7 +234,13 @@ def _cue_reaches(cue: re.Match[str], before: str) -> bool:
                                                        "into")
         if len(words) > (3 if placed else 1):
             return False
+    if (cue.group(1).lower() not in _ADJECTIVE_CUE and _DETERMINED.search(
+            before[:cue.start()]) and not _VERB_OBJECT.match(between)):
+        return False
     lead = before[:cue.start()].rstrip()
+    if _PARTICIPLE.match(cue.group(1)) and re.search(
+            r"\b(?:we|I|they|you|someone|somebody|he|she)$", lead, re.I):
+        return False  # what was done: "we added `maxRows: 50` to config.json"
     return not (_PARTICIPLE.match(cue.group(1)) and re.search(
         r"[A-Za-z]{3,}$", lead) and not re.search(
             r"\b(?:be|been|being|is|are|was|were|get|gets|got)$", lead, re.I))
@@ -258,10 +277,12 @@ def _creates(text: str, start: int, kind: str = "", stop: int | None = None) -> 
         return True
     if stop is not None and _INSTEAD.match(text[stop:stop + 30]):
         return True
-    # a cue word inside a code name ("Store.create()", "add_item") is no cue
+    # a cue word inside a code name or a path ("Store.create()", "add_item",
+    # "templates/build.html", "/build-history/") is no cue
     create = [m.end() for m in _CREATE_CUE.finditer(before)
-              if not re.match(r"[\w(]", before[m.end():m.end() + 1])
-              and not re.search(r"[\w.]$", before[:m.start()]) and _cue_reaches(m, before)]
+              if not re.match(r"[\w(./-]\w", before[m.end():m.end() + 2])
+              and not re.match(r"[\w(]", before[m.end():m.end() + 1])
+              and not re.search(r"[\w./-]$", before[:m.start()]) and _cue_reaches(m, before)]
     firm = [m.end() for m in _FIRM_EXIST.finditer(before)]
     if create and (not firm or create[-1] > firm[-1]) and len(before) - create[-1] <= 60:
         return True
@@ -346,6 +367,8 @@ def extract_references(text: str) -> list[Reference]:
         key = m.group(1)
         if key.count(":") > 1 or re.search(r"[A-Z_]", key):
             add("setting", key, m)
+    for m in _TRAITLET.finditer(text):
+        add("setting", m.group(1), m, 0)
     for m in _ENV.finditer(text):
         if m.group(1).endswith("_"):
             spans.append(m.span(1))  # "the WHOOGLE_CONFIG_* defaults": a family's prefix

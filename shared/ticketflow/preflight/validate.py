@@ -208,7 +208,7 @@ def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
     '/api/v1/user-menu'``, a front end's ``fetch('/api/logs')``, a file the application
     reads at run time): it exists for the code, though the index did not see it declared
     (a constant passed to the router, a route served by another code base, a file made
-    at run time)."""
+    at run time, or one the documentation tells people to write)."""
     text = ref.name.split(None, 1)[-1] if ref.kind == "route" else ref.name
     if ref.kind == "route" and (re.search(r"[:{<*]", text) or text.count("/") < 2):
         return False  # parameters are spelled many ways; "/metrics" is too common a word
@@ -217,7 +217,15 @@ def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
     if ref.kind == "route" and len(ref.name.split()) == 2 and any(
             e.path.rstrip("/") == text.rstrip("/") for e in index.endpoints(repo)):
         return False  # declared, under other methods: the method asked for is what is missing
-    return bool(index.mentions(repo, text, limit=1, code_only=True))
+    # a bare file name the documentation writes out ("users: require('users.json')") is
+    # one the person supplies: known to the project, though not in the repository
+    bare_file = ref.kind == "file" and "/" not in text
+    if index.mentions(repo, text, limit=1, code_only=not bare_file):
+        return True
+    # a path handed to a framework without its leading slash: SwaggerModule.setup(
+    # 'api/docs', ...), setGlobalPrefix('api/v2')
+    return ref.kind == "route" and any(index.mentions(repo, f"{q}{text.strip('/')}{q}", limit=1,
+                                                      code_only=True) for q in "'\"`")
 
 
 def _route_segments(path: str) -> list[str]:
@@ -333,12 +341,17 @@ _BRANDS = frozenset({"SendGrid", "WebView", "WebHook", "WebHooks", "PlayStation"
 
 def _symbol_like(ref: Reference, text: str) -> bool:
     """A bare word counts as a code reference only when the wording points at code:
-    backticks, a call ``name()``, a dotted name, a code noun beside it ("the
-    format_price filter", "the helper send_mail"), a camelCase name that starts in
-    lower case (``useAuth``), or a CamelCase name ending in a word that says what the
-    code is (``AuditService``, ``ProductTagBulkDeleteModal``)."""
+    backticks, a call ``name()``, a dotted name or a member of one
+    (``exports.bulkDelete``), a code noun beside it ("the format_price filter", "the
+    helper send_mail"), a camelCase name that starts in lower case (``useAuth``), or a
+    CamelCase name ending in a word that says what the code is (``AuditService``,
+    ``ProductTagBulkDeleteModal``)."""
     n = ref.name
     if f"`{n}`" in text or f"{n}()" in text or "." in n:
+        return True
+    if re.search(rf"(?<![\w.])[A-Za-z_$][\w$]*\.{re.escape(n)}(?![\w(.])", text):
+        # a member: "exports.bulkDelete", "this.refreshRows" (not the end of a library's
+        # module path, "django.core.validators.validate_email")
         return True
     if re.fullmatch(r"[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+", n) and (
             _ROLE.search(n) or re.match(r"use[A-Z]", n)):

@@ -226,9 +226,27 @@ class _PyVisitor(ast.NodeVisitor):
                                   or bases & _CONFIG_BASES):
             # class DevelopmentConfig(Config): DEBUG = True -- a Flask-style settings class
             self._upper_names(node.body)
+        self._traits(node)
         self._class.append(node.name)
         self.generic_visit(node)
         self._class.pop()
+
+    def _traits(self, node: ast.ClassDef) -> None:
+        """traitlets options (``start_timeout = Integer(60).tag(config=True)``): set in a
+        config file as ``c.Spawner.start_timeout``, so known by both names."""
+        for stmt in node.body:
+            if not (isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(
+                    stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute)
+                    and stmt.value.func.attr == "tag"):
+                continue
+            config = _kw(stmt.value, "config")
+            if not (isinstance(config, ast.Constant) and config.value is True):
+                continue
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    self.settings.append(Setting(t.id, stmt.lineno))
+                    self.settings.append(Setting(f"{node.name}.{t.id}", stmt.lineno))
 
     def _upper_names(self, body: list[ast.stmt]) -> None:
         for stmt in body:

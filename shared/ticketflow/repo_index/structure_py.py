@@ -169,6 +169,7 @@ class _Reader(ast.NodeVisitor):
         self.model_file = model_file
         self.routers: dict[str, RouterDecl] = {}
         self.router_tables: dict[str, list[tuple[str, str]]] = {}
+        self.url_lists: dict[str, ast.expr] = {}  # a URLconf's lists of paths, by name
         self._class: list[str] = []
         self._func: list[str] = []
 
@@ -199,8 +200,13 @@ class _Reader(ast.NodeVisitor):
                 self._router(t.id, node.value)
             if isinstance(t, ast.Name) and t.id == "urlpatterns":
                 self._urlpatterns(node.value, "")
+            elif (isinstance(t, ast.Name) and self.is_urls and not (self._class or self._func)
+                  and isinstance(node.value, ast.List | ast.Tuple | ast.BinOp)):
+                self.url_lists[t.id] = node.value  # include(list_patterns) reads it
             if isinstance(node.value, (ast.List, ast.Tuple)) and self._tornado():
                 self._tornado_table(node.value)
+            elif isinstance(node.value, (ast.List, ast.Tuple)) and self._flask():
+                self._tornado_table(node.value, classes_only=True)
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
                 self._render(s)
             if isinstance(t, ast.Name) and not isinstance(node.value, ast.Name) and (
@@ -211,9 +217,16 @@ class _Reader(ast.NodeVisitor):
     def _tornado(self) -> bool:
         return any(i.spec == "tornado" or i.spec.startswith("tornado.") for i in self.f.imports)
 
-    def _tornado_table(self, value: ast.List | ast.Tuple) -> None:
+    def _flask(self) -> bool:
+        return any(i.spec.split(".", 1)[0] in ("flask", "flask_restful", "flask_restx")
+                   for i in self.f.imports)
+
+    def _tornado_table(self, value: ast.List | ast.Tuple, classes_only: bool = False) -> None:
         """Tornado's URL table: ``[(r"/workers", WorkersView), url(r"/task/(.+)",
-        TaskView, name="task")]``; each handler class serves the verbs it defines."""
+        TaskView, name="task")]``; each handler class serves the verbs it defines. A Flask
+        module's table of ``("/tasks/<task_id>", TaskResource)`` pairs, registered by a
+        loop or a helper, is read the same way (``classes_only``: a pair whose second
+        item is a class name, not a menu's ``("/admin", "Admin")``)."""
         for entry in value.elts:
             if isinstance(entry, ast.Call) and dotted(entry.func).rsplit(".", 1)[-1] in (
                     "url", "URLSpec"):
@@ -223,6 +236,10 @@ class _Reader(ast.NodeVisitor):
             else:
                 continue
             if len(args) < 2 or (pattern := _str(args[0])) is None:
+                continue
+            if classes_only and not (pattern.startswith("/") and isinstance(
+                    args[1], ast.Name | ast.Attribute) and _handler(args[1]).rsplit(
+                        ".", 1)[-1][:1].isupper()):
                 continue
             path = _tornado_path(pattern)
             if path is not None:
@@ -451,7 +468,9 @@ class _Reader(ast.NodeVisitor):
             target = e.args[1] if len(e.args) > 1 else _kw(e, "view")
             if isinstance(target, ast.Call) and dotted(target.func).endswith("include"):
                 inner = target.args[0] if target.args else None
-                if isinstance(inner, ast.List | ast.Tuple):
+                if isinstance(inner, ast.Name) and inner.id in self.url_lists:
+                    inner = self.url_lists.pop(inner.id)  # (read once: no cycle)
+                if isinstance(inner, ast.List | ast.Tuple | ast.BinOp):
                     self._urlpatterns(inner, here)
                 elif (spec := _str(inner) if not isinstance(inner, ast.Attribute)
                       else dotted(inner)) is not None:
@@ -464,6 +483,28 @@ class _Reader(ast.NodeVisitor):
             self.f.routes.append(RouteDecl("ANY", "/" + here, "", "", e.lineno, handler))
 
 
+def _loose_django_paths(tree: ast.AST, facts: StructureFacts) -> None:
+    """A URLconf's ``path()`` entries outside ``urlpatterns`` itself: lists built on the
+    side and added by a helper (``i18n_urls += decorated_patterns([login_required],
+    path("me/download", ...))``, ``i18n_urls.append(path(...))``). Their prefix is what
+    includes them, which the module does not say: routes under an unresolved prefix."""
+    seen = {r.line for r in facts.routes}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or node.lineno in seen:
+            continue
+        fn = dotted(node.func).rsplit(".", 1)[-1]
+        first = node.args[0] if node.args else (_kw(node, "route") or _kw(node, "regex"))
+        target = node.args[1] if len(node.args) > 1 else _kw(node, "view")
+        if fn not in ("path", "re_path") or first is None or target is None or (
+                raw := _str(first)) is None:
+            continue
+        if isinstance(target, ast.Call) and dotted(target.func).endswith("include"):
+            continue
+        facts.prefix_unresolved = True
+        facts.routes.append(RouteDecl("ANY", "/" + _django_path(raw, fn == "re_path"), "", "",
+                                      node.lineno, _handler(target)))
+
+
 def read(path: str, text: str, facts: StructureFacts) -> None:
     """Fill ``facts`` from a Python file (nothing when it does not parse)."""
     try:
@@ -474,6 +515,8 @@ def read(path: str, text: str, facts: StructureFacts) -> None:
     reader = _Reader(facts, parts[-1] in ("urls.py", "routes.py"),
                      any(p.startswith(("model", "schema", "entit")) for p in parts))
     reader.visit(tree)
+    if reader.is_urls:
+        _loose_django_paths(tree, facts)
     facts.renders = list(dict.fromkeys(facts.renders))
     facts.ui_text.extend(label_strings(text))  # form labels, flash messages, verbose names
     facts.ui_text = list(dict.fromkeys(t for t in facts.ui_text if t.strip()))

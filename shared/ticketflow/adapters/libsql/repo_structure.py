@@ -51,7 +51,9 @@ SCHEMA = [
 ]
 # A new version of the extractors reads every file again at the next indexing: the
 # stored structure goes, and files without one are extracted again.
-_VERSION = 5
+# version 6: traitlets options are settings; a Flask module's table of (path, resource)
+# pairs and a URLconf's paths outside ``urlpatterns`` are routes
+_VERSION = 6
 _REEXTRACT = "DELETE FROM idx_structure"
 # version 4: a ``renders`` edge names the views that render (``via``), a column the
 # table of versions 1 to 3 gains when a writer opens it
