@@ -7,9 +7,10 @@ Two groups, kept apart on purpose:
   ``w4_heldout16.json``), which became development data once they had been scored
   and their figures reported, and two sets written as development data from the
   start (``w4_dev10a.json``, ``w4_dev10b.json``);
-* ``held_out_17``: ``w4_heldout17.json``, written and committed before any tuning
-  against it, never tuned on; only its aggregate figures are printed (the held-out
-  group, ``HELD_OUT``; none between a set's final run and the next set's commit).
+* ``held_out_17`` and ``held_out_18``: ``w4_heldout17.json`` and ``w4_heldout18.json``,
+  each written and committed before any tuning against it, never tuned on; only their
+  aggregate figures are printed (the held-out groups, ``HELD_OUT``; none between a
+  set's final run and the next set's commit).
 
 Each file names its repositories by pinned release: PyPI source distributions
 (the release's ``.tar.gz`` from PyPI's simple index, its sha256 checked) and npm tarballs
@@ -57,9 +58,10 @@ SETS: dict[str, dict[str, Path]] = {
                     "former_held_out_15": BENCH / "w4_heldout15.json",
                     "former_held_out_16": BENCH / "w4_heldout16.json"},
     "held_out_17": {"held_out_17": BENCH / "w4_heldout17.json"},
+    "held_out_18": {"held_out_18": BENCH / "w4_heldout18.json"},
 }
 # groups whose individual cases and misses are never printed
-HELD_OUT = frozenset({"held_out_17"})
+HELD_OUT = frozenset({"held_out_17", "held_out_18"})
 KINDS = ("planted", "clean", "warning")
 
 
