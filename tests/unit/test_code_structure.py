@@ -260,6 +260,16 @@ def test_django_paths_added_to_side_lists_by_helpers_are_routes() -> None:
     assert ("maps/urls.py", "maps/views.py", "routes") in edges
 
 
+def test_a_long_run_of_word_characters_is_read_once() -> None:
+    # an inlined base64 image in a bundle: every pattern that opens on a name starts only
+    # where a name starts (from inside the run, each position scanned the rest of it)
+    blob = "A" * 30_000
+    text = (f"const logo = 'data:image/png;base64,{blob}';\n"
+            "const router = express.Router();\nrouter.get('/logo', send);\n")
+    facts = extract_structure("web/logo.js", text, "javascript")
+    assert [(r.method, r.path, r.owner) for r in facts.routes] == [("GET", "/logo", "router")]
+
+
 def test_view_names_are_merged_once_each() -> None:
     assert add_names("", "topic_detail") == "topic_detail"
     assert add_names("topic_detail", "BarnUpdateView topic_detail BarnUpdateView") == \

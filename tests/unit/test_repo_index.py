@@ -16,7 +16,7 @@ from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.repo_index import IndexNotReadyError, LibsqlRepoIndex, fts_query
 from ticketflow.ports import RepoIndex
 from ticketflow.repo_index.extract import extract, normalize_path, route_key, split_words
-from ticketflow.repo_index.walker import walk
+from ticketflow.repo_index.walker import readable, walk
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
 
@@ -413,6 +413,27 @@ def test_index_and_query(index: LibsqlRepoIndex, repo: Path) -> None:
     assert ("GET", "/api/orders/{orderId}", "docs/openapi.yaml") in endpoints
     assert ("POST", "/webhooks/stripe", "server/routes.js") in endpoints
     assert ("PUT", "/legacy/refunds", "spec/api.json") in endpoints
+
+
+def test_a_minified_bundle_whatever_its_name_is_not_indexed(index: LibsqlRepoIndex,
+                                                              tmp_path: Path) -> None:
+    bundle = "var zebraCount=function(e){return e+1};" * 2000  # one line of 80 KB
+    root = tmp_path / "site"
+    for rel, text in {"assets/lib-CCz2mjm8.js": bundle,
+                      "assets/app.css": ".quokkaPanel{b:c}" * 800,
+                      "src/app.js": "export function add(a, b) {\n  return a + b;\n}\n" * 200,
+                      "data/points.json": "[" + "1," * 5000 + "1]"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    status = index.index(str(root))
+    assert status.state == "ready"
+    assert index.mentions(str(root), "add") == ["src/app.js"]
+    assert index.mentions(str(root), "zebraCount") == []  # listed, never read
+    assert index.mentions(str(root), "quokkaPanel") == []
+    assert index.search(str(root), "points", limit=5)  # data, not a bundle
+    # the same rule for a fetched tree's blobs (the index builder of deployed indexing)
+    assert not readable("assets/lib-CCz2mjm8.js", bundle.encode())
+    assert readable("src/app.js", (root / "src/app.js").read_bytes())
 
 
 def test_lookup(index: LibsqlRepoIndex, repo: Path) -> None:

@@ -450,7 +450,9 @@ _SCRIPT_SETTINGS_EXTRA = frozenset({"schema", "default", "defaults", "local", "b
 _OBJECT_START = re.compile(
     r"(?:=|export\s+default|\b(?:z|Joi|yup)\.object\(\)?(?:\.keys\()?|\bobject\()\s*\{")
 _SCHEMA_OBJECT = re.compile(r"\b(?:z|Joi)\.object\(\s*\{")
-_SCHEMA_ENTRY = re.compile(rf"['\"]?({_IDENT})['\"]?\s*:\s*\{{\s*_type\s*:")
+# (starting only where a name starts: inside a long run of word characters, a base64
+# image in a bundle, every position would scan the rest of the run)
+_SCHEMA_ENTRY = re.compile(rf"(?<![\w$])['\"]?({_IDENT})['\"]?\s*:\s*\{{\s*_type\s*:")
 _OBJECT_KEY = re.compile(rf"(?:^|[{{,])\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*['\"]?({_IDENT})['\"]?\s*:",
                          re.S)
 

@@ -17,6 +17,8 @@ from ticketflow.repo_index.structure import (
 )
 
 _ID = r"[A-Za-z_$][\w$]*"
+# (patterns that open on a name start only where a name starts: inside a long run of word
+# characters, a base64 image in a bundle, every position would scan the rest of the run)
 _STR = r"""['"`]([^'"`\n]*)['"`]"""
 # The clause never holds ; ( ) = or a quote, and is short: bounding it keeps a file of
 # thousands of ``export interface`` lines (a generated .d.ts) linear, where ``.*?``
@@ -33,17 +35,18 @@ _CONST_OBJ = re.compile(rf"^\s*(?:export\s+)?(?:const|let|var)\s+({_ID})\s*(?::[
                         re.M)
 _ROUTER_NEW = re.compile(
     rf"(?:const|let|var)\s+({_ID})\s*(?::[^=\n]+)?=\s*(?:express\.)?(Router|express)\(\s*\)")
-_CLASS_ROUTER = re.compile(rf"(?:public\s+|readonly\s+)*({_ID})\s*(?::\s*Router)?\s*=\s*"
+_CLASS_ROUTER = re.compile(rf"(?<![\w$])(?:public\s+|readonly\s+)*({_ID})\s*(?::\s*Router)?\s*=\s*"
                            rf"(?:express\.)?Router\(\s*\)")
 _METHOD_CALL = re.compile(
-    rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*(get|post|put|patch|delete|all|options|head)\s*\(\s*"
-    rf"(?:{_STR}|({_ID}(?:\.{_ID})+))\s*,")
-_ROUTE_CHAIN = re.compile(rf"((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:\s*\.\s*"
+    rf"(?<![\w$])((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*"
+    rf"(get|post|put|patch|delete|all|options|head)\s*\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))\s*,")
+_ROUTE_CHAIN = re.compile(rf"(?<![\w$])((?:this\.)?{_ID})\s*\.\s*route\(\s*{_STR}\s*\)((?:\s*\.\s*"
                           rf"(?:get|post|put|patch|delete|all)\s*\()+)")
 # the mounted thing: a router or handler, or one a factory returns (``url()``)
-_USE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*(?:{_STR}|({_ID}(?:\.{_ID})+))"
+_USE = re.compile(rf"(?<![\w$])((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*"
+                  rf"(?:{_STR}|({_ID}(?:\.{_ID})+))"
                   rf"\s*,\s*(?:[^,()]*,\s*)*?({_ID}(?:\.{_ID})*)\s*(?:\(\s*\))?\s*\)")
-_USE_REQUIRE = re.compile(rf"((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*{_STR}\s*,\s*"
+_USE_REQUIRE = re.compile(rf"(?<![\w$])((?:this\.)?{_ID}(?:\.{_ID})*)\s*\.\s*use\(\s*{_STR}\s*,\s*"
                           rf"require\(\s*{_STR}\s*\)\s*(?:\([^()]*\)\s*)?\)")
 # a chain of calls on an application or router (``app.disable(...).use(...).get(...)``):
 # its head, and each call after the first

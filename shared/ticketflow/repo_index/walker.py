@@ -3,7 +3,8 @@
 A git work tree is listed with ``git ls-files -co --exclude-standard`` (tracked plus
 untracked-but-not-ignored files); anything else is walked on disk. Either way,
 vendored and generated directories (:data:`SKIP_DIRS`) are left out, as are binary
-files (a NUL byte in the first 8 KB) and files larger than :data:`MAX_BYTES`. Build
+files (a NUL byte in the first 8 KB), files larger than :data:`MAX_BYTES` and, when
+their content is read, minified scripts and style sheets (:func:`looks_minified`). Build
 output (:data:`BUILD_OUTPUT_DIRS`) is left out only when its package has its source
 too: a package that ships nothing but compiled code is indexed from its build output
 (:class:`BuildOutput`).
@@ -269,6 +270,25 @@ GENERATED = re.compile(r"\.min\.(js|css)$|\.map$|(^|/)(package-lock\.json|yarn\.
 def looks_generated(rel: str) -> bool:
     """Minified bundles, source maps and lock files: not code anyone would edit."""
     return bool(GENERATED.search(rel))
+
+
+_BUNDLE_EXT = (".js", ".mjs", ".cjs", ".css")
+
+
+def looks_minified(rel: str, data: bytes) -> bool:
+    """A script or style sheet minified whatever its name (``assets/lib-CCz2mjm8.js``, one
+    line of 240 KB): lines of more than a thousand characters on average in its first
+    8 KB. Nobody edits it, and reading it costs seconds."""
+    if not rel.endswith(_BUNDLE_EXT):
+        return False
+    head = data[:SNIFF_BYTES]
+    return len(head) >= 2000 and len(head) / (head.count(b"\n") + 1) > 1000
+
+
+def readable(rel: str, data: bytes | None) -> bool:
+    """Is this content indexed? Text, at most :data:`MAX_BYTES`, not a minified bundle."""
+    return (data is not None and len(data) <= MAX_BYTES and not looks_binary(data)
+            and not looks_minified(rel, data))
 
 
 def looks_binary(head: bytes) -> bool:

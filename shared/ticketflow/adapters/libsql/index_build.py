@@ -31,7 +31,7 @@ from ticketflow.adapters.libsql.repo_index import LibsqlRepoIndex, repo_key
 from ticketflow.ports import IndexState, IndexStatus
 from ticketflow.ports.repositories import Heartbeat, IndexStats, SourceFile
 from ticketflow.repo_index.fetch import RepoTooLargeError
-from ticketflow.repo_index.walker import MAX_BYTES, looks_binary
+from ticketflow.repo_index.walker import readable
 
 
 class LibsqlIndexBuilder:
@@ -116,8 +116,8 @@ class LibsqlIndexBuilder:
                 data: bytes | None = item.read()
             except (OSError, KeyError):
                 data = None
-            if data is None or len(data) > MAX_BYTES or looks_binary(data):
-                seen.discard(path)  # vanished, too large, or binary: not indexed
+            if data is None or not readable(path, data):
+                seen.discard(path)  # vanished, too large, binary or minified: not indexed
             else:
                 stats["bytes_read"] += len(data)
                 if max_bytes is not None and stats["bytes_read"] > max_bytes:

@@ -46,7 +46,7 @@ from ticketflow.repo_index.extract import (
     split_words,
 )
 from ticketflow.repo_index.paths import demotion, singular
-from ticketflow.repo_index.walker import MAX_BYTES, looks_binary, walk
+from ticketflow.repo_index.walker import readable, walk
 
 Progress = Callable[[int, int, str], None]
 
@@ -255,14 +255,14 @@ class LibsqlRepoIndex:
                 data = item.abspath.read_bytes()
             except OSError:
                 data = None
-            if data is not None and len(data) <= MAX_BYTES and not looks_binary(data):
+            if data is not None and readable(item.path, data):
                 digest = hashlib.sha256(data).hexdigest()
                 if known.get(item.path) != digest:
                     text = data.decode("utf-8", errors="replace")
                     pending.extend(self._file_stmts(key, item.path, digest, len(data), text))
                     self.last_extracted.append(item.path)
             else:
-                seen.discard(item.path)  # vanished or became binary: drop it below
+                seen.discard(item.path)  # vanished, or no longer readable: drop it below
             if len(pending) >= self.chunk_size * 8 or done % self.chunk_size == 0:
                 self._flush(key, pending, total, done)
                 pending = []
