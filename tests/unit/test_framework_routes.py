@@ -588,3 +588,19 @@ urlpatterns = [
     assert index.lookup(repo, "route", "/crates/7/seal/").found
     assert index.lookup(repo, "route", "/7/seal/").found  # on its own, as before
     assert not index.lookup(repo, "route", "/crates/7/open/").found
+
+
+def test_a_catch_all_segment_and_an_ellipsis_in_the_request(index: LibsqlRepoIndex,
+                                                           tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, {
+        "src/reports.controller.ts": (
+            "import { Controller, Get, Put } from '@nestjs/common';\n"
+            "@Controller('/reports')\nexport class ReportsController {\n"
+            "  @Put('/*slug')\n  update() {}\n  @Get('/*slug')\n  get() {}\n}\n"),
+    })
+    for name in ("PUT /reports/acme/app/main", "GET /reports/{slug}", "PUT /reports/..."):
+        assert index.lookup(repo, "route", name).found, name
+    for name in ("PUT /reports", "DELETE /reports/{slug}", "PUT /records/..."):
+        assert not index.lookup(repo, "route", name).found, name
+    refs = {r.name for r in extract_references("Uploads to PUT /reports/... are accepted.")}
+    assert refs == {"PUT /reports/..."}

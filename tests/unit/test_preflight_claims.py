@@ -336,3 +336,20 @@ def test_one_rule_about_access_is_no_contradiction(text: str) -> None:
 def test_a_label_quoted_once_takes_no_side_where_it_stands_unquoted() -> None:
     assert contradictions('Show all members tab is empty.\nThe "Show all members" tab lists '
                           "nobody. It should only list active members.") == []
+
+
+def test_a_path_after_a_parameter_is_part_of_the_longer_path() -> None:
+    refs = _refs("GET comments/api/<content_type>/<object_pk>/count/ answers 500.")
+    assert [n for k, n in refs if k == "route"] == [
+        "comments/api/<content_type>/<object_pk>/count/"]
+
+
+@pytest.mark.parametrize(("text", "setting"), [
+    ("With codes such as 'SQLITE_BUSY' the handler crashes.", None),
+    ("Jobs stuck in the status IN_PROGRESS are never retried.", None),
+    ("The error handler ignores LOG_LEVEL.", "LOG_LEVEL"),
+    ("Read the value of API_TOKEN from the environment.", "API_TOKEN"),
+])
+def test_an_upper_case_word_named_as_a_code_or_status_is_a_value(text: str,
+                                                                  setting: str | None) -> None:
+    assert [n for k, n in _refs(text) if k == "setting"] == ([setting] if setting else [])

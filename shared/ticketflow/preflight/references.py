@@ -38,7 +38,7 @@ _TECH_JS = frozenset({
     "meteor", "sails", "koa", "hapi", "fastify", "adonis", "feathers", "strapi", "gatsby",
     "remix", "astro", "handlebars", "mustache", "deno", "bun", "tailwind", "tensorflow"})
 # "the /reports page", "the /healthz endpoint": a path with the noun that makes it a route
-_BARE_ROUTE = re.compile(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)(?=[\s,)]+(?:\w+\s+)?"
+_BARE_ROUTE = re.compile(r"(?<![\w/.:)\]>}-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)(?=[\s,)]+(?:\w+\s+)?"
                          r"(?:endpoint|route|url|api|handler|page|screen|view)s?\b)", re.I)
 _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?:\s+(?:at|on|"
                            r"under|of))?|open(?:s|ing)?|visit(?:s|ing)?|navigat(?:e|es|ing) to|"
@@ -47,7 +47,7 @@ _ROUTE_BEFORE = re.compile(r"\b(?:(?:endpoint|route|url|path|page|screen|view)(?
 # (or starts with one: /<project_id>/feed); Next.js writes one /[websiteId]/
 _PARAM = r"(?:<[\w:]+>|\{\w+\}|:\w+|\[(?:\.\.\.)?\w+\])"
 # an Express parameter may be optional inside a path: /b/:board/:page?/print
-_PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
+_PARAM_ROUTE = re.compile(rf"(?<![\w/.:)\]>}}-])(/(?:[A-Za-z][\w.-]*(?:/[\w.-]*)*/{_PARAM}|"
                           rf"{_PARAM}/[\w.-]+)(?:[\w/{{}}:<>\[\].-]|(?<=\w)\?(?=/))*)")
 # a route written without its leading slash, known by a parameter after a fixed word
 # (Django writes its paths so: "orders/<int:pk>/refund", "teams/{team}/members")
@@ -56,7 +56,7 @@ _PART_ROUTE = re.compile(r"(?<![\w/.:<>{}\[\]-])([A-Za-z][\w-]*(?:/[\w-]+)*/"
                          r"(?![\w.<>{}/:-])")
 # an absolute path of two or more plain segments outside a URL ("/-/tools/purge",
 # "/admin/queues"), not a place on a file system and not a file: a route
-_ABS_ROUTE = re.compile(r"(?<![\w/.:)\]-])(/(?:-|[A-Za-z][\w-]*)(?:/[A-Za-z][\w-]*)+/?)"
+_ABS_ROUTE = re.compile(r"(?<![\w/.:)\]>}-])(/(?:-|[A-Za-z][\w-]*)(?:/[A-Za-z][\w-]*)+/?)"
                         r"(?![\w./:{<-])")
 _FS_ROOT = frozenset({"etc", "var", "usr", "tmp", "home", "opt", "dev", "proc", "bin", "sbin",
                       "srv", "mnt", "root", "lib", "sys", "run", "users", "applications",
@@ -77,6 +77,11 @@ _DOTTED_KEY = re.compile(r"(?<![\w./-])([a-z][A-Za-z0-9_]{2,}(?:\.[A-Za-z][A-Za-
 # a traitlets option as a Jupyter-style config file sets it ("c.Spawner.start_timeout =
 # 60"): the class's configurable trait
 _TRAITLET = re.compile(r"(?<![\w.])c\.([A-Z][A-Za-z0-9]*\.[a-z_][A-Za-z0-9_]*)\b(?!\()")
+# an upper-case word named as a value, not a setting: "with codes such as 'SQLITE_BUSY'",
+# "the error ECONNRESET_X", "its status IN_PROGRESS"
+_VALUE_BEFORE = re.compile(r"\b(?:codes?|errors?|errno|status(?:es)?|states?|"
+                           r"exceptions?|signals?|events?)\s+(?:(?:such as|like|e\.g\.,?|"
+                           r"is|was|=)\s+)?['\"`\u2018\u201c]?$", re.I)
 _KEY_CONTEXT = re.compile(r"\b(?:settings?|config(?:uration)?|options?|preferences?)\b", re.I)
 # a key given a value the way configuration is written ("maxRows: 50", "retry_limit=3",
 # "paging: { size: 20 }"): a code-like name (or any name opening an object) before a
@@ -312,6 +317,12 @@ def _ui_label(text: str, m: re.Match[str]) -> bool:
                                            and re.match(r"\s*(on|in|from|under|at)\b", after)))
 
 
+def _route_path(raw: str) -> str:
+    """A path as the request wrote it, without the full stop that ends its sentence; an
+    ellipsis segment (``PUT /api/reports/...``: whatever follows) is kept."""
+    return raw if raw.endswith("/...") else raw.rstrip(".")
+
+
 def extract_references(text: str) -> list[Reference]:
     """All code references in ``text``, de-duplicated by (kind, name), in order."""
     found: dict[tuple[str, str], Reference] = {}
@@ -336,16 +347,16 @@ def extract_references(text: str) -> list[Reference]:
         if _ui_label(text, m):
             add("ui_text", m.group(1).strip(), m)
     for m in _ROUTE.finditer(text):
-        add("route", f"{m.group(1)} {m.group(2).rstrip('.')}", m, 0)
+        add("route", f"{m.group(1)} {_route_path(m.group(2))}", m, 0)
     for m in _API_PATH.finditer(text):
-        add("route", m.group(1).rstrip("."), m)
+        add("route", _route_path(m.group(1)), m)
     for m in _BARE_ROUTE.finditer(text):
-        add("route", m.group(1).rstrip("."), m)
+        add("route", _route_path(m.group(1)), m)
     for m in _PARAM_ROUTE.finditer(text):
-        add("route", m.group(1).rstrip("."), m)
-    for m in re.finditer(r"(?<![\w/.:)\]-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)", text):
+        add("route", _route_path(m.group(1)), m)
+    for m in re.finditer(r"(?<![\w/.:)\]>}-])(/[A-Za-z{:<\[][\w/{}:<>\[\].-]*)", text):
         if _ROUTE_BEFORE.search(text[max(0, m.start() - 24):m.start()]):
-            add("route", m.group(1).rstrip("."), m)
+            add("route", _route_path(m.group(1)), m)
     for m in _PART_ROUTE.finditer(text):
         add("route", m.group(1), m)
     for m in _ABS_ROUTE.finditer(text):
@@ -375,6 +386,9 @@ def extract_references(text: str) -> list[Reference]:
             continue
         if text[m.start() - 1:m.start()] in ("-", ".") or re.match(r"[.-]\w", text[m.end():]):
             spans.append(m.span(1))  # part of a file name's pattern: journal_YYYY-MM-DD_HHMMSS.x
+            continue
+        if _VALUE_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+            spans.append(m.span(1))  # a value: "codes such as 'SQLITE_BUSY'", "status PENDING_X"
             continue
         add("setting", m.group(1), m)
     assigned = {m.group(1) for m in _ASSIGNED_KEY.finditer(text)}

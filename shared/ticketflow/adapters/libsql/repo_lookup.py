@@ -47,7 +47,10 @@ def _seg_fits(declared: str, wanted: str, template: bool = False) -> bool:
     (an identifier-named parameter only an identifier-looking value: ``/invoices/42``
     fits ``/invoices/{invoice_id}``, ``/invoices/export`` does not). In a ``template``
     (a wanted path written with parameters) a fixed word is a value of an optional
-    parameter only."""
+    parameter only. A segment written as an ellipsis (``/api/reports/...``) stands for
+    whatever the route has there."""
+    if wanted in ("...", "\u2026"):
+        return True
     if "{" in declared and not (declared.startswith("{") and declared.endswith("}")
                                 and declared.count("{") == 1):
         if wanted.startswith("{") and wanted.endswith("}"):
@@ -78,9 +81,19 @@ def _only_through_parameters(route: list[str], wanted: list[str]) -> bool:
     return len(fixed) >= 2 and len(route) >= 2
 
 
+def _catch_all(seg: str) -> bool:
+    """A segment that takes the rest of the path: ``*``, ``*slug`` (path-to-regexp 8,
+    Express 5, NestJS 11), ``{*rest}``."""
+    return seg.startswith("*") or seg.startswith("{*")
+
+
 def _fits(route: list[str], wanted: list[str]) -> bool:
     """Same length and every segment fits; an optional parameter (``{name?}``) may also
-    be left out."""
+    be left out; a catch-all segment takes one or more segments."""
+    wild = next((i for i, seg in enumerate(route) if _catch_all(seg)), None)
+    if wild is not None:
+        return len(wanted) > wild and _fits(route[:wild], wanted[:wild]) if wild else \
+            len(wanted) > 0
     template = any(w.startswith("{") for w in wanted)
     optional = [i for i, seg in enumerate(route) if seg.endswith("?}")]
     for drop in range(2 ** min(len(optional), 4)):
