@@ -353,3 +353,21 @@ def test_a_path_after_a_parameter_is_part_of_the_longer_path() -> None:
 def test_an_upper_case_word_named_as_a_code_or_status_is_a_value(text: str,
                                                                   setting: str | None) -> None:
     assert [n for k, n in _refs(text) if k == "setting"] == ([setting] if setting else [])
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("We set invoiceFooterNote in the billing config to print our terms, but nothing shows.",
+     "invoiceFooterNote"),
+    ("We enabled auto_archive in settings.py last week and nothing is archived.",
+     "auto_archive"),
+])
+def test_a_name_set_in_a_configuration_is_a_setting(text: str, key: str) -> None:
+    assert _refs(text)[("setting", key)] is False
+
+
+def test_a_passive_creation_word_bears_on_its_own_clause_only() -> None:
+    refs = _refs("When someone is added to a team, the owners get a mail rendered from "
+                 "templates/team-owner-notice.html.")
+    assert refs[("file", "templates/team-owner-notice.html")] is False
+    assert _refs("A new export is added at /api/teams/export.")[
+        ("route", "/api/teams/export")] is True

@@ -278,3 +278,12 @@ def test_a_name_at_the_end_of_a_library_module_path_is_not_a_confident_claim(
     found = _findings(index, repo, "Check the address with django.core.validators."
                                    "validate_email before sending.")
     assert _by_severity(found, Severity.CRITICAL) == []
+
+
+def test_a_name_work_is_handed_off_to_is_a_confident_claim(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, SHOP)
+    critical = _by_severity(_findings(index, repo, "The nightly job calls price_of, which "
+                                                   "hands off to purgeStaleCarts and drops "
+                                                   "every cart."), Severity.CRITICAL)
+    assert any("purgeStaleCarts" in m for m in critical)

@@ -98,6 +98,13 @@ _QUOTED_KEY = re.compile(r"([\"'])([a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-
 _SET_TO = re.compile(r"\b[Ss]et(?:s|ting)?\s+(?:[Tt]he\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*"
                      r"(?:[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|[a-z][a-z0-9]*_[a-z0-9_]+))`?\s+to\s+"
                      r"(?=\d|['\"`]|(?:true|false|on|off|null)\b)")
+# a code-like name set in a configuration ("we set receiptFooterText in the billing
+# config", "enabled auto_archive in settings.py"): a configuration key
+_SET_IN = re.compile(r"\b(?:[Ss]et|[Cc]onfigured|[Ee]nabled|[Dd]isabled|[Tt]urned (?:on|off))\s+"
+                     r"(?:[Tt]he\s+)?`?((?:[a-z][A-Za-z0-9_]*\.)*(?:[a-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+|"
+                     r"[a-z][a-z0-9]*_[a-z0-9_]+))`?\s+in\s+(?:the\s+|our\s+|its\s+|their\s+)?"
+                     r"(?:[\w.-]+\s+){0,2}?(?:config\w*|settings?|environment|env|[\w/-]*"
+                     r"(?:config|settings|conf)[\w-]*\.(?:py|js|ts|json|ya?ml|toml|ini|cfg))\b")
 # a code-like name the request calls a setting ("the retry_limit setting", "the
 # `maxRows` option"): a configuration key, whatever else the sentence says
 _NAMED_SETTING = re.compile(r"\b(?:[Tt]he|[Aa]|[Oo]ur|[Ii]ts)\s+`?("
@@ -243,6 +250,9 @@ def _cue_reaches(cue: re.Match[str], before: str) -> bool:
             before[:cue.start()]) and not _VERB_OBJECT.match(between)):
         return False
     lead = before[:cue.start()].rstrip()
+    if _PARTICIPLE.match(cue.group(1)) and "," in between and re.search(
+            r"\b(?:is|are|was|were|gets?|got)$", lead, re.I):
+        return False  # "when someone is added to a group, ... rendered from x.html"
     if _PARTICIPLE.match(cue.group(1)) and re.search(
             r"\b(?:we|I|they|you|someone|somebody|he|she)$", lead, re.I):
         return False  # what was done: "we added `maxRows: 50` to config.json"
@@ -402,6 +412,8 @@ def extract_references(text: str) -> list[Reference]:
     for m in _QUOTED_KEY.finditer(text):
         add("setting", m.group(2), m, 2)
     for m in _SET_TO.finditer(text):
+        add("setting", m.group(1), m)
+    for m in _SET_IN.finditer(text):
         add("setting", m.group(1), m)
     for m in _NAMED_SETTING.finditer(text):
         add("setting", m.group(1), m)

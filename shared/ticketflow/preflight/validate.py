@@ -309,7 +309,8 @@ _CODE_NOUN = (r"function|method|class|helper|component|service|module|hook|view|
 _CODE_AFTER = re.compile(rf"^\W{{0,2}}\s+(?:{_CODE_NOUN})s?\b", re.I)
 _CODE_BEFORE = re.compile(rf"\b(?:{_CODE_NOUN})\s+\W?$", re.I)
 _CALLED = re.compile(r"\b(?:call(?:s|ed|ing)?|invok(?:e|es|ed|ing)|import(?:s|ed|ing)?|"
-                     r"await(?:s|ing)?)\s+(?:the\s+)?\W?$", re.I)
+                     r"await(?:s|ing)?|(?:hand(?:s|ed)? off|delegat(?:e|es|ed|ing)|"
+                     r"dispatch(?:es|ed)?|forward(?:s|ed)?) to)\s+(?:the\s+)?\W?$", re.I)
 _IN_FILE = re.compile(r"^\W{0,2}\s+(?:from|in|of)\s+(?:the\s+)?`?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*"
                       r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|vue|svelte|rb|go|rs|java|kt|php)\b")
 # "x in AuditService", "x of the UserRepository": a member of a named piece of code
