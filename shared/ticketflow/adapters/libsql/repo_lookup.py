@@ -16,7 +16,9 @@ whose parameters take two or more of its words and which has no fixed segment
 (``/{user}/{token}/{name}``): such a route answers any path of that length. A
 parameter written inside a segment with other text (``{name}.{ext}``) takes only a value
 of that shape. A path written without its leading slash (``orders/<pk>/refund``) is a
-part of a route, found at the end of a longer declared one.
+part of a route, found at the end of a longer declared one. A catch-all segment
+(``/reports/*slug``, ``{*rest}``) takes one or more segments, and a request's ellipsis
+(``PUT /api/reports/...``) whatever the declared route has there.
 """
 
 from __future__ import annotations
