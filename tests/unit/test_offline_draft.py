@@ -52,3 +52,14 @@ def test_the_first_criterion_is_the_wish_not_the_title_pasted_before_it() -> Non
     assert slow.acceptance_criteria[0] == (
         "Given a team, when the change is in place, then: Limit the export size")
     assert "Exports of the report are slow for big teams" in slow.acceptance_criteria
+
+
+def test_a_bug_report_says_what_must_stop_happening() -> None:
+    draft = _draft("Posts API ignores the limit",
+                   "GET /api/posts ignores the limit parameter when a filter is set. "
+                   "Pages of 15 should come back.")
+    assert draft.acceptance_criteria[0].startswith("Given the steps in the report")
+    assert ("No longer the case: GET /api/posts ignores the limit parameter when a filter "
+            "is set") in draft.acceptance_criteria
+    assert "Pages of 15 should come back" in draft.acceptance_criteria
+    assert not any(c.startswith("GET /api/posts ignores") for c in draft.acceptance_criteria)

@@ -46,7 +46,9 @@ _ACTORS = ("user", "admin", "administrator", "customer", "accountant", "manager"
            "operator", "visitor", "owner", "support agent", "reviewer", "team")
 _TYPE_WORDS: dict[TicketType, tuple[str, ...]] = {
     TicketType.BUG: ("bug", "fix", "error", "crash", "broken", "fails", "failing", "regression",
-                     "exception", "wrong", "incorrect", "500", "not working", "doesn't work"),
+                     "exception", "wrong", "incorrect", "500", "not working", "doesn't work",
+                     "ignores", "ignored", "hangs", "freezes", "times out", "stopped working",
+                     "no longer works"),
     TicketType.CHORE: ("upgrade", "bump", "refactor", "cleanup", "clean up", "rename",
                        "dependency", "dependencies", "ci", "lint", "migrate to", "deprecate"),
     TicketType.SPIKE: ("investigate", "research", "spike", "evaluate", "explore", "assess",
@@ -57,6 +59,11 @@ _TYPE_WORDS: dict[TicketType, tuple[str, ...]] = {
 }
 
 
+# a sentence that says what goes wrong now ("GET /x ignores the limit", "the upload fails")
+_FAULT = re.compile(r"\b(ignores|ignored|fails?|failing|crash(?:es|ed)?|breaks|broken|hangs|"
+                    r"freezes|times out|throws|returns? (?:a )?[45]\d\d|answers? (?:a )?[45]\d\d|"
+                    r"(?:does not|doesn't|won't|cannot|can't) \w+|never \w+s|is lost|are lost|"
+                    r"drops|loses|shows the wrong|is wrong|are wrong)\b", re.I)
 # a sentence that says what is wanted (not only what is wrong)
 _WISH = re.compile(r"\b(should|must|needs? to|want(?:s|ed)? (?:to|the|a|an)|has to|have to|"
                    r"is to|are to|will)\b", re.I)
@@ -159,8 +166,12 @@ class OfflineLanguageModel:
             ac.append(first if _WISH.search(first) else
                       f"Given {_a(actor)}, when the change is in place, then: "
                       f"{_clean(req.title)}")
-        # each sentence of the request is a criterion once
-        ac.extend(item for item in [*intent.in_scope[:4], *intent.constraints[:3]]
+        # each sentence of the request is a criterion once; in a bug report, a sentence
+        # that only says what goes wrong is what must stop happening
+        bug = p.type.type is TicketType.BUG
+        ac.extend(f"No longer the case: {item}" if bug and _FAULT.search(item)
+                  and not _WISH.search(item) else item
+                  for item in [*intent.in_scope[:4], *intent.constraints[:3]]
                   if not any(item.lower() in said.lower() for said in ac))
         for e in p.endpoints[:3]:
             if _mentions(req, e.path):
