@@ -175,6 +175,17 @@ def test_step3_index_not_ready_degrades(index: LibsqlRepoIndex, tmp_path: Path) 
     assert [f.kind for f in out.findings] == [FindingKind.UNVERIFIABLE]
 
 
+def test_step3_says_when_the_index_failed_rather_than_is_pending(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    missing = str(tmp_path / "gone")
+    assert index.index(missing).state == "failed"
+    req = TicketRequest(title="Fix `render_invoice_pdf()`", repo=missing)
+    (finding,) = preflight(ctx_for(OfflineLanguageModel(), req, index=index)).findings
+    assert finding.kind is FindingKind.UNVERIFIABLE
+    assert finding.message.startswith("The repository could not be indexed")
+    assert finding.suggestion and "can be reached" in finding.suggestion
+
+
 def test_step4_suspends_only_on_critical_findings() -> None:
     crit = Finding(id="f1", kind=FindingKind.MISSING_FILE, severity=Severity.CRITICAL,
                    evidence="billing/pdf_renderer.py", message="missing")

@@ -132,11 +132,16 @@ def validate_request(
             if finding is not None:
                 findings.append(finding)
     elif refs and repo:
+        failed = index is not None and index.status(repo).state == "failed"
         findings.append(Finding(
             id=_fid("unverifiable", repo), kind=FindingKind.UNVERIFIABLE,
             severity=Severity.INFO, evidence=refs[0].evidence,
-            message="The repository index is not ready, so code references were not checked.",
-            suggestion="Run the request again once indexing has finished.",
+            message=("The repository could not be indexed" if failed else
+                     "The repository index is not ready") + ", so code references were not "
+                    "checked.",
+            suggestion=("Check that the repository can be reached (the indexing error says "
+                        "why), then run the request again." if failed else
+                        "Run the request again once indexing has finished."),
         ))
     findings.extend(_wording_findings(text, title, description))
     return findings
