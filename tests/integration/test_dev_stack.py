@@ -82,8 +82,10 @@ def test_dev_stack_runs_a_ticket_sweeps_on_schedule_and_stops_everything(
         assert stack.functions_env(stack.functions_port)["TICKETFLOW_DB_URL"] == \
             stack.urls["database"] and stack.urls["database"].startswith("http://")
         with stack.connect() as db:  # the functions kept the run on the sqld server
-            assert db.execute("SELECT status FROM runs WHERE aec_id = ?",
-                              [aec.id]).rows[0][0] == "completed"
+            # the ticket turns ready inside step 11, just before its commit completes the run
+            wait_until(lambda: db.execute("SELECT status FROM runs WHERE aec_id = ?",
+                                          [aec.id]).rows[0][0] == "completed", 30,
+                       what="the run completed on the sqld server", logs=stack.logs)
 
         # A run started while Cloud Tasks was unreachable: its first task stays in the
         # outbox. Nobody calls /sweep by hand: the stack's scheduled job does, and the

@@ -15,8 +15,8 @@ import pytest
 from ticketflow.adapters.libsql.database import Database
 from ticketflow.adapters.libsql.documents import LibsqlDocumentStore
 from ticketflow.adapters.libsql.runs import LibsqlRunStore
-from ticketflow.cli.driver import LOCAL_UID, Reply
-from ticketflow.compose.embedded import open_embedded
+from ticketflow.cli.driver import LOCAL_UID, Reply, act
+from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC
 from ticketflow.ports import StepTask
 from ticketflow.ports.records import (
@@ -27,7 +27,8 @@ from ticketflow.ports.records import (
     committed_run,
     resumed_run,
 )
-from ticketflow.testing.embedded import QUESTIONS, new_ticket, run_to_end, settings_for
+from ticketflow.testing.embedded import QUESTIONS, new_ticket, settings_for
+from ticketflow.testing.waiting import wait_until
 from ticketflow.workflow.definition import CURRENT
 from ticketflow.workflow.projection import build_state
 
@@ -160,6 +161,11 @@ def test_the_committed_run_is_read_from_the_row_when_a_time_differs_from_the_cop
     assert done == runs.get_run("r1")
 
 
+def _with_status(app: EmbeddedApp, run_id: str, status: str) -> RunRecord | None:
+    run = app.runs.get_run(run_id)
+    return run if run is not None and run.status == status else None
+
+
 def test_a_chained_step_costs_two_write_transactions(tmp_path: Path) -> None:
     """Commit with the ticket's progress, then the next step's claim (the handlers'
     reads aside): counted by the database, from one step's start to the next one's."""
@@ -175,10 +181,15 @@ def test_a_chained_step_costs_two_write_transactions(tmp_path: Path) -> None:
     try:
         app.db.set_witness(True)
         aec = new_ticket(app, QUESTIONS)
-        with app.worker_pool():
+        # one pool of one worker, driven here: every step is handed to it, so no queue
+        # delivery (another pool's start-up sweep re-enqueues step 1) adds its writes
+        with app.worker_pool(1):
             run = app.engine.start(aec.id, uid=LOCAL_UID)
-            end = run_to_end(app, run.run_id, Reply("answer", {"q1": "all invoices"}))
-        assert end.status == "completed"
+            waiting = wait_until(lambda: _with_status(app, run.run_id, "suspended"), 60,
+                                 what="the questions")
+            act(app, waiting, Reply("answer", {"q1": "all invoices"}))
+            wait_until(lambda: _with_status(app, run.run_id, "completed"), 60,
+                       what="the run completed")
         for n in (5, 6, 7):
             assert marks[n + 1]["transactions"] - marks[n]["transactions"] == 2, n
         shown = app.documents.get(aec.id)

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,8 +46,40 @@ class EmulatorError(RuntimeError):
     """An emulator could not be started or answered wrongly; carries its log tail."""
 
 
+_FIRST_PORT = 10000
+_handed_out: set[int] = set()
+_handed_lock = threading.Lock()
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel's ephemeral range starts (the ports it gives to ``connect``
+    and to ``bind`` on port 0)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = LOCALHOST) -> int:
-    """A port that was free a moment ago (bind to port 0 and let the kernel choose)."""
+    """A port that was free a moment ago, for a server that binds it later.
+
+    Chosen below the kernel's ephemeral range, and never twice in this process: a
+    child that takes seconds to bind (firebase-tools, Java) could otherwise find its
+    port taken by an outgoing connection or by another ``bind(0)`` meanwhile."""
+    top = _ephemeral_start()
+    rng = random.SystemRandom()
+    for _ in range(200) if top - _FIRST_PORT > 1000 else ():
+        port = rng.randrange(_FIRST_PORT, top)
+        with _handed_lock:
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
