@@ -45,7 +45,7 @@ beforeEach(() => {
   });
   userChanged('user-1');
   store().open(null, 'user-1');
-  useUnsavedStore.setState({ edits: {} });
+  useUnsavedStore.setState({ edits: {}, unfolded: {} });
 });
 
 function firestoreError(code: string, message: string): Error {
@@ -206,6 +206,19 @@ describe('layout', () => {
 
 describe('a ready ticket', () => {
   const ready = () => aec('ready', { findings: SETTLED, decisions: ['“fast” means under 2 s.'] });
+
+  it('keeps its request editor unfolded when a new version of the ticket arrives', async () => {
+    render(<TicketView aecId="aec-1" uid="user-1" />);
+    act(() => feed(aec('ready', { version: 7 })));
+    await userEvent.click(screen.getByTestId('request-editor-toggle'));
+    expect(screen.getByTestId('request-editor')).toHaveAttribute('open');
+    act(() => feed(aec('ready', { version: 8 })));
+    expect(screen.getByTestId('request-editor')).toHaveAttribute('open');
+    expect(screen.getByTestId('edit-repo')).toBeVisible();
+    await userEvent.click(screen.getByTestId('request-editor-toggle'));
+    act(() => feed(aec('ready', { version: 9 })));
+    expect(screen.getByTestId('request-editor')).not.toHaveAttribute('open');
+  });
 
   it('copies as Markdown with its criteria, decisions and settled findings', () => {
     const md = ticketMarkdown(ready());

@@ -29,7 +29,11 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
     const kept = useUnsavedStore.getState().edits[aec.id];
     return kept && JSON.stringify(kept) !== JSON.stringify(saved) ? kept : null;
   });
-  const [open, setOpen] = useState(restored !== null);
+  // the editor is rebuilt for each version of the ticket: unfolded, it stays so
+  const unfold = useUnsavedStore((s) => s.unfold);
+  const [open, setOpen] = useState(
+    () => restored !== null || aec.id in useUnsavedStore.getState().unfolded,
+  );
   const [title, setTitle] = useState(restored?.title ?? saved.title);
   const [description, setDescription] = useState(restored?.description ?? saved.description);
   const [repo, setRepo] = useState(restored?.repo ?? saved.repo);
@@ -89,7 +93,11 @@ export function RequestEditor({ aec, locked }: { aec: AecDoc; locked: boolean })
       <details
         className="card request-editor"
         open={open}
-        onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}
+        onToggle={(e) => {
+          const unfolded = (e.currentTarget as HTMLDetailsElement).open;
+          setOpen(unfolded);
+          unfold(aec.id, unfolded);
+        }}
         data-testid="request-editor"
       >
         <summary data-testid="request-editor-toggle">
