@@ -284,11 +284,11 @@ def contradictions(text: str) -> list[Contradiction]:
     # a label quoted once is the same name where it stands unquoted (a title: "Download
     # all artifacts link returns 404")
     labels = {m.group(0)[1:-1] for m in _QUOTED.finditer(text) if " " in m.group(0).strip()}
+    masked = re.compile("|".join([_QUOTED.pattern, *map(re.escape, sorted(labels, key=len,
+                                                                          reverse=True))]))
     units: list[tuple[int, str]] = []  # (sentence index, clause)
     for i, s in enumerate(sents):
-        s = _QUOTED.sub("NAME", s)
-        for label in labels:
-            s = s.replace(label, "NAME")
+        s = masked.sub("NAME", s)
         # a code name says what it does in words: requireLogin, tokenLifetime
         for clause in _CLAUSE.split(_words_of_names(s)):
             if clause.strip():

@@ -204,9 +204,9 @@ class _Reader(ast.NodeVisitor):
                   and isinstance(node.value, ast.List | ast.Tuple | ast.BinOp)):
                 self.url_lists[t.id] = node.value  # include(list_patterns) reads it
             if isinstance(node.value, (ast.List, ast.Tuple)) and self._tornado():
-                self._tornado_table(node.value)
+                self._route_table(node.value)
             elif isinstance(node.value, (ast.List, ast.Tuple)) and self._flask():
-                self._tornado_table(node.value, classes_only=True)
+                self._route_table(node.value, classes_only=True)
             if isinstance(t, ast.Name) and t.id == "template_name" and (s := _str(node.value)):
                 self._render(s)
             if isinstance(t, ast.Name) and not isinstance(node.value, ast.Name) and (
@@ -221,7 +221,7 @@ class _Reader(ast.NodeVisitor):
         return any(i.spec.split(".", 1)[0] in ("flask", "flask_restful", "flask_restx")
                    for i in self.f.imports)
 
-    def _tornado_table(self, value: ast.List | ast.Tuple, classes_only: bool = False) -> None:
+    def _route_table(self, value: ast.List | ast.Tuple, classes_only: bool = False) -> None:
         """Tornado's URL table: ``[(r"/workers", WorkersView), url(r"/task/(.+)",
         TaskView, name="task")]``; each handler class serves the verbs it defines. A Flask
         module's table of ``("/tasks/<task_id>", TaskResource)`` pairs, registered by a
