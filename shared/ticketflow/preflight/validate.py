@@ -122,8 +122,8 @@ def validate_request(
     text = f"{title}.\n{description}".strip()
     findings: list[Finding] = []
     refs = extract_references(text) if references is None else references
-    ready = bool(repo and index and index.status(repo).state == "ready")
-    if ready:
+    state = index.status(repo).state if repo and index else None
+    if state == "ready":
         assert repo is not None and index is not None
         for ref in refs:
             if ref.creates:
@@ -132,7 +132,7 @@ def validate_request(
             if finding is not None:
                 findings.append(finding)
     elif refs and repo:
-        failed = index is not None and index.status(repo).state == "failed"
+        failed = state == "failed"
         findings.append(Finding(
             id=_fid("unverifiable", repo), kind=FindingKind.UNVERIFIABLE,
             severity=Severity.INFO, evidence=refs[0].evidence,
