@@ -604,3 +604,85 @@ def test_a_catch_all_segment_and_an_ellipsis_in_the_request(index: LibsqlRepoInd
         assert not index.lookup(repo, "route", name).found, name
     refs = {r.name for r in extract_references("Uploads to PUT /reports/... are accepted.")}
     assert refs == {"PUT /reports/..."}
+
+
+# -- routes the index does not see declared, whose paths the code writes out -------------------
+
+TABLES = {
+    # a route table of objects, registered by a loop, mounted under a configured prefix
+    "src/routes.ts": """
+import express from "express"
+import * as subscriptions from "./handlers/subscriptions"
+const routes = [
+  { method: "get", url: "/subscriptions/:datasetId", handler: subscriptions.list },
+  { method: "post", url: "/keygen", handler: subscriptions.keygen },
+]
+const router = express.Router()
+for (const route of routes) { router[route.method](route.url, route.handler) }
+export default router
+""",
+    "src/config.ts": 'export default { apiPrefix: "/crn/" }\n',
+    "src/app.ts": """
+import routes from "./routes"
+import config from "./config"
+app.use(config.apiPrefix, routes)
+""",
+    "src/handlers/subscriptions.ts": "export function list() {}\nexport function keygen() {}\n",
+    # a registration helper of a Flask API
+    "tree/api/__init__.py": """
+from flask import Blueprint
+api_blueprint = Blueprint("api", __name__, url_prefix="/api")
+def register_endpt(resource, url, name):
+    api_blueprint.add_url_rule(url, view_func=resource.as_view(name))
+register_endpt(TimelineResource, "/people/<string:handle>/timeline", "person-timeline")
+""",
+    "tree/api/resources.py": "class TimelineResource: ...\n",
+    "tests/test_routes.py": 'URL = "/api/people/<string:handle>/badges"\n',
+}
+
+
+def test_a_route_whose_path_the_code_writes_out_is_a_warning_not_a_critical(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, TABLES)
+    assert ("src/routes.ts", "/subscriptions/:datasetId") in index.path_literals(
+        repo, "subscriptions")
+    assert index.path_literals(repo, "badges") == []  # tests do not declare routes
+
+    def findings(text: str) -> list[tuple[Severity, str]]:
+        return [(f.severity, f.message) for f in validate_request(
+            "A request", text, repo=repo, index=index) if f.kind.value == "missing_route"]
+
+    # under the prefix the code names, parameters spelled another way
+    for text in ("GET /crn/subscriptions/:datasetId answers 500.",
+                 "GET /crn/subscriptions/{id} answers 500.",
+                 "POST /crn/keygen answers 500.",
+                 "The timeline (GET /api/people/<handle>/timeline) is empty."):
+        found = findings(text)
+        assert [s for s, _ in found] == [Severity.WARNING], (text, found)
+        assert "writes its path as" in found[0][1]
+    # a fixed word that differs, a prefix the code never names, a path only a test
+    # writes, a bare word alone: still missing
+    for text in ("GET /crn/subscriptions/:datasetId/owners answers 500.",
+                 "GET /v9/subscriptions/:datasetId answers 500.",
+                 "GET /api/people/<handle>/badges answers 500.",
+                 "GET /keygen answers 500."):
+        assert [s for s, _ in findings(text)] == [Severity.CRITICAL], text
+
+
+def test_values_of_the_language_and_name_prefixes_are_not_looked_up(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    repo = indexed(index, tmp_path, TABLES)
+    text = ("The keygen handler must return `null` when no key is set, and read the "
+            "`APP_` environment variables in `src/config.ts`.")
+    assert [f.message for f in validate_request("A request", text, repo=repo, index=index)
+            if f.severity is Severity.CRITICAL] == []
+
+
+def test_a_name_seen_mostly_inside_longer_names_is_still_found_whole(
+        index: LibsqlRepoIndex, tmp_path: Path) -> None:
+    # twelve files with the word "key" and "Key" only inside longer names, read first
+    files = {f"src/k{i}.ts": f"export const KeyThing{i} = {i}  // the key\n"
+             for i in range(12)}
+    files["src/z.ts"] = 'const Key = model("Key", schema)\n'
+    repo = indexed(index, tmp_path, files)
+    assert index.mentions(repo, "Key", limit=1) == ["src/z.ts"]

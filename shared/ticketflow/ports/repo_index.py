@@ -117,6 +117,12 @@ class RepoIndex(Protocol):
         ``code_only`` leaves out tests, docs, changelogs, translations and the like."""
         ...
 
+    def path_literals(self, repo: str, word: str, limit: int = 40) -> list[tuple[str, str]]:
+        """Quoted strings with a ``/`` and ``word`` as one of their path segments, in
+        the code files whose text has ``word``, each with its file: route paths however
+        the code declares them (a route table, a registration helper)."""
+        ...
+
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo`` (repo-relative paths)."""
         ...

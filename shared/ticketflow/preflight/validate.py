@@ -79,7 +79,9 @@ _PLATFORM_NAMES = frozenset({
     "ResizeObserver", "MutationObserver", "ServiceWorker", "Notification", "XMLHttpRequest",
     "BroadcastChannel", "TextEncoder", "TextDecoder", "ReadableStream", "setdefault",
     "isoformat", "strftime", "strptime", "startswith", "endswith", "isinstance", "getattr",
-    "setattr", "hasattr", "__init__", "__str__", "__repr__", "__name__", "__main__"})
+    "setattr", "hasattr", "__init__", "__str__", "__repr__", "__name__", "__main__",
+    # the languages' own values: `null` in a JSON answer is a value, not a name to find
+    "null", "undefined", "true", "false", "None", "True", "False", "NaN", "nil"})
 
 
 def _platform(name: str) -> bool:
@@ -155,6 +157,8 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
         return None  # read by the runtime or the framework, not by the repository's code
     if ref.kind == "symbol" and _platform(ref.name):
         return None
+    if ref.kind in ("symbol", "setting") and ref.name.endswith("_"):
+        return None  # a prefix (`CLEDG_` environment variables) names a family, not one
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
@@ -170,6 +174,16 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
             message=f"The route `{ref.name}` was not found with its whole path, but its end "
                     "is declared in a router mounted under a prefix the code names.",
             suggestion="Check that the route is reachable at that path.",
+        )
+    if ref.kind == "route" and (spelled := _path_in_code(ref.name, repo, index)):
+        literal, where, prefixed = spelled
+        return Finding(
+            id=_fid("spelled", ref.name), kind=FindingKind.MISSING_ROUTE,
+            severity=Severity.WARNING, evidence=ref.evidence,
+            message=f"The route `{ref.name}` was not found declared, but `{where}` writes "
+                    f"its path as `{literal}`"
+                    + (" under a prefix the code names." if prefixed else "."),
+            suggestion="Check that the route is served at that path, for that method.",
         )
     if ref.kind == "ui_text" and len(ref.name.split()) > 1 and index.mentions(repo, ref.name,
                                                                              code_only=True):
@@ -264,6 +278,40 @@ def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
         if fixed and index.mentions(repo, "/" + "/".join(fixed), limit=1, code_only=True):
             return True
     return False
+
+
+def _path_in_code(name: str, repo: str, index: RepoIndex) -> tuple[str, str, bool] | None:
+    """A route the index did not see declared whose path the code still writes out,
+    parameters spelled its own way (``"/people/<string:handle>/timeline"`` for
+    ``/api/people/<handle>/timeline``, an entry ``url: '/subscriptions/:datasetId'`` of a
+    route table): the literal, its file, and whether it is the end of the path only,
+    under a prefix the code names (``url_prefix="/api"``). ``None`` when no literal
+    matches, or when the index knows the path under other methods (then the method
+    asked for is what is missing)."""
+    parts = name.split(None, 1)
+    want = _route_segments(parts[-1])
+    fixed = [s for s in want if s != "{}"]
+    if len(want) < 2 or not fixed:
+        return None
+    if len(parts) == 2 and any(_route_segments(e.path) == want for e in index.endpoints(repo)):
+        return None
+    for where, literal in index.path_literals(repo, fixed[-1]):
+        segs = _route_segments(_RUNTIME_HEAD.sub("", literal))
+        if not segs or len(segs) > len(want) or all(s == "{}" for s in segs) \
+                or segs != want[len(want) - len(segs):]:
+            continue
+        head = [h for h in want[:len(want) - len(segs)] if h != "{}"]
+        if not head:
+            if len(segs) < 2:
+                continue  # "/keygen" alone is too common a word to be the route
+            return literal, where, False
+        if index.mentions(repo, "/" + "/".join(head), limit=1, code_only=True):
+            return literal, where, True
+    return None
+
+
+# a prefix the program adds at run time: `${base}/users`, `${API}/keys`
+_RUNTIME_HEAD = re.compile(r"^(?:\$\{[^}]*\}/?)+")
 
 
 _GENERIC = frozenset({"endpoint", "route", "api", "page", "screen", "form", "service", "helper",

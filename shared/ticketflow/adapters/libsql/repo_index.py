@@ -408,7 +408,9 @@ class LibsqlRepoIndex:
             "instr(t.content, ?), t.rowid FROM hit JOIN idx_files f ON f.id = hit.id "
             "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
             "LIMIT ?",
-            [_content_match(words), bare, bare, bare, key, bare, limit * 5])
+            # enough rows that a name mostly seen inside longer ones ("Key" in
+            # "KeyDocument") is still found whole in a later file
+            [_content_match(words), bare, bare, bare, key, bare, max(limit * 5, 40)])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out: list[str] = []
         unsure: dict[int, str] = {}  # rowid -> path
@@ -432,6 +434,32 @@ class LibsqlRepoIndex:
             f"SELECT rowid, content FROM idx_fts WHERE rowid IN ({','.join('?' * len(rows))})",
             list(rows))
         return [rows[int(r)] for r, content in rs.rows if word.search(str(content))]
+
+    def path_literals(self, repo: str, word: str, limit: int = 40) -> list[tuple[str, str]]:
+        """Quoted strings with a ``/`` and ``word`` as a path segment (``"/people/<string:
+        handle>/timeline"``, ``url: '/subscriptions/:datasetId'``) in the code files
+        whose text has ``word``, with the file of each: route paths however the code
+        declares them (a route table, a registration helper)."""
+        key = self._require_ready(repo)
+        words = [re.sub(r"[^0-9a-z]", "", w.lower()) for w in split_words(word)]
+        words = [w for w in words if w]
+        if len(word) < 3 or not words:
+            return []
+        rs = self.db.execute(
+            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts MATCH ?) "
+            "SELECT f.path, t.content FROM hit JOIN idx_files f ON f.id = hit.id "
+            "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
+            "ORDER BY f.path LIMIT ?",
+            [_content_match(words), key, word, limit])
+        segment = re.compile(rf"(?:^|/){re.escape(word)}(?:/|$)")
+        out: list[tuple[str, str]] = []
+        for p, content in rs.rows:
+            if demotion(str(p)) < 0.6:
+                continue  # tests, docs, translations: not where routes are declared
+            for m in _PATH_LITERAL.finditer(str(content)):
+                if segment.search(m.group(2)):
+                    out.append((str(p), m.group(2)))
+        return list(dict.fromkeys(out))
 
     def files(self, repo: str) -> list[str]:
         """Every indexed file of ``repo``."""
@@ -554,6 +582,12 @@ def _fact_words(facts: FileFacts) -> str:
     names += [f"{r.method} {r.path} {r.summary}" for r in facts.routes]
     names += [s.name for s in facts.settings]
     return " ".join(_words(n) for n in dict.fromkeys(names))
+
+
+# a quoted path: segments of word characters, dots, dashes and parameters in any
+# spelling (``:id``, ``<int:id>``, ``{id}``, ``${id}``), with at least one ``/``
+_SEG = r"[\w.:<>{}$*-]+"
+_PATH_LITERAL = re.compile(rf"""(['"`])((?:/{_SEG})+/?|{_SEG}(?:/{_SEG})+/?)\1""")
 
 
 def _content_match(words: list[str]) -> str:
