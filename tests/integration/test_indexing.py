@@ -21,6 +21,7 @@ from ticketflow.compose.embedded import EmbeddedApp, open_embedded
 from ticketflow.domain import AEC, RepoContext, TicketRequest
 from ticketflow.ports.records import RunRecord
 from ticketflow.ports.repositories import IndexRecord, RepositoryRecord
+from ticketflow.repo_index import version
 from ticketflow.testing.embedded import QUESTIONS, SAMPLE_REPO, run_to_end, settings_for
 from ticketflow.testing.git_repos import commit_files, make_repo
 from ticketflow.workflow.context import StepContext
@@ -137,6 +138,26 @@ def test_a_new_commit_reindexes_only_what_changed(app: EmbeddedApp, tmp_path: Pa
         assert contents(cold.db, fresh.index_id) == contents(app.db, second.index_id)
     finally:
         cold.close()
+
+
+def test_a_new_version_of_the_extractors_copies_nothing_from_an_older_index(
+        app: EmbeddedApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    make_repo(repo, SAMPLE_REPO)
+    url = f"file://{repo}"
+    first = app.index_repository(url)
+    total = first.status.files_total
+    commit_files(repo, {"billing/export.py": "def export_csv(rows):\n    return ''\n"})
+    # the next commit is indexed after an upgrade of the extractors
+    monkeypatch.setattr(version, "EXTRACTOR", "a-later-version")
+    second = app.index_repository(url)
+    assert second.base_index_id == first.index_id
+    assert second.stats.copied == 0 and second.stats.extracted == total + 1
+    assert app.index.lookup(second.index_id, "symbol", "export_csv").found
+    # and the commit after that copies from the index this version built
+    commit_files(repo, {"billing/pdf.py": "def render_invoice_pdf(invoice):\n    return b''\n"})
+    third = app.index_repository(url)
+    assert third.stats.extracted == 1 and third.stats.copied == total
 
 
 def contents(db: Database, key: str) -> dict[str, list[tuple[object, ...]]]:

@@ -545,6 +545,40 @@ def test_incremental_reindex(
     assert index.lookup(r, "setting", "PORT").matches == [".env.example:1"]
 
 
+def test_an_index_another_version_of_the_extractors_filled_is_extracted_again(
+    index: LibsqlRepoIndex, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = str(repo)
+    index.index(r)
+    total = len(index.last_extracted)
+    key = store_module.repo_key(r)
+    assert index.extracted_by_this_version(key)
+    index.index(r)
+    assert index.last_extracted == []  # same files, same extractors: nothing read again
+
+    monkeypatch.setattr(store_module.version, "EXTRACTOR", "a-later-version")
+    assert not index.extracted_by_this_version(key)
+    # a rebuild by the new version stopped after its first chunk: what it did is kept
+    index.claim_for_this_version(key)
+    assert index.extracted_by_this_version(key)
+    status = index.index(r)
+    assert status.state == "ready" and len(index.last_extracted) == total
+    index.index(r)
+    assert index.last_extracted == []
+
+
+def test_an_index_written_before_the_extractor_column_gains_it(libsql_db: Database) -> None:
+    libsql_db.execute(
+        "CREATE TABLE idx_repos (repo TEXT PRIMARY KEY, state TEXT NOT NULL, files_total "
+        "INTEGER NOT NULL DEFAULT 0, files_done INTEGER NOT NULL DEFAULT 0, error TEXT, "
+        "updated_at TEXT NOT NULL)")
+    libsql_db.execute("INSERT INTO idx_repos(repo, state, updated_at) VALUES ('ix-old', 'ready', "
+                      "'2026-01-01T00:00:00+00:00')")
+    index = LibsqlRepoIndex(libsql_db)
+    assert index.status("ix-old").state == "ready"
+    assert not index.extracted_by_this_version("ix-old")  # filled by an unknown version
+
+
 @pytest.mark.parametrize("backend", ["native", "sqld"])
 def test_status_transitions_and_progress_persisted(
     backend: str, open_libsql: Callable[[str], Database], repo: Path

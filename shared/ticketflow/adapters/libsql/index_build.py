@@ -12,6 +12,10 @@ build compares its sha256 with:
   and the full-text row), no extraction;
 * otherwise -> **extracted** again.
 
+Only an index filled by this version of the extractors counts: this key's rows are
+extracted again when another version wrote them, and a ``base`` that another version
+built is not copied from (:mod:`ticketflow.repo_index.version`).
+
 Files of the key that are no longer in the source are removed. Writes are committed
 in chunks together with the progress counters (so a crash loses at most a chunk and
 a poller sees the index fill up); the last batch leaves it complete and the caller
@@ -90,8 +94,10 @@ class LibsqlIndexBuilder:
         key = repo_key(key)
         t0 = time.perf_counter()
         ix = self.index
+        ix.claim_for_this_version(key)  # another version's facts are extracted again
         stored = self._hashes(key)  # rows already in this index (a resumed build)
-        from_base = self._hashes(base) if base and base != key else {}
+        from_base = self._hashes(base) if base and base != key \
+            and ix.extracted_by_this_version(base) else {}
         # files stored before code structure was indexed are extracted again
         with_own = ix.structure.paths(key) if stored else set()
         own = {p: h for p, h in stored.items() if p in with_own}

@@ -4,14 +4,18 @@ Tables (all prefixed ``idx_``):
 
 * ``idx_repos`` - one row per index (keyed by index id, or by the resolved absolute
   path of a directory indexed directly, see :func:`repo_key`): state
-  ``pending -> indexing -> ready | failed``, ``files_total``/``files_done``, error.
+  ``pending -> indexing -> ready | failed``, ``files_total``/``files_done``, error, and
+  the version of the extractors that filled it (``extractor``,
+  :data:`ticketflow.repo_index.version.EXTRACTOR`).
 * ``idx_files`` - one row per indexed file with its sha256; its ``id`` is also the
   ``rowid`` of the file's row in ``idx_fts`` (so replacing a file is a keyed delete).
 * ``idx_fts`` - FTS5 over path words, symbol/route/setting words, and content.
 * ``idx_symbols``, ``idx_routes``, ``idx_settings`` - extracted facts per file.
 
 Indexing is incremental by content hash: unchanged files are not read twice, changed
-files are extracted again, and files gone from the work tree are removed. Writes are
+files are extracted again, and files gone from the work tree are removed. An index
+that another version of the extractors filled is extracted again whole (its files'
+hashes are forgotten first, so an interrupted rebuild resumes where it stopped). Writes are
 committed in chunks together with the progress counters, so another process polling
 :meth:`LibsqlRepoIndex.status` sees the index fill up.
 """
@@ -40,6 +44,7 @@ from ticketflow.ports import (
     ModelRef,
     RefKind,
 )
+from ticketflow.repo_index import version
 from ticketflow.repo_index.extract import (
     FileFacts,
     extract,
@@ -54,7 +59,8 @@ SCHEMA_VERSION = 2
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS idx_repos (
         repo TEXT PRIMARY KEY, state TEXT NOT NULL, files_total INTEGER NOT NULL DEFAULT 0,
-        files_done INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at TEXT NOT NULL)""",
+        files_done INTEGER NOT NULL DEFAULT 0, error TEXT, updated_at TEXT NOT NULL,
+        extractor TEXT)""",
     """CREATE TABLE IF NOT EXISTS idx_files (
         id INTEGER PRIMARY KEY, repo TEXT NOT NULL, path TEXT NOT NULL,
         basename TEXT NOT NULL, sha256 TEXT NOT NULL, language TEXT, size INTEGER NOT NULL,
@@ -151,6 +157,9 @@ class LibsqlRepoIndex:
         self.last_extracted: list[str] = []  # paths extracted by the latest index() run
         self.last_removed: list[str] = []
         apply_schema(db, "repo_index", SCHEMA_VERSION, SCHEMA)
+        cols = {str(r[1]) for r in db.execute("PRAGMA table_info(idx_repos)").rows}
+        if "extractor" not in cols and not db.read_only:  # an index older than the column
+            db.execute("ALTER TABLE idx_repos ADD COLUMN extractor TEXT")
         self.structure = StructureStore(db)
 
     # -- status --------------------------------------------------------------------------
@@ -200,6 +209,25 @@ class LibsqlRepoIndex:
             )
         return self.status(repo)
 
+    def extracted_by_this_version(self, key: str) -> bool:
+        """Whether the index ``key`` was filled by this version of the extractors."""
+        rs = self.db.execute("SELECT extractor FROM idx_repos WHERE repo = ?", [key])
+        return bool(rs.rows) and rs.rows[0][0] == version.EXTRACTOR
+
+    def claim_for_this_version(self, key: str) -> None:
+        """Make the index ``key`` this version's: if another version filled it, forget
+        its files' hashes (each is extracted again, its old facts replaced) and note
+        this version, in one transaction, so a rebuild that stops halfway resumes."""
+        if self.extracted_by_this_version(key):
+            return
+        self.db.batch([
+            ("UPDATE idx_files SET sha256 = '' WHERE repo = ?", [key]),
+            ("INSERT INTO idx_repos(repo, state, updated_at, extractor) "
+             "VALUES (?, 'pending', ?, ?) "
+             "ON CONFLICT(repo) DO UPDATE SET extractor = excluded.extractor",
+             [key, self._now(), version.EXTRACTOR]),
+        ])
+
     def _require_ready(self, repo: str) -> str:
         state = self.status(repo).state
         if state != "ready":
@@ -232,6 +260,7 @@ class LibsqlRepoIndex:
         return self.status(repo)
 
     def _run(self, key: str, root: Path, progress: Progress | None) -> None:
+        self.claim_for_this_version(key)
         known = {
             str(r[0]): str(r[1])
             for r in self.db.execute(
