@@ -637,6 +637,17 @@ def register_endpt(resource, url, name):
 register_endpt(TimelineResource, "/people/<string:handle>/timeline", "person-timeline")
 """,
     "tree/api/resources.py": "class TimelineResource: ...\n",
+    # a route the index reads, under a mount it follows, for one method only
+    "src/plots.js": """
+const express = require("express")
+const router = express.Router()
+router.get("/plots/:plotId", (req, res) => res.json({}))
+module.exports = router
+""",
+    "src/server.js": """
+const plots = require("./plots")
+app.use("/farm", plots)
+""",
     "tests/test_routes.py": 'URL = "/api/people/<string:handle>/badges"\n',
 }
 
@@ -665,8 +676,11 @@ def test_a_route_whose_path_the_code_writes_out_is_a_warning_not_a_critical(
     for text in ("GET /crn/subscriptions/:datasetId/owners answers 500.",
                  "GET /v9/subscriptions/:datasetId answers 500.",
                  "GET /api/people/<handle>/badges answers 500.",
-                 "GET /keygen answers 500."):
+                 "GET /keygen answers 500.",
+                 # declared, and read by the index, for GET only: DELETE is what is missing
+                 "DELETE /farm/plots/:plotId answers 500."):
         assert [s for s, _ in findings(text)] == [Severity.CRITICAL], text
+    assert findings("GET /farm/plots/:plotId answers 500.") == []
 
 
 def test_values_of_the_language_and_name_prefixes_are_not_looked_up(

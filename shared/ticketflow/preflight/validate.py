@@ -286,19 +286,23 @@ def _path_in_code(name: str, repo: str, index: RepoIndex) -> tuple[str, str, boo
     ``/api/people/<handle>/timeline``, an entry ``url: '/subscriptions/:datasetId'`` of a
     route table): the literal, its file, and whether it is the end of the path only,
     under a prefix the code names (``url_prefix="/api"``). ``None`` when no literal
-    matches, or when the index knows the path under other methods (then the method
-    asked for is what is missing)."""
+    matches, or when the index saw the path declared under other methods (then the
+    method asked for is what is missing)."""
     parts = name.split(None, 1)
     want = _route_segments(parts[-1])
     fixed = [s for s in want if s != "{}"]
     if len(want) < 2 or not fixed:
         return None
-    if len(parts) == 2 and any(_route_segments(e.path) == want for e in index.endpoints(repo)):
+    # paths the index saw declared: asked with a method, such a path failed its lookup
+    # for that method (a mount it could not follow was the warning before this one)
+    declared = {tuple(_route_segments(e.path)) for e in index.endpoints(repo)} \
+        if len(parts) == 2 else set()
+    if tuple(want) in declared:
         return None
     for where, literal in index.path_literals(repo, fixed[-1]):
         segs = _route_segments(_RUNTIME_HEAD.sub("", literal))
         if not segs or len(segs) > len(want) or all(s == "{}" for s in segs) \
-                or segs != want[len(want) - len(segs):]:
+                or segs != want[len(want) - len(segs):] or tuple(segs) in declared:
             continue
         head = [h for h in want[:len(want) - len(segs)] if h != "{}"]
         if not head:
