@@ -15,7 +15,7 @@ import hashlib
 import re
 
 from ticketflow.domain import Finding, FindingKind, Severity
-from ticketflow.ports import RepoIndex
+from ticketflow.ports import ApiEndpoint, RepoIndex
 from ticketflow.preflight.conflicts import contradictions
 from ticketflow.preflight.references import Reference, extract_references
 from ticketflow.preflight.wording import unmeasurable
@@ -162,12 +162,14 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
     look = index.lookup(repo, ref.kind, ref.name)
     if look.found or look.matches:  # several files match a bare name: it exists
         return None
-    if ref.kind in ("route", "file") and _spelled_in_code(ref, repo, index):
+    # the routes the index saw declared, read once for the three checks below
+    routes = index.endpoints(repo) if ref.kind == "route" else []
+    if ref.kind in ("route", "file") and _spelled_in_code(ref, repo, index, routes):
         return None
     if ref.kind == "file" and any(index.lookup(repo, "file", ref.name + ext).found
                                   for ext in _SOURCE_OF_FILE):
         return None  # webplayer.html, rendered from webplayer.html.j2
-    if ref.kind == "route" and _under_unfollowed_mount(ref.name, repo, index):
+    if ref.kind == "route" and _under_unfollowed_mount(ref.name, repo, index, routes):
         return Finding(
             id=_fid("mounted", ref.name), kind=FindingKind.MISSING_ROUTE,
             severity=Severity.WARNING, evidence=ref.evidence,
@@ -175,7 +177,7 @@ def _check(ref: Reference, text: str, repo: str, index: RepoIndex) -> Finding | 
                     "is declared in a router mounted under a prefix the code names.",
             suggestion="Check that the route is reachable at that path.",
         )
-    if ref.kind == "route" and (spelled := _path_in_code(ref.name, repo, index)):
+    if ref.kind == "route" and (spelled := _path_in_code(ref.name, repo, index, routes)):
         literal, where, prefixed = spelled
         return Finding(
             id=_fid("spelled", ref.name), kind=FindingKind.MISSING_ROUTE,
@@ -222,7 +224,8 @@ _SOURCE_OF_FILE = (".j2", ".jinja", ".jinja2", ".tmpl", ".tpl", ".template", ".e
                    ".njk", ".erb", ".in", ".example", ".sample", ".dist")
 
 
-def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
+def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex,
+                     routes: list[ApiEndpoint]) -> bool:
     """A route path or a file name the code writes out verbatim (``PREFIX =
     '/api/v1/user-menu'``, a front end's ``fetch('/api/logs')``, a file the application
     reads at run time): it exists for the code, though the index did not see it declared
@@ -234,7 +237,7 @@ def _spelled_in_code(ref: Reference, repo: str, index: RepoIndex) -> bool:
     if len(text.strip("/")) < 6:
         return False
     if ref.kind == "route" and len(ref.name.split()) == 2 and any(
-            e.path.rstrip("/") == text.rstrip("/") for e in index.endpoints(repo)):
+            e.path.rstrip("/") == text.rstrip("/") for e in routes):
         return False  # declared, under other methods: the method asked for is what is missing
     # a bare file name the documentation writes out ("users: require('users.json')") is
     # one the person supplies: known to the project, though not in the repository
@@ -255,7 +258,8 @@ def _route_segments(path: str) -> list[str]:
             for seg in path.split("/") if seg]
 
 
-def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
+def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex,
+                            routes: list[ApiEndpoint]) -> bool:
     """A route whose end a file declares (``router.get('/:id')``) while the rest of the
     requested path is a prefix literal the code names (``router.use('/items', ...)``):
     a mount the index could not follow (a router made by a factory, say), so the route
@@ -263,7 +267,7 @@ def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
     parts = name.split(None, 1)
     method = parts[0].upper() if len(parts) == 2 else None
     want = _route_segments(parts[-1])
-    for e in index.endpoints(repo):
+    for e in routes:
         if method is not None and e.method not in (method, "ANY"):
             continue
         segs = _route_segments(e.path)
@@ -280,7 +284,8 @@ def _under_unfollowed_mount(name: str, repo: str, index: RepoIndex) -> bool:
     return False
 
 
-def _path_in_code(name: str, repo: str, index: RepoIndex) -> tuple[str, str, bool] | None:
+def _path_in_code(name: str, repo: str, index: RepoIndex,
+                  routes: list[ApiEndpoint]) -> tuple[str, str, bool] | None:
     """A route the index did not see declared whose path the code still writes out,
     parameters spelled its own way (``"/people/<string:handle>/timeline"`` for
     ``/api/people/<handle>/timeline``, an entry ``url: '/subscriptions/:datasetId'`` of a
@@ -295,8 +300,7 @@ def _path_in_code(name: str, repo: str, index: RepoIndex) -> tuple[str, str, boo
         return None
     # paths the index saw declared: asked with a method, such a path failed its lookup
     # for that method (a mount it could not follow was the warning before this one)
-    declared = {tuple(_route_segments(e.path)) for e in index.endpoints(repo)} \
-        if len(parts) == 2 else set()
+    declared = {tuple(_route_segments(e.path)) for e in routes} if len(parts) == 2 else set()
     if tuple(want) in declared:
         return None
     for where, literal in index.path_literals(repo, fixed[-1]):

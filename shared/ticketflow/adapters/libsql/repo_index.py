@@ -425,21 +425,16 @@ class LibsqlRepoIndex:
         words, then the exact spelling checked in the stored content)."""
         key = self._require_ready(repo)
         bare = name.strip().removesuffix("()")
-        words = [re.sub(r"[^0-9a-z]", "", w.lower()) for w in split_words(bare)]
-        words = [w for w in words if w]
-        if len(bare) < 3 or not words:
+        match = _content_match(bare)
+        if match is None:
             return []
-        # the full-text match first (materialised): otherwise the planner may walk every
-        # file of the repository and search its whole text
         rs = self.db.execute(
-            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts MATCH ?) "
-            "SELECT f.path, substr(t.content, max(instr(t.content, ?) - 1, 1), length(?) + 2), "
-            "instr(t.content, ?), t.rowid FROM hit JOIN idx_files f ON f.id = hit.id "
-            "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
-            "LIMIT ?",
+            _CONTAINING.format(
+                "f.path, substr(t.content, max(instr(t.content, ?) - 1, 1), length(?) + 2), "
+                "instr(t.content, ?), t.rowid") + " LIMIT ?",
             # enough rows that a name mostly seen inside longer ones ("Key" in
             # "KeyDocument") is still found whole in a later file
-            [_content_match(words), bare, bare, bare, key, bare, max(limit * 5, 40)])
+            [match, bare, bare, bare, key, bare, max(limit * 5, 40)])
         word = re.compile(rf"(?<![\w]){re.escape(bare)}(?![\w])")
         out: list[str] = []
         unsure: dict[int, str] = {}  # rowid -> path
@@ -470,16 +465,11 @@ class LibsqlRepoIndex:
         whose text has ``word``, with the file of each: route paths however the code
         declares them (a route table, a registration helper)."""
         key = self._require_ready(repo)
-        words = [re.sub(r"[^0-9a-z]", "", w.lower()) for w in split_words(word)]
-        words = [w for w in words if w]
-        if len(word) < 3 or not words:
+        match = _content_match(word)
+        if match is None:
             return []
-        rs = self.db.execute(
-            "WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts MATCH ?) "
-            "SELECT f.path, t.content FROM hit JOIN idx_files f ON f.id = hit.id "
-            "JOIN idx_fts t ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0 "
-            "ORDER BY f.path LIMIT ?",
-            [_content_match(words), key, word, limit])
+        rs = self.db.execute(_CONTAINING.format("f.path, t.content") + " ORDER BY f.path LIMIT ?",
+                             [match, key, word, limit])
         segment = re.compile(rf"(?:^|/){re.escape(word)}(?:/|$)")
         out: list[tuple[str, str]] = []
         for p, content in rs.rows:
@@ -619,11 +609,24 @@ _SEG = r"[\w.:<>{}$*-]+"
 _PATH_LITERAL = re.compile(rf"""(['"`])((?:/{_SEG})+/?|{_SEG}(?:/{_SEG})+/?)\1""")
 
 
-def _content_match(words: list[str]) -> str:
+# the files of an index whose stored content has a spelling (parameters: the full-text
+# query, then those of the selected columns, the index key, the spelling); the full-text
+# match first (materialised): otherwise the planner may walk every file of the
+# repository and search its whole text
+_CONTAINING = ("WITH hit AS MATERIALIZED (SELECT rowid AS id FROM idx_fts WHERE idx_fts "
+               "MATCH ?) SELECT {} FROM hit JOIN idx_files f ON f.id = hit.id JOIN idx_fts t "
+               "ON t.rowid = hit.id WHERE f.repo = ? AND instr(t.content, ?) > 0")
+
+
+def _content_match(name: str) -> str | None:
     """The full-text query for a name in stored content: its words as a phrase
     (``archive_exporter``, ``archive-exporter``) or, for a name of several words, the
     one token a camelCase spelling is (``ArchiveExporter``), which the tokenizer does
-    not split."""
+    not split. ``None`` for a name too short to look for."""
+    words = [re.sub(r"[^0-9a-z]", "", w.lower()) for w in split_words(name)]
+    words = [w for w in words if w]
+    if len(name) < 3 or not words:
+        return None
     phrase = '"' + " ".join(words) + '"'
     if len(words) == 1:
         return f"content : {phrase}"
